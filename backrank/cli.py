@@ -1,0 +1,259 @@
+"""The `backrank` command line: one subcommand per stage, plus refresh, demo, export and serve."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from backrank.config import Catalog, CatalogError, load_catalog, validate_catalog
+
+DEFAULT_CATALOG = "catalog.toml"
+DEFAULT_DB = "backrank.db"
+DEFAULT_SITE_DIR = "site"
+DEMO_DIR = Path("backrank-demo")
+EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every subcommand gets: the parsed catalog, the database path and the console."""
+
+    catalog: Catalog
+    db_path: Path
+    console: Console
+    quiet: bool
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(stderr=True, quiet=getattr(args, "quiet", False))
+    try:
+        return int(args.handler(args, console) or EXIT_OK)
+    except CatalogError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backrank",
+        description="Crawl stores, judge reviews, rank products, publish a comparison site.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler, help_text: str, *, out: bool = False) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog file (default: %(default)s)")
+        sub.add_argument("--db", help="database path (default: the catalog's [site] db, else ./backrank.db)")
+        sub.add_argument("--quiet", action="store_true", help="no progress, only errors and the summary line")
+        if out:
+            sub.add_argument("--out", default=DEFAULT_SITE_DIR, help="site folder (default: %(default)s)")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("check", cmd_check, "validate a catalog and report every problem as FILE:LINE")
+    crawl = command("crawl", cmd_crawl, "crawl the catalog's stores into the database")
+    crawl.add_argument("--store", help="crawl only this store")
+    command("score", cmd_score, "group listings into products and rank them")
+    command("build", cmd_build, "render the static comparison site", out=True)
+    refresh = command("refresh", cmd_refresh, "crawl, score and build in one go", out=True)
+    refresh.add_argument("--store", help="crawl only this store")
+
+    export = command("export", cmd_export, "write offers, reviews or products as CSV or JSON lines")
+    export.add_argument("table", choices=["offers", "reviews", "products"])
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("--output", help="file to write (default: standard output)")
+
+    serve = command("serve", cmd_serve, "serve a built site on 127.0.0.1", out=True)
+    serve.add_argument("--port", type=int, default=8000)
+
+    market = command("marketplace", cmd_marketplace, "serve the demo marketplace's four stores")
+    market.add_argument("--port", type=int, default=8701, help="first of four ports (0: free ports)")
+    market.add_argument("--seed", type=int, default=7)
+    market.add_argument("--scale", type=int, default=None, help="number of product models")
+    market.add_argument("--truth", help="write the marketplace's ground truth JSON here")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole job on the bundled demo marketplace and serve the site",
+        description="Start the demo marketplace, refresh the demo catalog against it, build the "
+        "site and serve it on http://127.0.0.1:8000 until Ctrl-C.",
+    )
+    demo.add_argument("--out", default=str(DEMO_DIR / "site"), help="site folder (default: %(default)s)")
+    demo.add_argument("--db", default=str(DEMO_DIR / "backrank.db"))
+    demo.add_argument("--no-serve", action="store_true", help="stop after the build")
+    demo.add_argument("--port", type=int, default=8000, help="port to serve the site on")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(handler=cmd_demo, catalog=None)
+    return parser
+
+
+def open_context(args: argparse.Namespace, console: Console) -> Context:
+    catalog = load_catalog(args.catalog)
+    return Context(catalog=catalog, db_path=resolve_db(args.db, catalog), console=console, quiet=args.quiet)
+
+
+def resolve_db(db_arg: str | None, catalog: Catalog) -> Path:
+    """--db wins; then the catalog's [site] db (relative to the catalog file); then ./backrank.db."""
+    if db_arg:
+        return Path(db_arg)
+    if catalog.site.db:
+        db = Path(catalog.site.db)
+        return db if db.is_absolute() else Path(catalog.path).parent / db
+    return Path(DEFAULT_DB)
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    errors = validate_catalog(args.catalog)
+    for error in errors:
+        console.print(str(error), highlight=False, markup=False)
+    if errors:
+        return EXIT_FAILED
+    catalog = load_catalog(args.catalog)
+    print(f"{args.catalog}: ok ({len(catalog.stores)} stores, {len(catalog.affiliates)} affiliate programs)")
+    return EXIT_OK
+
+
+def cmd_crawl(args: argparse.Namespace, console: Console) -> int:
+    context = open_context(args, console)
+    return crawl_step(context, store=args.store).exit_code
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    exit_code: int
+    summary: str
+
+
+def crawl_step(context: Context, *, store: str | None = None) -> StepOutcome:
+    from backrank.crawl import run_crawl
+
+    result = run_crawl(context.catalog, str(context.db_path), store=store, quiet=context.quiet)
+    dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items())) or "none"
+    summary = (
+        f"crawl: {result.pages} pages, {result.listings} listings, {result.reviews} reviews, "
+        f"{result.errors} errors, dropped: {dropped} ({result.elapsed:.1f} s, run {result.run_id})"
+    )
+    print(summary)
+    if result.listings == 0:
+        return StepOutcome(EXIT_FAILED, summary)
+    return StepOutcome(EXIT_WARNINGS if result.errors else EXIT_OK, summary)
+
+
+def cmd_score(args: argparse.Namespace, console: Console) -> int:
+    return score_step(open_context(args, console)).exit_code
+
+
+def score_step(context: Context) -> StepOutcome:
+    from backrank.store import Store
+    from pipelines.run import score
+
+    started = time.perf_counter()
+    with Store.open(context.db_path) as store:
+        offers = store.read_offers(latest=True)
+        if offers.empty:
+            summary = f"score: no offers in {context.db_path}; run `backrank crawl` first"
+            print(summary)
+            return StepOutcome(EXIT_FAILED, summary)
+        products, product_listings = score(
+            offers,
+            store.read_reviews(),
+            categories=context.catalog.categories,
+            prior_strength=context.catalog.scoring.prior_strength,
+        )
+        store.save_products(store.last_run_id(status=None), products, product_listings)
+    summary = (
+        f"score: {len(offers)} listings -> {len(products)} products "
+        f"in {products['category'].nunique()} categories ({time.perf_counter() - started:.1f} s)"
+    )
+    print(summary)
+    return StepOutcome(EXIT_OK, summary)
+
+
+def cmd_build(args: argparse.Namespace, console: Console) -> int:
+    return build_step(open_context(args, console), Path(args.out)).exit_code
+
+
+def build_step(context: Context, out_dir: Path) -> StepOutcome:
+    from backrank.store import Store
+    from reports.build import build_site
+
+    started = time.perf_counter()
+    with Store.open(context.db_path) as store:
+        result = build_site(context.catalog, store, out_dir)
+    summary = (
+        f"build: {len(result.pages)} pages in {result.out_dir} ({time.perf_counter() - started:.1f} s)"
+    )
+    print(summary)
+    return StepOutcome(EXIT_OK, summary)
+
+
+def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
+    context = open_context(args, console)
+    return refresh(context, Path(args.out), store=args.store)
+
+
+def refresh(context: Context, out_dir: Path, *, store: str | None = None) -> int:
+    crawled = crawl_step(context, store=store)
+    if crawled.exit_code == EXIT_FAILED:
+        context.console.print("[red]refresh stopped: the crawl stored nothing; the last site stays[/red]")
+        return EXIT_FAILED
+    scored = score_step(context)
+    if scored.exit_code == EXIT_FAILED:
+        return EXIT_FAILED
+    build_step(context, out_dir)
+    return crawled.exit_code
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from backrank.export import export_table
+
+    context = open_context(args, console)
+    rows = export_table(context.db_path, args.table, args.format, args.output)
+    if args.output:
+        print(f"export: {rows} {args.table} rows -> {args.output}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    from backrank.serve import serve_site
+
+    if not Path(args.out).is_dir():
+        console.print(f"[red]{args.out} is not a built site; run `backrank build --out {args.out}`[/red]")
+        return EXIT_FAILED
+    serve_site(Path(args.out), port=args.port)
+    return EXIT_OK
+
+
+def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
+    from backrank.marketplace import serve
+
+    serve(port=args.port, seed=args.seed, scale=args.scale, truth_path=args.truth)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    from backrank.demo_run import run_demo
+
+    return run_demo(
+        out_dir=Path(args.out),
+        db_path=Path(args.db),
+        seed=args.seed,
+        serve_port=None if args.no_serve else args.port,
+        console=console,
+        quiet=args.quiet,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""`backrank demo`: the demo marketplace, a refresh of the demo catalog against it, the site."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from rich.console import Console
+
+from backrank.config import load_catalog
+
+PREFERRED_MARKETPLACE_PORT = 8701
+
+
+def ports_free(first: int, count: int = 4) -> bool:
+    for port in range(first, first + count):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def run_demo(
+    *, out_dir: Path, db_path: Path, seed: int, serve_port: int | None, console: Console, quiet: bool
+) -> int:
+    from backrank.cli import EXIT_FAILED, Context, refresh
+    from backrank.marketplace import Marketplace
+    from backrank.serve import serve_site
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    # Listings are keyed by URL, and the URLs carry the marketplace's ports: the demo keeps
+    # the same ports across runs so its database grows a price history instead of duplicates.
+    port = PREFERRED_MARKETPLACE_PORT if ports_free(PREFERRED_MARKETPLACE_PORT) else 0
+    if port == 0 and db_path.exists():
+        console.print(f"ports {PREFERRED_MARKETPLACE_PORT}-{PREFERRED_MARKETPLACE_PORT + 3} are busy: "
+                      f"starting a fresh demo database at {db_path}")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    marketplace = Marketplace(seed=seed).start(port=port)
+    try:
+        catalog_path = db_path.parent / "catalog.toml"
+        catalog_path.write_text(marketplace.demo_catalog_text(db=db_path.name), encoding="utf-8")
+        console.print(f"demo marketplace: {', '.join(marketplace.store_urls.values())}")
+        context = Context(catalog=load_catalog(catalog_path), db_path=db_path, console=console, quiet=quiet)
+        status = refresh(context, out_dir)
+    finally:
+        marketplace.stop()
+    if status == EXIT_FAILED:
+        return status
+    print(f"site: {out_dir.resolve()}/index.html")
+    if serve_port is not None:
+        serve_site(out_dir, port=serve_port)
+    return status

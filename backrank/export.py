@@ -1,0 +1,80 @@
+"""Export the store's offers, reviews or products as CSV or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from backrank.store import Store
+
+OFFER_COLUMNS = [
+    "store", "url", "canonical_url", "title", "brand", "price", "currency", "availability",
+    "rating", "review_count", "gtin", "mpn", "sku", "asin", "fetched_at",
+]
+REVIEW_COLUMNS = [
+    "store", "url", "review_id", "author", "rating", "title", "body", "date", "verified",
+    "helpful_votes",
+]
+PRODUCT_COLUMNS = [
+    "product_id", "name", "brand", "category", "listings", "best_price", "best_store",
+    "rating", "review_count", "adjusted_rating", "rank",
+]
+
+
+def read_table(store: Store, table: str) -> pd.DataFrame:
+    """The frame behind one export: leading columns fixed, any further ones after them."""
+    if table == "offers":
+        frame, leading = store.read_offers(latest=True), OFFER_COLUMNS
+    elif table == "reviews":
+        frame, leading = store.read_reviews(), REVIEW_COLUMNS
+    elif table == "products":
+        frame, leading = store.read_products(), PRODUCT_COLUMNS
+    else:
+        raise ValueError(f"unknown table {table!r}")
+    for column in leading:
+        if column not in frame.columns:
+            frame[column] = None
+    trailing = [c for c in frame.columns if c not in leading]
+    return frame[leading + trailing]
+
+
+def export_table(db_path: Path, table: str, fmt: str, output: str | None) -> int:
+    """Write one table to `output` (or stdout); returns the number of rows written."""
+    with Store.open(db_path) as store:
+        frame = read_table(store, table)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as stream:
+            write_frame(frame, fmt, stream)
+    else:
+        write_frame(frame, fmt, sys.stdout)
+    return len(frame)
+
+
+def write_frame(frame: pd.DataFrame, fmt: str, stream: IO[str]) -> None:
+    if fmt == "csv":
+        frame.to_csv(stream, index=False)
+        return
+    for record in frame.to_dict(orient="records"):
+        stream.write(json.dumps({k: plain_value(v) for k, v in record.items()}, ensure_ascii=False))
+        stream.write("\n")
+
+
+def plain_value(value: object) -> object:
+    """JSON-safe value: Decimal as a string (money stays exact), NaN/NA as null."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
