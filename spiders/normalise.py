@@ -1,0 +1,378 @@
+"""Turn raw extracted values (price text, stock wording, star text, review dates) into typed ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from decimal import Decimal, InvalidOperation
+
+import dateparser
+from price_parser import Price
+
+from spiders.items import Listing, Review
+
+_CENT = Decimal("0.01")
+_MAX_PRICE = Decimal("10000000")
+
+# Symbols and the odd local abbreviation; "$" is handled apart because it is ambiguous.
+_CURRENCY_SYMBOLS = {
+    "€": "EUR",
+    "£": "GBP",
+    "zł": "PLN",
+    "zl": "PLN",
+    "¥": "JPY",
+    "₹": "INR",
+    "kr": "SEK",
+    "kč": "CZK",
+    "ft": "HUF",
+    "chf": "CHF",
+    "r$": "BRL",
+    "c$": "CAD",
+    "ca$": "CAD",
+    "cdn$": "CAD",
+    "a$": "AUD",
+    "au$": "AUD",
+    "us$": "USD",
+    "nz$": "NZD",
+}
+_ISO_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
+# ISO codes we accept when they appear inside price text ("GBP 1.99").
+_KNOWN_CODES = frozenset(
+    "USD EUR GBP PLN CAD AUD NZD CHF SEK NOK DKK CZK HUF JPY CNY INR BRL MXN RON BGN TRY ZAR".split()
+)
+
+_OUT_OF_STOCK_WORDS = (
+    "out of stock",
+    "out_of_stock",
+    "outofstock",
+    "soldout",
+    "sold out",
+    "discontinued",
+    "unavailable",
+    "not available",
+    "no longer available",
+    "nicht verfügbar",
+    "nicht auf lager",
+    "nicht lieferbar",
+    "ausverkauft",
+    "rupture de stock",
+    "indisponible",
+    "épuisé",
+    "epuise",
+    "agotado",
+    "no disponible",
+    "sin stock",
+    "sin existencias",
+    "esgotado",
+    "indisponível",
+    "sem stock",
+    "sem estoque",
+    "non disponibile",
+    "esaurito",
+    "niedostępny",
+    "niedostepny",
+    "brak w magazynie",
+    "wyprzedany",
+    "niet op voorraad",
+    "uitverkocht",
+    "niet beschikbaar",
+    "niet leverbaar",
+)
+_IN_STOCK_WORDS = (
+    "in stock",
+    "in_stock",
+    "instock",
+    "limitedavailability",
+    "instoreonly",
+    "onlineonly",
+    "left in stock",
+    "auf lager",
+    "lieferbar",
+    "verfügbar",
+    "en stock",
+    "disponible",
+    "en existencia",
+    "disponibile",
+    "in magazzino",
+    "em stock",
+    "em estoque",
+    "disponível",
+    "dostępny",
+    "dostepny",
+    "w magazynie",
+    "op voorraad",
+    "leverbaar",
+    "beschikbaar",
+    "available",
+)
+
+# "Reviewed in the United States on July 1, 2024" and its siblings in other Amazon locales.
+_REVIEW_DATE_PREFIXES = (
+    re.compile(r"^\s*reviewed in .*? on\s+", re.I | re.S),
+    re.compile(r"^\s*rezension aus .*? vom\s+", re.I | re.S),
+    re.compile(r"^\s*recensito in .*? il\s+", re.I | re.S),
+    re.compile(r"^\s*comment[ée] (?:en|au|aux) .*? le\s+", re.I | re.S),
+    re.compile(r"^\s*revisado en .*? el\s+", re.I | re.S),
+    re.compile(r"^\s*avaliado (?:no|na|em) .*? em\s+", re.I | re.S),
+    re.compile(r"^\s*beoordeeld in .*? op\s+", re.I | re.S),
+    re.compile(r"^\s*recenzja z .*? z dnia\s+", re.I | re.S),
+)
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
+_DATE_SETTINGS = {
+    "REQUIRE_PARTS": ["day", "month", "year"],
+    "PARSERS": ["custom-formats", "absolute-time"],
+    "RETURN_AS_TIMEZONE_AWARE": False,
+}
+_DATE_ORDER = {"en": "MDY", "de": "DMY", "fr": "DMY", "it": "DMY", "es": "DMY", "pt": "DMY",
+               "pl": "DMY", "nl": "DMY"}
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_OUT_OF = re.compile(
+    r"(?:out of|of|von|su|sur|de|z|van|/)\s*(\d+(?:[.,]\d+)?)", re.I
+)
+_GROUPED_INT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+|\d+)(?![\d])")
+_ONE_PERSON = re.compile(
+    r"^\s*(?:one person|eine person|una persona|une personne|uma pessoa|één persoon|jedna osoba)",
+    re.I,
+)
+_GTIN_LENGTHS = (8, 12, 13, 14)
+_ASIN = re.compile(r"^[A-Z0-9]{10}$")
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(value: object) -> str | None:
+    """Collapse whitespace and unescape HTML entities; None for empty or missing text."""
+    if value is None:
+        return None
+    text = _SPACE.sub(" ", html.unescape(str(value))).strip()
+    return text or None
+
+
+def parse_price(value: object) -> Decimal | None:
+    """Amount of a price ("8,33 €", "$ 2,199 .99", 49.1) as a 2-place Decimal, or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            return None
+    else:
+        amount = Price.fromstring(str(value)).amount
+    if amount is None or not amount.is_finite() or amount < 0 or amount >= _MAX_PRICE:
+        return None
+    return amount.quantize(_CENT)
+
+
+def parse_currency(value: object, currency_hint: str | None = None) -> str | None:
+    """ISO 4217 code from a code ("GBP", "pln") or a symbol in price text ("8,33 €"), or None.
+
+    A bare "$" means the store's hint currency, else USD.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    if len(text) == 3 and text.isalpha():
+        return text.upper()
+    match = _ISO_CODE.search(text)
+    if match and match.group(1) in _KNOWN_CODES:
+        return match.group(1)
+    symbol = Price.fromstring(text).currency
+    if symbol is None:
+        return None
+    symbol = symbol.strip().lower()
+    if symbol.upper() in _KNOWN_CODES:
+        return symbol.upper()
+    if symbol in _CURRENCY_SYMBOLS:
+        return _CURRENCY_SYMBOLS[symbol]
+    if symbol == "$":
+        return (currency_hint or "USD").upper()
+    return None
+
+
+def normalise_availability(value: object) -> str | None:
+    """in_stock / out_of_stock / unknown from schema.org URLs or shop wording; None if missing."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    lowered = text.lower()
+    if "schema.org/" in lowered:
+        lowered = lowered.rsplit("/", 1)[-1]
+    for word in _OUT_OF_STOCK_WORDS:
+        if word in lowered:
+            return "out_of_stock"
+    for word in _IN_STOCK_WORDS:
+        if word in lowered:
+            return "in_stock"
+    return "unknown"
+
+
+def _to_float(number: str) -> float:
+    return float(number.replace(",", "."))
+
+
+def parse_rating(value: object) -> float | None:
+    """Star rating in [0, 5] from a number or text ("4,7 von 5 Sternen"); None otherwise."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        rating = float(value)
+    else:
+        text = str(value)
+        match = _NUMBER.search(text)
+        if match is None:
+            return None
+        rating = _to_float(match.group(0))
+        scale = _OUT_OF.search(text, match.end())
+        if scale is not None and _to_float(scale.group(1)) != 5:
+            return None
+    if rating != rating or not 0 <= rating <= 5:
+        return None
+    return rating
+
+
+def parse_count(value: object) -> int | None:
+    """A count ("2,842 ratings", "1.091 Sternebewertungen", "(36 Reviews)") as int, or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, (float, Decimal)):
+        if value != value or value < 0 or value != int(value):
+            return None
+        return int(value)
+    text = str(value)
+    match = _GROUPED_INT.search(text)
+    if match is None:
+        return None
+    rest = text[match.end():]
+    # "4.5" or "1.2K" is not an exact count: prefer None to a guess.
+    if re.match(r"[.,]\d|\s*[kKmM]\b", rest):
+        return None
+    return int(re.sub(r"\D", "", match.group(1)))
+
+
+def parse_helpful_votes(value: object) -> int | None:
+    """Helpful votes from "12 people found this helpful" or "One person found this helpful"."""
+    if isinstance(value, str) and _ONE_PERSON.match(value):
+        return 1
+    return parse_count(value)
+
+
+def parse_review_date(value: object, language: str | None = None) -> str | None:
+    """ISO yyyy-mm-dd from a review date in the page language, Amazon prefix stripped; else None."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    iso = _ISO_DATE.match(text)
+    if iso:
+        return _checked_iso(*iso.groups())
+    for prefix in _REVIEW_DATE_PREFIXES:
+        stripped = prefix.sub("", text, count=1)
+        if stripped != text:
+            text = stripped
+            break
+    if not re.search(r"\d", text) or len(text) > 60:
+        return None
+    settings = dict(_DATE_SETTINGS)
+    lang = (language or "").split("-")[0].lower() or None
+    if lang in _DATE_ORDER and re.fullmatch(r"[\d./-]+", text):
+        settings["DATE_ORDER"] = _DATE_ORDER[lang]
+    try:
+        parsed = dateparser.parse(text, languages=[lang] if lang else None, settings=settings)
+    except (ValueError, OverflowError, KeyError):
+        return None
+    if parsed is None:
+        return None
+    return parsed.date().isoformat()
+
+
+def _checked_iso(year: str, month: str, day: str) -> str | None:
+    from datetime import date
+
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+def normalise_gtin(value: object) -> str | None:
+    """A GTIN-8/12/13/14 as digits when its check digit is right; None otherwise (never invented)."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    compact = re.sub(r"[\s-]", "", text)
+    candidates = [compact] if compact.isdigit() else re.findall(r"(?<!\d)\d{8,14}(?!\d)", text)
+    valid = [digits for digits in candidates if _gtin_check_digit_ok(digits)]
+    return valid[0] if len(set(valid)) == 1 else None
+
+
+def _gtin_check_digit_ok(digits: str) -> bool:
+    if len(digits) not in _GTIN_LENGTHS or not digits.isascii() or not digits.isdigit():
+        return False
+    body = [int(d) for d in reversed(digits[:-1])]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
+    return (10 - total % 10) % 10 == int(digits[-1])
+
+
+def normalise_asin(value: object) -> str | None:
+    """An Amazon ASIN: 10 upper-case letters/digits, or None."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    text = text.upper()
+    return text if _ASIN.match(text) else None
+
+
+def normalise_identifier(value: object) -> str | None:
+    """A sku / mpn: stripped text (numbers become text), None when empty."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return clean_text(value)
+
+
+def normalise_listing(listing: Listing, currency_hint: str | None = None) -> Listing:
+    """A new Listing with typed values (Decimal prices, ISO currency, stock state, 0-5 rating)."""
+    price = parse_price(listing.price)
+    list_price = parse_price(listing.list_price)
+    currency = parse_currency(listing.currency, currency_hint) or parse_currency(
+        listing.price, currency_hint
+    )
+    if currency is None and price is not None and currency_hint:
+        currency = currency_hint.upper()
+    return dataclasses.replace(
+        listing,
+        title=clean_text(listing.title),
+        brand=clean_text(listing.brand),
+        price=price,
+        list_price=list_price if list_price != price else None,
+        currency=currency,
+        availability=normalise_availability(listing.availability),
+        rating=parse_rating(listing.rating),
+        review_count=parse_count(listing.review_count),
+        gtin=normalise_gtin(listing.gtin),
+        mpn=normalise_identifier(listing.mpn),
+        sku=normalise_identifier(listing.sku),
+        asin=normalise_asin(listing.asin),
+        category=clean_text(listing.category),
+        description=clean_text(listing.description),
+        canonical_url=clean_text(listing.canonical_url),
+        image_url=clean_text(listing.image_url),
+    )
+
+
+def normalise_review(review: Review) -> Review:
+    """A new Review with a 0-5 rating, an ISO date, an int of helpful votes and clean text."""
+    return dataclasses.replace(
+        review,
+        review_id=clean_text(review.review_id),
+        author=clean_text(review.author),
+        rating=parse_rating(review.rating),
+        title=clean_text(review.title),
+        body=clean_text(review.body),
+        date=parse_review_date(review.date, review.language),
+        helpful_votes=parse_helpful_votes(review.helpful_votes),
+    )
