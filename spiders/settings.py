@@ -1,0 +1,106 @@
+"""Scrapy project settings for backrank, and `settings_for` to apply one catalog's crawl options."""
+
+from __future__ import annotations
+
+import typing
+
+from scrapy.settings import Settings
+
+if typing.TYPE_CHECKING:  # a bare TYPE_CHECKING name would become a Scrapy setting
+    from backrank.config import Catalog
+
+BOT_NAME = "backrank"
+# `spiders` also holds items, extraction and pipelines: only this module defines spiders.
+SPIDER_MODULES = ["spiders.catalog_spider"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "backrank/0.1 (+https://github.com/backrank/backrank)"
+ROBOTSTXT_OBEY = True
+
+# Politeness: AutoThrottle adapts the delay to the server's latency; the delay is its floor.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+DOWNLOAD_TIMEOUT = 30
+
+HTTPCACHE_ENABLED = False
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_EXPIRATION_SECS = 24 * 3600
+HTTPCACHE_IGNORE_HTTP_CODES = [429, 500, 502, 503, 504]
+
+ITEM_PIPELINES = {
+    "spiders.pipelines.ValidatePipeline": 100,
+    "spiders.pipelines.NormalisePipeline": 200,
+    "spiders.pipelines.StorePipeline": 300,
+}
+EXTENSIONS = {
+    "spiders.progress.CrawlProgress": 500,
+}
+
+# The asyncio reactor is Scrapy's default since 2.7; stated so nothing installs another.
+# REQUEST_FINGERPRINTER_IMPLEMENTATION is gone in Scrapy 2.12+ (the "2.7" fingerprinter is
+# the only one), so it is not set: setting it would only be noise.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+TELNETCONSOLE_ENABLED = False
+
+# backrank's own settings
+BACKRANK_CATALOG = None  # catalog.toml path, when the spider gets no `catalog` argument
+BACKRANK_DB = None  # SQLite path the StorePipeline writes to
+BACKRANK_RUN_ID = None  # runs.id this crawl's offers belong to
+BACKRANK_MAX_REVIEW_PAGES = 50  # review pages followed per listing
+BACKRANK_PROGRESS = False  # rich live progress line (spiders.progress)
+
+BACKRANK_IMPOLITE_CONCURRENCY = 16  # floor for polite = false (local demo and benchmarks only)
+
+
+def settings_for(
+    catalog: Catalog,
+    db_path: str,
+    run_id: int | None = None,
+    polite: bool | None = None,
+    quiet: bool = False,
+) -> Settings:
+    """Project settings with the catalog's [crawl] options, the database and the run applied.
+
+    `polite` overrides the catalog's ``crawl.polite``; ``False`` turns off AutoThrottle and
+    delays and raises concurrency. robots.txt is obeyed whatever `polite` says.
+    """
+    settings = Settings()
+    settings.setmodule("spiders.settings", priority="project")
+    crawl = catalog.crawl
+    concurrency = max(1, int(crawl.concurrency))
+    overrides: dict[str, object] = {
+        "BACKRANK_DB": str(db_path),
+        "BACKRANK_RUN_ID": run_id,
+        "BACKRANK_MAX_REVIEW_PAGES": int(crawl.max_review_pages),
+        "HTTPCACHE_ENABLED": bool(crawl.http_cache),
+        "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": min(concurrency, CONCURRENT_REQUESTS_PER_DOMAIN),
+        "BACKRANK_PROGRESS": not quiet,
+        "LOG_LEVEL": "WARNING" if quiet else LOG_LEVEL,
+    }
+    if crawl.user_agent:
+        overrides["USER_AGENT"] = crawl.user_agent
+    if not (crawl.polite if polite is None else polite):
+        fast = max(concurrency, settings.getint("BACKRANK_IMPOLITE_CONCURRENCY"))
+        overrides |= {
+            "AUTOTHROTTLE_ENABLED": False,
+            "DOWNLOAD_DELAY": 0,
+            "RANDOMIZE_DOWNLOAD_DELAY": False,
+            "CONCURRENT_REQUESTS": fast,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": fast,
+        }
+    overrides["ROBOTSTXT_OBEY"] = True  # never negotiable, polite or not
+    settings.setdict(overrides, priority="cmdline")
+    return settings
