@@ -1,0 +1,604 @@
+"""The SQLite store: runs, listings, offer snapshots, reviews and scored products."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
+
+RUN_STATUSES = ("running", "ok", "warnings", "failed")
+
+# Schema steps, applied in order; PRAGMA user_version records how many ran.
+# Append new steps, never edit a released one.
+MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        """CREATE TABLE runs (
+            run_id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'warnings', 'failed')),
+            catalog_path TEXT,
+            stats_json TEXT
+        )""",
+        """CREATE TABLE stores (
+            name TEXT PRIMARY KEY,
+            platform TEXT,
+            base_url TEXT
+        )""",
+        """CREATE TABLE listings (
+            listing_id INTEGER PRIMARY KEY,
+            store TEXT NOT NULL,
+            listing_key TEXT NOT NULL,
+            url TEXT NOT NULL,
+            url_key TEXT NOT NULL,
+            canonical_url TEXT,
+            title TEXT,
+            brand TEXT,
+            gtin TEXT,
+            mpn TEXT,
+            sku TEXT,
+            asin TEXT,
+            category TEXT,
+            description TEXT,
+            image_url TEXT,
+            platform TEXT,
+            first_seen_run INTEGER REFERENCES runs(run_id),
+            last_seen_run INTEGER REFERENCES runs(run_id),
+            UNIQUE (store, listing_key)
+        )""",
+        "CREATE INDEX listings_url_key ON listings (store, url_key)",
+        """CREATE TABLE offers (
+            listing_id INTEGER NOT NULL REFERENCES listings(listing_id) ON DELETE CASCADE,
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            price TEXT,
+            list_price TEXT,
+            currency TEXT,
+            availability TEXT,
+            rating REAL,
+            review_count INTEGER,
+            fetched_at TEXT,
+            PRIMARY KEY (listing_id, run_id)
+        )""",
+        """CREATE TABLE reviews (
+            review_pk INTEGER PRIMARY KEY,
+            store TEXT NOT NULL,
+            review_id TEXT NOT NULL,
+            listing_url TEXT NOT NULL,
+            listing_url_key TEXT NOT NULL,
+            listing_id INTEGER REFERENCES listings(listing_id) ON DELETE SET NULL,
+            author TEXT,
+            rating REAL,
+            title TEXT,
+            body TEXT,
+            date TEXT,
+            verified INTEGER,
+            helpful_votes INTEGER,
+            language TEXT,
+            content_hash TEXT NOT NULL,
+            fetched_at TEXT,
+            first_seen_run INTEGER REFERENCES runs(run_id),
+            last_seen_run INTEGER REFERENCES runs(run_id),
+            UNIQUE (store, review_id)
+        )""",
+        "CREATE INDEX reviews_unlinked ON reviews (store, listing_url_key) WHERE listing_id IS NULL",
+        """CREATE TABLE products (
+            product_id TEXT PRIMARY KEY,
+            run_id INTEGER,
+            name TEXT,
+            brand TEXT,
+            category TEXT,
+            listings INTEGER,
+            best_price TEXT,
+            best_store TEXT,
+            rating REAL,
+            adjusted_rating REAL,
+            review_count INTEGER,
+            rank INTEGER,
+            extra_json TEXT
+        )""",
+        """CREATE TABLE product_listings (
+            product_id TEXT NOT NULL REFERENCES products(product_id) ON DELETE CASCADE,
+            listing_id INTEGER NOT NULL REFERENCES listings(listing_id) ON DELETE CASCADE,
+            PRIMARY KEY (product_id, listing_id)
+        )""",
+    ),
+]
+
+OFFER_COLUMNS = [
+    "store", "url", "canonical_url", "title", "brand", "price", "currency", "availability",
+    "rating", "review_count", "gtin", "mpn", "sku", "asin", "fetched_at",
+    "listing_id", "category", "image_url", "run_id", "list_price", "platform",
+]  # fmt: skip
+REVIEW_COLUMNS = [
+    "store", "url", "review_id", "author", "rating", "title", "body", "date", "verified",
+    "helpful_votes", "listing_id",
+]  # fmt: skip
+LISTING_COLUMNS = [
+    "listing_id", "store", "listing_key", "url", "canonical_url", "title", "brand", "gtin",
+    "mpn", "sku", "asin", "category", "description", "image_url", "platform",
+    "first_seen_run", "last_seen_run",
+]  # fmt: skip
+PRODUCT_COLUMNS = [
+    "product_id", "name", "brand", "category", "listings", "best_price", "best_store",
+    "rating", "adjusted_rating", "review_count", "rank",
+]  # fmt: skip
+# Descriptive listing fields an upsert refreshes (a NULL never replaces a known value).
+_LISTING_FIELDS = (
+    "url", "url_key", "canonical_url", "title", "brand", "gtin", "mpn", "sku", "asin",
+    "category", "description", "image_url", "platform",
+)  # fmt: skip
+_OFFER_FIELDS = (
+    "price", "list_price", "currency", "availability", "rating", "review_count", "fetched_at",
+)  # fmt: skip
+_REVIEW_FIELDS = (
+    "listing_url", "listing_url_key", "author", "rating", "title", "body", "date", "verified",
+    "helpful_votes", "language", "content_hash", "fetched_at",
+)  # fmt: skip
+
+
+def url_key(url: str) -> str:
+    """``url`` without query and fragment, scheme and host lowercased, no trailing slash."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+
+
+def canonical_key(url: str) -> str:
+    """A canonical URL normalised: scheme and host lowercased, no fragment or trailing slash.
+
+    The query stays: a page that declares it canonical means it.
+    """
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def listing_key(listing: Mapping[str, Any]) -> str:
+    """The identity of a listing within its store: ASIN, else canonical URL, else URL."""
+    if listing.get("asin"):
+        return f"asin:{str(listing['asin']).strip().upper()}"
+    if listing.get("canonical_url"):
+        return canonical_key(listing["canonical_url"])
+    return url_key(listing["url"])
+
+
+def review_content_hash(review: Mapping[str, Any]) -> str:
+    """sha1 of what makes a review itself: listing URL, author, date, title, body, rating."""
+    parts = [review.get(k) for k in ("url", "author", "date", "title", "body", "rating")]
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _money(value: Any) -> str | None:
+    """A price as exact decimal text; None stays None."""
+    if value is None:
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal price: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"not a finite price: {value!r}")
+    return str(amount)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _as_mapping(record: Mapping[str, Any] | Any) -> Mapping[str, Any]:
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.asdict(record)
+    return record
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _plain(value: Any) -> Any:
+    """A cell as a JSON-ready Python value (Decimal as text, NaN/NA as None)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+class Store:
+    """A backrank SQLite database. Open with ``Store.open(path)``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, path: str | Path) -> Self:
+        """Connect, set WAL and foreign keys, and bring the schema up to date."""
+        store = cls(path)
+        store._connect()
+        return store
+
+    def _connect(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self._conn = conn
+        self._migrate()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("the store is closed; use Store.open(path)")
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Self:
+        if self._conn is None:
+            self._connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        conn = self.conn
+        # BEGIN IMMEDIATE so two processes opening a new file do not both migrate it.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, steps in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in steps:
+                    conn.execute(statement)
+                # PRAGMA takes no parameters; number is our own int, not input.
+                conn.execute(f"PRAGMA user_version = {int(number)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # --- runs -------------------------------------------------------------------------
+
+    def start_run(self, catalog_path: str | None) -> int:
+        """Record a new crawl run; return its id."""
+        with self.conn:
+            cursor = self.conn.execute(
+                "INSERT INTO runs (started_at, status, catalog_path) VALUES (?, 'running', ?)",
+                (_now(), None if catalog_path is None else str(catalog_path)),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_run(self, run_id: int, status: str, stats: Mapping[str, Any]) -> None:
+        """Close a run with its outcome and crawl stats."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(RUN_STATUSES)} (got {status!r})")
+        stats_json = json.dumps(dict(stats), default=str, sort_keys=True)
+        with self.conn:
+            cursor = self.conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, stats_json = ? WHERE run_id = ?",
+                (_now(), status, stats_json, run_id),
+            )
+        if cursor.rowcount != 1:
+            raise KeyError(f"no run {run_id}")
+
+    def runs(self) -> pd.DataFrame:
+        """Every run, oldest first; ``stats`` is the decoded stats dict."""
+        frame = self._frame(
+            "SELECT run_id, started_at, finished_at, status, catalog_path, stats_json"
+            " FROM runs ORDER BY run_id"
+        )
+        frame["stats"] = [json.loads(s) if s else {} for s in frame.pop("stats_json")]
+        return frame
+
+    def last_run_id(self, status: str | None = "ok") -> int | None:
+        """The newest run with ``status`` (any status when None), or None."""
+        if status is None:
+            row = self.conn.execute("SELECT max(run_id) FROM runs").fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT max(run_id) FROM runs WHERE status = ?", (status,)
+            ).fetchone()
+        return row[0]
+
+    # --- writing crawl results ----------------------------------------------------------
+
+    def save_store(self, name: str, platform: str | None, base_url: str | None) -> None:
+        """Record (or update) a catalog store."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO stores (name, platform, base_url) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET platform = excluded.platform,"
+                " base_url = excluded.base_url",
+                (name, platform, base_url),
+            )
+
+    def save_listings(self, run_id: int, listings: Iterable[Mapping[str, Any]]) -> int:
+        """Upsert listings and their offer snapshot for ``run_id`` in one transaction.
+
+        Reviews saved earlier for a listing not stored then are linked to it here.
+        """
+        count = 0
+        set_fields = ", ".join(
+            f"{f} = coalesce(excluded.{f}, listings.{f})" for f in _LISTING_FIELDS
+        )
+        set_offer = ", ".join(f"{f} = coalesce(excluded.{f}, offers.{f})" for f in _OFFER_FIELDS)
+        with self.conn:
+            for record in listings:
+                listing = _as_mapping(record)
+                if not listing.get("store") or not listing.get("url"):
+                    raise ValueError(f"a listing needs store and url: {listing!r}")
+                row = {
+                    "store": listing["store"],
+                    "listing_key": listing_key(listing),
+                    "url": listing["url"],
+                    "url_key": url_key(listing["url"]),
+                    **{f: listing.get(f) for f in _LISTING_FIELDS if f not in ("url", "url_key")},
+                    "run_id": run_id,
+                }
+                listing_id = self.conn.execute(
+                    "INSERT INTO listings (store, listing_key, "
+                    + ", ".join(_LISTING_FIELDS)
+                    + ", first_seen_run, last_seen_run) VALUES (:store, :listing_key, "
+                    + ", ".join(f":{f}" for f in _LISTING_FIELDS)
+                    + ", :run_id, :run_id) ON CONFLICT (store, listing_key) DO UPDATE SET "
+                    + set_fields
+                    + ", last_seen_run = max(listings.last_seen_run, excluded.last_seen_run)"
+                    " RETURNING listing_id",
+                    row,
+                ).fetchone()[0]
+                offer = {
+                    "listing_id": listing_id,
+                    "run_id": run_id,
+                    "price": _money(listing.get("price")),
+                    "list_price": _money(listing.get("list_price")),
+                    "currency": listing.get("currency"),
+                    "availability": listing.get("availability"),
+                    "rating": _float_or_none(listing.get("rating")),
+                    "review_count": _int_or_none(listing.get("review_count")),
+                    "fetched_at": listing.get("fetched_at") or _now(),
+                }
+                self.conn.execute(
+                    "INSERT INTO offers (listing_id, run_id, "
+                    + ", ".join(_OFFER_FIELDS)
+                    + ") VALUES (:listing_id, :run_id, "
+                    + ", ".join(f":{f}" for f in _OFFER_FIELDS)
+                    + ") ON CONFLICT (listing_id, run_id) DO UPDATE SET "
+                    + set_offer,
+                    offer,
+                )
+                keys = {row["url_key"], row["listing_key"]}
+                if listing.get("canonical_url"):
+                    keys.add(url_key(listing["canonical_url"]))
+                for key in keys:
+                    self.conn.execute(
+                        "UPDATE reviews SET listing_id = ? WHERE listing_id IS NULL"
+                        " AND store = ? AND listing_url_key = ?",
+                        (listing_id, row["store"], key),
+                    )
+                count += 1
+        return count
+
+    def _find_listing(self, store: str, listing_url: str) -> int | None:
+        key = url_key(listing_url)
+        row = self.conn.execute(
+            "SELECT listing_id FROM listings WHERE store = ? AND (url_key = ? OR listing_key = ?"
+            " OR listing_key = ?) ORDER BY last_seen_run DESC LIMIT 1",
+            (store, key, key, canonical_key(listing_url)),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def save_reviews(self, run_id: int, reviews: Iterable[Mapping[str, Any]]) -> int:
+        """Upsert reviews in one transaction; a review keeps its listing's URL until linked.
+
+        ``review_id`` is the store's id, else ``sha1:`` + the content hash, so a review seen
+        again (this run or a later one) updates its row instead of adding one.
+        """
+        count = 0
+        set_fields = ", ".join(f"{f} = coalesce(excluded.{f}, reviews.{f})" for f in _REVIEW_FIELDS)
+        with self.conn:
+            for record in reviews:
+                review = _as_mapping(record)
+                if not review.get("store") or not review.get("url"):
+                    raise ValueError(f"a review needs store and url: {review!r}")
+                content_hash = review_content_hash(review)
+                verified = review.get("verified")
+                row = {
+                    "store": review["store"],
+                    "review_id": review.get("review_id") or f"sha1:{content_hash}",
+                    "listing_url": review["url"],
+                    "listing_url_key": url_key(review["url"]),
+                    "listing_id": self._find_listing(review["store"], review["url"]),
+                    "author": review.get("author"),
+                    "rating": _float_or_none(review.get("rating")),
+                    "title": review.get("title"),
+                    "body": review.get("body"),
+                    "date": review.get("date"),
+                    "verified": None if verified is None else int(bool(verified)),
+                    "helpful_votes": _int_or_none(review.get("helpful_votes")),
+                    "language": review.get("language"),
+                    "content_hash": content_hash,
+                    "fetched_at": review.get("fetched_at"),
+                    "run_id": run_id,
+                }
+                self.conn.execute(
+                    "INSERT INTO reviews (store, review_id, listing_id, "
+                    + ", ".join(_REVIEW_FIELDS)
+                    + ", first_seen_run, last_seen_run) VALUES (:store, :review_id, :listing_id, "
+                    + ", ".join(f":{f}" for f in _REVIEW_FIELDS)
+                    + ", :run_id, :run_id) ON CONFLICT (store, review_id) DO UPDATE SET "
+                    + set_fields
+                    + ", listing_id = coalesce(excluded.listing_id, reviews.listing_id)"
+                    ", last_seen_run = max(reviews.last_seen_run, excluded.last_seen_run)",
+                    row,
+                )
+                count += 1
+        return count
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _frame(self, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
+        cursor = self.conn.execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+
+    def _offers(self, where: str) -> pd.DataFrame:
+        frame = self._frame(
+            "SELECT l.store, l.url, l.canonical_url, l.title, l.brand, o.price, o.currency,"
+            " o.availability, o.rating, o.review_count, l.gtin, l.mpn, l.sku, l.asin,"
+            " o.fetched_at, l.listing_id, l.category, l.image_url, o.run_id, o.list_price,"
+            " l.platform FROM offers o JOIN listings l USING (listing_id) "
+            + where
+            + " ORDER BY l.listing_id, o.run_id"
+        )
+        for column in ("price", "list_price"):
+            frame[column] = pd.Series(
+                [_decimal(v) for v in frame[column]], index=frame.index, dtype=object
+            )
+        frame["rating"] = frame["rating"].astype("float64")
+        for column in ("review_count", "listing_id", "run_id"):
+            frame[column] = frame[column].astype("Int64")
+        return frame[OFFER_COLUMNS]
+
+    def read_offers(self, latest: bool = True) -> pd.DataFrame:
+        """Each listing with its newest offer snapshot (``latest=False``: every snapshot)."""
+        if not latest:
+            return self.read_offer_history()
+        return self._offers(
+            "WHERE o.run_id = (SELECT max(run_id) FROM offers WHERE listing_id = l.listing_id)"
+        ).reset_index(drop=True)
+
+    def read_offer_history(self) -> pd.DataFrame:
+        """Every offer snapshot of every listing, oldest run first per listing."""
+        return self._offers("").reset_index(drop=True)
+
+    def read_listings(self) -> pd.DataFrame:
+        """Every listing with its descriptive fields and first/last run seen."""
+        frame = self._frame(
+            f"SELECT {', '.join(LISTING_COLUMNS)} FROM listings ORDER BY listing_id"
+        )
+        for column in ("listing_id", "first_seen_run", "last_seen_run"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    def read_reviews(self) -> pd.DataFrame:
+        """Every review with its listing's URL and id (None while the listing is unknown)."""
+        frame = self._frame(
+            "SELECT r.store, coalesce(l.url, r.listing_url) AS url, r.review_id, r.author,"
+            " r.rating, r.title, r.body, r.date, r.verified, r.helpful_votes, r.listing_id,"
+            " r.language, r.content_hash, r.fetched_at, r.first_seen_run, r.last_seen_run"
+            " FROM reviews r LEFT JOIN listings l USING (listing_id) ORDER BY r.review_pk"
+        )
+        frame["rating"] = frame["rating"].astype("float64")
+        frame["verified"] = pd.Series(
+            [None if v is None else bool(v) for v in frame["verified"]],
+            index=frame.index,
+            dtype="boolean",
+        )
+        for column in ("helpful_votes", "listing_id", "first_seen_run", "last_seen_run"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    # --- scored products ------------------------------------------------------------------
+
+    def save_products(
+        self, run_id: int | None, products: pd.DataFrame, product_listings: pd.DataFrame
+    ) -> None:
+        """Replace the scored products and their listing links; extra columns go to extra_json."""
+        extra_columns = [c for c in products.columns if c not in PRODUCT_COLUMNS]
+        rows = []
+        for record in products.to_dict("records"):
+            row = {c: _plain(record.get(c)) for c in PRODUCT_COLUMNS}
+            row["best_price"] = _money(row["best_price"])
+            extras = {c: _plain(record[c]) for c in extra_columns}
+            row["extra_json"] = json.dumps(extras, default=str, sort_keys=True) if extras else None
+            row["run_id"] = run_id
+            rows.append(row)
+        links = [
+            (str(_plain(p)), int(_plain(lid)))
+            for p, lid in zip(
+                product_listings["product_id"], product_listings["listing_id"], strict=True
+            )
+        ]
+        columns = [*PRODUCT_COLUMNS, "run_id", "extra_json"]
+        with self.conn:
+            self.conn.execute("DELETE FROM product_listings")
+            self.conn.execute("DELETE FROM products")
+            self.conn.executemany(
+                f"INSERT INTO products ({', '.join(columns)})"
+                f" VALUES ({', '.join(f':{c}' for c in columns)})",
+                rows,
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO product_listings (product_id, listing_id) VALUES (?, ?)",
+                links,
+            )
+
+    def read_products(self) -> pd.DataFrame:
+        """The scored products, best rank first, with their extra columns unpacked."""
+        frame = self._frame(
+            f"SELECT {', '.join(PRODUCT_COLUMNS)}, run_id, extra_json FROM products"
+            " ORDER BY rank IS NULL, rank, product_id"
+        )
+        frame["best_price"] = pd.Series(
+            [_decimal(v) for v in frame["best_price"]], index=frame.index, dtype=object
+        )
+        for column in ("rating", "adjusted_rating"):
+            frame[column] = frame[column].astype("float64")
+        for column in ("listings", "review_count", "rank", "run_id"):
+            frame[column] = frame[column].astype("Int64")
+        extras = [json.loads(e) if e else {} for e in frame.pop("extra_json")]
+        names = list(dict.fromkeys(k for e in extras for k in e))
+        for name in names:
+            frame[name] = pd.Series([e.get(name) for e in extras], index=frame.index, dtype=object)
+        return frame
+
+    def read_product_listings(self) -> pd.DataFrame:
+        """Which listings each product groups."""
+        frame = self._frame(
+            "SELECT product_id, listing_id FROM product_listings ORDER BY product_id, listing_id"
+        )
+        frame["listing_id"] = frame["listing_id"].astype("Int64")
+        return frame
