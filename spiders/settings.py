@@ -76,6 +76,8 @@ def settings_for(
     `polite` overrides the catalog's ``crawl.polite``; ``False`` turns off AutoThrottle and
     delays and raises concurrency. robots.txt is obeyed whatever `polite` says.
     """
+    from backrank.config import DEFAULT_USER_AGENT
+
     settings = Settings()
     settings.setmodule("spiders.settings", priority="project")
     crawl = catalog.crawl
@@ -88,10 +90,10 @@ def settings_for(
         "CONCURRENT_REQUESTS": concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": min(concurrency, CONCURRENT_REQUESTS_PER_DOMAIN),
         "BACKRANK_PROGRESS": not quiet,
-        "LOG_LEVEL": "WARNING" if quiet else LOG_LEVEL,
+        "LOG_LEVEL": "ERROR" if quiet else LOG_LEVEL,  # quiet: errors only
     }
-    if crawl.user_agent:
-        overrides["USER_AGENT"] = crawl.user_agent
+    if crawl.user_agent and crawl.user_agent != DEFAULT_USER_AGENT:
+        overrides["USER_AGENT"] = crawl.user_agent  # the catalog names its own crawler
     if not (crawl.polite if polite is None else polite):
         fast = max(concurrency, settings.getint("BACKRANK_IMPOLITE_CONCURRENCY"))
         overrides |= {

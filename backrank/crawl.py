@@ -1,0 +1,233 @@
+"""Run one crawl of a catalog into the store: in this process, or in a fresh one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backrank.config import Catalog
+
+EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
+STATUS_EXIT = {"ok": EXIT_OK, "warnings": EXIT_WARNINGS, "failed": EXIT_FAILED}
+
+
+class CrawlError(RuntimeError):
+    """A crawl that could not run at all (as opposed to one that ran and stored nothing)."""
+
+
+@dataclass(kw_only=True)
+class CrawlResult:
+    """What one crawl did, from Scrapy's stats and the spider's ``backrank/*`` counters."""
+
+    run_id: int | None
+    status: str  # ok | warnings | failed
+    pages: int  # responses received, robots.txt included
+    listings: int  # listings stored
+    reviews: int  # reviews stored
+    errors: int  # failed requests and spider exceptions
+    blocked: int  # robot-check pages
+    dropped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    elapsed: float = 0.0  # seconds
+    stats: dict[str, Any] = field(default_factory=dict)  # every Scrapy stat, JSON-safe
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrawlResult:
+        return cls(**data)
+
+
+def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """Scrapy stats with datetimes as ISO strings, so they can go to JSON and the runs table."""
+    return {
+        key: value.isoformat() if isinstance(value, (datetime, date)) else value
+        for key, value in sorted(stats.items())
+    }
+
+
+def summarise(stats: dict[str, Any], *, run_id: int | None, elapsed: float) -> CrawlResult:
+    """The crawl's outcome from its stats: counts, drop reasons and the run status.
+
+    Status: ``failed`` when no listing was stored, ``warnings`` when some request failed, a
+    page was blocked or the spider raised, ``ok`` otherwise.
+    """
+
+    def total(prefix: str) -> int:
+        return sum(int(value) for key, value in stats.items() if key.startswith(prefix))
+
+    dropped = {
+        key.removeprefix("backrank/dropped/"): int(value)
+        for key, value in stats.items()
+        if key.startswith("backrank/dropped/")
+    }
+    for key, value in stats.items():
+        if key.startswith("item_dropped_reasons_count/"):
+            reason = key.removeprefix("item_dropped_reasons_count/")
+            dropped[reason] = dropped.get(reason, 0) + int(value)
+    listings = int(stats.get("backrank/stored/listings", 0))
+    errors = total("backrank/errors/") + total("spider_exceptions/")
+    blocked = int(stats.get("backrank/blocked", 0))
+    if listings == 0:
+        status = "failed"
+    elif errors or blocked:
+        status = "warnings"
+    else:
+        status = "ok"
+    return CrawlResult(
+        run_id=run_id,
+        status=status,
+        pages=int(stats.get("response_received_count", 0)),
+        listings=listings,
+        reviews=int(stats.get("backrank/stored/reviews", 0)),
+        errors=errors,
+        blocked=blocked,
+        dropped=dict(sorted(dropped.items())),
+        elapsed=round(elapsed, 3),
+        stats=jsonable_stats(stats),
+    )
+
+
+_crawled_in_this_process = False
+
+
+def run_crawl(
+    catalog: Catalog,
+    db_path: str,
+    *,
+    store: str | None = None,
+    quiet: bool = False,
+    polite: bool | None = None,
+    run_id: int | None = None,
+) -> CrawlResult:
+    """Crawl the catalog's stores (or one `store`) into the SQLite database at `db_path`.
+
+    Opens a run in the store (unless `run_id` is given), runs the catalog spider in this
+    process and closes the run with its status and stats. Twisted's reactor cannot restart,
+    so this works once per process; use `run_crawl_subprocess` after that.
+    """
+    global _crawled_in_this_process
+    if _crawled_in_this_process or _reactor_has_run():
+        raise CrawlError(
+            "a crawl already ran in this process (Twisted's reactor cannot restart); "
+            "use backrank.crawl.run_crawl_subprocess"
+        )
+    _crawled_in_this_process = True
+
+    from scrapy.crawler import CrawlerProcess
+
+    from backrank.store import Store
+    from spiders.catalog_spider import CatalogSpider
+    from spiders.settings import settings_for
+
+    if run_id is None:
+        with Store.open(db_path) as db:
+            run_id = db.start_run()
+    settings = settings_for(catalog, db_path, run_id=run_id, polite=polite, quiet=quiet)
+    started = time.perf_counter()
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(CatalogSpider)
+    crawl_failures: list[str] = []
+    finished = process.crawl(crawler, catalog=catalog, store=store)
+    finished.addErrback(lambda failure: crawl_failures.append(failure.getTraceback()))
+    process.start()
+    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    if crawl_failures:
+        stats["backrank/errors/crawl_failed"] = len(crawl_failures)
+        sys.stderr.write("".join(crawl_failures))
+    result = summarise(stats, run_id=run_id, elapsed=time.perf_counter() - started)
+    with Store.open(db_path) as db:
+        db.finish_run(run_id, result.status, result.stats)
+    return result
+
+
+def _reactor_has_run() -> bool:
+    if "twisted.internet.reactor" not in sys.modules:
+        return False
+    from twisted.internet import reactor
+
+    return bool(getattr(reactor, "_startedBefore", False))
+
+
+def run_crawl_subprocess(
+    catalog: Catalog | str | os.PathLike[str],
+    db_path: str | os.PathLike[str],
+    *,
+    store: str | None = None,
+    quiet: bool = False,
+    polite: bool | None = None,
+    run_id: int | None = None,
+    timeout: float | None = None,
+) -> CrawlResult:
+    """`run_crawl` in a fresh ``python -m backrank.crawl`` process (a fresh reactor)."""
+    catalog_path = catalog if isinstance(catalog, (str, os.PathLike)) else catalog.path
+    with tempfile.TemporaryDirectory(prefix="backrank-crawl-") as scratch:
+        stats_path = Path(scratch) / "result.json"
+        command = [
+            sys.executable, "-m", "backrank.crawl",
+            "--catalog", os.fspath(catalog_path),
+            "--db", os.fspath(db_path),
+            "--json-stats", str(stats_path),
+        ]  # fmt: skip
+        if store:
+            command += ["--store", store]
+        if quiet:
+            command.append("--quiet")
+        if polite is not None:
+            command.append("--polite" if polite else "--no-polite")
+        if run_id is not None:
+            command += ["--run-id", str(run_id)]
+        completed = subprocess.run(
+            command, capture_output=quiet, text=True, timeout=timeout, check=False
+        )
+        if not stats_path.exists():
+            detail = (completed.stderr or "")[-4000:] if quiet else "see the output above"
+            raise CrawlError(f"crawl process exited with {completed.returncode}: {detail}")
+        return CrawlResult.from_dict(json.loads(stats_path.read_text(encoding="utf-8")))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m backrank.crawl``: one crawl; exit 0 ok, 1 warnings, 2 nothing stored."""
+    parser = argparse.ArgumentParser(prog="python -m backrank.crawl", description=main.__doc__)
+    parser.add_argument("--catalog", required=True, help="catalog.toml")
+    parser.add_argument("--db", required=True, help="SQLite database to store into")
+    parser.add_argument("--store", help="crawl only this store")
+    parser.add_argument("--quiet", action="store_true", help="no progress line, errors only")
+    parser.add_argument(
+        "--polite", action=argparse.BooleanOptionalAction, default=None,
+        help="override the catalog's crawl.polite (robots.txt is obeyed either way)",
+    )  # fmt: skip
+    parser.add_argument("--run-id", type=int, help="an already started run to crawl into")
+    parser.add_argument("--json-stats", help="write the crawl result as JSON to this file")
+    args = parser.parse_args(argv)
+
+    from backrank.config import load_catalog
+
+    result = run_crawl(
+        load_catalog(args.catalog),
+        args.db,
+        store=args.store,
+        quiet=args.quiet,
+        polite=args.polite,
+        run_id=args.run_id,
+    )
+    if args.json_stats:
+        Path(args.json_stats).write_text(json.dumps(asdict(result), indent=1), encoding="utf-8")
+    if not args.quiet:
+        print(
+            f"crawl {result.status}: {result.pages} pages, {result.listings} listings, "
+            f"{result.reviews} reviews, {result.errors} errors, {result.blocked} blocked "
+            f"({result.elapsed:.1f} s, run {result.run_id})"
+        )
+    return STATUS_EXIT[result.status]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""The crawl: discovery helpers, settings, and real crawls of the demo marketplace over HTTP."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backrank.config import Catalog, load_catalog
+from spiders import discovery
+from spiders.settings import settings_for
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# -- discovery: pure functions ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "platform", "expected"),
+    [
+        ("https://www.amazon.com/Teeter-Inversion-Table/dp/B07YFVP6LZ/ref=sr_1_3", "amazon", True),
+        ("https://www.amazon.com/dp/B07YFVP6LZ", "amazon", True),
+        ("https://www.amazon.com/s?k=inversion+table", "amazon", False),
+        ("https://shop.example/products/back-stretcher", "shopify", True),
+        ("https://shop.example/collections/back/products/back-stretcher", "shopify", True),
+        ("https://shop.example/products.json?page=2", "shopify", False),
+        ("https://shop.example/products/back-stretcher.js", "shopify", False),
+        ("https://shop.example/collections/back", "shopify", False),
+        ("https://woo.example/product/lumbar-traction-belt/", "woocommerce", True),
+        ("https://woo.example/product-category/traction/", "woocommerce", False),
+        ("https://www.walmart.com/ip/Inversion-Table-Pro/123456789", "walmart", True),
+        ("https://www.walmart.com/browse/health/123", "walmart", False),
+        ("https://woo.example/product/lumbar-traction-belt/", "amazon", False),
+        ("https://woo.example/product/lumbar-traction-belt/", "auto", True),
+        ("https://www.walmart.com/ip/Inversion-Table-Pro/123456789", "generic", True),
+    ],
+)
+def test_is_product_url_knows_each_platform(url: str, platform: str, expected: bool) -> None:
+    assert discovery.is_product_url(url, platform) is expected
+
+
+@pytest.mark.parametrize(
+    ("url", "platform", "canonical"),
+    [
+        (
+            "https://www.amazon.com/Teeter-Inversion-Table/dp/B07YFVP6LZ/ref=sr_1_3?th=1&psc=1",
+            "amazon",
+            "https://www.amazon.com/dp/B07YFVP6LZ",
+        ),
+        (
+            "http://127.0.0.1:8102/collections/back-care/products/spine-stretcher?variant=41#reviews",
+            "shopify",
+            "http://127.0.0.1:8102/products/spine-stretcher",
+        ),
+        (
+            "https://woo.example/product/traction-belt/?utm_source=x&attribute_size=l",
+            "woocommerce",
+            "https://woo.example/product/traction-belt/?attribute_size=l",
+        ),
+        (
+            "https://www.walmart.com/ip/Inversion-Table/123?athbdg=L1600#x",
+            "walmart",
+            "https://www.walmart.com/ip/Inversion-Table/123?athbdg=L1600",
+        ),
+    ],
+)
+def test_canonical_product_url_gives_one_url_per_product(
+    url: str, platform: str, canonical: str
+) -> None:
+    assert discovery.canonical_product_url(url, platform) == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "include", "expected"),
+    [
+        ("https://shop.example/products/back-stretcher-pro", ["back"], True),
+        ("https://shop.example/products/hiking-backpack", ["back"], False),
+        ("Deluxe Inversion Table, 300 lb", ["inversion table"], True),
+        ("inversion-tables-for-home", ["inversion table"], True),
+        ("Lumbar Stretchers (2 pack)", ["stretcher"], True),
+        ("https://www.amazon.com/dp/B07YFVP6LZ", ["traction", "back"], False),
+        (None, ["back"], False),
+        ("Yoga mat", [], True),  # no include keywords: every listing is in the niche
+    ],
+)
+def test_matches_include_needs_whole_words(text: str | None, include: list[str], expected: bool) -> None:
+    assert discovery.matches_include(text, include) is expected
+
+
+SITEMAP_INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <sitemap><loc>https://shop.example/sitemap_pages_1.xml</loc></sitemap>
+  <sitemap><loc>https://shop.example/sitemap_products_1.xml?from=1&amp;to=99</loc></sitemap>
+  <sitemap><loc>https://shop.example/sitemap_collections_1.xml</loc></sitemap>
+</sitemapindex>"""
+
+URLSET = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
+  <url><loc>https://shop.example/</loc></url>
+  <url><loc>https://shop.example/products/neck-traction-device</loc>
+    <image:image><image:title>Neck Traction Device</image:title></image:image></url>
+  <url><loc>https://shop.example/collections/all/products/neck-traction-device</loc></url>
+  <url><loc>https://shop.example/products/back-stretcher</loc></url>
+</urlset>"""
+
+
+def test_sitemap_index_follows_the_product_sitemaps_only() -> None:
+    kind, locs = discovery.read_sitemap(SITEMAP_INDEX)
+    assert kind == "sitemapindex"
+    assert discovery.sitemaps_to_follow(locs) == [
+        "https://shop.example/sitemap_products_1.xml?from=1&to=99"
+    ]
+
+
+def test_gzipped_urlset_yields_each_product_once() -> None:
+    body = discovery.sitemap_body(gzip.compress(URLSET), "https://shop.example/s.xml.gz")
+    assert body is not None
+    kind, locs = discovery.read_sitemap(body)
+    assert kind == "urlset"
+    assert discovery.product_urls_in_sitemap(locs, "shopify") == [
+        "https://shop.example/products/neck-traction-device",
+        "https://shop.example/products/back-stretcher",
+    ]
+
+
+def test_generic_sitemap_takes_every_url_and_html_is_no_sitemap() -> None:
+    _, locs = discovery.read_sitemap(URLSET)
+    assert len(discovery.product_urls_in_sitemap(locs, "generic")) == 3  # home page too
+    assert discovery.sitemap_body(b"<html><body>Not found</body></html>", "https://x/s") is None
+
+
+AMAZON_SEARCH = """
+<div class="s-main-slot">
+  <div data-component-type="s-search-result" data-asin="B000000001">
+    <h2><a class="a-link-normal" href="/Inversion-Table/dp/B000000001/ref=sr_1_1?keywords=x">T</a></h2>
+    <a href="/Inversion-Table/dp/B000000001/ref=sr_1_1?keywords=x#customerReviews">123</a>
+  </div>
+  <div data-component-type="s-search-result" data-asin="B000000002">
+    <h2><a href="/dp/B000000002">T2</a></h2>
+  </div>
+  <a href="https://elsewhere.example/dp/B000000003">offsite</a>
+</div>
+<a class="s-pagination-item s-pagination-next" href="/s?k=inversion+table&amp;page=2">Next</a>
+"""
+
+WOO_CATEGORY = """
+<ul class="products columns-4">
+  <li class="product"><a href="https://woo.example/product/traction-belt/"
+      class="woocommerce-LoopProduct-link woocommerce-loop-product__link">Belt</a>
+      <a href="?add-to-cart=12" class="button add_to_cart_button">Add</a></li>
+  <li class="product"><a href="https://woo.example/product/back-stretcher/"
+      class="woocommerce-LoopProduct-link">Stretcher</a></li>
+</ul>
+<nav class="woocommerce-pagination"><a class="next page-numbers" href="/shop/page/2/">→</a></nav>
+"""
+
+
+def test_amazon_search_page_gives_canonical_products_and_next_page() -> None:
+    links = discovery.listing_page_links(AMAZON_SEARCH, "https://www.amazon.com/s?k=inv", "amazon")
+    assert links.product_urls == [
+        "https://www.amazon.com/dp/B000000001",
+        "https://www.amazon.com/dp/B000000002",
+    ]
+    assert links.next_url == "https://www.amazon.com/s?k=inversion+table&page=2"
+
+
+def test_woocommerce_category_page_gives_products_and_next_page() -> None:
+    links = discovery.listing_page_links(WOO_CATEGORY, "https://woo.example/shop/", "woocommerce")
+    assert links.product_urls == [
+        "https://woo.example/product/traction-belt/",
+        "https://woo.example/product/back-stretcher/",
+    ]
+    assert links.next_url == "https://woo.example/shop/page/2/"
+
+
+def test_last_listing_page_has_no_next_url() -> None:
+    page = '<ul class="products"><li><a href="/product/a/">a</a></li></ul><link rel="prev" href="/p/1">'
+    links = discovery.listing_page_links(page, "https://woo.example/shop/page/2/", "auto")
+    assert links.product_urls == ["https://woo.example/product/a/"]
+    assert links.next_url is None
+
+
+def test_shopify_products_json_pages_become_product_urls() -> None:
+    first = discovery.shopify_products_json_url("http://127.0.0.1:8102/collections/all", 1)
+    assert first == "http://127.0.0.1:8102/products.json?page=1"
+    data = {"products": [{"handle": "spine-stretcher", "title": "Spine"}, {"title": "no handle"}]}
+    assert discovery.shopify_product_urls(data, first) == [
+        "http://127.0.0.1:8102/products/spine-stretcher"
+    ]
+    assert discovery.shopify_product_urls({"products": []}, first) == []
+    with pytest.raises(ValueError, match="products"):
+        discovery.shopify_product_urls({"errors": "Not Found"}, first)
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def test_scrapy_list_from_the_repo_root_names_the_catalog_spider() -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "scrapy", "list"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert listed.stdout.split() == ["catalog"]
+
+
+def _catalog(tmp_path: Path, crawl: str = "") -> Catalog:
+    path = tmp_path / "catalog.toml"
+    path.write_text(
+        '[site]\nname = "Back Pain Picks"\nbase_url = "https://example.com"\n'
+        f"{crawl}\n"
+        '[[stores]]\nname = "shop"\nproduct_urls = ["http://127.0.0.1:8101/products/back-stretcher"]\n',
+        encoding="utf-8",
+    )
+    return load_catalog(path)
+
+
+def test_polite_settings_throttle_and_name_the_bot(tmp_path: Path) -> None:
+    settings = settings_for(_catalog(tmp_path), str(tmp_path / "b.db"), run_id=3)
+    assert settings.getbool("ROBOTSTXT_OBEY")
+    assert settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.getfloat("DOWNLOAD_DELAY") > 0
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") <= 2
+    assert 429 in settings.getlist("RETRY_HTTP_CODES")
+    # the catalog's crawler names the site that runs it, so store owners know whom to ask
+    assert settings["USER_AGENT"] == "backrank/0.1 (+https://example.com)"
+    assert settings["BACKRANK_DB"] == str(tmp_path / "b.db")
+    assert settings.getint("BACKRANK_RUN_ID") == 3
+    assert settings.getbool("BACKRANK_PROGRESS")
+
+
+def test_impolite_demo_settings_still_obey_robots_txt(tmp_path: Path) -> None:
+    catalog = _catalog(tmp_path, "[crawl]\npolite = false\nconcurrency = 4\nmax_review_pages = 2")
+    settings = settings_for(catalog, str(tmp_path / "b.db"), quiet=True)
+    assert settings.getbool("ROBOTSTXT_OBEY")
+    assert not settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.getfloat("DOWNLOAD_DELAY") == 0
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") >= 4
+    assert settings.getint("BACKRANK_MAX_REVIEW_PAGES") == 2
+    assert not settings.getbool("BACKRANK_PROGRESS")
+    # an explicit polite=True beats the catalog
+    assert settings_for(catalog, "b.db", polite=True).getbool("AUTOTHROTTLE_ENABLED")
