@@ -1,0 +1,142 @@
+"""Pure page parsers: detect the platform, spot robot checks, read product and review pages into items."""
+
+from __future__ import annotations
+
+import re
+
+from spiders.extract import amazon, generic, shopify, walmart, woocommerce
+from spiders.extract.markup import decode_html, page_language, selector
+from spiders.extract.schemaorg import read_structured_data
+from spiders.items import Listing, ProductPage, ReviewPage
+
+__all__ = ["PLATFORMS", "detect_platform", "is_blocked", "parse_product_page", "parse_review_page"]
+
+PLATFORMS = ("amazon", "shopify", "woocommerce", "walmart", "generic")
+
+_AMAZON_MARKERS = re.compile(
+    r'id=["\']productTitle["\']|data-hook=["\']review["\']|data-hook=["\']product-link["\']'
+    r'|id=["\']acrCustomerReviewText["\']'
+)
+_WALMART_MARKERS = re.compile(
+    r'id=["\']__NEXT_DATA__["\'][^>]*>[^<]{0,200000}?"initialData"|class=["\'][^"\']*wm-item-number'
+    r'|class=["\']prod-brandName|data-automation-id=["\']product-price'
+)
+_SHOPIFY_MARKERS = re.compile(
+    r"Shopify\.theme|cdn\.shopify\.com|shopify-digital-wallet|\bjdgm-|Shopify\.shop\b"
+)
+_WOOCOMMERCE_MARKERS = re.compile(
+    r"\bwoocommerce\b|/wp-content/|yoast-schema-graph|class=[\"'][^\"']*\bproduct-template-default"
+)
+_BLOCK_MARKERS = re.compile(
+    r"/errors/validateCaptcha|Enter the characters you see below|Type the characters you see in this image"
+    r"|Geben Sie die angezeigten Zeichen|Inserisci i caratteri visualizzati|Saisissez les caractères"
+    r"|Introduce los caracteres|captcha-delivery\.com|id=[\"']px-captcha|cf-chl-|/cdn-cgi/challenge-platform"
+    r"|<title>\s*(?:Robot Check|Attention Required!|Just a moment\.\.\.|Are you a robot|Access Denied"
+    r"|Bot Check|Security Check)",
+    re.I,
+)
+_SMALL_CAPTCHA = re.compile(r"g-recaptcha|h-captcha|hcaptcha\.com|recaptcha/api\.js", re.I)
+
+
+def detect_platform(html: str | bytes, url: str) -> str:
+    """Which parser fits the markup ("amazon", "walmart", "shopify", "woocommerce", "generic").
+
+    The URL is not consulted: a store's domain says nothing about its markup.
+    """
+    text = decode_html(html)
+    if _AMAZON_MARKERS.search(text) or ("a-offscreen" in text and re.search(r'id=["\']ASIN["\']', text)):
+        return "amazon"
+    if _WALMART_MARKERS.search(text):
+        return "walmart"
+    if _SHOPIFY_MARKERS.search(text):
+        return "shopify"
+    if _WOOCOMMERCE_MARKERS.search(text):
+        return "woocommerce"
+    return "generic"
+
+
+def is_blocked(html: str | bytes) -> bool:
+    """True for a robot check / CAPTCHA page instead of the requested content."""
+    text = decode_html(html)
+    if _BLOCK_MARKERS.search(text):
+        return True
+    # A CAPTCHA widget on a short page with no product is a challenge, not a login box on a shop page.
+    return len(text) < 20000 and bool(_SMALL_CAPTCHA.search(text)) and "productTitle" not in text
+
+
+def _platform(html: str | bytes, url: str, platform: str) -> str:
+    if platform == "auto" or platform is None:
+        return detect_platform(html, url)
+    if platform not in PLATFORMS:
+        raise ValueError(f"unknown platform {platform!r}; expected auto or one of {PLATFORMS}")
+    return platform
+
+
+def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> ProductPage:
+    """The listing, the reviews shown on the page and further review-page URLs (absolute)."""
+    if is_blocked(html):
+        return ProductPage(listing=None, blocked=True)
+    text = decode_html(html)
+    kind = _platform(text, url, platform)
+    sel = selector(text)
+    language = page_language(sel)
+    data = read_structured_data(text, url)
+    base = generic.parse_listing(sel, data, url)
+    if kind == "amazon":
+        listing = generic.merge(base, amazon.parse_listing(sel, url), prefer_second=True)
+        reviews = amazon.parse_reviews(sel, url)
+        more = amazon.review_page_urls(sel, url, listing.asin)
+    elif kind == "walmart":
+        listing = generic.merge(base, walmart.parse_listing(sel, text, url), prefer_second=True)
+        reviews = walmart.parse_reviews(text, url) or generic.parse_reviews(data, url, language)
+        more = walmart.review_page_urls(text, url)
+    elif kind == "shopify":
+        listing = shopify.fix_listing(base, sel)
+        reviews = shopify.parse_reviews(sel, url) or generic.parse_reviews(data, url, language)
+        more = shopify.review_page_urls(sel, url)
+    elif kind == "woocommerce":
+        listing = generic.merge(base, woocommerce.parse_listing(sel, url), prefer_second=False)
+        reviews = woocommerce.parse_reviews(sel, url, language) or generic.parse_reviews(data, url, language)
+        more = woocommerce.review_page_urls(sel, url)
+    else:
+        listing = base
+        reviews = generic.parse_reviews(data, url, language)
+        more = []
+    listing.platform = kind
+    return ProductPage(listing=listing, reviews=reviews, review_page_urls=_unique(more))
+
+
+def parse_review_page(html: str | bytes, url: str, platform: str = "auto") -> ReviewPage:
+    """Reviews of a review page, the next page's absolute URL and the page's rating summary."""
+    if is_blocked(html):
+        return ReviewPage(blocked=True)
+    text = decode_html(html)
+    kind = _platform(text, url, platform)
+    sel = selector(text)
+    language = page_language(sel)
+    if kind == "amazon":
+        return amazon.parse_review_page(sel, url)
+    if kind == "walmart":
+        return walmart.parse_review_page(sel, text, url)
+    if kind == "shopify":
+        page = shopify.parse_review_page(sel, url)
+        if page.reviews:
+            return page
+    if kind == "woocommerce":
+        return woocommerce.parse_review_page(sel, url, language)
+    data = read_structured_data(text, url)
+    listing: Listing = generic.parse_listing(sel, data, url)
+    return ReviewPage(
+        reviews=generic.parse_reviews(data, url, language),
+        rating=listing.rating,
+        total_ratings=listing.review_count,
+        product_name=listing.title,
+    )
+
+
+def _unique(urls: list[str | None]) -> list[str]:
+    seen: list[str] = []
+    for url in urls:
+        if url and url not in seen:
+            seen.append(url)
+    return seen

@@ -1,0 +1,143 @@
+"""Per-field extraction accuracy and speed over the saved real pages (../shared/realpages)."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from spiders import extract
+from spiders.normalise import clean_text, normalise_listing, normalise_review
+
+REPO = Path(__file__).resolve().parent.parent
+FIELDS = {
+    "name": "title",
+    "price": "price",
+    "currency": "currency",
+    "availability": "availability",
+    "brand": "brand",
+    "rating": "rating",
+    "review_count": "review_count",
+    "sku": "sku",
+    "gtin": "gtin",
+    "mpn": "mpn",
+    "asin": "asin",
+}
+REVIEW_FIELDS = {"id": "review_id", "author": "author", "rating": "rating", "title": "title",
+                 "date": "date", "verified": "verified"}
+
+
+def realpages_dir() -> Path:
+    """BACKRANK_REALPAGES, else <repo>/../shared/realpages."""
+    return Path(os.environ.get("BACKRANK_REALPAGES") or REPO.parent / "shared" / "realpages")
+
+
+def read_page(root: Path, entry: dict) -> bytes:
+    raw = (root / entry["file"]).read_bytes()
+    return gzip.decompress(raw) if entry["file"].endswith(".gz") else raw
+
+
+def matches(expected: object, actual: object) -> bool:
+    """Whether an extracted value equals the manifest's (prices as Decimal, ratings approx)."""
+    if expected is None:
+        return actual is None
+    if actual is None:
+        return False
+    if isinstance(expected, float) or isinstance(actual, float):
+        return isinstance(actual, (int, float)) and math.isclose(float(expected), actual, abs_tol=0.005)
+    if isinstance(actual, Decimal):
+        return actual == Decimal(str(expected))
+    if isinstance(expected, str):
+        return clean_text(expected) == clean_text(actual)
+    return expected == actual
+
+
+def outcome(expected: object, actual: object) -> str:
+    """correct / wrong (a value that is not the page's) / missing (None where one was expected)."""
+    if matches(expected, actual):
+        return "correct"
+    return "missing" if actual is None else "wrong"
+
+
+def run(root: Path, repeat: int) -> dict:
+    manifest = json.loads((root / "manifest.json").read_text())
+    table: dict[str, dict[str, int]] = {}
+    failures: list[str] = []
+    pages = [(e, read_page(root, e)) for e in manifest if e["kind"] in ("product_page", "review_page")]
+    for entry, html in pages:
+        url = entry["url"] or "https://example.invalid/"
+        if entry["kind"] == "product_page":
+            listing = normalise_listing(extract.parse_product_page(html, url).listing)
+            for key, attr in FIELDS.items():
+                if key not in entry["expected"]:
+                    continue
+                result = outcome(entry["expected"][key], getattr(listing, attr))
+                table.setdefault(key, {"correct": 0, "wrong": 0, "missing": 0})[result] += 1
+                if result != "correct":
+                    failures.append(f"{entry['file']}: {key}: expected {entry['expected'][key]!r}, "
+                                    f"got {getattr(listing, attr)!r}")
+        else:
+            page = extract.parse_review_page(html, url)
+            reviews = [normalise_review(r) for r in page.reviews]
+            by_id = {r.review_id: r for r in reviews}
+            for expected in entry["expected"]["reviews"]:
+                review = by_id.get(expected["id"])
+                for key, attr in REVIEW_FIELDS.items():
+                    actual = getattr(review, attr) if review else None
+                    result = outcome(expected[key], actual)
+                    table.setdefault(f"review.{key}", {"correct": 0, "wrong": 0, "missing": 0})[result] += 1
+                    if result != "correct":
+                        failures.append(f"{entry['file']}: review {expected['id']} {key}: "
+                                        f"expected {expected[key]!r}, got {actual!r}")
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for entry, html in pages:
+            url = entry["url"] or "https://example.invalid/"
+            if entry["kind"] == "product_page":
+                extract.parse_product_page(html, url)
+            else:
+                extract.parse_review_page(html, url)
+    elapsed = time.perf_counter() - started
+    return {
+        "fields": table,
+        "failures": failures,
+        "pages": len(pages),
+        "pages_per_second": round(len(pages) * repeat / elapsed, 2) if elapsed else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=1, help="timing passes over the pages")
+    parser.add_argument("--failures", action="store_true", help="list every wrong or missing value")
+    args = parser.parse_args(argv)
+    root = realpages_dir()
+    if not (root / "manifest.json").exists():
+        print(f"no realpages manifest under {root} (set BACKRANK_REALPAGES)", file=sys.stderr)
+        return 2
+    figures = run(root, args.repeat)
+    print(f"{'field':<16}{'correct':>8}{'wrong':>7}{'missing':>9}{'accuracy':>10}")
+    accuracy = {}
+    for key, counts in figures["fields"].items():
+        total = sum(counts.values())
+        accuracy[key] = round(counts["correct"] / total, 3) if total else None
+        print(f"{key:<16}{counts['correct']:>8}{counts['wrong']:>7}{counts['missing']:>9}"
+              f"{accuracy[key]:>10.1%}")
+    if args.failures:
+        for failure in figures["failures"]:
+            print("  " + failure)
+    print(f"{figures['pages']} pages, extraction alone: {figures['pages_per_second']} pages/s")
+    summary = {"fields": figures["fields"], "accuracy": accuracy, "pages": figures["pages"],
+               "pages_per_second": figures["pages_per_second"]}
+    print(json.dumps(summary, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Decode page bytes and give a parsel Selector plus small text helpers shared by the parsers."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from urllib.parse import urljoin
+
+from parsel import Selector
+from w3lib.encoding import html_to_unicode
+
+_SPACE = re.compile(r"\s+")
+
+
+def decode_html(html: str | bytes) -> str:
+    """Page text: UTF-8 whenever the bytes are valid UTF-8 (Amazon's later iso-8859-1 meta lies),
+    else the BOM / meta charset, else a best guess."""
+    if isinstance(html, str):
+        return html
+    try:
+        return html.decode("utf-8")
+    except UnicodeDecodeError:
+        _, text = html_to_unicode(None, html)
+        return text
+
+
+def selector(html: str | bytes) -> Selector:
+    """A parsel Selector over the decoded page."""
+    return Selector(text=decode_html(html) or "<html></html>")
+
+
+def text_of(nodes) -> str | None:
+    """All text under the first matched node, whitespace collapsed; None when empty."""
+    if not nodes:
+        return None
+    return squash(" ".join(nodes[0].xpath(".//text()").getall()))
+
+
+def squash(value: object) -> str | None:
+    """Whitespace collapsed, HTML entities decoded; None for empty or missing."""
+    if value is None:
+        return None
+    text = _SPACE.sub(" ", html_lib.unescape(str(value))).strip()
+    return text or None
+
+
+def absolute(url: str | None, base: str) -> str | None:
+    """An absolute URL for href-ish values; None for empty ones or javascript: links."""
+    if not url or not url.strip() or url.strip().lower().startswith("javascript:"):
+        return None
+    return urljoin(base, url.strip())
+
+
+def canonical_url(sel: Selector, base: str) -> str | None:
+    """The page's declared canonical URL, absolute."""
+    return absolute(sel.css('link[rel="canonical"]::attr(href)').get(), base)
+
+
+def page_language(sel: Selector) -> str | None:
+    """Two-letter language from <html lang>, if declared."""
+    lang = sel.xpath("/html/@lang").get()
+    return lang.split("-")[0].lower() if lang else None

@@ -1,0 +1,318 @@
+"""Read schema.org Product / Offer / AggregateRating / Review data (JSON-LD, microdata, RDFa, OpenGraph)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import extruct
+
+from spiders.extract.markup import absolute, decode_html, squash
+from spiders.items import Listing, Review
+from spiders.normalise import normalise_availability, parse_price
+
+log = logging.getLogger(__name__)
+
+SYNTAXES = ["json-ld", "microdata", "rdfa", "opengraph"]
+_PRODUCT_TYPES = {"product", "individualproduct", "productgroup", "productmodel", "vehicle"}
+_OFFER_TYPES = {"offer", "aggregateoffer"}
+_GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")
+_PLACEHOLDER = re.compile(r"^\s*(?:\$\w+|\{\{.*\}\}|\{%.*%\}|<%.*%>|undefined|null|none)\s*$", re.I)
+_SCHEMA_PREFIX = re.compile(r"^(?:https?:)?//schema\.org/", re.I)
+
+
+@dataclass
+class StructuredData:
+    """Flattened schema.org nodes and OpenGraph properties of one page."""
+
+    nodes: list[dict] = field(default_factory=list)
+    opengraph: dict[str, str] = field(default_factory=dict)
+
+
+def read_structured_data(html: str | bytes, url: str) -> StructuredData:
+    """All schema.org nodes (JSON-LD @graph and nesting flattened, microdata, RDFa) and og: meta."""
+    text = decode_html(html)
+    if not text.strip():
+        return StructuredData()
+    try:
+        raw = extruct.extract(text, base_url=url, syntaxes=SYNTAXES, uniform=True, errors="ignore")
+    except (ValueError, TypeError, AttributeError) as error:
+        # extruct raises on some malformed documents; structured data is then absent.
+        log.warning("extruct failed on %s: %s", url, error)
+        return StructuredData()
+    nodes: list[dict] = []
+    for syntax in ("json-ld", "microdata"):
+        for item in raw.get(syntax) or []:
+            _collect(item, nodes)
+    nodes.extend(_rdfa_nodes(raw.get("rdfa") or []))
+    opengraph: dict[str, str] = {}
+    for og in raw.get("opengraph") or []:
+        for key, value in og.items():
+            if not key.startswith("@") and isinstance(value, str):
+                opengraph.setdefault(key, value)
+    return StructuredData(nodes=nodes, opengraph=opengraph)
+
+
+def _collect(item: object, nodes: list[dict]) -> None:
+    """Every dict with an @type, found through @graph, lists and nested values."""
+    if isinstance(item, list):
+        for element in item:
+            _collect(element, nodes)
+        return
+    if not isinstance(item, dict):
+        return
+    if "@type" in item:
+        nodes.append(item)
+    for key, value in item.items():
+        if key != "@context" and isinstance(value, (dict, list)):
+            _collect(value, nodes)
+
+
+def _rdfa_nodes(rdfa: list[dict]) -> list[dict]:
+    """RDFa schema.org nodes in JSON-LD-like shape (short property names, references resolved)."""
+    by_id = {node.get("@id"): node for node in rdfa if isinstance(node, dict)}
+
+    def convert(node: dict, depth: int) -> dict:
+        out: dict = {"@type": [_short(t) for t in node.get("@type", [])]}
+        for key, values in node.items():
+            if not _SCHEMA_PREFIX.match(key):
+                continue
+            converted = []
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, dict) and "@value" in value:
+                    converted.append(value["@value"])
+                elif isinstance(value, dict) and "@id" in value:
+                    target = by_id.get(value["@id"])
+                    if target is not None and depth < 3 and target.get("@type"):
+                        converted.append(convert(target, depth + 1))
+                    else:
+                        converted.append(value["@id"])
+            if converted:
+                out[_short(key)] = converted[0] if len(converted) == 1 else converted
+        return out
+
+    return [
+        convert(node, 0)
+        for node in rdfa
+        if isinstance(node, dict) and any(_SCHEMA_PREFIX.match(str(t)) for t in node.get("@type", []))
+    ]
+
+
+def _short(name: str) -> str:
+    return _SCHEMA_PREFIX.sub("", str(name))
+
+
+def types_of(node: dict) -> set[str]:
+    """Lower-case schema.org type names of a node ("Product", "http://schema.org/product", lists)."""
+    declared = node.get("@type")
+    declared = declared if isinstance(declared, list) else [declared]
+    return {_short(t).rsplit("/", 1)[-1].lower() for t in declared if isinstance(t, str)}
+
+
+def first(value: object) -> object:
+    """The first element of a list, else the value."""
+    while isinstance(value, list):
+        if not value:
+            return None
+        value = value[0]
+    return value
+
+
+def name_of(value: object) -> str | None:
+    """Text of a string / {"name": ...} / list value; template placeholders are None."""
+    value = first(value)
+    if isinstance(value, dict):
+        value = first(value.get("name"))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    text = squash(value)
+    if text is None or _PLACEHOLDER.match(text):
+        return None
+    return text
+
+
+def scalar(value: object) -> str | None:
+    """A string for a str / number / first-of-list value (JSON numbers become text)."""
+    value = first(value)
+    if isinstance(value, dict):
+        value = value.get("@value", value.get("value"))
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return squash(str(value))
+
+
+def main_product(data: StructuredData) -> dict | None:
+    """The page's product: the Product node that says the most (offers, name, rating)."""
+    products = [node for node in data.nodes if types_of(node) & _PRODUCT_TYPES]
+    if not products:
+        return None
+
+    def weight(node: dict) -> tuple[int, int]:
+        known = sum(1 for key in ("name", "offers", "aggregateRating", "brand", "sku") if node.get(key))
+        return known, len(node)
+
+    return max(products, key=weight)
+
+
+def choose_offer(offers: object) -> dict | None:
+    """One offer for the listing: the cheapest in-stock one, else the cheapest, else the first.
+
+    AggregateOffer's lowPrice counts as its price; a priceSpecification is read when price is absent.
+    """
+    candidates = [o for o in (offers if isinstance(offers, list) else [offers]) if isinstance(o, dict)]
+    flat: list[dict] = []
+    for offer in candidates:
+        flat.append(offer)
+        nested = offer.get("offers")
+        if "aggregateoffer" in types_of(offer) and nested and offer_price(offer) is None:
+            flat.extend(o for o in (nested if isinstance(nested, list) else [nested]) if isinstance(o, dict))
+    if not flat:
+        return None
+    priced = [o for o in flat if parse_price(offer_price(o)) is not None]
+    in_stock = [o for o in priced if normalise_availability(scalar(o.get("availability"))) == "in_stock"]
+    pool = in_stock or priced
+    if not pool:
+        return flat[0]
+    return min(pool, key=lambda o: parse_price(offer_price(o)) or Decimal(0))
+
+
+def offer_price(offer: dict) -> str | None:
+    """The offer's price text: price, lowPrice, or its priceSpecification's price."""
+    for key in ("price", "lowPrice"):
+        price = scalar(offer.get(key))
+        if price:
+            return price
+    spec = first(offer.get("priceSpecification"))
+    if isinstance(spec, dict):
+        return scalar(spec.get("price")) or scalar(spec.get("minPrice"))
+    return None
+
+
+def offer_currency(offer: dict) -> str | None:
+    """The offer's priceCurrency, or its priceSpecification's."""
+    currency = scalar(offer.get("priceCurrency"))
+    if currency:
+        return currency
+    spec = first(offer.get("priceSpecification"))
+    return scalar(spec.get("priceCurrency")) if isinstance(spec, dict) else None
+
+
+def offers_availability(offers: object) -> str | None:
+    """in stock if any offer is, else the first declared availability (raw)."""
+    listed = [o for o in (offers if isinstance(offers, list) else [offers]) if isinstance(o, dict)]
+    declared = [scalar(o.get("availability")) for o in listed if o.get("availability")]
+    for value in declared:
+        if normalise_availability(value) == "in_stock":
+            return value
+    return declared[0] if declared else None
+
+
+def listing_from_structured(data: StructuredData, url: str) -> Listing:
+    """Listing fields from the main Product node, then OpenGraph product meta for what is missing."""
+    listing = Listing(url=url)
+    product = main_product(data)
+    if product is not None:
+        _fill_from_product(listing, product, url)
+    _fill_from_opengraph(listing, data.opengraph, url)
+    return listing
+
+
+def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
+    listing.title = _product_name(product)
+    listing.brand = name_of(product.get("brand")) or name_of(product.get("manufacturer"))
+    listing.sku = scalar(product.get("sku"))
+    listing.mpn = scalar(product.get("mpn")) or (
+        scalar(product.get("model")) if not isinstance(first(product.get("model")), dict) else None
+    )
+    for key in _GTIN_KEYS:
+        if scalar(product.get(key)):
+            listing.gtin = scalar(product.get(key))
+            break
+    listing.description = squash(scalar(product.get("description")))
+    image = first(product.get("image"))
+    if isinstance(image, dict):
+        image = first(image.get("url") or image.get("contentUrl"))
+    listing.image_url = absolute(image, url) if isinstance(image, str) else None
+    category = product.get("category")
+    listing.category = name_of(category) if not isinstance(category, list) else name_of(category[-1])
+    offers = product.get("offers")
+    offer = choose_offer(offers)
+    if offer is not None:
+        listing.price = offer_price(offer)
+        listing.currency = offer_currency(offer)
+        listing.availability = offers_availability(offers) or scalar(offer.get("availability"))
+        if not listing.sku and not isinstance(offers, list):
+            listing.sku = scalar(offer.get("sku"))
+        if not listing.gtin:
+            listing.gtin = next((scalar(offer.get(k)) for k in _GTIN_KEYS if offer.get(k)), None)
+    rating = first(product.get("aggregateRating"))
+    if isinstance(rating, dict):
+        listing.rating = scalar(rating.get("ratingValue"))
+        listing.review_count = scalar(rating.get("ratingCount")) or scalar(rating.get("reviewCount"))
+
+
+def _product_name(product: dict) -> str | None:
+    name = name_of(product.get("name"))
+    # eBay's microdata name carries the visible heading's "Details about" prefix.
+    if name and name.startswith("Details about "):
+        name = name[len("Details about "):].strip() or None
+    return name
+
+
+def _fill_from_opengraph(listing: Listing, opengraph: dict[str, str], url: str) -> None:
+    def og(*keys: str) -> str | None:
+        return next((squash(opengraph[k]) for k in keys if squash(opengraph.get(k))), None)
+
+    listing.title = listing.title or og("og:title")
+    listing.brand = listing.brand or og("og:brand", "product:brand")
+    listing.image_url = listing.image_url or absolute(og("og:image"), url)
+    listing.availability = listing.availability or og("product:availability", "og:availability")
+    og_price = og("product:price:amount", "og:price:amount")
+    og_currency = og("product:price:currency", "og:price:currency")
+    if listing.price is None and og_price:
+        listing.price = og_price
+        listing.currency = listing.currency or og_currency
+    elif parse_price(listing.price) is None and og_price:
+        listing.price = og_price
+        listing.currency = og_currency or listing.currency
+
+
+def reviews_from_structured(data: StructuredData, url: str, language: str | None = None) -> list[Review]:
+    """Individual Review nodes (inside the product or top-level), in page order, deduplicated."""
+    reviews: list[Review] = []
+    seen: set[tuple] = set()
+    for node in data.nodes:
+        if "review" not in types_of(node):
+            continue
+        rating = first(node.get("reviewRating"))
+        review = Review(
+            url=url,
+            review_id=scalar(node.get("@id")) if not str(node.get("@id", "")).startswith("_:") else None,
+            author=name_of(node.get("author")),
+            rating=scalar(rating.get("ratingValue")) if isinstance(rating, dict) else None,
+            title=name_of(node.get("name")) or name_of(node.get("headline")),
+            body=squash(scalar(node.get("reviewBody")) or scalar(node.get("description"))),
+            date=scalar(node.get("datePublished")) or scalar(node.get("dateCreated")),
+            language=language,
+        )
+        key = (review.author, review.title, review.body, review.date)
+        if key in seen or not (review.body or review.title or review.rating):
+            continue
+        seen.add(key)
+        reviews.append(review)
+    return reviews
+
+
+def json_script(text: str) -> object:
+    """Parse a JSON script body; None when it is not JSON."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None

@@ -1,0 +1,83 @@
+"""WooCommerce product pages: visible price/stock/SKU as fallbacks and the #reviews comment list."""
+
+from __future__ import annotations
+
+import re
+
+from parsel import Selector
+
+from spiders.extract.markup import absolute, squash, text_of
+from spiders.items import Listing, Review, ReviewPage
+
+_COMMENT_ID = re.compile(r"(?:li-)?comment-(\d+)$")
+
+
+def parse_listing(sel: Selector, url: str) -> Listing:
+    """What the visible WooCommerce template shows (used where structured data is silent)."""
+    summary = sel.css("div.summary, div.product")
+    price_box = summary.css("p.price") or sel.css("p.price")
+    price_node = price_box.css("ins .woocommerce-Price-amount") or price_box.css(".woocommerce-Price-amount")
+    was_node = price_box.css("del .woocommerce-Price-amount")
+    stock = sel.css("p.stock")
+    availability = text_of(stock)
+    if availability is None and stock:
+        classes = stock.attrib.get("class", "")
+        availability = "in stock" if "in-stock" in classes else "out of stock" if "out-of-stock" in classes else None
+    return Listing(
+        url=url,
+        platform="woocommerce",
+        title=text_of(sel.css("h1.product_title")),
+        price=text_of(price_node),
+        currency=text_of(price_node.css(".woocommerce-Price-currencySymbol")),
+        list_price=text_of(was_node),
+        availability=availability,
+        sku=text_of(sel.css(".product_meta .sku")),
+        rating=text_of(sel.css(".woocommerce-product-rating .star-rating strong.rating")),
+        review_count=text_of(sel.css(".woocommerce-product-rating .count")),
+        category=text_of(sel.css(".product_meta .posted_in a")),
+    )
+
+
+def parse_reviews(sel: Selector, url: str, language: str | None) -> list[Review]:
+    """Reviews in #reviews li.review (WooCommerce's comment template)."""
+    reviews = []
+    for item in sel.css("#reviews li.review, ol.commentlist li.review"):
+        container = item.css("div.comment_container") or [item]
+        node = container[0]
+        star = node.css(".star-rating")
+        rating = (
+            squash(star.attrib.get("aria-label")) if star else None
+        ) or text_of(star) or text_of(star.css("strong.rating"))
+        match = _COMMENT_ID.search(item.attrib.get("id", ""))
+        reviews.append(
+            Review(
+                url=url,
+                review_id=match.group(1) if match else None,
+                author=text_of(node.css(".woocommerce-review__author")),
+                rating=rating,
+                body=text_of(node.css(".description")),
+                date=squash(node.css("time.woocommerce-review__published-date::attr(datetime)").get())
+                or text_of(node.css("time.woocommerce-review__published-date")),
+                verified=bool(node.css(".woocommerce-review__verified")),
+                language=language,
+            )
+        )
+    return reviews
+
+
+def review_page_urls(sel: Selector, url: str) -> list[str]:
+    """The next page of comments, when reviews are paginated."""
+    next_url = absolute(sel.css("#reviews a.next.page-numbers::attr(href), a.next.page-numbers::attr(href)").get(), url)
+    return [next_url] if next_url else []
+
+
+def parse_review_page(sel: Selector, url: str, language: str | None) -> ReviewPage:
+    """A (paginated) WooCommerce reviews section."""
+    urls = review_page_urls(sel, url)
+    return ReviewPage(
+        reviews=parse_reviews(sel, url, language),
+        next_url=urls[0] if urls else None,
+        rating=text_of(sel.css(".woocommerce-product-rating .star-rating strong.rating")),
+        total_ratings=text_of(sel.css(".woocommerce-product-rating .count")),
+        product_name=text_of(sel.css("h1.product_title")),
+    )
