@@ -197,6 +197,28 @@ def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+def _typed(frame: pd.DataFrame, floats: Iterable[str] = (), ints: Iterable[str] = (),
+           decimals: Iterable[str] = (), bools: Iterable[str] = ()) -> pd.DataFrame:
+    """Give the numeric columns their types; text columns stay object with None for NULL."""
+    for column in floats:
+        frame[column] = pd.Series(
+            [math.nan if v is None else float(v) for v in frame[column]], index=frame.index,
+            dtype="float64",
+        )
+    for column in ints:
+        frame[column] = pd.Series(list(frame[column]), index=frame.index, dtype=object).astype("Int64")
+    for column in decimals:
+        frame[column] = pd.Series(
+            [_decimal(v) for v in frame[column]], index=frame.index, dtype=object
+        )
+    for column in bools:
+        frame[column] = pd.Series(
+            [None if v is None else bool(v) for v in frame[column]], index=frame.index,
+            dtype="boolean",
+        )
+    return frame
+
+
 def _as_mapping(record: Mapping[str, Any] | Any) -> Mapping[str, Any]:
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
         return dataclasses.asdict(record)
@@ -331,7 +353,7 @@ class Store:
             " FROM runs ORDER BY run_id"
         )
         frame["stats"] = [json.loads(s) if s else {} for s in frame.pop("stats_json")]
-        return frame
+        return _typed(frame, ints=["run_id"])
 
     def last_run_id(self, status: str | None = "ok") -> int | None:
         """The newest run with ``status`` (any status when None), or None."""
@@ -480,9 +502,14 @@ class Store:
     # --- reading --------------------------------------------------------------------------
 
     def _frame(self, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
+        """Rows as an object-dtype frame, so a NULL stays None until a column is typed."""
         cursor = self.conn.execute(sql, params)
         columns = [d[0] for d in cursor.description]
-        return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+        rows = cursor.fetchall()
+        return pd.DataFrame(
+            {name: pd.Series([row[i] for row in rows], dtype=object) for i, name in enumerate(columns)},
+            columns=columns,
+        )
 
     def _offers(self, where: str) -> pd.DataFrame:
         frame = self._frame(
@@ -493,13 +520,12 @@ class Store:
             + where
             + " ORDER BY l.listing_id, o.run_id"
         )
-        for column in ("price", "list_price"):
-            frame[column] = pd.Series(
-                [_decimal(v) for v in frame[column]], index=frame.index, dtype=object
-            )
-        frame["rating"] = frame["rating"].astype("float64")
-        for column in ("review_count", "listing_id", "run_id"):
-            frame[column] = frame[column].astype("Int64")
+        frame = _typed(
+            frame,
+            floats=["rating"],
+            ints=["review_count", "listing_id", "run_id"],
+            decimals=["price", "list_price"],
+        )
         return frame[OFFER_COLUMNS]
 
     def read_offers(self, latest: bool = True) -> pd.DataFrame:
@@ -519,9 +545,7 @@ class Store:
         frame = self._frame(
             f"SELECT {', '.join(LISTING_COLUMNS)} FROM listings ORDER BY listing_id"
         )
-        for column in ("listing_id", "first_seen_run", "last_seen_run"):
-            frame[column] = frame[column].astype("Int64")
-        return frame
+        return _typed(frame, ints=["listing_id", "first_seen_run", "last_seen_run"])
 
     def read_reviews(self) -> pd.DataFrame:
         """Every review with its listing's URL and id (None while the listing is unknown)."""
@@ -531,15 +555,12 @@ class Store:
             " r.language, r.content_hash, r.fetched_at, r.first_seen_run, r.last_seen_run"
             " FROM reviews r LEFT JOIN listings l USING (listing_id) ORDER BY r.review_pk"
         )
-        frame["rating"] = frame["rating"].astype("float64")
-        frame["verified"] = pd.Series(
-            [None if v is None else bool(v) for v in frame["verified"]],
-            index=frame.index,
-            dtype="boolean",
+        return _typed(
+            frame,
+            floats=["rating"],
+            ints=["helpful_votes", "listing_id", "first_seen_run", "last_seen_run"],
+            bools=["verified"],
         )
-        for column in ("helpful_votes", "listing_id", "first_seen_run", "last_seen_run"):
-            frame[column] = frame[column].astype("Int64")
-        return frame
 
     # --- scored products ------------------------------------------------------------------
 
@@ -582,13 +603,12 @@ class Store:
             f"SELECT {', '.join(PRODUCT_COLUMNS)}, run_id, extra_json FROM products"
             " ORDER BY rank IS NULL, rank, product_id"
         )
-        frame["best_price"] = pd.Series(
-            [_decimal(v) for v in frame["best_price"]], index=frame.index, dtype=object
+        frame = _typed(
+            frame,
+            floats=["rating", "adjusted_rating"],
+            ints=["listings", "review_count", "rank", "run_id"],
+            decimals=["best_price"],
         )
-        for column in ("rating", "adjusted_rating"):
-            frame[column] = frame[column].astype("float64")
-        for column in ("listings", "review_count", "rank", "run_id"):
-            frame[column] = frame[column].astype("Int64")
         extras = [json.loads(e) if e else {} for e in frame.pop("extra_json")]
         names = list(dict.fromkeys(k for e in extras for k in e))
         for name in names:
@@ -600,5 +620,4 @@ class Store:
         frame = self._frame(
             "SELECT product_id, listing_id FROM product_listings ORDER BY product_id, listing_id"
         )
-        frame["listing_id"] = frame["listing_id"].astype("Int64")
-        return frame
+        return _typed(frame, ints=["listing_id"])

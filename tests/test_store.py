@@ -1,0 +1,303 @@
+"""The SQLite store: what goes in comes out, runs don't duplicate, migrations and WAL."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backrank.store import MIGRATIONS, OFFER_COLUMNS, Store, listing_key
+from spiders.items import Listing, Review
+
+
+def listing(**fields) -> dict:
+    base = Listing(
+        store="demo-shopify",
+        url="http://127.0.0.1:8102/products/teeter-x3",
+        canonical_url="http://127.0.0.1:8102/products/teeter-x3",
+        platform="shopify",
+        title="Teeter X3 Inversion Table",
+        brand="Teeter",
+        price=Decimal("399.99"),
+        currency="USD",
+        list_price=Decimal("449.00"),
+        availability="in_stock",
+        rating=4.6,
+        review_count=2842,
+        gtin="0123456789012",
+        mpn="X3-01",
+        sku="TX3",
+        category="Inversion tables",
+        description="Heavy duty",
+        image_url="http://127.0.0.1:8102/img/x3.jpg",
+        fetched_at="2024-07-01T10:00:00+00:00",
+    )
+    return asdict(base) | fields
+
+
+def review(**fields) -> dict:
+    base = Review(
+        store="demo-shopify",
+        url="http://127.0.0.1:8102/products/teeter-x3",
+        review_id="r-1",
+        author="Dana",
+        rating=5.0,
+        title="Back pain gone",
+        body="After two weeks my lower back feels better.",
+        date="2024-06-30",
+        verified=True,
+        helpful_votes=12,
+        language="en",
+    )
+    return asdict(base) | fields
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store.open(tmp_path / "backrank.db") as opened:
+        yield opened
+
+
+def test_offer_round_trip_keeps_every_value(store: Store) -> None:
+    run = store.start_run("catalog.toml")
+    assert store.save_listings(run, [listing()]) == 1
+    offers = store.read_offers()
+    assert list(offers.columns) == OFFER_COLUMNS
+    row = offers.iloc[0]
+    expected = listing()
+    for column in ("store", "url", "canonical_url", "title", "brand", "currency", "availability",
+                   "gtin", "mpn", "sku", "category", "image_url", "platform", "fetched_at"):  # fmt: skip
+        assert row[column] == expected[column], column
+    assert row["price"] == Decimal("399.99") and isinstance(row["price"], Decimal)
+    assert row["list_price"] == Decimal("449.00")
+    assert str(row["list_price"]) == "449.00"  # the trailing zero survives
+    assert row["rating"] == 4.6
+    assert row["review_count"] == 2842
+    assert row["asin"] is None
+    assert row["run_id"] == run
+
+
+def test_missing_price_stays_missing(store: Store) -> None:
+    run = store.start_run(None)
+    priced = listing(url="http://127.0.0.1:8102/products/priced", canonical_url=None)
+    store.save_listings(
+        run, [priced, listing(price=None, list_price=None, rating=None, review_count=None)]
+    )
+    offers = store.read_offers()
+    assert offers.iloc[0]["price"] == Decimal("399.99")
+    row = offers.iloc[1]
+    assert row["price"] is None
+    assert row["list_price"] is None
+    assert pd.isna(row["rating"]) and pd.isna(row["review_count"])
+    raw = store.conn.execute(
+        "SELECT price, review_count FROM offers WHERE listing_id = ?", (int(row["listing_id"]),)
+    ).fetchone()
+    assert raw == (None, None)  # never 0 for unknown
+
+
+def test_two_runs_keep_one_listing_and_one_snapshot_per_run(store: Store) -> None:
+    first = store.start_run(None)
+    store.save_listings(first, [listing()])
+    store.save_reviews(first, [review()])
+    store.finish_run(first, "ok", {"item_scraped_count": 2})
+    second = store.start_run(None)
+    store.save_listings(second, [listing(price=Decimal("379.00"), title=None)])
+    store.save_reviews(second, [review(helpful_votes=13)])
+    store.finish_run(second, "warnings", {"log_count/ERROR": 1})
+
+    listings = store.read_listings()
+    assert len(listings) == 1
+    assert listings.iloc[0]["title"] == "Teeter X3 Inversion Table"  # NULL never overwrites
+    assert (listings.iloc[0]["first_seen_run"], listings.iloc[0]["last_seen_run"]) == (first, second)
+    history = store.read_offers(latest=False)
+    assert list(history["price"]) == [Decimal("399.99"), Decimal("379.00")]
+    assert list(history["run_id"]) == [first, second]
+    latest = store.read_offers()
+    assert len(latest) == 1 and latest.iloc[0]["price"] == Decimal("379.00")
+    reviews = store.read_reviews()
+    assert len(reviews) == 1 and reviews.iloc[0]["helpful_votes"] == 13
+
+    runs = store.runs()
+    assert list(runs["status"]) == ["ok", "warnings"]
+    assert runs.iloc[0]["stats"] == {"item_scraped_count": 2}
+    assert store.last_run_id() == first
+    assert store.last_run_id(status=None) == second
+
+
+def test_listing_identity_prefers_asin_then_canonical_then_url() -> None:
+    assert listing_key({"url": "https://www.amazon.com/x/dp/B0TEST1234?th=1", "asin": "b0test1234"}) == (
+        "asin:B0TEST1234"
+    )
+    assert listing_key({"url": "https://Shop.example/p?utm=1", "canonical_url": "https://shop.example/p/"}) == (
+        "https://shop.example/p"
+    )
+    assert listing_key({"url": "HTTPS://Shop.Example/p/1/?utm_source=x#reviews"}) == (
+        "https://shop.example/p/1"
+    )
+
+
+def test_same_product_under_tracking_urls_is_one_listing(store: Store) -> None:
+    run = store.start_run(None)
+    store.save_listings(
+        run,
+        [
+            listing(canonical_url=None, url="http://127.0.0.1:8102/products/teeter-x3?utm_source=a"),
+            listing(canonical_url=None, url="http://127.0.0.1:8102/products/teeter-x3/"),
+        ],
+    )
+    assert len(store.read_listings()) == 1
+
+
+def test_reviews_without_store_id_dedupe_by_content(store: Store) -> None:
+    run = store.start_run(None)
+    anonymous = review(review_id=None)
+    store.save_reviews(run, [anonymous, anonymous, review(review_id=None, body="Different text")])
+    store.save_reviews(store.start_run(None), [anonymous])
+    reviews = store.read_reviews()
+    assert len(reviews) == 2
+    assert all(rid.startswith("sha1:") for rid in reviews["review_id"])
+
+
+def test_review_round_trip_and_late_listing_link(store: Store) -> None:
+    run = store.start_run(None)
+    # Reviews may arrive before their product page is stored (separate review pages).
+    store.save_reviews(
+        run,
+        [review(), review(review_id="r-2", verified=None, helpful_votes=None, rating=None,
+                          url="http://127.0.0.1:8102/products/teeter-x3?page=2")],  # fmt: skip
+    )
+    unlinked = store.read_reviews()
+    assert unlinked["listing_id"].isna().all()
+    store.save_listings(run, [listing()])
+    reviews = store.read_reviews()
+    listing_id = store.read_listings().iloc[0]["listing_id"]
+    assert list(reviews["listing_id"]) == [listing_id, listing_id]
+    first, second = reviews.iloc[0], reviews.iloc[1]
+    assert first["url"] == listing()["url"]
+    expected = review()
+    for column in ("store", "review_id", "author", "rating", "title", "body", "date",
+                   "helpful_votes"):  # fmt: skip
+        assert first[column] == expected[column], column
+    assert first["verified"] is True or first["verified"] == True  # noqa: E712 (pandas bool)
+    assert pd.isna(second["verified"]) and pd.isna(second["helpful_votes"])
+    assert pd.isna(second["rating"])
+    # A review saved after its listing is linked at once.
+    store.save_reviews(run, [review(review_id="r-3")])
+    assert store.read_reviews().iloc[-1]["listing_id"] == listing_id
+
+
+def test_reopen_keeps_schema_and_data(tmp_path: Path) -> None:
+    path = tmp_path / "backrank.db"
+    with Store.open(path) as store:
+        store.save_listings(store.start_run(None), [listing()])
+        assert store.schema_version == len(MIGRATIONS)
+    with Store.open(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert len(store.read_offers()) == 1
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_reader_sees_writer_commits_while_both_open(tmp_path: Path) -> None:
+    path = tmp_path / "backrank.db"
+    writer = Store.open(path)
+    reader = Store.open(path)
+    try:
+        run = writer.start_run(None)
+        writer.save_listings(run, [listing()])
+        assert len(reader.read_offers()) == 1
+        writer.save_listings(run, [listing(url="http://127.0.0.1:8102/products/other", canonical_url=None)])
+        assert len(reader.read_offers()) == 2
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_offers_need_a_real_run(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_listings(999, [listing()])
+    assert store.read_listings().empty  # the batch rolled back as one transaction
+
+
+def test_bad_price_is_refused_not_stored_as_zero(store: Store) -> None:
+    run = store.start_run(None)
+    with pytest.raises(ValueError, match="not a decimal price"):
+        store.save_listings(run, [listing(), listing(url="http://x.example/p", price="about 5 dollars")])
+    assert store.read_listings().empty
+
+
+def test_products_replace_and_keep_extra_columns(store: Store) -> None:
+    run = store.start_run(None)
+    store.save_listings(run, [listing()])
+    listing_id = int(store.read_listings().iloc[0]["listing_id"])
+    products = pd.DataFrame(
+        [
+            {"product_id": "gtin:0123456789012", "name": "Teeter X3", "brand": "Teeter",
+             "category": "inversion-tables", "listings": 1, "best_price": Decimal("399.990"),
+             "best_store": "demo-shopify", "rating": 4.6, "adjusted_rating": 4.41,
+             "review_count": 2842, "rank": 1, "trust_grade": "B"},
+        ]
+    )  # fmt: skip
+    links = pd.DataFrame({"product_id": ["gtin:0123456789012"], "listing_id": [listing_id]})
+    store.save_products(run, products, links)
+    store.save_products(run, products, links)  # replaces, never appends
+    read = store.read_products()
+    assert len(read) == 1
+    row = read.iloc[0]
+    assert str(row["best_price"]) == "399.990"
+    assert row["trust_grade"] == "B"
+    assert row["rank"] == 1 and row["adjusted_rating"] == 4.41
+    assert store.read_product_listings().to_dict("records") == [
+        {"product_id": "gtin:0123456789012", "listing_id": listing_id}
+    ]
+
+
+def test_finish_run_checks_status(store: Store) -> None:
+    run = store.start_run(None)
+    with pytest.raises(ValueError, match="status must be one of"):
+        store.finish_run(run, "done", {})
+
+
+prices = st.one_of(
+    st.none(),
+    st.decimals(min_value=0, max_value=10**7, places=2, allow_nan=False, allow_infinity=False),
+    st.decimals(min_value=0, max_value=10**5, allow_nan=False, allow_infinity=False),
+)  # fmt: skip
+texts = st.one_of(st.none(), st.text(min_size=1, max_size=40))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    price=prices,
+    list_price=prices,
+    title=texts,
+    brand=texts,
+    rating=st.one_of(st.none(), st.floats(min_value=0, max_value=5)),
+    review_count=st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
+)
+def test_round_trip_property(tmp_path: Path, price, list_price, title, brand, rating, review_count) -> None:
+    with Store.open(":memory:") as store:
+        run = store.start_run(None)
+        saved = listing(
+            price=price, list_price=list_price, title=title, brand=brand, rating=rating,
+            review_count=review_count,
+        )  # fmt: skip
+        store.save_listings(run, [saved])
+        row = store.read_offers().iloc[0]
+        for column in ("price", "list_price"):
+            if saved[column] is None:
+                assert row[column] is None
+            else:
+                assert row[column] == saved[column]
+                assert str(row[column]) == str(saved[column])  # exact, digits and exponent
+        for column in ("title", "brand", "rating", "review_count"):
+            if saved[column] is None:
+                assert pd.isna(row[column])
+            else:
+                assert row[column] == saved[column]
