@@ -129,7 +129,7 @@ def run_crawl(
 
     if run_id is None:
         with Store.open(db_path) as db:
-            run_id = db.start_run()
+            run_id = db.start_run(str(catalog.path))
     settings = settings_for(catalog, db_path, run_id=run_id, polite=polite, quiet=quiet)
     started = time.perf_counter()
     process = CrawlerProcess(settings)

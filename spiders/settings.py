@@ -23,7 +23,7 @@ AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # +-50% of the delay, so requests don't tick like a metronome
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 
@@ -52,7 +52,9 @@ EXTENSIONS = {
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+# A crawler opens no control ports: no telnet console, no remote-control HTTP server.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 # backrank's own settings
 BACKRANK_CATALOG = None  # catalog.toml path, when the spider gets no `catalog` argument
@@ -99,7 +101,7 @@ def settings_for(
         overrides |= {
             "AUTOTHROTTLE_ENABLED": False,
             "DOWNLOAD_DELAY": 0,
-            "RANDOMIZE_DOWNLOAD_DELAY": False,
+            "DOWNLOAD_DELAY_JITTER": 0,
             "CONCURRENT_REQUESTS": fast,
             "CONCURRENT_REQUESTS_PER_DOMAIN": fast,
         }

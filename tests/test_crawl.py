@@ -5,12 +5,15 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from backrank.config import Catalog, load_catalog
+from backrank.crawl import summarise
 from spiders import discovery
+from spiders.progress import crawl_counts, progress_line
 from spiders.settings import settings_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -249,3 +252,43 @@ def test_impolite_demo_settings_still_obey_robots_txt(tmp_path: Path) -> None:
     assert not settings.getbool("BACKRANK_PROGRESS")
     # an explicit polite=True beats the catalog
     assert settings_for(catalog, "b.db", polite=True).getbool("AUTOTHROTTLE_ENABLED")
+
+
+# -- the run's outcome ------------------------------------------------------------------------
+
+
+def test_summary_counts_errors_drops_and_sets_the_run_status() -> None:
+    stats = {
+        "response_received_count": 40,
+        "backrank/stored/listings": 6,
+        "backrank/stored/reviews": 31,
+        "backrank/errors/http_503": 2,
+        "backrank/errors/timeout": 1,
+        "backrank/skipped/robots_forbidden": 4,  # refused by robots.txt: not an error
+        "backrank/dropped/off_niche": 3,
+        "item_dropped_reasons_count/DropItem": 1,
+        "start_time": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+    }
+    result = summarise(stats, run_id=7, elapsed=1.5)
+    assert (result.pages, result.listings, result.reviews, result.errors) == (40, 6, 31, 3)
+    assert result.dropped == {"DropItem": 1, "off_niche": 3}
+    assert result.status == "warnings"
+    assert result.stats["start_time"] == "2025-01-02T03:04:05+00:00"
+    clean = {key: value for key, value in stats.items() if "errors" not in key}
+    assert summarise(clean, run_id=7, elapsed=1.0).status == "ok"
+    assert summarise({"response_received_count": 9}, run_id=7, elapsed=1.0).status == "failed"
+
+
+def test_progress_line_shows_what_the_crawl_did() -> None:
+    stats = {
+        "response_received_count": 12,
+        "backrank/stored/listings": 3,
+        "backrank/stored/reviews": 20,
+        "backrank/errors/http_404": 1,
+        "backrank/blocked": 2,
+    }
+    line = progress_line(crawl_counts(stats), elapsed=4.0).plain
+    assert line.split() == [
+        "crawling", "4s", "pages", "12", "listings", "3", "reviews", "20",
+        "dropped", "0", "errors", "1", "blocked", "2",
+    ]  # fmt: skip
