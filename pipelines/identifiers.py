@@ -1,0 +1,162 @@
+"""Normalise product identifiers: GTIN/UPC/EAN with check digit, ASIN, MPN, brand, model numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_ASIN = re.compile(r"^[A-Z0-9]{10}$")
+# A title token: letters/digits, possibly joined by - . / (kept together so "dcs-1100" is one code).
+_TOKEN = re.compile(r"[a-z0-9]+(?:[\-./][a-z0-9]+)*")
+# Quantities and specs look like model numbers (mixed letters and digits) but are not.
+_UNIT = re.compile(
+    r"^\d+(?:\.\d+)?(?:x\d+(?:\.\d+)?)*"
+    r"(?:gb|mb|tb|kb|mhz|ghz|hz|khz|w|kw|v|mah|ah|mm|cm|m|in|inch|inches|ft|feet|lb|lbs|oz|"
+    r"pk|pack|ct|count|pc|pcs|pcs|x|p|i|k|th|st|nd|rd|ms|mp|mpx|mbps|gbps|ppm|dpi|bit|"
+    r"port|ports|pin|page|pages|sheet|sheets|ml|l|g|kg|yd|yds|min|hr|hrs|hours|s|db|a|ma|"
+    r"vac|vdc|d|gen|j|lm|nm|rpm|c|f)$"
+)
+# Letters-then-digits spec words that are technologies, not models (ddr2, usb3, cat5e, pc2700).
+_SPEC = re.compile(
+    r"^(?:ddr\d*|usb\d*|cat\d+e?|pc\d+|sata\d*|pci\d*|hdmi\d*|mp3|mp4|h264|x264|ipv\d|"
+    r"ieee\d+|rj\d+|db\d+|dvi\d*|ps\d|wpa\d*|ipod\d*|iphone\d*|ipad\d*|g\d|n\d+|ac\d+|"
+    r"win\d+|windows\d+|xp\d*|lga\d+|am\d|ddr\d+\w*|pc\d+\w*|ide\d*|\d+p|\d+i)$"
+)
+_COUNTED_NOUN = re.compile(r"^\d+(?:\.\d+)?-[a-z]+$")
+_BRAND_SUFFIXES = frozenset(
+    {"inc", "corp", "corporation", "co", "company", "ltd", "llc", "gmbh", "group", "the"}
+)
+
+
+def gtin14(value: object) -> str | None:
+    """A GTIN-8/12/13/14 as its 14-digit form if the check digit holds, else None.
+
+    UPC-12 ``036000291452`` and EAN-13 ``0036000291452`` both become ``00036000291452``.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    digits = re.sub(r"\D", "", str(value))
+    if len(digits) not in (8, 12, 13, 14):
+        return None
+    padded = digits.zfill(14)
+    if set(padded) == {"0"}:
+        return None
+    body, check = padded[:-1], int(padded[-1])
+    # weights alternate 3,1 from the rightmost body digit
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return padded if (10 - total % 10) % 10 == check else None
+
+
+def normalise_asin(value: object) -> str | None:
+    """An Amazon ASIN (10 letters/digits, upper case) or None."""
+    if not isinstance(value, str):
+        return None
+    asin = value.strip().upper()
+    return asin if _ASIN.match(asin) else None
+
+
+def fold(text: object) -> str:
+    """Lower-case ASCII text with accents removed; '' for missing."""
+    if not isinstance(text, str):
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return decomposed.encode("ascii", "ignore").decode("ascii").lower()
+
+
+def normalise_mpn(value: object) -> str | None:
+    """A manufacturer part number with case, spaces and punctuation removed, or None."""
+    mpn = _NON_ALNUM.sub("", fold(value))
+    return mpn if len(mpn) >= 3 else None
+
+
+def normalise_brand(value: object) -> str | None:
+    """A brand folded to its words without punctuation or legal suffixes ("Bell'O Inc." -> "bello")."""
+    words = [w for w in re.split(r"\s+", re.sub(r"['’`.]", "", fold(value))) if w]
+    words = [_NON_ALNUM.sub("", w) for w in words]
+    words = [w for w in words if w and w not in _BRAND_SUFFIXES]
+    return " ".join(words) or None
+
+
+def is_model_like(token: str) -> bool:
+    """Whether a normalised token looks like a model number: letters+digits, or a long number."""
+    if len(token) < 4 or _UNIT.match(token) or _SPEC.match(token):
+        return False
+    has_digit = any(c.isdigit() for c in token)
+    has_alpha = any(c.isalpha() for c in token)
+    if has_digit and has_alpha:
+        return True
+    return has_digit and len(token) >= 5
+
+
+def title_tokens(title: object) -> list[str]:
+    """The raw tokens of a title, lower-cased, with inner - . / kept."""
+    return _TOKEN.findall(fold(title))
+
+
+@dataclass(frozen=True)
+class ModelCodes:
+    """Model-number-like codes of one listing, normalised ("VGP-BKB1" -> "vgpbkb1").
+
+    ``strong`` codes name one product (an MPN, "c270h", "kx-tg6645b"); ``weak`` ones often
+    name a product line or a spec ("dect 6.0", "gt 520", "m310") and only support a match.
+    ``compact`` is the title and MPN with everything but letters and digits removed, so a
+    code written with spaces ("ml 2250") is still found.
+    """
+
+    strong: frozenset[str]
+    weak: frozenset[str]
+    compact: str
+
+    @property
+    def every(self) -> frozenset[str]:
+        return self.strong | self.weak
+
+
+def model_codes(title: object, mpn: object = None) -> ModelCodes:
+    """The model codes in a title and an MPN field."""
+    strong: set[str] = set()
+    weak: set[str] = set()
+    # "10-outlet", "3-button": a count and a noun, not a code
+    words = [w for w in title_tokens(title) if not _COUNTED_NOUN.match(w)]
+    normalised = [_canonical_code(_NON_ALNUM.sub("", w)) for w in words]
+    for word in normalised:
+        if is_model_like(word):
+            (strong if _is_specific(word) else weak).add(word)
+    for left, right in zip(normalised, normalised[1:]):
+        joined = left + right
+        # "gt 520", "ml 2250": a short prefix and a number, often a product line
+        prefix_joins = left.isalpha() and len(left) <= 4 and right.isdigit() and 2 <= len(right) <= 4
+        # "spp4107a 17": a code and a short suffix
+        suffix_joins = is_model_like(left) and len(right) <= 3 and right.isdigit()
+        if (prefix_joins or suffix_joins) and is_model_like(joined):
+            weak.add(joined)
+    for raw in re.split(r"\s+/\s+|,|;", fold(mpn)):
+        code = normalise_mpn(raw)
+        if code and _mixed_or_number(code):
+            strong.add(_canonical_code(code))
+    compact = _NON_ALNUM.sub("", fold(title) + fold(mpn))
+    return ModelCodes(strong=frozenset(strong), weak=frozenset(weak - strong), compact=compact)
+
+
+def _canonical_code(code: str) -> str:
+    # "02160" and "2160" are one part number
+    return code.lstrip("0") or code if code.isdigit() else code
+
+
+def _is_specific(code: str) -> bool:
+    digits = sum(c.isdigit() for c in code)
+    if digits == len(code):
+        return len(code) >= 5
+    return len(code) >= 5 or (len(code) >= 4 and digits >= 2)
+
+
+def _mixed_or_number(code: str) -> bool:
+    has_digit = any(c.isdigit() for c in code)
+    return has_digit and (len(code) >= 4 or any(c.isalpha() for c in code))
+
+
+def clean_title(title: object) -> str:
+    """A title folded to space-separated alphanumeric words, for fuzzy comparison."""
+    return " ".join(_NON_ALNUM.sub(" ", fold(title)).split())

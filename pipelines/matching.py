@@ -1,0 +1,581 @@
+"""Match listings across stores into products: identifiers, blocked fuzzy scoring, guarded union."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from pipelines.identifiers import (
+    ModelCodes,
+    clean_title,
+    gtin14,
+    model_codes,
+    normalise_asin,
+    normalise_brand,
+    normalise_mpn,
+)
+
+LISTING_COLUMNS = ("listing_id", "store", "title", "brand", "gtin", "mpn", "asin", "price", "category")
+# The soft signals a pair is scored on, in the order of MatchConfig's weights.
+FEATURES = (
+    "title_token_set",
+    "title_token_sort",
+    "title_partial",
+    "code_strong",
+    "code_weak",
+    "code_variant",
+    "code_disjoint",
+    "brand_match",
+    "brand_conflict",
+    "price_far",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchConfig:
+    """Weights and thresholds of the matcher; the catalog's [scoring.matching] table overrides them.
+
+    A pair's score is the logistic of ``bias + sum(weight * signal)`` over FEATURES; title
+    signals are in [0, 1], the others are 0/1 flags. Weights were fitted on the
+    Walmart-Amazon train split and the threshold chosen on its valid split
+    (``python benchmarks/matching.py --tune``).
+    """
+
+    bias: float = -9.0
+    title_token_set: float = 4.0
+    title_token_sort: float = 3.0
+    title_partial: float = 1.0
+    code_strong: float = 5.0
+    code_weak: float = 1.0
+    code_variant: float = -4.0
+    code_disjoint: float = -1.5
+    brand_match: float = 0.5
+    brand_conflict: float = -3.0
+    price_far: float = -1.0
+    threshold: float = 0.5  # a pair with score >= threshold is the same product
+    price_ratio_limit: float = 3.0  # prices further apart than this ratio are suspicious
+    code_variant_similarity: float = 0.6  # normalised Levenshtein above which two codes are variants
+    candidate_cutoff: float = 50.0  # token_set_ratio a same-block pair needs to be scored at all
+    max_block_size: int = 100  # larger blocks are compared by sorted neighbourhood instead
+    neighbourhood_window: int = 8
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, object]) -> MatchConfig:
+        """A config from a TOML table; unknown keys raise ValueError so typos fail loudly."""
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(table) - set(known))
+        if unknown:
+            raise ValueError(f"unknown matching settings: {', '.join(unknown)}")
+        default = cls()
+        values = {k: type(getattr(default, k))(v) for k, v in table.items()}
+        return cls(**values)
+
+    def weights(self) -> np.ndarray:
+        return np.array([getattr(self, name) for name in FEATURES], dtype=float)
+
+
+@dataclass(frozen=True)
+class MatchOverrides:
+    """Owner decisions from matches.toml: groups that are one product, groups that are not."""
+
+    same: tuple[tuple[str, ...], ...] = ()
+    different: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class PairDecision:
+    """Whether two listings are one product, how sure (0-1), and why."""
+
+    score: float
+    match: bool
+    reasons: tuple[str, ...] = field(default=())
+
+
+def load_overrides(path: str | Path) -> MatchOverrides:
+    """Read matches.toml: ``[[same]] listings = [url, ...]`` and ``[[different]] listings = [...]``."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        document = tomllib.load(handle)
+    unknown = sorted(set(document) - {"same", "different"})
+    if unknown:
+        raise ValueError(f"{path.name}: unknown tables: {', '.join(unknown)}")
+
+    def groups(kind: str) -> tuple[tuple[str, ...], ...]:
+        entries = document.get(kind, [])
+        if not isinstance(entries, list):
+            raise ValueError(f"{path.name}: {kind} must be an array of tables ([[{kind}]])")
+        out = []
+        for number, entry in enumerate(entries, 1):
+            listings = entry.get("listings") if isinstance(entry, dict) else None
+            if not isinstance(listings, list) or len(listings) < 2:
+                raise ValueError(f"{path.name}: {kind} #{number}: listings needs two or more")
+            out.append(tuple(str(name) for name in listings))
+        return tuple(out)
+
+    return MatchOverrides(same=groups("same"), different=groups("different"))
+
+
+# ---------------------------------------------------------------- preparing listings
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _price(value: object) -> float | None:
+    if _missing(value):
+        return None
+    try:
+        price = float(Decimal(str(value)))
+    except ArithmeticError as error:
+        raise ValueError(f"price is not a number: {value!r}") from error
+    # a price of 0 means the store did not say, never that it is free
+    return price if price > 0 else None
+
+
+def prepare_listings(listings: pd.DataFrame) -> pd.DataFrame:
+    """Listings with normalised identifiers, brand, model codes and cleaned title beside them."""
+    frame = listings.copy()
+    for column in LISTING_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    titles = frame["title"].tolist()
+    mpns = frame["mpn"].tolist()
+    # object columns, so a missing value stays None (pandas 3 would make str columns hold NaN)
+    columns = {
+        "_gtin": [gtin14(v) for v in frame["gtin"]],
+        "_asin": [normalise_asin(v) for v in frame["asin"]],
+        "_mpn": [normalise_mpn(v) for v in mpns],
+        "_brand": [normalise_brand(v) for v in frame["brand"]],
+        "_codes": [model_codes(t, m) for t, m in zip(titles, mpns)],
+        "_title": [clean_title(t) for t in titles],
+        "_price": [_price(v) for v in frame["price"]],
+    }
+    return frame.assign(
+        **{name: pd.Series(values, index=frame.index, dtype=object) for name, values in columns.items()}
+    )
+
+
+# ---------------------------------------------------------------- scoring pairs
+
+
+def _brand_relation(brand_a: str | None, brand_b: str | None, title_a: str, title_b: str) -> int:
+    """1 when the brands agree, -1 when they conflict, 0 when unknown."""
+    if brand_a and brand_b:
+        if brand_a == brand_b or brand_a.split()[0] == brand_b.split()[0]:
+            return 1
+        joined_a, joined_b = brand_a.replace(" ", ""), brand_b.replace(" ", "")
+        if joined_a == joined_b or _brand_in_title(brand_a, title_b) or _brand_in_title(brand_b, title_a):
+            return 1
+        return -1
+    if brand_a and _brand_in_title(brand_a, title_b):
+        return 1
+    if brand_b and _brand_in_title(brand_b, title_a):
+        return 1
+    return 0
+
+
+def _brand_in_title(brand: str, title: str) -> bool:
+    padded = f" {title} "
+    return f" {brand} " in padded or f" {brand.split()[0]} " in padded[: len(brand) + 12]
+
+
+def _code_relation(a: ModelCodes, b: ModelCodes, variant_similarity: float) -> tuple[str, str, str]:
+    """How two listings' model codes relate: (support, conflict, detail).
+
+    support is ``strong`` when a specific code of one is written in the other, ``weak`` when
+    only a product-line code is shared, else ``none``; conflict is ``variant`` when specific
+    codes left unmatched are near misses of each other (t249 vs t239), ``disjoint`` when both
+    have specific codes and none meet, else ``none``.
+    """
+    found_a = {code for code in a.strong if _written_in(code, b)}
+    found_b = {code for code in b.strong if _written_in(code, a)}
+    details = []
+    support = "none"
+    if found_a or found_b:
+        support = "strong"
+        details.append(max(found_a | found_b, key=len))
+    elif a.every & b.every:
+        support = "weak"
+        details.append(max(a.every & b.every, key=len))
+    conflict = "none"
+    unmatched_a, unmatched_b = a.strong - found_a, b.strong - found_b
+    variants = [
+        (x, y) for x in unmatched_a for y in unmatched_b if _is_variant(x, y, variant_similarity)
+    ]
+    if variants:
+        conflict = "variant"
+        details.append("%s!=%s" % max(variants, key=lambda pair: len(pair[0]) + len(pair[1])))
+    elif a.strong and b.strong and support != "strong":
+        conflict = "disjoint"
+    return support, conflict, " ".join(details)
+
+
+def _written_in(code: str, other: ModelCodes) -> bool:
+    if code in other.every:
+        return True
+    if len(code) < 5:
+        return False
+    return code in other.compact or any(len(o) >= 5 and o in code for o in other.strong)
+
+
+def _is_variant(a: str, b: str, variant_similarity: float) -> bool:
+    """Two different codes of one product line: t249 vs t239, d5d-00052 vs d5d-00054."""
+    if a[0] != b[0] or not (_has_alpha(a) or _has_alpha(b)):
+        # pure numbers are too often store-internal to call a near miss a conflict
+        return a[:3] == b[:3] and len(a) == len(b) and Levenshtein.distance(a, b) == 1
+    return Levenshtein.normalized_similarity(a, b) >= variant_similarity
+
+
+def _has_alpha(code: str) -> bool:
+    return any(c.isalpha() for c in code)
+
+
+def pair_features(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
+    """The soft signals (FEATURES) of row-aligned prepared listings, plus a few reason columns."""
+    titles_a, titles_b = left["_title"].tolist(), right["_title"].tolist()
+    if titles_a:
+        token_set = process.cpdist(titles_a, titles_b, scorer=fuzz.token_set_ratio) / 100.0
+        token_sort = process.cpdist(titles_a, titles_b, scorer=fuzz.token_sort_ratio) / 100.0
+        partial = process.cpdist(titles_a, titles_b, scorer=fuzz.partial_ratio) / 100.0
+    else:
+        token_set = token_sort = partial = np.zeros(0)
+    relations = [
+        _code_relation(a, b, config.code_variant_similarity)
+        for a, b in zip(left["_codes"], right["_codes"])
+    ]
+    support = np.array([r[0] for r in relations], dtype=object)
+    conflict = np.array([r[1] for r in relations], dtype=object)
+    brands = np.array(
+        [
+            _brand_relation(ba, bb, ta, tb)
+            for ba, bb, ta, tb in zip(left["_brand"], right["_brand"], titles_a, titles_b)
+        ],
+        dtype=int,
+    )
+    price_a = left["_price"].to_numpy(dtype=float, na_value=np.nan)
+    price_b = right["_price"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        ratio = np.maximum(price_a, price_b) / np.minimum(price_a, price_b)
+    return pd.DataFrame(
+        {
+            "title_token_set": token_set,
+            "title_token_sort": token_sort,
+            "title_partial": partial,
+            "code_strong": support == "strong",
+            "code_weak": support == "weak",
+            "code_variant": conflict == "variant",
+            "code_disjoint": conflict == "disjoint",
+            "brand_match": brands == 1,
+            "brand_conflict": brands == -1,
+            "price_far": np.nan_to_num(ratio, nan=1.0) > config.price_ratio_limit,
+            "price_ratio": ratio,
+            "code_detail": [r[2] for r in relations],
+        },
+        index=left.index,
+    )
+
+
+def _identifier_rule(a: Mapping, b: Mapping) -> tuple[bool | None, str]:
+    """A decision from identifiers alone: True (same), False (different) or None (no say)."""
+    if a["_gtin"] and b["_gtin"]:
+        if a["_gtin"] == b["_gtin"]:
+            return True, f"same GTIN {a['_gtin']}"
+        return False, f"different GTINs {a['_gtin']} and {b['_gtin']}"
+    if a["_asin"] and a["_asin"] == b["_asin"]:
+        return True, f"same ASIN {a['_asin']}"
+    if a["_mpn"] and a["_mpn"] == b["_mpn"] and len(a["_mpn"]) >= 4:
+        if a["_brand"] and a["_brand"] == b["_brand"]:
+            return True, f"same brand and MPN {a['_brand']} {a['_mpn']}"
+    return None, ""
+
+
+def _identifier_rules(left: pd.DataFrame, right: pd.DataFrame) -> list[tuple[bool | None, str]]:
+    columns = ["_gtin", "_asin", "_mpn", "_brand"]
+    rows_a = left[columns].to_dict("records")
+    rows_b = right[columns].to_dict("records")
+    return [_identifier_rule(a, b) for a, b in zip(rows_a, rows_b)]
+
+
+def pair_signals(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
+    """Everything a decision needs about row-aligned prepared pairs: FEATURES and identifiers."""
+    rules = _identifier_rules(left, right)
+    return pair_features(left, right, config).assign(
+        identifier=pd.Series([rule for rule, _ in rules], index=left.index, dtype=object),
+        identifier_reason=pd.Series([reason for _, reason in rules], index=left.index, dtype=object),
+    )
+
+
+def decide(signals: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
+    """Score (0-1) and match for each pair: identifiers decide where they can, weights elsewhere."""
+    weighted = signals[list(FEATURES)].to_numpy(dtype=float) @ config.weights()
+    score = 1.0 / (1.0 + np.exp(-(config.bias + weighted)))
+    identifier = signals["identifier"].to_numpy(dtype=object)
+    score = np.where(identifier == True, 1.0, np.where(identifier == False, 0.0, score))  # noqa: E712
+    return pd.DataFrame({"score": score, "match": score >= config.threshold}, index=signals.index)
+
+
+def score_pairs(
+    left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig = MatchConfig()
+) -> pd.DataFrame:
+    """Score row-aligned pairs of listings: a frame of ``score`` (0-1) and ``match`` (bool).
+
+    The same code ``match_listings`` uses, batched so a benchmark can score thousands of pairs.
+    """
+    if len(left) != len(right):
+        raise ValueError(f"left has {len(left)} listings, right {len(right)}: pairs need both")
+    prepared_a = prepare_listings(left.reset_index(drop=True))
+    prepared_b = prepare_listings(right.reset_index(drop=True))
+    return decide(pair_signals(prepared_a, prepared_b, config), config).set_axis(left.index)
+
+
+def pair_score(a: Mapping, b: Mapping, config: MatchConfig = MatchConfig()) -> PairDecision:
+    """Decide one candidate pair, with the reasons a reviewer of matches.toml would want."""
+    left = prepare_listings(pd.DataFrame([dict(a)]))
+    right = prepare_listings(pd.DataFrame([dict(b)]))
+    signals = pair_signals(left, right, config)
+    scored = decide(signals, config)
+    score = float(scored["score"].iloc[0])
+    row = signals.iloc[0]
+    reasons = [row["identifier_reason"]] if row["identifier_reason"] else []
+    if row["identifier"] is None:
+        reasons.append(f"title similarity {row['title_token_set']:.2f}")
+        if row["code_strong"]:
+            reasons.append(f"same model number ({row['code_detail']})")
+        elif row["code_weak"]:
+            reasons.append(f"same product line ({row['code_detail']})")
+        if row["code_variant"]:
+            reasons.append(f"different model numbers ({row['code_detail']})")
+        elif row["code_disjoint"]:
+            reasons.append("model numbers differ")
+        if row["brand_match"]:
+            reasons.append("same brand")
+        elif row["brand_conflict"]:
+            reasons.append("different brands")
+        if row["price_far"]:
+            reasons.append(f"prices {row['price_ratio']:.1f}x apart")
+    return PairDecision(score=score, match=bool(scored["match"].iloc[0]), reasons=tuple(reasons))
+
+
+# ---------------------------------------------------------------- blocking
+
+
+def _block_keys(prepared: pd.DataFrame) -> dict[str, list[int]]:
+    """Positions of listings sharing a brand (or a title's first word) or a model code."""
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for position, (brand, title, codes) in enumerate(
+        zip(prepared["_brand"], prepared["_title"], prepared["_codes"])
+    ):
+        first_word = title.split(" ", 1)[0] if title else ""
+        if brand:
+            blocks[f"brand:{brand.split()[0]}"].append(position)
+        if first_word and (not brand or first_word != brand.split()[0]):
+            blocks[f"brand:{first_word}"].append(position)
+        for code in codes.strong:
+            blocks[f"code:{code}"].append(position)
+    return blocks
+
+
+def candidate_pairs(prepared: pd.DataFrame, config: MatchConfig) -> np.ndarray:
+    """Position pairs (i < j) worth scoring, found inside blocks so cost grows near linearly."""
+    titles = prepared["_title"].tolist()
+    found: set[tuple[int, int]] = set()
+    for key, members in _block_keys(prepared).items():
+        if len(members) < 2:
+            continue
+        if key.startswith("code:"):
+            # a code shared by very many listings is a spec, not a model number
+            if len(members) <= config.max_block_size:
+                found.update(combinations(members, 2))
+            continue
+        if len(members) <= config.max_block_size:
+            block_titles = [titles[m] for m in members]
+            similarity = process.cdist(
+                block_titles,
+                block_titles,
+                scorer=fuzz.token_set_ratio,
+                score_cutoff=config.candidate_cutoff,
+                dtype=np.uint8,
+            )
+            rows, cols = np.nonzero(np.triu(similarity, k=1))
+            found.update(zip((members[r] for r in rows), (members[c] for c in cols)))
+        else:
+            ordered = sorted(members, key=lambda m: titles[m])
+            window = config.neighbourhood_window
+            for offset, first in enumerate(ordered):
+                for second in ordered[offset + 1 : offset + 1 + window]:
+                    found.add((first, second))
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.array(sorted((min(p), max(p)) for p in found), dtype=np.int64)
+    return np.unique(pairs, axis=0)
+
+
+def _identifier_pairs(prepared: pd.DataFrame) -> Iterable[tuple[int, int, str]]:
+    """Listings sharing an exact identifier: GTIN-14, ASIN, or brand plus MPN."""
+    keys = {
+        "GTIN": prepared["_gtin"],
+        "ASIN": prepared["_asin"],
+        "brand+MPN": pd.Series(
+            [
+                f"{b}|{m}" if b and m and len(m) >= 4 else None
+                for b, m in zip(prepared["_brand"], prepared["_mpn"])
+            ]
+        ),
+    }
+    for name, values in keys.items():
+        groups: dict[str, list[int]] = defaultdict(list)
+        for position, value in enumerate(values):
+            if value:
+                groups[value].append(position)
+        for members in groups.values():
+            for other in members[1:]:
+                yield members[0], other, name
+
+
+# ---------------------------------------------------------------- union with guards
+
+
+class _Products:
+    """Union-find over listing positions that refuses merges the guards forbid."""
+
+    def __init__(self, stores: Sequence[object], gtins: Sequence[str | None]) -> None:
+        self.parent = list(range(len(stores)))
+        self.stores = [{s} if not _missing(s) else set() for s in stores]
+        self.gtins = [{g} if g else set() for g in gtins]
+        self.members = [{i} for i in range(len(stores))]
+        self.forbidden: list[set[int]] = [set() for _ in stores]
+
+    def find(self, position: int) -> int:
+        root = position
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[position] != root:
+            self.parent[position], position = root, self.parent[position]
+        return root
+
+    def forbid(self, a: int, b: int) -> None:
+        self.forbidden[self.find(a)].add(b)
+        self.forbidden[self.find(b)].add(a)
+
+    def union(self, a: int, b: int, *, owner: bool = False, identifier: bool = False) -> bool:
+        """Merge two listings' products unless a guard objects; owner decisions skip the guards."""
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a == root_b:
+            return True
+        if self.forbidden[root_a] & self.members[root_b] or self.forbidden[root_b] & self.members[root_a]:
+            return False
+        if not owner:
+            gtins_a, gtins_b = self.gtins[root_a], self.gtins[root_b]
+            # two products with different valid GTINs stay apart, however similar the titles
+            if gtins_a and gtins_b and not gtins_a & gtins_b:
+                return False
+            if not identifier and self.stores[root_a] & self.stores[root_b]:
+                return False
+        if len(self.members[root_a]) < len(self.members[root_b]):
+            root_a, root_b = root_b, root_a
+        self.parent[root_b] = root_a
+        for attribute in (self.stores, self.gtins, self.members, self.forbidden):
+            attribute[root_a] |= attribute[root_b]
+            attribute[root_b] = set()
+        return True
+
+
+def _override_positions(
+    frame: pd.DataFrame, groups: tuple[tuple[str, ...], ...]
+) -> list[list[int]]:
+    """Override groups as positions; listings are named by url (or listing_id); absent ones skipped."""
+    lookup: dict[str, int] = {}
+    for column in ("listing_id", "canonical_url", "url"):
+        if column in frame.columns:
+            for position, value in enumerate(frame[column]):
+                if not _missing(value):
+                    lookup.setdefault(str(value), position)
+    return [[lookup[name] for name in group if name in lookup] for group in groups]
+
+
+def match_listings(
+    listings: pd.DataFrame,
+    *,
+    config: MatchConfig = MatchConfig(),
+    overrides: MatchOverrides | None = None,
+) -> pd.DataFrame:
+    """Group listings into products: a frame of ``listing_id, product_id``, one row per listing.
+
+    Owner overrides first, then exact identifiers, then fuzzy pairs found in blocks, strongest
+    first. A fuzzy pair never joins two listings of one store into a product, so one weak link
+    cannot chain a store's whole range together. ``product_id`` is the smallest ``listing_id``
+    of the product, so it stays stable while the product's first listing is kept.
+    """
+    if "listing_id" not in listings.columns:
+        raise ValueError("listings need a listing_id column")
+    if listings["listing_id"].duplicated().any():
+        raise ValueError("listing_id must be unique")
+    frame = listings.reset_index(drop=True)
+    if frame.empty:
+        return pd.DataFrame({"listing_id": frame["listing_id"], "product_id": frame["listing_id"]})
+    prepared = prepare_listings(frame)
+    products = _Products(prepared["store"].tolist(), prepared["_gtin"].tolist())
+    overrides = overrides or MatchOverrides()
+
+    different = _override_positions(frame, overrides.different)
+    for group in different:
+        for a, b in combinations(group, 2):
+            products.forbid(a, b)
+    for group in _override_positions(frame, overrides.same):
+        for other in group[1:]:
+            if not products.union(group[0], other, owner=True):
+                raise ValueError("matches.toml says some listings are both the same and different")
+
+    for a, b, _ in _identifier_pairs(prepared):
+        products.union(a, b, identifier=True)
+
+    pairs = candidate_pairs(prepared, config)
+    stores = prepared["store"].to_numpy(dtype=object)
+    if len(pairs):
+        cross_store = np.array(
+            [_missing(stores[a]) or stores[a] != stores[b] for a, b in pairs], dtype=bool
+        )
+        pairs = pairs[cross_store]
+    if len(pairs):
+        scored = decide(
+            pair_signals(
+                prepared.iloc[pairs[:, 0]].reset_index(drop=True),
+                prepared.iloc[pairs[:, 1]].reset_index(drop=True),
+                config,
+            ),
+            config,
+        )
+        score = scored["score"].to_numpy()
+        # strongest pairs first, so a weak link meets an already-formed product and its guards
+        for position in np.argsort(-score, kind="stable"):
+            if score[position] < config.threshold:
+                break
+            products.union(int(pairs[position, 0]), int(pairs[position, 1]))
+
+    ids = frame["listing_id"].to_numpy(dtype=object)
+    roots = [products.find(position) for position in range(len(frame))]
+    first_id: dict[int, object] = {}
+    for root, listing_id in zip(roots, ids):
+        if root not in first_id or _sort_key(listing_id) < _sort_key(first_id[root]):
+            first_id[root] = listing_id
+    return pd.DataFrame(
+        {"listing_id": frame["listing_id"], "product_id": [first_id[root] for root in roots]}
+    )
+
+
+def _sort_key(value: object) -> tuple[str, object]:
+    return (type(value).__name__, value)
