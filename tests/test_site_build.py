@@ -1,0 +1,353 @@
+"""Static site build: escaping, affiliate links and disclosures, price freshness, atomic writes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from backrank.config import Catalog, load_catalog
+from reports.build import build_site
+from reports.context import product_slugs, safe_http_url, slugify
+from reports.filters import money
+from reports.write import UnsafePathError, write_site
+
+NOW = datetime(2024, 7, 2, 12, 0, tzinfo=UTC)
+FRESH = "2024-07-02T09:00:00Z"
+STALE = "2024-06-20T09:00:00Z"
+SCRIPT = "<script>alert(1)</script>"
+SVG = '"><svg onload=alert(1)>'
+
+CATALOG_TOML = """
+[site]
+name = "Back Pain Picks"
+base_url = "https://example.com"
+demo = true
+max_price_age_hours = 24
+
+[affiliates.amazon]
+kind = "amazon"
+url_template = "https://www.amazon.com/dp/{asin}?tag={tag}"
+tag = "backrank-20"
+
+[affiliates.shop_ref]
+url_template = "{url}?ref={ref}"
+ref = "backrank"
+
+[[stores]]
+name = "amazon"
+platform = "amazon"
+product_urls = ["https://www.amazon.com/dp/B000000001"]
+affiliate = "amazon"
+
+[[stores]]
+name = "spine-shop"
+platform = "shopify"
+product_urls = ["https://spine-shop.example/products/a"]
+affiliate = "shop_ref"
+
+[[stores]]
+name = "plain-store"
+platform = "generic"
+product_urls = ["https://plain.example/p/1"]
+
+[[categories]]
+name = "Inversion tables"
+slug = "inversion-tables"
+keywords = ["inversion table"]
+
+[[categories]]
+name = "Back stretchers"
+slug = "back-stretchers"
+keywords = ["back stretcher"]
+
+[scoring]
+prior_strength = 10
+"""
+
+
+def offer(listing_id: int, store: str, url: str, **fields: object) -> dict[str, object]:
+    row: dict[str, object] = dict.fromkeys(
+        ["canonical_url", "brand", "rating", "review_count", "gtin", "mpn", "sku", "asin"]
+        + ["category", "image_url", "run_id"]
+    )
+    row.update(
+        listing_id=listing_id,
+        store=store,
+        url=url,
+        title=None,
+        price=None,
+        currency="USD",
+        availability="in_stock",
+        fetched_at=FRESH,
+    )
+    row.update(fields)
+    return row
+
+
+def demo_offers() -> pd.DataFrame:
+    """Three products: a table sold by all three stores, an XSS-laden stretcher, a stale one."""
+    gtin = "4006381333931"
+    rows = [
+        offer(1, "amazon", "https://www.amazon.com/dp/B000000001", asin="B000000001",
+              gtin=gtin, title="Teeter EP-960 Inversion Table", brand="Teeter",
+              price=Decimal("329.99"), rating=4.6, review_count=1200),
+        offer(2, "spine-shop", "https://spine-shop.example/products/ep-960", gtin=gtin,
+              title="Teeter EP-960 Inversion Table", brand="Teeter", price=Decimal("299.00"),
+              rating=4.4, review_count=80),
+        offer(3, "plain-store", "javascript:alert(1)", gtin=gtin,
+              title="Teeter EP-960 Inversion Table", price=Decimal("289.00")),
+        offer(4, "spine-shop", "https://spine-shop.example/products/arc?color=blue",
+              title=f"{SCRIPT} Back Stretcher", brand=SVG, mpn="ARC-1",
+              price=Decimal("39.95"), rating=4.1, review_count=35),
+        offer(5, "plain-store", "https://plain.example/p/old-table",
+              title="Budget Inversion Table", brand="Acme", mpn="IT-2", price=Decimal("149.00"),
+              rating=3.9, review_count=60, fetched_at=STALE),
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def no_reviews() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=["listing_id", "store", "url", "review_id", "author", "rating", "title", "body"]
+        + ["date", "verified", "helpful_votes"]
+    )
+
+
+class FrameStore:
+    """The store's read side over hand-made frames (nothing scored yet, as after a crawl)."""
+
+    def __init__(self, offers: pd.DataFrame) -> None:
+        self.offers = offers
+
+    def read_offers(self, latest: bool = True) -> pd.DataFrame:
+        return self.offers
+
+    def read_reviews(self) -> pd.DataFrame:
+        return no_reviews()
+
+    def read_products(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=["product_id"])
+
+    def read_product_listings(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=["product_id", "listing_id"])
+
+
+def make_catalog(folder: Path, extra: str = "") -> Catalog:
+    path = folder / "catalog.toml"
+    path.write_text(CATALOG_TOML + extra, encoding="utf-8")
+    return load_catalog(path)
+
+
+def build_demo_site(folder: Path, offers: pd.DataFrame | None = None) -> dict[str, str]:
+    """Build into ``folder/site``; return ``{relative path: html}`` of every page written."""
+    out = folder / "site"
+    result = build_site(make_catalog(folder), FrameStore(demo_offers() if offers is None else offers), out, now=NOW)
+    return {page: (result.out_dir / page).read_text(encoding="utf-8") for page in result.pages}
+
+
+class Anchors(HTMLParser):
+    """Every ``<a>``'s attributes with its position in the page, in document order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def anchors(html: str) -> list[dict[str, str | None]]:
+    parser = Anchors()
+    parser.feed(html)
+    return parser.anchors
+
+
+def affiliate_hrefs(html: str) -> list[str]:
+    return [a["href"] or "" for a in anchors(html) if "sponsored" in (a.get("rel") or "")]
+
+
+def store_links(html: str) -> list[dict[str, str | None]]:
+    return [a for a in anchors(html) if re.match(r"https?://", a.get("href") or "")
+            and "example.com/" not in (a.get("href") or "")]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return build_demo_site(tmp_path_factory.mktemp("site"))
+
+
+def product_page(site: dict[str, str], needle: str) -> str:
+    (html,) = [html for path, html in site.items() if path.startswith("products/") and needle in html]
+    return html
+
+
+def test_site_has_home_product_disclosure_and_404_pages(site: dict[str, str]) -> None:
+    products = sorted(p for p in site if p.startswith("products/"))
+    assert len(products) == 3
+    assert {"index.html", "disclosure.html", "404.html"} <= set(site)
+    assert all(re.fullmatch(r"products/[a-z0-9-]+\.html", p) for p in products)
+
+
+def test_planted_markup_is_escaped_on_every_page(site: dict[str, str]) -> None:
+    for path, html in site.items():
+        assert SCRIPT not in html, path
+        assert "<svg" not in html, path
+        assert "javascript:" not in html, path
+    stretcher = product_page(site, "Back Stretcher")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Back Stretcher" in stretcher
+    assert "&#34;&gt;&lt;svg onload=alert(1)&gt;" in stretcher
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Back Stretcher" in site["index.html"]
+
+
+def test_every_store_link_is_rel_nofollow_and_affiliate_ones_sponsored(site: dict[str, str]) -> None:
+    table = product_page(site, "Teeter EP-960")
+    links = store_links(table)
+    hrefs = [a["href"] for a in links]
+    # The plain store's javascript: URL is gone; the other two stores link, tagged.
+    assert hrefs == [
+        "https://spine-shop.example/products/ep-960?ref=backrank",
+        "https://www.amazon.com/dp/B000000001?tag=backrank-20",
+    ]
+    for html in site.values():
+        for link in store_links(html):
+            rel = (link.get("rel") or "").split()
+            assert "nofollow" in rel and "noopener" in rel
+            # Only the store without an affiliate program links without "sponsored".
+            assert ("sponsored" in rel) == ("plain.example" not in (link["href"] or "")), link
+    # A query string already on the URL gets the ref appended with "&".
+    assert affiliate_hrefs(product_page(site, "Back Stretcher")) == [
+        "https://spine-shop.example/products/arc?color=blue&ref=backrank"
+    ]
+
+
+def test_disclosure_is_on_every_page_above_the_first_affiliate_link(site: dict[str, str]) -> None:
+    catalog_disclosure = "We may earn a commission when you buy through links on this site."
+    for path, html in site.items():
+        assert catalog_disclosure in html, path
+        hrefs = affiliate_hrefs(html)
+        if hrefs:
+            assert html.index(catalog_disclosure) < html.index(hrefs[0].replace("&", "&amp;")), path
+
+
+def test_amazon_sentence_where_amazon_links_are(site: dict[str, str]) -> None:
+    amazon = "As an Amazon Associate I earn from qualifying purchases."
+    for path, html in site.items():
+        has_amazon_link = any("amazon.com" in href for href in affiliate_hrefs(html))
+        if has_amazon_link:
+            assert html.index(amazon) < html.index("https://www.amazon.com/dp/"), path
+        elif path != "disclosure.html":
+            assert amazon not in html, path
+    assert amazon in site["disclosure.html"]
+
+
+def test_home_ranks_products_per_category_with_prices(site: dict[str, str]) -> None:
+    home = site["index.html"]
+    tables = home.index('id="inversion-tables"'), home.index('id="back-stretchers"')
+    assert tables[0] < tables[1]  # catalog order
+    section = home[tables[0] : tables[1]]
+    assert section.index("Teeter EP-960") < section.index("Budget Inversion Table")
+    assert "$289.00 <span class=\"store\">at plain-store</span>" in section  # lowest in stock
+    assert "$329.99" not in section
+    assert "Top pick" in section
+    assert "Demo data." in home
+
+
+def test_stale_prices_are_not_shown_as_current(site: dict[str, str]) -> None:
+    page = product_page(site, "Budget Inversion Table")
+    assert "$149.00" not in page
+    assert "Price not current" in page
+    assert "$149.00" not in site["index.html"]
+    assert "2024-06-20 09:00 UTC" in page  # when the price was seen
+
+
+def test_money_never_shows_zero_for_unknown() -> None:
+    assert money(Decimal("1299.5"), "USD") == "$1,299.50"
+    assert money(Decimal("8.33"), "EUR") == "€8.33"
+    assert money(Decimal("19.90"), "CHF") == "19.90 CHF"
+    assert money(None, "USD") == "—"
+    assert money(Decimal("0"), "USD") == "—"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://shop.example/p?a=1", "https://shop.example/p?a=1"),
+        ("javascript:alert(1)", None),
+        (" JavaScript:alert(1)", None),
+        ("java\nscript:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        ("//shop.example/p", None),
+        ("http:///nohost", None),
+        (None, None),
+    ],
+)
+def test_only_http_urls_are_linked(url: str | None, expected: str | None) -> None:
+    assert safe_http_url(url) == expected
+
+
+def test_slugs_are_safe_unique_and_stable() -> None:
+    ids = ["gtin-4006381333931", "../../etc/passwd", "GTIN-4006381333931", "x" * 200, "ü"]
+    slugs = product_slugs(ids)
+    assert len(set(slugs.values())) == len(ids)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", s) and len(s) <= 80 for s in slugs.values())
+    assert slugs == product_slugs(reversed(ids))
+    assert slugify("../../etc/passwd") == "etc-passwd"
+
+
+def test_writer_rejects_paths_escaping_the_site(tmp_path: Path) -> None:
+    for bad in ["../evil.html", "/etc/evil.html", "a/../../evil.html", "C:/evil.html", "a\\b.html"]:
+        with pytest.raises(UnsafePathError):
+            write_site({bad: "x"}, tmp_path / "site")
+    assert not (tmp_path / "evil.html").exists()
+    assert not (tmp_path / "site").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temp folder left behind
+
+
+def test_failed_build_leaves_the_previous_site_intact(tmp_path: Path) -> None:
+    site = build_demo_site(tmp_path)
+    before = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert before == site["index.html"]
+
+    # A theme whose product template is broken: rendering fails before anything is written.
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "product.html").write_text("{{ product.no_such_field }}", encoding="utf-8")
+    catalog = make_catalog(tmp_path)
+    broken = replace(catalog, site=replace(catalog.site, theme_dir=theme))
+    with pytest.raises(Exception, match="no_such_field"):
+        build_site(broken, FrameStore(demo_offers()), tmp_path / "site", now=NOW)
+    assert (tmp_path / "site" / "index.html").read_text(encoding="utf-8") == before
+
+    # A write that fails half way (an unsafe path after good ones) also leaves it intact.
+    with pytest.raises(UnsafePathError):
+        write_site({"index.html": "new", "../escape.html": "x"}, tmp_path / "site")
+    assert (tmp_path / "site" / "index.html").read_text(encoding="utf-8") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.toml", "site", "theme"]
+
+
+def test_rebuild_replaces_the_site_and_drops_removed_pages(tmp_path: Path) -> None:
+    first = build_demo_site(tmp_path)
+    second = build_demo_site(tmp_path, demo_offers().iloc[:3])
+    assert len([p for p in first if p.startswith("products/")]) == 3
+    assert len([p for p in second if p.startswith("products/")]) == 1
+    on_disk = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site").rglob("*.html")}
+    assert on_disk == set(second)
+    assert (tmp_path / "site" / "static" / "site.css").is_file()
+
+
+def test_pages_declare_language_charset_viewport_and_csp(site: dict[str, str]) -> None:
+    for path, html in site.items():
+        assert html.startswith("<!doctype html>\n<html lang=\"en\">"), path
+        assert '<meta charset="utf-8">' in html
+        assert 'name="viewport"' in html
+        assert "default-src 'self'" in html
+        assert re.search(r"<(link|script|img)[^>]+(src|href)=\"https?://(?!example\.com)", html) is None
+        assert all(tag in html for tag in ("<header", "<nav", "<main", "<footer"))
