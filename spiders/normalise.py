@@ -94,6 +94,7 @@ _IN_STOCK_WORDS = (
     "disponible",
     "en existencia",
     "disponibile",
+    "disponibilità",
     "in magazzino",
     "em stock",
     "em estoque",

@@ -10,6 +10,7 @@ from parsel import Selector
 from spiders.extract.markup import canonical_url, squash, text_of
 from spiders.extract.schemaorg import StructuredData, listing_from_structured, reviews_from_structured
 from spiders.items import Listing, Review
+from spiders.normalise import normalise_gtin
 
 # Wording a shop shows when a product has no reviews at all: a known count of 0, not a missing one.
 _NO_REVIEWS = re.compile(
@@ -18,6 +19,7 @@ _NO_REVIEWS = re.compile(
     r"|brak opinii|nog geen reviews|0 reviews\b",
     re.I,
 )
+_LABELLED_GTIN = re.compile(r"\b(?:EAN|GTIN|UPC|EAN-13|Barcode)\s*[:#]?\s*(\d{8,14})\b")
 
 
 def parse_listing(sel: Selector, data: StructuredData, url: str) -> Listing:
@@ -28,9 +30,17 @@ def parse_listing(sel: Selector, data: StructuredData, url: str) -> Listing:
     if listing.title is None:
         headings = sel.css("h1")
         listing.title = text_of(headings) if len(headings) == 1 else None
+    if listing.gtin is None:
+        listing.gtin = _gtin_in_text(listing.description)
     if listing.review_count is None and listing.rating is None and _says_no_reviews(sel):
         listing.review_count = 0
     return listing
+
+
+def _gtin_in_text(text: str | None) -> str | None:
+    """A labelled EAN/GTIN/UPC in the description ("EAN: 6935364088101"), check digit verified."""
+    match = _LABELLED_GTIN.search(text or "")
+    return normalise_gtin(match.group(1)) if match else None
 
 
 def _says_no_reviews(sel: Selector) -> bool:
@@ -53,6 +63,3 @@ def merge(first: Listing, second: Listing, *, prefer_second: bool) -> Listing:
     return Listing(**values)
 
 
-def text_or_none(sel: Selector, css: str) -> str | None:
-    """Collapsed text of the first node matching css."""
-    return text_of(sel.css(css))

@@ -21,6 +21,8 @@ _PRODUCT_TYPES = {"product", "individualproduct", "productgroup", "productmodel"
 _OFFER_TYPES = {"offer", "aggregateoffer"}
 _GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")
 _PLACEHOLDER = re.compile(r"^\s*(?:\$\w+|\{\{.*\}\}|\{%.*%\}|<%.*%>|undefined|null|none)\s*$", re.I)
+_RDFA_TYPEOF = re.compile(r"\stypeof=", re.I)
+_LABELLED = re.compile(r"^[^:]{3,60}:\s+(\S.*)$")
 _SCHEMA_PREFIX = re.compile(r"^(?:https?:)?//schema\.org/", re.I)
 
 
@@ -37,8 +39,10 @@ def read_structured_data(html: str | bytes, url: str) -> StructuredData:
     text = decode_html(html)
     if not text.strip():
         return StructuredData()
+    # RDFa parsing costs ten times the other syntaxes; skip it when no element declares a type.
+    syntaxes = SYNTAXES if _RDFA_TYPEOF.search(text) else [s for s in SYNTAXES if s != "rdfa"]
     try:
-        raw = extruct.extract(text, base_url=url, syntaxes=SYNTAXES, uniform=True, errors="ignore")
+        raw = extruct.extract(text, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore")
     except (ValueError, TypeError, AttributeError) as error:
         # extruct raises on some malformed documents; structured data is then absent.
         log.warning("extruct failed on %s: %s", url, error)
@@ -226,7 +230,7 @@ def listing_from_structured(data: StructuredData, url: str) -> Listing:
 
 def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
     listing.title = _product_name(product)
-    listing.brand = name_of(product.get("brand")) or name_of(product.get("manufacturer"))
+    listing.brand = _brand(product)
     listing.sku = scalar(product.get("sku"))
     listing.mpn = scalar(product.get("mpn")) or (
         scalar(product.get("model")) if not isinstance(first(product.get("model")), dict) else None
@@ -256,6 +260,13 @@ def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
     if isinstance(rating, dict):
         listing.rating = scalar(rating.get("ratingValue"))
         listing.review_count = scalar(rating.get("ratingCount")) or scalar(rating.get("reviewCount"))
+
+
+def _brand(product: dict) -> str | None:
+    brand = name_of(product.get("brand")) or name_of(product.get("manufacturer"))
+    # Microdata on visible text can carry the label: "Ver mais artigos da Marca: Roborock".
+    labelled = _LABELLED.match(brand or "")
+    return squash(labelled.group(1)) if labelled else brand
 
 
 def _product_name(product: dict) -> str | None:
