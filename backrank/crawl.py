@@ -68,10 +68,6 @@ def summarise(stats: dict[str, Any], *, run_id: int | None, elapsed: float) -> C
         for key, value in stats.items()
         if key.startswith("backrank/dropped/")
     }
-    for key, value in stats.items():
-        if key.startswith("item_dropped_reasons_count/"):
-            reason = key.removeprefix("item_dropped_reasons_count/")
-            dropped[reason] = dropped.get(reason, 0) + int(value)
     listings = int(stats.get("backrank/stored/listings", 0))
     errors = total("backrank/errors/") + total("spider_exceptions/")
     blocked = int(stats.get("backrank/blocked", 0))

@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import scrapy
-from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.internet import error as net_error
 
 from spiders import discovery, extract
-from spiders.items import Listing, Review
+from spiders.items import Review
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -89,7 +88,6 @@ class CatalogSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._bind_catalog(spider._catalog_arg or crawler.settings.get("BACKRANK_CATALOG"))
         spider.max_review_pages = crawler.settings.getint("BACKRANK_MAX_REVIEW_PAGES")
-        crawler.signals.connect(spider._count_stored, signal=signals.item_scraped)
         return spider
 
     def _bind_catalog(self, catalog: Catalog | str | None) -> None:
@@ -184,7 +182,8 @@ class CatalogSpider(scrapy.Spider):
             logger.warning("bad sitemap %s: root element is <%s>", response.url, kind)
             return
         product_urls = discovery.product_urls_in_sitemap(locs, config.platform)
-        self._count("skipped/not_product_url", len(locs) - len(product_urls))
+        if len(product_urls) < len(locs):
+            self._count("skipped/not_product_url", len(locs) - len(product_urls))
         for url in product_urls:
             yield self._request(url, self.parse_product, config)
 
@@ -247,7 +246,7 @@ class CatalogSpider(scrapy.Spider):
         fetched_at = utc_now()
         listing.store = store
         listing.fetched_at = fetched_at
-        self._count("listings")
+        self._count("found/listings")
         yield listing
         yield from self._reviews(page.reviews, store, listing.url, fetched_at)
         for page_number, url in enumerate(page.review_page_urls[: self.max_review_pages], 1):
@@ -285,7 +284,7 @@ class CatalogSpider(scrapy.Spider):
             review.store = store
             review.url = listing_url
             review.fetched_at = fetched_at
-            self._count("reviews")
+            self._count("found/reviews")
             yield review
 
     # -- bookkeeping -----------------------------------------------------------------------
@@ -300,12 +299,6 @@ class CatalogSpider(scrapy.Spider):
             return
         self._count(f"errors/{kind}")
         logger.warning("request failed (%s): %s: %s", kind, url, failure.getErrorMessage())
-
-    def _count_stored(self, item: Any) -> None:
-        if isinstance(item, Listing):
-            self._count("stored/listings")
-        elif isinstance(item, Review):
-            self._count("stored/reviews")
 
 
 def _host(domain: str) -> str:

@@ -29,11 +29,12 @@ def crawl_counts(stats: Mapping[str, Any]) -> dict[str, int]:
 
     return {
         "pages": int(stats.get("response_received_count", 0)),
-        "listings": int(stats.get("backrank/stored/listings", 0)),
-        "reviews": int(stats.get("backrank/stored/reviews", 0)),
+        # found by the spider: the store pipeline writes (and counts) in batches
+        "listings": int(stats.get("backrank/found/listings", 0)),
+        "reviews": int(stats.get("backrank/found/reviews", 0)),
         "errors": total("backrank/errors/") + total("spider_exceptions/"),
         "blocked": int(stats.get("backrank/blocked", 0)),
-        "dropped": total("backrank/dropped/") + int(stats.get("item_dropped_count", 0)),
+        "dropped": total("backrank/dropped/"),  # spider and pipelines count every drop here
     }
 
 
@@ -52,6 +53,8 @@ def progress_line(counts: Mapping[str, int], elapsed: float, done: bool = False)
 
 class CrawlProgress:
     """Enabled by ``BACKRANK_PROGRESS = True``; silent (not even loaded) otherwise.
+
+    On a terminal the line updates in place; elsewhere only the final line is printed.
 
     Log records keep printing, above the live line: the root log handlers are pointed at
     rich's stderr proxy while the line is shown.
@@ -78,6 +81,8 @@ class CrawlProgress:
 
     def spider_opened(self) -> None:
         self.started = time.monotonic()
+        if not self.console.is_terminal:  # a log file or a pipe gets the final line only
+            return
         self.live = Live(
             self._line(), console=self.console, auto_refresh=False, redirect_stderr=True
         )
@@ -94,6 +99,7 @@ class CrawlProgress:
 
     def spider_closed(self) -> None:
         if self.live is None:
+            self.console.print(self._line(done=True))
             return
         self.live.update(self._line(done=True), refresh=True)
         self.live.stop()

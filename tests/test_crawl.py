@@ -266,12 +266,12 @@ def test_summary_counts_errors_drops_and_sets_the_run_status() -> None:
         "backrank/errors/timeout": 1,
         "backrank/skipped/robots_forbidden": 4,  # refused by robots.txt: not an error
         "backrank/dropped/off_niche": 3,
-        "item_dropped_reasons_count/DropItem": 1,
+        "backrank/dropped/no_title": 1,
         "start_time": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
     }
     result = summarise(stats, run_id=7, elapsed=1.5)
     assert (result.pages, result.listings, result.reviews, result.errors) == (40, 6, 31, 3)
-    assert result.dropped == {"DropItem": 1, "off_niche": 3}
+    assert result.dropped == {"no_title": 1, "off_niche": 3}
     assert result.status == "warnings"
     assert result.stats["start_time"] == "2025-01-02T03:04:05+00:00"
     clean = {key: value for key, value in stats.items() if "errors" not in key}
@@ -282,8 +282,8 @@ def test_summary_counts_errors_drops_and_sets_the_run_status() -> None:
 def test_progress_line_shows_what_the_crawl_did() -> None:
     stats = {
         "response_received_count": 12,
-        "backrank/stored/listings": 3,
-        "backrank/stored/reviews": 20,
+        "backrank/found/listings": 3,
+        "backrank/found/reviews": 20,
         "backrank/errors/http_404": 1,
         "backrank/blocked": 2,
     }
