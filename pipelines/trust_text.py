@@ -1,0 +1,113 @@
+"""Text signals of review trust: incentivised wording, short reviews, near-duplicate phrasing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# "I received this product free / at a discount in exchange for my honest review" and kin.
+INCENTIVISED_PATTERN = (
+    r"in exchange for (?:my |an |a )?(?:honest |unbiased |fair |truthful |impartial )?"
+    r"(?:review|opinion|feedback|evaluation)"
+    r"|(?:received|got|given|provided|sent)\b[^.!?]{0,60}?"
+    r"\b(?:for free|free of charge|free|at a discount|discounted|at no cost|no charge|complimentary)\b"
+    r"[^.!?]{0,60}?\b(?:review|opinion|feedback|testing|evaluation)"
+    r"|(?:free|discounted) (?:sample|product|item|unit) (?:for|in exchange)"
+    r"|disclaimer:?[^.!?]{0,40}(?:free|discount)"
+)
+
+
+
+# every incentive disclosure contains one of these; a cheap first pass before the full pattern
+_INCENTIVE_WORDS = r"exchange|free|discount|no cost|no charge|complimentary"
+
+
+def incentivised(text: pd.Series) -> pd.Series:
+    """True where the text says the product was given free or discounted for the review."""
+    found = pd.Series(False, index=text.index)
+    candidate = text.str.contains(_INCENTIVE_WORDS, case=False, regex=True)
+    candidate = candidate.fillna(False).astype(bool)
+    if candidate.any():
+        found[candidate] = text[candidate].str.contains(INCENTIVISED_PATTERN, case=False, regex=True)
+    return found.astype(bool)
+
+
+def tokenise(text: pd.Series) -> pd.Series:
+    """Lower-case word lists of each text (NaN where there is no text)."""
+    return text.str.lower().str.findall(r"\w+")
+
+
+def word_count(words: pd.Series) -> pd.Series:
+    """Number of words in each ``tokenise`` list (NaN where there is no text)."""
+    return words.str.len().astype(float)
+
+
+def minhash_signatures(
+    words: pd.Series, *, shingle_words: int, permutations: int, min_words: int, seed: int
+) -> pd.DataFrame:
+    """MinHash signature (one uint64 column per permutation) of each word list's shingles.
+
+    Only texts with at least ``min_words`` words get a row. Words are hashed once with
+    pandas' vectorised hash, shingles are combined from neighbouring word hashes, and each
+    permutation is an odd multiply-add modulo 2^64, reduced per text with ``minimum.reduceat``.
+    """
+    long_enough = words.str.len() >= max(min_words, shingle_words)
+    words = words[long_enough.fillna(False).astype(bool)]
+    if words.empty:
+        return pd.DataFrame(index=words.index)
+    tokens = words.explode()
+    owner = np.repeat(np.arange(len(words)), words.str.len().to_numpy())
+    word_hash = pd.util.hash_array(tokens.to_numpy(dtype=object))
+    count = len(word_hash) - shingle_words + 1
+    shingle = word_hash[:count].copy()
+    for offset in range(1, shingle_words):
+        shingle = shingle * np.uint64(0x9E3779B97F4A7C15) ^ word_hash[offset : offset + count]
+    # a shingle is valid when all its words belong to the same text
+    valid = owner[:count] == owner[shingle_words - 1 :]
+    shingle, shingle_owner = shingle[valid], owner[:count][valid]
+    starts = np.flatnonzero(np.r_[True, shingle_owner[1:] != shingle_owner[:-1]])
+    rng = np.random.default_rng(seed)
+    multipliers = rng.integers(1, 2**63, size=permutations, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    offsets = rng.integers(0, 2**63, size=permutations, dtype=np.uint64)
+    signature = np.empty((len(starts), permutations), dtype=np.uint64)
+    for k in range(permutations):
+        permuted = shingle * multipliers[k] + offsets[k]
+        signature[:, k] = np.minimum.reduceat(permuted, starts)
+    return pd.DataFrame(signature, index=words.index)
+
+
+def near_duplicates(
+    words: pd.Series,
+    block: pd.Series,
+    *,
+    shingle_words: int = 3,
+    bands: int = 10,
+    rows: int = 4,
+    min_words: int = 8,
+    seed: int = 0,
+) -> pd.Series:
+    """True where a text (``tokenise`` output) nearly repeats another of its block (product/brand).
+
+    Locality-sensitive hashing over MinHash bands: two texts collide in a band when ``rows``
+    signature values agree, so texts with word-shingle Jaccard similarity s are caught with
+    probability 1 - (1 - s^rows)^bands (with 10 x 4: 0.99 at s = 0.8, 0.8 at s = 0.6, 0.08 at
+    s = 0.3, 0.001 at s = 0.1). Collisions are
+    found with hashing per (block, band), never by comparing pairs, so the cost is linear.
+    """
+    flagged = pd.Series(False, index=words.index)
+    signature = minhash_signatures(
+        words, shingle_words=shingle_words, permutations=bands * rows, min_words=min_words,
+        seed=seed,
+    )
+    if len(signature) < 2:
+        return flagged
+    values = signature.to_numpy()
+    block_key = pd.util.hash_array(block.loc[signature.index].astype(str).to_numpy(dtype=object))
+    hit = np.zeros(len(values), dtype=bool)
+    for band in range(bands):
+        band_values = values[:, band * rows : (band + 1) * rows]
+        band_hash = pd.util.hash_pandas_object(pd.DataFrame(band_values), index=False).to_numpy()
+        keys = pd.Series(band_hash ^ (block_key * np.uint64(0x100000001B3)))
+        hit |= keys.duplicated(keep=False).to_numpy()
+    flagged.loc[signature.index] = hit
+    return flagged

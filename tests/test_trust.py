@@ -1,0 +1,302 @@
+"""Tests of the review trust stage: planted problems fail, clean products pass, real labels."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.trust import judge_reviews
+from pipelines.trust_config import TrustConfig
+from pipelines.trust_metrics import average_precision, roc_auc
+from pipelines.trust_stats import welch_p_value
+
+WORDS = (
+    "solid frame comfortable padding easy setup sturdy ankle locks smooth rotation "
+    "helped my lower back after two weeks daily use quiet folding storage instructions"
+).split()
+
+
+def clean_product(product_id: str = "p1", count: int = 60, seed: int = 1) -> pd.DataFrame:
+    """Reviews of one product by many distinct regular reviewers, spread over a year."""
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(WORDS, 14)) for _ in range(count)]
+    return pd.DataFrame(
+        {
+            "review_id": [f"{product_id}-r{i}" for i in range(count)],
+            "reviewer_id": [f"u{i % (count // 2)}" for i in range(count)],
+            "product_id": product_id,
+            "rating": rng.choice([2, 3, 4, 5], count, p=[0.1, 0.2, 0.4, 0.3]).astype(float),
+            "date": pd.date_range("2023-01-01", periods=count, freq="6D").strftime("%Y-%m-%d"),
+            "verified": True,
+            "title": "My review",
+            "body": texts,
+        }
+    )
+
+
+def card(result, product_id: str = "p1") -> dict[str, dict]:
+    return {row["test"]: row for row in result.report_cards[product_id]}
+
+
+def with_planted(base: pd.DataFrame, count: int, **columns) -> pd.DataFrame:
+    """The base reviews plus ``count`` 5-star reviews with the given column values."""
+    rng = np.random.default_rng(9)
+    planted = pd.DataFrame(
+        {
+            "review_id": [f"fake{i}" for i in range(count)],
+            "reviewer_id": [f"u{i % 30}" for i in range(count)],
+            "product_id": "p1",
+            "rating": 5.0,
+            "date": pd.date_range("2023-02-03", periods=count, freq="5D").strftime("%Y-%m-%d"),
+            "verified": True,
+            "title": "Five stars",
+            "body": [" ".join(rng.choice(WORDS, 14)) for _ in range(count)],
+        }
+    )
+    for name, value in columns.items():
+        planted[name] = value
+    return pd.concat([base, planted], ignore_index=True)
+
+
+def test_clean_product_passes_every_test_with_grade_a():
+    result = judge_reviews(clean_product())
+    statuses = {row["status"] for row in result.report_cards["p1"]}
+    assert statuses == {"Pass"}
+    product = result.products.iloc[0]
+    assert product["trust_grade"] == "A"
+    assert product["kept_share"] == 1.0
+    assert product["adjusted_rating"] == pytest.approx(product["rating"])
+    assert set(card(result)) == {
+        "unverified", "one_review", "burst_day", "incentivised", "repeated_text", "short_five_star",
+    }
+
+
+def test_unverified_five_stars_fail_and_leave_the_adjusted_rating():
+    reviews = with_planted(clean_product(), 25, verified=False)
+    result = judge_reviews(reviews)
+    row = card(result)["unverified"]
+    assert row["status"] == "Fail"
+    assert row["subset_size"] == 25
+    assert row["subset_mean"] == 5.0
+    assert row["rest_mean"] == pytest.approx(clean_product()["rating"].mean())
+    assert row["p_value"] < 0.01
+    assert row["share"] == pytest.approx(25 / 85, abs=1e-4)
+    product = result.products.iloc[0]
+    assert product["adjusted_rating"] == pytest.approx(clean_product()["rating"].mean())
+    assert product["adjusted_rating"] < product["rating"]
+    assert product["kept_share"] == pytest.approx(60 / 85)
+    assert product["trust_grade"] == "C"
+    fakes = result.reviews["review_id"].str.startswith("fake")
+    assert result.reviews.loc[fakes, "flags"].str.contains("unverified").all()
+    assert not result.reviews.loc[fakes, "kept"].any()
+    assert result.reviews.loc[fakes, "suspicion"].mean() > result.reviews.loc[~fakes, "suspicion"].mean()
+
+
+def test_one_review_reviewers_rating_higher_fail():
+    reviews = with_planted(clean_product(), 20)
+    reviews.loc[reviews["review_id"].str.startswith("fake"), "reviewer_id"] = [
+        f"new{i}" for i in range(20)
+    ]
+    result = judge_reviews(reviews)
+    row = card(result)["one_review"]
+    assert (row["status"], row["subset_size"]) == ("Fail", 20)
+    assert result.products.iloc[0]["kept_share"] == pytest.approx(60 / 80)
+
+
+def test_burst_day_fails_and_names_the_reviews():
+    reviews = with_planted(clean_product(), 15, date="2023-03-15")
+    result = judge_reviews(reviews)
+    row = card(result)["burst_day"]
+    assert row["status"] == "Fail"
+    assert row["subset_size"] == 15
+    burst = result.reviews["flags"].str.contains("burst_day")
+    assert set(result.reviews.loc[burst, "review_id"]) == {f"fake{i}" for i in range(15)}
+
+
+def test_incentivised_reviews_are_found_and_fail():
+    disclosures = [
+        "I received this product free in exchange for my honest review. Works well.",
+        "Got it at a discount for my unbiased review, and it really helps my back.",
+        "I was provided this table at no cost for testing and review purposes.",
+    ]
+    reviews = with_planted(clean_product(), 12, body=[disclosures[i % 3] for i in range(12)])
+    result = judge_reviews(reviews)
+    row = card(result)["incentivised"]
+    assert (row["status"], row["subset_size"]) == ("Fail", 12)
+    flagged = result.reviews.loc[result.reviews["flags"].str.contains("incentivised"), "review_id"]
+    assert set(flagged) == {f"fake{i}" for i in range(12)}
+
+
+def test_near_duplicate_text_across_a_brand_fails():
+    base = pd.concat(
+        [clean_product("p1").assign(brand="Acme"), clean_product("p2", seed=2).assign(brand="Acme")],
+        ignore_index=True,
+    )
+    template = "This inversion table changed my life, my back pain is gone after only {} days"
+    fake = with_planted(base, 12, body=[template.format(n) for n in range(3, 15)], brand="Acme")
+    fake.loc[fake["review_id"].isin([f"fake{i}" for i in range(6)]), "product_id"] = "p2"
+    result = judge_reviews(fake)
+    repeated = result.reviews["flags"].str.contains("repeated_text")
+    assert set(result.reviews.loc[repeated, "review_id"]) == {f"fake{i}" for i in range(12)}
+    assert card(result, "p1")["repeated_text"]["status"] == "Fail"
+    assert card(result, "p2")["repeated_text"]["status"] == "Fail"
+
+
+def test_single_brand_reviewers_and_short_five_stars():
+    base = clean_product().assign(brand="Acme")
+    other = clean_product("p9", seed=3).assign(brand="Other")
+    base_reviewers = base["reviewer_id"].unique()
+    other["reviewer_id"] = [base_reviewers[i % len(base_reviewers)] for i in range(len(other))]
+    planted = with_planted(base, 20, brand="Acme", body="Love it!")
+    planted.loc[planted["review_id"].str.startswith("fake"), "reviewer_id"] = [
+        f"fan{i % 10}" for i in range(20)
+    ]
+    result = judge_reviews(pd.concat([planted, other], ignore_index=True))
+    rows = card(result)
+    assert rows["single_brand"]["status"] == "Fail"
+    assert rows["single_brand"]["subset_size"] == 20
+    assert rows["short_five_star"]["status"] == "Fail"
+    fakes = result.reviews["review_id"].str.startswith("fake")
+    assert result.reviews.loc[fakes, "flags"].str.contains("short_five_star").all()
+    assert not result.reviews.loc[~fakes, "flags"].str.contains("short_five_star").any()
+
+
+def test_deleted_negative_reviews_fail():
+    current = clean_product()
+    gone = pd.DataFrame(
+        {"review_id": [f"old{i}" for i in range(15)], "product_id": "p1", "rating": 1.0}
+    )
+    previous = pd.concat([current[["review_id", "product_id", "rating"]], gone])
+    result = judge_reviews(current, previous=previous)
+    row = card(result)["deleted"]
+    assert (row["status"], row["subset_size"], row["subset_mean"]) == ("Fail", 15, 1.0)
+    assert "deleted" not in result.skipped_tests
+    unchanged = judge_reviews(current, previous=current)
+    assert card(unchanged)["deleted"]["status"] == "Pass"
+
+
+def test_empty_frame():
+    empty = pd.DataFrame(columns=["review_id", "reviewer_id", "product_id", "rating", "date"])
+    result = judge_reviews(empty)
+    assert result.reviews.empty and result.products.empty and result.report_cards == {}
+    assert {"suspicion", "flags"} <= set(result.reviews.columns)
+
+
+def test_one_review_is_kept_and_scored():
+    one = pd.DataFrame(
+        {"review_id": ["r1"], "reviewer_id": ["u1"], "product_id": ["p1"], "rating": [4],
+         "date": ["2024-05-01"]}
+    )
+    result = judge_reviews(one)
+    product = result.products.iloc[0]
+    assert (product["adjusted_rating"], product["trust_grade"], product["review_count"]) == (4.0, "A", 1)
+    assert 0.0 <= result.reviews["suspicion"].iloc[0] <= 1.0
+    assert all(row["status"] == "Pass" for row in result.report_cards["p1"])
+
+
+def test_identical_ratings_do_not_divide_by_zero():
+    reviews = clean_product().assign(rating=5.0, verified=[i % 2 == 0 for i in range(60)])
+    result = judge_reviews(reviews)
+    assert card(result)["unverified"]["p_value"] == 1.0
+    assert result.products.iloc[0]["adjusted_rating"] == 5.0
+    assert result.reviews["suspicion"].notna().all()
+
+
+def test_missing_dates_and_author_instead_of_reviewer_id():
+    reviews = clean_product().rename(columns={"reviewer_id": "author"})
+    reviews["date"] = None
+    reviews.loc[:4, "date"] = "not a date"
+    result = judge_reviews(reviews)
+    assert "burst_day" in result.skipped_tests
+    assert "one_review" in card(result)
+    assert result.reviews["suspicion"].between(0, 1).all()
+
+
+def test_missing_optional_columns_disable_their_tests():
+    reviews = clean_product()[["review_id", "reviewer_id", "product_id", "rating", "date"]]
+    result = judge_reviews(reviews)
+    assert set(result.skipped_tests) == {
+        "unverified", "incentivised", "repeated_text", "short_five_star", "single_brand", "deleted",
+    }
+    assert set(card(result)) == {"one_review", "burst_day"}
+    with pytest.raises(ValueError, match="rating"):
+        judge_reviews(reviews.drop(columns="rating"))
+
+
+def test_welch_p_value_matches_student_t():
+    # scipy.stats.ttest_ind(equal_var=False) on these moments gives p = 0.0214
+    assert welch_p_value([4.5], [1.0], [10], [3.5], [1.2], [20])[0] == pytest.approx(0.0214, abs=0.002)
+
+
+def test_ranking_metrics_on_a_known_case():
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
+    assert average_precision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(5 / 6)
+
+
+review_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["p1", "p2", "p3"]),
+        st.sampled_from(["u1", "u2", "u3", "u4", None]),
+        st.one_of(st.integers(0, 6).map(float), st.just(math.nan)),
+        st.one_of(st.dates().map(str), st.none()),
+        st.one_of(st.booleans(), st.none()),
+        st.one_of(st.text(max_size=40), st.none()),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(review_rows)
+def test_properties_on_any_frame(rows):
+    reviews = pd.DataFrame(
+        rows, columns=["product_id", "reviewer_id", "rating", "date", "verified", "body"]
+    )
+    reviews.insert(0, "review_id", [f"r{i}" for i in range(len(rows))])
+    result = judge_reviews(reviews)
+    assert len(result.reviews) == len(rows)
+    assert result.reviews["suspicion"].between(0.0, 1.0).all()
+    adjusted = result.products["adjusted_rating"]
+    assert (adjusted.isna() | adjusted.between(1.0, 5.0)).all()
+    assert result.products["trust_grade"].isin(list("ABCDF")).all()
+    for rows_of_card in result.report_cards.values():
+        assert {row["status"] for row in rows_of_card} <= {"Pass", "Warn", "Fail"}
+
+
+def trust_dir() -> Path:
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "trust"
+    return Path(os.environ.get("BACKRANK_TRUST_DIR", default))
+
+
+def yelp_scores() -> tuple[np.ndarray, np.ndarray]:
+    path = trust_dir() / "yelpchi_even_products.csv"
+    if not path.exists():
+        pytest.skip(f"labelled reviews not found at {path}")
+    table = pd.read_csv(path, dtype={"review_id": str, "reviewer_id": str})
+    labels = table.pop("label").to_numpy()
+    return labels, judge_reviews(table).reviews["suspicion"].to_numpy()
+
+
+def test_suspicion_ranks_yelp_filtered_reviews_above_the_simple_baseline():
+    labels, scores = yelp_scores()
+    # README baselines: sum of four signals 0.70, logistic regression on them 0.73
+    assert roc_auc(labels, scores) >= 0.75
+    assert average_precision(labels, scores) >= 0.28
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="behavioural signals alone reach ROC AUC 0.76 on YelpChi-even (0.74 cross-validated "
+    "by product); 0.80 needs reviewer history outside the file. The ids do encode the label "
+    "(id order alone: AUC 0.91) but scoring must never read them.",
+)
+def test_suspicion_reaches_auc_080_on_yelp():
+    labels, scores = yelp_scores()
+    assert roc_auc(labels, scores) >= 0.80
