@@ -323,7 +323,7 @@ class Store:
 
     # --- runs -------------------------------------------------------------------------
 
-    def start_run(self, catalog_path: str | None) -> int:
+    def start_run(self, catalog_path: str | None = None) -> int:
         """Record a new crawl run; return its id."""
         with self.conn:
             cursor = self.conn.execute(

@@ -1,0 +1,205 @@
+"""Item pipelines run by a real Scrapy crawler: drops are counted, values typed, rows stored."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scrapy
+from scrapy.utils.reactor import is_reactor_installed
+from scrapy.utils.test import get_crawler
+
+from backrank.config import Catalog, load_catalog
+from backrank.store import Store
+from spiders.items import Listing, Review
+
+PIPELINES = {
+    "spiders.pipelines.ValidatePipeline": 100,
+    "spiders.pipelines.NormalisePipeline": 200,
+    "spiders.pipelines.StorePipeline": 300,
+}
+STORE = "maple-backcare"
+PRODUCT = "https://maple.example/products/neck-traction"
+
+CATALOG = """\
+[site]
+name = "Back Pain Picks"
+base_url = "https://example.com"
+
+[[stores]]
+name = "maple-backcare"
+platform = "shopify"
+product_urls = ["https://maple.example/products/neck-traction"]
+currency = "CAD"
+"""
+
+
+class ItemsSpider(scrapy.Spider):
+    """Yields the items it is given, as a catalog spider would after parsing pages."""
+
+    name = "items"
+
+    async def start(self):
+        for item in self.items:
+            yield item
+
+
+def crawl(items: list[Any], db: Path, catalog: Catalog | None = None, **settings: Any) -> dict:
+    """Run one crawl through the project pipelines; return the crawl stats."""
+    if is_reactor_installed():
+        pytest.skip("a Twisted reactor was installed in this process; run this module alone")
+    crawler = get_crawler(
+        ItemsSpider,
+        {"ITEM_PIPELINES": PIPELINES, "BACKRANK_DB": str(db), "LOG_LEVEL": "ERROR", **settings},
+    )
+    spider_kwargs: dict[str, Any] = {"items": items}
+    if catalog is not None:
+        spider_kwargs["catalog"] = catalog
+    asyncio.run(crawler.crawl_async(**spider_kwargs))
+    assert crawler.stats is not None
+    return crawler.stats.get_stats()
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    path = tmp_path / "catalog.toml"
+    path.write_text(CATALOG, encoding="utf-8")
+    return load_catalog(path)
+
+
+def good_listing(**fields: Any) -> Listing:
+    values: dict[str, Any] = {
+        "store": STORE,
+        "url": PRODUCT,
+        "title": "Neck Traction Device",
+        "brand": "Maple",
+        "price": "$49.00",
+        "availability": "https://schema.org/InStock",
+        "rating": "4.5 out of 5 stars",
+        "review_count": "(36 reviews)",
+        "image_url": "https://maple.example/img/neck.jpg",
+    }
+    return Listing(**(values | fields))
+
+
+def good_review(**fields: Any) -> Review:
+    values: dict[str, Any] = {
+        "store": STORE,
+        "url": PRODUCT,
+        "review_id": "r-1",
+        "author": "Sam",
+        "rating": "5",
+        "title": "Works",
+        "body": "My neck pain eased within a week.",
+        "date": "2024-07-01",
+        "verified": True,
+    }
+    return Review(**(values | fields))
+
+
+def test_valid_items_are_typed_and_stored(tmp_path: Path, catalog: Catalog) -> None:
+    db = tmp_path / "backrank.db"
+    stats = crawl([good_review(), good_listing()], db, catalog)
+
+    assert stats["backrank/stored/listings"] == 1
+    assert stats["backrank/stored/reviews"] == 1
+    assert stats["item_scraped_count"] == 2
+    with Store.open(db) as store:
+        offer = store.read_offers().iloc[0]
+        assert offer["price"] == Decimal("49.00")
+        assert offer["currency"] == "CAD"  # "$" read with the store's currency hint
+        assert offer["availability"] == "in_stock"
+        assert offer["rating"] == 4.5
+        assert offer["review_count"] == 36
+        review = store.read_reviews().iloc[0]
+        # The review came before its listing and still points at it.
+        assert review["listing_id"] == offer["listing_id"]
+        assert review["rating"] == 5.0
+        runs = store.runs()
+        assert list(runs["status"]) == ["ok"]  # the pipeline's own run, closed with stats
+        assert runs.iloc[0]["stats"]["backrank/stored/listings"] == 1
+        assert runs.iloc[0]["catalog_path"] == str(catalog.path)
+        saved_stores = store.conn.execute("SELECT name, platform, base_url FROM stores").fetchall()
+        assert saved_stores == [(STORE, "shopify", "https://maple.example")]
+
+
+def test_drops_are_counted_by_reason(tmp_path: Path, catalog: Catalog) -> None:
+    db = tmp_path / "backrank.db"
+    items = [
+        good_listing(title=None),
+        good_listing(title="  \x00 "),
+        good_listing(url="javascript:alert(1)"),
+        good_listing(url="ftp://maple.example/p"),
+        good_review(rating=None, title=None, body=None),
+        good_review(review_id="r-2", rating="7"),
+        good_review(review_id="r-3", rating="-1", title="Bad"),
+        good_review(review_id="r-4", rating=None, title=None, body="\x07 "),
+        good_listing(),
+        good_review(review_id="r-5", rating=None, title=None, body="Only words, no stars."),
+    ]
+    stats = crawl(items, db, catalog)
+
+    assert stats["backrank/dropped/no_title"] == 2
+    assert stats["backrank/dropped/bad_url"] == 2
+    assert stats["backrank/dropped/empty_review"] == 2
+    assert stats["backrank/dropped/bad_rating"] == 2
+    assert stats["item_dropped_count"] == 8
+    assert stats["backrank/stored/listings"] == 1
+    assert stats["backrank/stored/reviews"] == 1
+    with Store.open(db) as store:
+        assert len(store.read_offers()) == 1
+        (review_id,) = store.read_reviews()["review_id"]
+        assert review_id == "r-5"
+
+
+def test_bad_links_are_cleared_and_control_characters_stripped(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    db = tmp_path / "backrank.db"
+    listing = good_listing(
+        title="Neck\x00 Traction\x1b Device",
+        image_url="javascript:alert(document.cookie)",
+        canonical_url="data:text/html,hi",
+    )
+    stats = crawl([listing], db, catalog)
+
+    assert stats["backrank/cleared/image_url"] == 1
+    assert stats["backrank/cleared/canonical_url"] == 1
+    assert "backrank/dropped/bad_url" not in stats  # kept, only the bad links went
+    with Store.open(db) as store:
+        offer = store.read_offers().iloc[0]
+        assert offer["title"] == "Neck Traction Device"
+        assert offer["image_url"] is None
+        assert offer["canonical_url"] is None
+
+
+def test_given_run_is_used_and_left_open_for_the_caller(tmp_path: Path) -> None:
+    db = tmp_path / "backrank.db"
+    with Store.open(db) as store:
+        run_id = store.start_run("catalog.toml")
+    items = [good_listing(url=f"https://maple.example/products/p{n}") for n in range(5)]
+    stats = crawl(items, db, BACKRANK_RUN_ID=run_id, BACKRANK_STORE_BATCH=2)
+
+    assert stats["backrank/stored/listings"] == 5  # batches of 2, 2 and the final 1
+    assert stats["backrank/run_id"] == run_id
+    with Store.open(db) as store:
+        offers = store.read_offers()
+        assert len(offers) == 5
+        assert set(offers["run_id"]) == {run_id}
+        assert offers["currency"].tolist() == ["USD"] * 5  # no catalog: "$" is USD
+        assert list(store.runs()["status"]) == ["running"]  # the caller finishes its run
+
+
+def test_second_crawl_adds_a_snapshot_not_a_listing(tmp_path: Path, catalog: Catalog) -> None:
+    db = tmp_path / "backrank.db"
+    crawl([good_listing(), good_review()], db, catalog)
+    crawl([good_listing(price="$44.50"), good_review()], db, catalog)
+    with Store.open(db) as store:
+        assert len(store.read_listings()) == 1
+        assert len(store.read_reviews()) == 1
+        history = store.read_offers(latest=False)
+        assert history["price"].tolist() == [Decimal("49.00"), Decimal("44.50")]
+        assert list(store.runs()["status"]) == ["ok", "ok"]
