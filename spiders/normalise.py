@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -240,7 +241,7 @@ def parse_count(value: object) -> int | None:
     if isinstance(value, int):
         return value if value >= 0 else None
     if isinstance(value, (float, Decimal)):
-        if value != value or value < 0 or value != int(value):
+        if not math.isfinite(value) or value < 0 or value != int(value):
             return None
         return int(value)
     text = str(value)
