@@ -148,7 +148,8 @@ def make_catalog(folder: Path, extra: str = "") -> Catalog:
 def build_demo_site(folder: Path, offers: pd.DataFrame | None = None) -> dict[str, str]:
     """Build into ``folder/site``; return ``{relative path: html}`` of every page written."""
     out = folder / "site"
-    result = build_site(make_catalog(folder), FrameStore(demo_offers() if offers is None else offers), out, now=NOW)
+    store = FrameStore(demo_offers() if offers is None else offers)
+    result = build_site(make_catalog(folder), store, out, now=NOW)
     return {page: (result.out_dir / page).read_text(encoding="utf-8") for page in result.pages}
 
 
@@ -185,7 +186,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def product_page(site: dict[str, str], needle: str) -> str:
-    (html,) = [html for path, html in site.items() if path.startswith("products/") and needle in html]
+    (html,) = [
+        html for path, html in site.items() if path.startswith("products/") and needle in html
+    ]
     return html
 
 
@@ -207,7 +210,7 @@ def test_planted_markup_is_escaped_on_every_page(site: dict[str, str]) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Back Stretcher" in site["index.html"]
 
 
-def test_every_store_link_is_rel_nofollow_and_affiliate_ones_sponsored(site: dict[str, str]) -> None:
+def test_store_links_are_rel_nofollow_and_affiliate_ones_sponsored(site: dict[str, str]) -> None:
     table = product_page(site, "Teeter EP-960")
     links = store_links(table)
     hrefs = [a["href"] for a in links]
@@ -338,7 +341,8 @@ def test_rebuild_replaces_the_site_and_drops_removed_pages(tmp_path: Path) -> No
     second = build_demo_site(tmp_path, demo_offers().iloc[:3])
     assert len([p for p in first if p.startswith("products/")]) == 3
     assert len([p for p in second if p.startswith("products/")]) == 1
-    on_disk = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site").rglob("*.html")}
+    root = tmp_path / "site"
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*.html")}
     assert on_disk == set(second)
     assert (tmp_path / "site" / "static" / "site.css").is_file()
 
@@ -349,5 +353,6 @@ def test_pages_declare_language_charset_viewport_and_csp(site: dict[str, str]) -
         assert '<meta charset="utf-8">' in html
         assert 'name="viewport"' in html
         assert "default-src 'self'" in html
-        assert re.search(r"<(link|script|img)[^>]+(src|href)=\"https?://(?!example\.com)", html) is None
+        outside = r"<(link|script|img)[^>]+(src|href)=\"https?://(?!example\.com)"
+        assert re.search(outside, html) is None
         assert all(tag in html for tag in ("<header", "<nav", "<main", "<footer"))
