@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 
     from backrank.store import Store
 
-logger = logging.getLogger(__name__)
 
 # C0/C1 control characters except tab, newline and carriage return; they break terminals,
 # CSV readers and XML sitemaps and never belong in a title or review.
