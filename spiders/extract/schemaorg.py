@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import extruct
+from parsel import Selector
 
 from spiders.extract.markup import absolute, decode_html, squash
 from spiders.items import Listing, Review
@@ -16,11 +17,12 @@ from spiders.normalise import normalise_availability, parse_price
 
 log = logging.getLogger(__name__)
 
-SYNTAXES = ["json-ld", "microdata", "rdfa", "opengraph"]
+SYNTAXES = ["microdata", "rdfa", "opengraph"]  # JSON-LD is read per script, see _json_ld
 _PRODUCT_TYPES = {"product", "individualproduct", "productgroup", "productmodel", "vehicle"}
 _OFFER_TYPES = {"offer", "aggregateoffer"}
 _GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")
 _PLACEHOLDER = re.compile(r"^\s*(?:\$\w+|\{\{.*\}\}|\{%.*%\}|<%.*%>|undefined|null|none)\s*$", re.I)
+_JSON_LD_WRAPPING = re.compile(r"^\s*(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>|;)\s*$")
 _RDFA_TYPEOF = re.compile(r"\stypeof=", re.I)
 _LABELLED = re.compile(r"^[^:]{3,60}:\s+(\S.*)$")
 _SCHEMA_PREFIX = re.compile(r"^(?:https?:)?//schema\.org/", re.I)
@@ -48,9 +50,10 @@ def read_structured_data(html: str | bytes, url: str) -> StructuredData:
         log.warning("extruct failed on %s: %s", url, error)
         return StructuredData()
     nodes: list[dict] = []
-    for syntax in ("json-ld", "microdata"):
-        for item in raw.get(syntax) or []:
-            _collect(item, nodes)
+    for item in _json_ld(text):
+        _collect(item, nodes)
+    for item in raw.get("microdata") or []:
+        _collect(item, nodes)
     nodes.extend(_rdfa_nodes(raw.get("rdfa") or []))
     opengraph: dict[str, str] = {}
     for og in raw.get("opengraph") or []:
@@ -58,6 +61,20 @@ def read_structured_data(html: str | bytes, url: str) -> StructuredData:
             if not key.startswith("@") and isinstance(value, str):
                 opengraph.setdefault(key, value)
     return StructuredData(nodes=nodes, opengraph=opengraph)
+
+
+def _json_ld(text: str) -> list[object]:
+    """Every JSON-LD script that parses; one broken script does not hide the others."""
+    blocks = []
+    for body in Selector(text=text).xpath(
+        '//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]/text()'
+    ).getall():
+        body = _JSON_LD_WRAPPING.sub("", body.strip())
+        try:
+            blocks.append(json.loads(body, strict=False))
+        except json.JSONDecodeError as error:
+            log.debug("skipping unparsable JSON-LD: %s", error)
+    return blocks
 
 
 def _collect(item: object, nodes: list[dict]) -> None:
