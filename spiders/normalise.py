@@ -141,13 +141,14 @@ _ONE_PERSON = re.compile(
 _GTIN_LENGTHS = (8, 12, 13, 14)
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
 _SPACE = re.compile(r"\s+")
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")  # bidi marks, zero widths
 
 
 def clean_text(value: object) -> str | None:
     """Collapse whitespace and unescape HTML entities; None for empty or missing text."""
     if value is None:
         return None
-    text = _SPACE.sub(" ", html.unescape(str(value))).strip()
+    text = _SPACE.sub(" ", _INVISIBLE.sub("", html.unescape(str(value)))).strip()
     return text or None
 
 

@@ -10,6 +10,7 @@ from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
 _SPACE = re.compile(r"\s+")
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")  # bidi marks, zero widths
 
 
 def decode_html(html: str | bytes) -> str:
@@ -40,7 +41,7 @@ def squash(value: object) -> str | None:
     """Whitespace collapsed, HTML entities decoded; None for empty or missing."""
     if value is None:
         return None
-    text = _SPACE.sub(" ", html_lib.unescape(str(value))).strip()
+    text = _SPACE.sub(" ", _INVISIBLE.sub("", html_lib.unescape(str(value)))).strip()
     return text or None
 
 
