@@ -269,7 +269,9 @@ def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
         listing.price = offer_price(offer)
         listing.currency = offer_currency(offer)
         listing.availability = offers_availability(offers) or scalar(offer.get("availability"))
-        if not listing.sku and not isinstance(offers, list):
+        # Per-size offers carry per-size SKUs: only a single offer's SKU names the listing.
+        single = not isinstance(offers, list) or len(offers) == 1
+        if not listing.sku and single:
             listing.sku = scalar(offer.get("sku"))
         if not listing.gtin:
             listing.gtin = next((scalar(offer.get(k)) for k in _GTIN_KEYS if offer.get(k)), None)
