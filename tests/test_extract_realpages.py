@@ -31,22 +31,12 @@ REVIEW_FIELDS = {"id": "review_id", "author": "author", "rating": "rating", "tit
 
 # (file, field) -> why our extraction does not match what a person reads on the page.
 KNOWN_FAILURES = {
-    ("pages/ebay-com-halloween-scar-tattoos.html.gz", "sku"):
-        "the eBay item number is only visible text; no eBay-specific parser",
-    ("pages/ebay-ie-fruit-of-the-loom-hoodie.html.gz", "sku"):
-        "the eBay item number is only visible text; no eBay-specific parser",
-    ("pages/ebay-ie-fruit-of-the-loom-hoodie.html.gz", "brand"):
-        "brand only in eBay's visible item-specifics table",
     ("pages/johnlewis-google-nest-mini.html.gz", "sku"):
         "JSON-LD sku is an image id (238368885); the visible product code differs",
     ("pages/johnlewis-google-nest-mini.html.gz", "mpn"):
         "JSON-LD mpn is an image id (238368885); the visible model number differs",
     ("pages/currys-ie-ipad-pro-11.html.gz", "sku"):
         "JSON-LD sku is the catalogue id 10206131; the page's product code is 287807",
-    ("pages/kiabi-post-op-sports-bra.html.gz", "sku"):
-        "reference VE900 only in visible text",
-    ("pages/shopify-mediamarkt-pt-roborock-s6.html.gz", "sku"):
-        "'ID Produto' only in the visible spec table",
     ("pages/etsy-es-pumpkin-doormat.html.gz", "price"):
         "visible 53,11 EUR differs from JSON-LD AggregateOffer 43.90; structured data wins",
 }

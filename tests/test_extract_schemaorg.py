@@ -163,3 +163,22 @@ def test_empty_and_garbage_input_give_an_empty_listing() -> None:
     for html in ("", b"", "not html at all", b"\xff\xfe\x00garbage"):
         page_ = extract.parse_product_page(html, URL)
         assert page_.listing is not None and page_.listing.title is None and page_.listing.price is None
+
+
+def test_labelled_spec_cells_fill_missing_sku_and_brand_only() -> None:
+    html = page({"@type": "Product", "name": "Hoodie", "offers": {"price": "25", "priceCurrency": "EUR"}},
+                body="<table><tr><td class='attrLabels'>Brand: </td><td><span>Fruit of the Loom</span></td></tr>"
+                     "<tr><td>Material:</td><td>Cotton</td></tr></table>"
+                     "<div class='itm-num'>eBay item number:</div><div>223820586800</div>"
+                     "<p>Our brand: we write long prose here that is not a value.</p>")
+    listing = listing_of(html)
+    assert (listing.brand, listing.sku) == ("Fruit of the Loom", "223820586800")
+    declared = html.replace('"name": "Hoodie"', '"name": "Hoodie", "sku": "H-1", "brand": "Gildan"')
+    assert (listing_of(declared).brand, listing_of(declared).sku) == ("Gildan", "H-1")
+
+
+def test_microdata_product_id_is_the_sku_unless_it_names_a_scheme() -> None:
+    html = """<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Sports bra</h1>
+    <p>Ref : <span itemprop="productID">VE900</span></p></div>"""
+    assert listing_of(html).sku == "VE900"
+    assert listing_of(html.replace("VE900", "isbn:9780306406157")).sku is None

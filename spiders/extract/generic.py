@@ -19,6 +19,19 @@ _NO_REVIEWS = re.compile(
     r"|brak opinii|nog geen reviews|0 reviews\b",
     re.I,
 )
+_LABEL_CELLS = (
+    "//body//*[self::td or self::th or self::dt or self::div or self::span]"
+    "[not(descendant::div or descendant::td or descendant::table)]"
+    "[string-length(normalize-space(.)) < 24][contains(., ':') or contains(., '#') or self::td or self::th or self::dt]"
+)
+_SKU_LABELS = ("ebay item number", "item number", "product code", "id produto", "sku", "artikelnummer",
+               "référence", "ref")
+_BRAND_LABELS = ("brand", "marke", "marca", "marque", "marchio", "merk", "marka")
+_ALL_LABELS = frozenset(_SKU_LABELS + _BRAND_LABELS)
+# Cheap pre-check on the markup so the XPath walk only runs on pages that show such a label.
+_ANY_LABEL = re.compile(
+    r">\s*(?:" + "|".join(re.escape(label) for label in sorted(_ALL_LABELS)) + r")\s*:?\s*<", re.I
+)
 _LABELLED_GTIN = re.compile(r"\b(?:EAN|GTIN|UPC|EAN-13|Barcode)\s*[:#]?\s*(\d{8,14})\b")
 
 
@@ -32,9 +45,32 @@ def parse_listing(sel: Selector, data: StructuredData, url: str) -> Listing:
         listing.title = text_of(headings) if len(headings) == 1 else None
     if listing.gtin is None:
         listing.gtin = _gtin_in_text(listing.description)
+    if listing.sku is None or listing.brand is None:
+        labelled = labelled_values(sel)
+        listing.sku = listing.sku or next((labelled[k] for k in _SKU_LABELS if k in labelled), None)
+        listing.brand = listing.brand or next((labelled[k] for k in _BRAND_LABELS if k in labelled), None)
     if listing.review_count is None and listing.rating is None and _says_no_reviews(sel):
         listing.review_count = 0
     return listing
+
+
+def labelled_values(sel: Selector) -> dict[str, str]:
+    """Short "Label:" cells and the value in the element right after them (spec tables, item specifics).
+
+    Only exact labels are read, and only a short value, so prose never becomes an identifier.
+    """
+    values: dict[str, str] = {}
+    if not _ANY_LABEL.search(sel.get()):
+        return values
+    for node in sel.xpath(_LABEL_CELLS):
+        label = squash(" ".join(node.xpath(".//text()").getall()))
+        key = (label or "").lower().rstrip(" :").strip()
+        if key not in _ALL_LABELS or key in values:
+            continue
+        value = text_of(node.xpath("following-sibling::*[1]"))
+        if value and len(value) <= 60:
+            values[key] = value
+    return values
 
 
 def _gtin_in_text(text: str | None) -> str | None:

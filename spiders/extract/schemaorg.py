@@ -248,7 +248,9 @@ def listing_from_structured(data: StructuredData, url: str) -> Listing:
 def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
     listing.title = _product_name(product)
     listing.brand = _brand(product)
-    listing.sku = scalar(product.get("sku"))
+    product_id = scalar(product.get("productID"))
+    # productID is the shop's own id unless it names a scheme ("isbn:...", "gtin13:...").
+    listing.sku = scalar(product.get("sku")) or (product_id if product_id and ":" not in product_id else None)
     listing.mpn = scalar(product.get("mpn")) or (
         scalar(product.get("model")) if not isinstance(first(product.get("model")), dict) else None
     )
