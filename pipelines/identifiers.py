@@ -22,7 +22,7 @@ _UNIT = re.compile(
 _SPEC = re.compile(
     r"^(?:ddr\d*|usb\d*|cat\d+e?|pc\d+|sata\d*|pci\d*|hdmi\d*|mp3|mp4|h264|x264|ipv\d|"
     r"ieee\d+|rj\d+|db\d+|dvi\d*|ps\d|wpa\d*|ipod\d*|iphone\d*|ipad\d*|g\d|n\d+|ac\d+|"
-    r"win\d+|windows\d+|xp\d*|lga\d+|am\d|ddr\d+\w*|pc\d+\w*|ide\d*|\d+p|\d+i)$"
+    r"gddr\d*|\d+x[a-z]+|\d+(?:gb|tb|mb)[a-z]*|win\d+|windows\d+|xp\d*|lga\d+|am\d|ddr\d+\w*|pc\d+\w*|ide\d*|\d+p|\d+i)$"
 )
 _COUNTED_NOUN = re.compile(r"^\d+(?:\.\d+)?-[a-z]+$")
 _BRAND_SUFFIXES = frozenset(
@@ -108,14 +108,15 @@ class ModelCodes:
     strong: frozenset[str]
     weak: frozenset[str]
     compact: str
+    words: frozenset[str] = frozenset()  # every title and MPN word, normalised like a code
 
     @property
     def every(self) -> frozenset[str]:
         return self.strong | self.weak
 
 
-def model_codes(title: object, mpn: object = None) -> ModelCodes:
-    """The model codes in a title and an MPN field."""
+def model_codes(title: object, mpn: object = None, brand: object = None) -> ModelCodes:
+    """The model codes in a title and an MPN field ("HP NU561AA" counts as "nu561aa" too)."""
     strong: set[str] = set()
     weak: set[str] = set()
     # "10-outlet", "3-button": a count and a noun, not a code
@@ -133,11 +134,25 @@ def model_codes(title: object, mpn: object = None) -> ModelCodes:
         if (prefix_joins or suffix_joins) and is_model_like(joined):
             weak.add(joined)
     for raw in re.split(r"\s+/\s+|,|;", fold(mpn)):
-        code = normalise_mpn(raw)
-        if code and _mixed_or_number(code):
-            strong.add(_canonical_code(code))
+        words = raw.split()
+        # "m531 red", "video spectra 1.5": descriptive words, so only the code-like words count
+        parts = words if any(w.isalpha() and len(w) >= 3 for w in words) else [raw]
+        for part in parts:
+            code = normalise_mpn(part)
+            if code and _mixed_or_number(code) and not _SPEC.match(code) and not _UNIT.match(code):
+                strong.add(_canonical_code(code))
+    brand_prefix = _NON_ALNUM.sub("", fold(brand))
+    if brand_prefix:
+        for code in list(strong):
+            rest = code.removeprefix(brand_prefix)
+            if rest != code and is_model_like(rest):
+                strong.add(rest)
     compact = _NON_ALNUM.sub("", fold(title) + fold(mpn))
-    return ModelCodes(strong=frozenset(strong), weak=frozenset(weak - strong), compact=compact)
+    every_word = {_canonical_code(_NON_ALNUM.sub("", w)) for w in words + title_tokens(mpn)}
+    return ModelCodes(
+        strong=frozenset(strong), weak=frozenset(weak - strong), compact=compact,
+        words=frozenset(every_word),
+    )
 
 
 def _canonical_code(code: str) -> str:
@@ -155,6 +170,47 @@ def _is_specific(code: str) -> bool:
 def _mixed_or_number(code: str) -> bool:
     has_digit = any(c.isdigit() for c in code)
     return has_digit and (len(code) >= 4 or any(c.isalpha() for c in code))
+
+
+_COLOURS = {
+    "black": "black", "white": "white", "red": "red", "blue": "blue", "green": "green",
+    "grn": "green", "silver": "silver", "sil": "silver", "gray": "gray", "grey": "gray",
+    "pink": "pink", "purple": "purple", "violet": "purple", "yellow": "yellow",
+    "orange": "orange", "brown": "brown", "cyan": "cyan", "magenta": "magenta", "gold": "gold",
+    "beige": "beige", "bronze": "bronze", "navy": "blue", "teal": "teal", "camo": "camouflage",
+    "camouflage": "camouflage", "clear": "clear", "ivory": "ivory", "tan": "tan",
+}
+_QUANTITY = re.compile(
+    r"(\d+(?:\.\d+)?)\s?(tb|gb|mb|mp|ghz|mhz|w|mah|ft|feet|foot|inch|inches|in|pk|pack|"
+    r"ct|count|sheets|pages|page|port|ports|outlet|outlets|piece|pieces|oz|lb|lbs|mm|ml)\b"
+)
+_UNIT_FAMILY = {
+    "tb": ("bytes", 1000.0), "gb": ("bytes", 1.0), "mb": ("bytes", 0.001),
+    "mp": ("megapixels", 1.0), "ghz": ("hertz", 1000.0), "mhz": ("hertz", 1.0),
+    "w": ("watts", 1.0), "mah": ("mah", 1.0), "ft": ("length", 12.0), "feet": ("length", 12.0),
+    "foot": ("length", 12.0), "inch": ("length", 1.0), "inches": ("length", 1.0),
+    "in": ("length", 1.0), "mm": ("length", 1 / 25.4), "pk": ("count", 1.0),
+    "pack": ("count", 1.0), "ct": ("count", 1.0), "count": ("count", 1.0),
+    "sheets": ("sheets", 1.0), "pages": ("pages", 1.0), "page": ("pages", 1.0),
+    "port": ("ports", 1.0), "ports": ("ports", 1.0), "outlet": ("outlets", 1.0),
+    "outlets": ("outlets", 1.0), "piece": ("count", 1.0), "pieces": ("count", 1.0),
+    "oz": ("ounces", 1.0), "lb": ("pounds", 1.0), "lbs": ("pounds", 1.0), "ml": ("ml", 1.0),
+}
+
+
+def colours(title: object) -> frozenset[str]:
+    """The colour words of a title, folded to one name each ("grey" -> "gray")."""
+    return frozenset(_COLOURS[w] for w in _NON_ALNUM.sub(" ", fold(title)).split() if w in _COLOURS)
+
+
+def quantities(title: object) -> frozenset[tuple[str, float]]:
+    """Sizes and counts in a title as (family, value): "1 TB" -> ("bytes", 1000.0)."""
+    text = re.sub(r"[\-_]", " ", fold(title))
+    found = set()
+    for number, unit in _QUANTITY.findall(text):
+        family, factor = _UNIT_FAMILY[unit]
+        found.add((family, round(float(number) * factor, 3)))
+    return frozenset(found)
 
 
 def clean_title(title: object) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import tomllib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -19,14 +20,18 @@ from rapidfuzz.distance import Levenshtein
 from pipelines.identifiers import (
     ModelCodes,
     clean_title,
+    colours,
     gtin14,
     model_codes,
     normalise_asin,
     normalise_brand,
     normalise_mpn,
+    quantities,
 )
 
 LISTING_COLUMNS = ("listing_id", "store", "title", "brand", "gtin", "mpn", "asin", "price", "category")
+# Words that say nothing about which product a listing is ("New" opens many marketplace titles).
+_FILLER_WORDS = frozenset({"new"})
 # The soft signals a pair is scored on, in the order of MatchConfig's weights.
 FEATURES = (
     "title_token_set",
@@ -36,9 +41,25 @@ FEATURES = (
     "code_weak",
     "code_variant",
     "code_disjoint",
+    "code_extra",
+    "code_long",
     "brand_match",
     "brand_conflict",
     "price_far",
+    "price_log_ratio",
+    "colour_conflict",
+    "quantity_conflict",
+    "title_idf_cosine",
+    "title_idf_coverage",
+    "title_idf_missing",
+    "number_overlap",
+    # interactions: how much a title is worth depends on what the model codes say
+    "title_token_set_squared",
+    "title_x_code",
+    "title_sort_x_code",
+    "idf_cosine_x_code",
+    "title_x_variant",
+    "title_x_brand",
 )
 
 
@@ -52,20 +73,35 @@ class MatchConfig:
     (``python benchmarks/matching.py --tune``).
     """
 
-    bias: float = -9.0
-    title_token_set: float = 4.0
-    title_token_sort: float = 3.0
-    title_partial: float = 1.0
-    code_strong: float = 5.0
-    code_weak: float = 1.0
-    code_variant: float = -4.0
-    code_disjoint: float = -1.5
-    brand_match: float = 0.5
-    brand_conflict: float = -3.0
-    price_far: float = -1.0
-    threshold: float = 0.5  # a pair with score >= threshold is the same product
-    price_ratio_limit: float = 3.0  # prices further apart than this ratio are suspicious
-    code_variant_similarity: float = 0.6  # normalised Levenshtein above which two codes are variants
+    bias: float = -7.454
+    title_token_set: float = -3.158
+    title_token_sort: float = -0.458
+    title_partial: float = 3.26
+    code_strong: float = 7.749
+    code_weak: float = -0.279
+    code_variant: float = -0.119
+    code_disjoint: float = -1.093
+    code_extra: float = -2.478
+    code_long: float = 1.006
+    brand_match: float = 2.611
+    brand_conflict: float = -0.98
+    price_far: float = 0.513
+    price_log_ratio: float = -1.105
+    colour_conflict: float = -4.975
+    quantity_conflict: float = -1.633
+    title_idf_cosine: float = 4.131
+    title_idf_coverage: float = 2.848
+    title_idf_missing: float = -2.848
+    number_overlap: float = 0.586
+    title_token_set_squared: float = 0.867
+    title_x_code: float = -5.301
+    title_sort_x_code: float = 0.197
+    idf_cosine_x_code: float = -1.437
+    title_x_variant: float = -2.243
+    title_x_brand: float = -1.69
+    threshold: float = 0.45  # a pair with score >= threshold is the same product
+    price_ratio_limit: float = 2.0  # prices further apart than this ratio are suspicious
+    code_variant_similarity: float = 0.7  # normalised Levenshtein above which two codes are variants
     candidate_cutoff: float = 50.0  # token_set_ratio a same-block pair needs to be scored at all
     max_block_size: int = 100  # larger blocks are compared by sorted neighbourhood instead
     neighbourhood_window: int = 8
@@ -160,9 +196,11 @@ def prepare_listings(listings: pd.DataFrame) -> pd.DataFrame:
         "_asin": [normalise_asin(v) for v in frame["asin"]],
         "_mpn": [normalise_mpn(v) for v in mpns],
         "_brand": [normalise_brand(v) for v in frame["brand"]],
-        "_codes": [model_codes(t, m) for t, m in zip(titles, mpns)],
+        "_codes": [model_codes(t, m, b) for t, m, b in zip(titles, mpns, frame["brand"])],
         "_title": [clean_title(t) for t in titles],
         "_price": [_price(v) for v in frame["price"]],
+        "_colours": [colours(t) for t in titles],
+        "_quantities": [quantities(t) for t in titles],
     }
     return frame.assign(
         **{name: pd.Series(values, index=frame.index, dtype=object) for name, values in columns.items()}
@@ -221,11 +259,16 @@ def _code_relation(a: ModelCodes, b: ModelCodes, variant_similarity: float) -> t
         details.append("%s!=%s" % max(variants, key=lambda pair: len(pair[0]) + len(pair[1])))
     elif a.strong and b.strong and support != "strong":
         conflict = "disjoint"
+    elif unmatched_a and unmatched_b:
+        # a shared series code ("10700") but each names its own model too
+        conflict = "extra"
+    if support == "strong" and len(details[0]) >= 7:
+        support = "long"
     return support, conflict, " ".join(details)
 
 
 def _written_in(code: str, other: ModelCodes) -> bool:
-    if code in other.every:
+    if code in other.every or (len(code) >= 3 and code in other.words):
         return True
     if len(code) < 5:
         return False
@@ -234,9 +277,14 @@ def _written_in(code: str, other: ModelCodes) -> bool:
 
 def _is_variant(a: str, b: str, variant_similarity: float) -> bool:
     """Two different codes of one product line: t249 vs t239, d5d-00052 vs d5d-00054."""
-    if a[0] != b[0] or not (_has_alpha(a) or _has_alpha(b)):
-        # pure numbers are too often store-internal to call a near miss a conflict
-        return a[:3] == b[:3] and len(a) == len(b) and Levenshtein.distance(a, b) == 1
+    if not (_has_alpha(a) or _has_alpha(b)):
+        # part numbers of one family share a long prefix: 910-002463 vs 910-002081
+        if len(a) != len(b) or len(a) < 5:
+            return False
+        prefix = len(os.path.commonprefix([a, b]))
+        return prefix >= len(a) // 2 or Levenshtein.distance(a, b) == 1
+    if a[0] != b[0]:
+        return False
     return Levenshtein.normalized_similarity(a, b) >= variant_similarity
 
 
@@ -244,8 +292,50 @@ def _has_alpha(code: str) -> bool:
     return any(c.isalpha() for c in code)
 
 
-def pair_features(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
-    """The soft signals (FEATURES) of row-aligned prepared listings, plus a few reason columns."""
+def title_idf(titles: Iterable[str]) -> dict[str, float]:
+    """Inverse document frequency of each cleaned-title word: rare words say more."""
+    documents = [set(title.split()) - _FILLER_WORDS for title in titles]
+    frequency = Counter(word for words in documents for word in words)
+    return {word: math.log(len(documents) / count) for word, count in frequency.items()}
+
+
+def _idf_similarities(
+    titles_a: Sequence[str], titles_b: Sequence[str], idf: Mapping[str, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: IDF cosine, IDF share of the shorter title found in the longer, the share
+    missing from the longer, and the overlap of bare numbers (0.5 when either has none)."""
+    rarest = max(idf.values(), default=1.0)
+    cosine, coverage, missing, numbers = [], [], [], []
+    for title_a, title_b in zip(titles_a, titles_b):
+        words_a = set(title_a.split()) - _FILLER_WORDS
+        words_b = set(title_b.split()) - _FILLER_WORDS
+        weight_a = {w: idf.get(w, rarest) for w in words_a}
+        weight_b = {w: idf.get(w, rarest) for w in words_b}
+        shared = words_a & words_b
+        norm = math.sqrt(sum(v * v for v in weight_a.values()) * sum(v * v for v in weight_b.values()))
+        cosine.append(sum(weight_a[w] ** 2 for w in shared) / norm if norm else 0.0)
+        short, weights = (words_a, weight_a) if len(words_a) <= len(words_b) else (words_b, weight_b)
+        total = sum(weights.values())
+        coverage.append(sum(weights[w] for w in shared) / total if total else 0.0)
+        missing.append(sum(weights[w] for w in short - shared) / total if total else 0.0)
+        digits_a = {w for w in words_a if w.isdigit()}
+        digits_b = {w for w in words_b if w.isdigit()}
+        numbers.append(
+            len(digits_a & digits_b) / len(digits_a | digits_b) if digits_a and digits_b else 0.5
+        )
+    return np.array(cosine), np.array(coverage), np.array(missing), np.array(numbers)
+
+
+def pair_features(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    config: MatchConfig,
+    idf: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """The soft signals (FEATURES) of row-aligned prepared listings, plus a few reason columns.
+
+    ``idf`` weighs title words; by default it is computed from the titles of both sides.
+    """
     titles_a, titles_b = left["_title"].tolist(), right["_title"].tolist()
     if titles_a:
         token_set = process.cpdist(titles_a, titles_b, scorer=fuzz.token_set_ratio) / 100.0
@@ -266,6 +356,10 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig) 
         ],
         dtype=int,
     )
+    if idf is None:
+        idf = title_idf(titles_a + titles_b)
+    cosine, coverage, missing, numbers = _idf_similarities(titles_a, titles_b, idf)
+    code_strong = (support == "strong") | (support == "long")
     price_a = left["_price"].to_numpy(dtype=float, na_value=np.nan)
     price_b = right["_price"].to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
@@ -275,18 +369,46 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig) 
             "title_token_set": token_set,
             "title_token_sort": token_sort,
             "title_partial": partial,
-            "code_strong": support == "strong",
+            "code_strong": code_strong,
+            "code_long": support == "long",
             "code_weak": support == "weak",
             "code_variant": conflict == "variant",
             "code_disjoint": conflict == "disjoint",
+            "code_extra": conflict == "extra",
             "brand_match": brands == 1,
             "brand_conflict": brands == -1,
             "price_far": np.nan_to_num(ratio, nan=1.0) > config.price_ratio_limit,
+            "price_log_ratio": np.minimum(np.log(np.nan_to_num(ratio, nan=1.0)), 2.0),
+            "colour_conflict": [
+                bool(a and b and not a & b) for a, b in zip(left["_colours"], right["_colours"])
+            ],
+            "quantity_conflict": [
+                _quantity_conflict(a, b) for a, b in zip(left["_quantities"], right["_quantities"])
+            ],
+            "title_idf_cosine": cosine,
+            "title_idf_coverage": coverage,
+            "title_idf_missing": missing,
+            "number_overlap": numbers,
+            "title_token_set_squared": token_set**2,
+            "title_x_code": token_set * code_strong,
+            "title_sort_x_code": token_sort * code_strong,
+            "idf_cosine_x_code": cosine * code_strong,
+            "title_x_variant": token_set * (conflict == "variant"),
+            "title_x_brand": token_set * (brands == 1),
             "price_ratio": ratio,
             "code_detail": [r[2] for r in relations],
         },
         index=left.index,
     )
+
+
+def _quantity_conflict(a: frozenset, b: frozenset) -> bool:
+    """Both titles state a size of one kind (bytes, length, pack count...) and no value agrees."""
+    families_a = {family for family, _ in a}
+    for family in families_a & {family for family, _ in b}:
+        if not {v for f, v in a if f == family} & {v for f, v in b if f == family}:
+            return True
+    return False
 
 
 def _identifier_rule(a: Mapping, b: Mapping) -> tuple[bool | None, str]:
@@ -310,10 +432,15 @@ def _identifier_rules(left: pd.DataFrame, right: pd.DataFrame) -> list[tuple[boo
     return [_identifier_rule(a, b) for a, b in zip(rows_a, rows_b)]
 
 
-def pair_signals(left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
+def pair_signals(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    config: MatchConfig,
+    idf: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """Everything a decision needs about row-aligned prepared pairs: FEATURES and identifiers."""
     rules = _identifier_rules(left, right)
-    return pair_features(left, right, config).assign(
+    return pair_features(left, right, config, idf).assign(
         identifier=pd.Series([rule for rule, _ in rules], index=left.index, dtype=object),
         identifier_reason=pd.Series([reason for _, reason in rules], index=left.index, dtype=object),
     )
@@ -354,7 +481,7 @@ def pair_score(a: Mapping, b: Mapping, config: MatchConfig = MatchConfig()) -> P
     if row["identifier"] is None:
         reasons.append(f"title similarity {row['title_token_set']:.2f}")
         if row["code_strong"]:
-            reasons.append(f"same model number ({row['code_detail']})")
+            reasons.append(f"same model number ({row['code_detail'].split()[0]})")
         elif row["code_weak"]:
             reasons.append(f"same product line ({row['code_detail']})")
         if row["code_variant"]:
@@ -365,6 +492,10 @@ def pair_score(a: Mapping, b: Mapping, config: MatchConfig = MatchConfig()) -> P
             reasons.append("same brand")
         elif row["brand_conflict"]:
             reasons.append("different brands")
+        if row["colour_conflict"]:
+            reasons.append("different colours")
+        if row["quantity_conflict"]:
+            reasons.append("different sizes or counts")
         if row["price_far"]:
             reasons.append(f"prices {row['price_ratio']:.1f}x apart")
     return PairDecision(score=score, match=bool(scored["match"].iloc[0]), reasons=tuple(reasons))
@@ -556,6 +687,7 @@ def match_listings(
                 prepared.iloc[pairs[:, 0]].reset_index(drop=True),
                 prepared.iloc[pairs[:, 1]].reset_index(drop=True),
                 config,
+                title_idf(prepared["_title"]),
             ),
             config,
         )
