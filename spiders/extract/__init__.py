@@ -30,11 +30,12 @@ _WOOCOMMERCE_MARKERS = re.compile(
 _BLOCK_MARKERS = re.compile(
     r"/errors/validateCaptcha|Enter the characters you see below|Type the characters you see in this image"
     r"|Geben Sie die angezeigten Zeichen|Inserisci i caratteri visualizzati|Saisissez les caractères"
-    r"|Introduce los caracteres|captcha-delivery\.com|id=[\"']px-captcha|cf-chl-|/cdn-cgi/challenge-platform"
+    r"|Introduce los caracteres|captcha-delivery\.com|id=[\"']px-captcha|id=[\"']challenge-form|cf-chl-widget"
     r"|<title>\s*(?:Robot Check|Attention Required!|Just a moment\.\.\.|Are you a robot|Access Denied"
     r"|Bot Check|Security Check)",
     re.I,
 )
+_PRODUCT_MARKUP = re.compile(r"productTitle|application/ld\+json|itemtype=|og:type|__NEXT_DATA__", re.I)
 _SMALL_CAPTCHA = re.compile(r"g-recaptcha|h-captcha|hcaptcha\.com|recaptcha/api\.js", re.I)
 
 
@@ -60,8 +61,13 @@ def is_blocked(html: str | bytes) -> bool:
     text = decode_html(html)
     if _BLOCK_MARKERS.search(text):
         return True
-    # A CAPTCHA widget on a short page with no product is a challenge, not a login box on a shop page.
-    return len(text) < 20000 and bool(_SMALL_CAPTCHA.search(text)) and "productTitle" not in text
+    # A CAPTCHA widget on a short page with no product markup is a challenge, not a shop page's
+    # newsletter or login box.
+    return (
+        len(text) < 20000
+        and bool(_SMALL_CAPTCHA.search(text))
+        and not _PRODUCT_MARKUP.search(text)
+    )
 
 
 def _platform(html: str | bytes, url: str, platform: str) -> str:

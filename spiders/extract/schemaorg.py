@@ -341,10 +341,3 @@ def reviews_from_structured(data: StructuredData, url: str, language: str | None
         reviews.append(review)
     return reviews
 
-
-def json_script(text: str) -> object:
-    """Parse a JSON script body; None when it is not JSON."""
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, TypeError):
-        return None
