@@ -130,9 +130,7 @@ _DATE_ORDER = {"en": "MDY", "de": "DMY", "fr": "DMY", "it": "DMY", "es": "DMY", 
                "pl": "DMY", "nl": "DMY"}
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_OUT_OF = re.compile(
-    r"(?:out of|of|von|su|sur|de|z|van|/)\s*(\d+(?:[.,]\d+)?)", re.I
-)
+_OUT_OF = re.compile(r"(?:\b(?:out of|of|von|su|sur|de|z|van)\b|/)\s*(\d+(?:[.,]\d+)?)", re.I)
 _GROUPED_INT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+|\d+)(?![\d])")
 _ONE_PERSON = re.compile(
     r"^\s*(?:one person|eine person|una persona|une personne|uma pessoa|één persoon|jedna osoba)",

@@ -113,7 +113,11 @@ def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> P
 
 
 def parse_review_page(html: str | bytes, url: str, platform: str = "auto") -> ReviewPage:
-    """Reviews of a review page, the next page's absolute URL and the page's rating summary."""
+    """Reviews of a review page, the next page's absolute URL and the page's rating summary.
+
+    Each Review.url is the review page's URL; the spider, which knows the listing, replaces it
+    with the listing URL.
+    """
     if is_blocked(html):
         return ReviewPage(blocked=True)
     text = decode_html(html)
