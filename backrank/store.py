@@ -113,6 +113,33 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (product_id, listing_id)
         )""",
     ),
+    (
+        # What each scoring run ranked, so the site can show what changed between refreshes.
+        """CREATE TABLE product_snapshots (
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            product_id TEXT NOT NULL,
+            name TEXT,
+            subcategory TEXT,
+            rank INTEGER,
+            composite_score REAL,
+            best_price TEXT,
+            currency TEXT,
+            in_stock INTEGER,
+            PRIMARY KEY (run_id, product_id)
+        )""",
+        """CREATE TABLE scoring_summaries (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(run_id),
+            summary_json TEXT NOT NULL,
+            saved_at TEXT NOT NULL
+        )""",
+        # Per-review work (sentiment, text features) cached by content, so a refresh scores
+        # only reviews it has not seen.
+        """CREATE TABLE review_features (
+            content_hash TEXT PRIMARY KEY,
+            features_json TEXT NOT NULL,
+            computed_at TEXT NOT NULL
+        )""",
+    ),
 ]
 
 OFFER_COLUMNS = [
@@ -133,6 +160,12 @@ PRODUCT_COLUMNS = [
     "product_id", "name", "brand", "category", "listings", "best_price", "best_store",
     "rating", "adjusted_rating", "review_count", "rank",
 ]  # fmt: skip
+SNAPSHOT_COLUMNS = [
+    "run_id", "product_id", "name", "subcategory", "rank", "composite_score", "best_price",
+    "currency", "in_stock",
+]  # fmt: skip
+# SQLite caps bound parameters per statement; look-ups by many keys go in chunks this size.
+_LOOKUP_CHUNK = 500
 # Descriptive listing fields an upsert refreshes (a NULL never replaces a known value).
 _LISTING_FIELDS = (
     "url", "url_key", "canonical_url", "title", "brand", "gtin", "mpn", "sku", "asin",
@@ -234,6 +267,34 @@ def _float_or_none(value: Any) -> float | None:
         return None
     number = float(value)
     return None if math.isnan(number) else number
+
+
+def _json_default(value: Any) -> Any:
+    """JSON for the values scoring produces beyond plain Python: Decimal as text, numpy scalars."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON: {value!r}")
+
+
+def _snapshot_row(run_id: int, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A product_snapshots row from a scored product (``subcategory`` falls back to category)."""
+    subcategory = _plain(record.get("subcategory"))
+    in_stock = _plain(record.get("in_stock"))
+    return {
+        "run_id": run_id,
+        "product_id": str(_plain(record["product_id"])),
+        "name": _plain(record.get("name")),
+        "subcategory": subcategory if subcategory is not None else _plain(record.get("category")),
+        "rank": _int_or_none(_plain(record.get("rank"))),
+        "composite_score": _float_or_none(_plain(record.get("composite_score"))),
+        "best_price": _money(_plain(record.get("best_price"))),
+        "currency": _plain(record.get("currency")),
+        "in_stock": None if in_stock is None else int(bool(in_stock)),
+    }
 
 
 def _now() -> str:
@@ -567,7 +628,10 @@ class Store:
     def save_products(
         self, run_id: int | None, products: pd.DataFrame, product_listings: pd.DataFrame
     ) -> None:
-        """Replace the scored products and their listing links; extra columns go to extra_json."""
+        """Replace the scored products and their listing links; extra columns go to extra_json.
+
+        With a ``run_id`` each product is also appended to ``product_snapshots`` for that run.
+        """
         extra_columns = [c for c in products.columns if c not in PRODUCT_COLUMNS]
         rows = []
         for record in products.to_dict("records"):
@@ -584,7 +648,19 @@ class Store:
             )
         ]
         columns = [*PRODUCT_COLUMNS, "run_id", "extra_json"]
+        # Without a run there is nothing to file a snapshot under; products still replace.
+        snapshots = (
+            [] if run_id is None else [_snapshot_row(run_id, r) for r in products.to_dict("records")]
+        )
         with self.conn:
+            if run_id is not None:
+                # Scoring a run again replaces that run's snapshot, never adds to it.
+                self.conn.execute("DELETE FROM product_snapshots WHERE run_id = ?", (run_id,))
+                self.conn.executemany(
+                    f"INSERT INTO product_snapshots ({', '.join(SNAPSHOT_COLUMNS)})"
+                    f" VALUES ({', '.join(f':{c}' for c in SNAPSHOT_COLUMNS)})",
+                    snapshots,
+                )
             self.conn.execute("DELETE FROM product_listings")
             self.conn.execute("DELETE FROM products")
             self.conn.executemany(
@@ -621,3 +697,86 @@ class Store:
             "SELECT product_id, listing_id FROM product_listings ORDER BY product_id, listing_id"
         )
         return _typed(frame, ints=["listing_id"])
+
+    def read_product_snapshots(self) -> pd.DataFrame:
+        """Every run's ranked products (SNAPSHOT_COLUMNS), oldest run first, then by rank."""
+        frame = self._frame(
+            f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM product_snapshots"
+            " ORDER BY run_id, subcategory, rank IS NULL, rank, product_id"
+        )
+        return _typed(
+            frame,
+            floats=["composite_score"],
+            ints=["run_id", "rank"],
+            decimals=["best_price"],
+            bools=["in_stock"],
+        )
+
+    # --- run-level scoring figures --------------------------------------------------------
+
+    def save_scoring_summary(self, run_id: int, summary: Mapping[str, Any]) -> None:
+        """Store a run's scoring figures (weights, thresholds, sensitivity); replaces that run's."""
+        summary_json = json.dumps(dict(summary), default=_json_default, sort_keys=True)
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO scoring_summaries (run_id, summary_json, saved_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (run_id) DO UPDATE SET summary_json = excluded.summary_json,"
+                " saved_at = excluded.saved_at",
+                (run_id, summary_json, _now()),
+            )
+
+    def read_scoring_summary(self) -> dict[str, Any] | None:
+        """The latest run's scoring figures, or None when no run was scored."""
+        row = self.conn.execute(
+            "SELECT summary_json FROM scoring_summaries ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    # --- per-review feature cache ---------------------------------------------------------
+
+    def save_review_features(self, features: pd.DataFrame) -> int:
+        """Cache per-review features (``content_hash``, ``features`` dict) in one transaction."""
+        now = _now()
+        rows = []
+        for content_hash, values in zip(features["content_hash"], features["features"], strict=True):
+            if not isinstance(content_hash, str) or not content_hash:
+                raise ValueError(f"review features need a content_hash, got {content_hash!r}")
+            if not isinstance(values, Mapping):
+                raise ValueError(f"features of {content_hash} must be a dict, got {values!r}")
+            rows.append(
+                (content_hash, json.dumps(dict(values), default=_json_default, sort_keys=True), now)
+            )
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO review_features (content_hash, features_json, computed_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET"
+                " features_json = excluded.features_json, computed_at = excluded.computed_at",
+                rows,
+            )
+        return len(rows)
+
+    def read_review_features(self, hashes: Iterable[str] | None = None) -> pd.DataFrame:
+        """Cached features (``content_hash``, ``features`` dict, ``computed_at``); only ``hashes``
+        when given (unknown hashes are simply absent)."""
+        select = "SELECT content_hash, features_json, computed_at FROM review_features"
+        if hashes is None:
+            frame = self._frame(select + " ORDER BY content_hash")
+        else:
+            wanted = list(dict.fromkeys(hashes))
+            chunks = [
+                self._frame(
+                    select + f" WHERE content_hash IN ({', '.join('?' * len(chunk))})",
+                    tuple(chunk),
+                )
+                for chunk in (
+                    wanted[i : i + _LOOKUP_CHUNK] for i in range(0, len(wanted), _LOOKUP_CHUNK)
+                )
+            ]
+            frame = (
+                pd.concat(chunks, ignore_index=True).sort_values("content_hash", ignore_index=True)
+                if chunks
+                else self._frame(select + " WHERE 0")
+            )
+        features = [json.loads(text) for text in frame.pop("features_json")]
+        frame.insert(1, "features", pd.Series(features, index=frame.index, dtype=object))
+        return frame

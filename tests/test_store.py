@@ -301,3 +301,103 @@ def test_round_trip_property(tmp_path: Path, price, list_price, title, brand, ra
                 assert pd.isna(row[column])
             else:
                 assert row[column] == saved[column]
+
+
+def scored(**fields) -> dict:
+    base = {
+        "product_id": "gtin:0123456789012", "name": "Teeter X3", "brand": "Teeter",
+        "category": "inversion-tables", "subcategory": "inversion-tables", "listings": 1,
+        "best_price": Decimal("399.990"), "currency": "USD", "best_store": "demo-shopify",
+        "in_stock": True, "rating": 4.6, "adjusted_rating": 4.41, "review_count": 2842, "rank": 1,
+        "composite_score": 8.25,
+    }  # fmt: skip
+    return base | fields
+
+
+def test_each_scoring_run_appends_a_snapshot_and_keeps_products_replaced(store: Store) -> None:
+    first = store.start_run(None)
+    store.save_listings(first, [listing()])
+    listing_id = int(store.read_listings().iloc[0]["listing_id"])
+    links = pd.DataFrame({"product_id": ["gtin:0123456789012"], "listing_id": [listing_id]})
+    store.save_products(first, pd.DataFrame([scored()]), links)
+    second = store.start_run(None)
+    cheaper = scored(best_price=Decimal("379.00"), rank=2, composite_score=7.5, in_stock=False)
+    newcomer = scored(product_id="asin:B0NEW", name="New", subcategory=None, category="traction",
+                      best_price=None, currency=None, composite_score=float("nan"), rank=None)  # fmt: skip
+    store.save_products(second, pd.DataFrame([cheaper, newcomer]), links)
+    store.save_products(second, pd.DataFrame([cheaper, newcomer]), links)  # same run: replaced
+
+    assert len(store.read_products()) == 2
+    snapshots = store.read_product_snapshots()
+    assert list(snapshots["run_id"]) == [first, second, second]
+    old, now, new = (snapshots.iloc[i] for i in range(3))
+    assert old["best_price"] == Decimal("399.990") and str(old["best_price"]) == "399.990"
+    assert now["best_price"] == Decimal("379.00") and now["rank"] == 2
+    assert old["in_stock"] == True and now["in_stock"] == False  # noqa: E712 (pandas bool)
+    assert now["composite_score"] == 7.5
+    # subcategory falls back to category; unknowns stay unknown, never 0
+    assert new["subcategory"] == "traction"
+    assert new["best_price"] is None and pd.isna(new["rank"]) and pd.isna(new["composite_score"])
+
+
+def test_products_without_a_run_write_no_snapshot(store: Store) -> None:
+    store.save_products(None, pd.DataFrame([scored()]), pd.DataFrame(columns=["product_id", "listing_id"]))
+    assert len(store.read_products()) == 1
+    assert store.read_product_snapshots().empty
+
+
+def test_scoring_summary_is_the_latest_runs(store: Store) -> None:
+    assert store.read_scoring_summary() is None
+    first, second = store.start_run(None), store.start_run(None)
+    summary = {
+        "weights": {"rating": 0.35, "wilson": 0.2},
+        "sensitivity": {"overall": {"min_tau": 0.8, "runs": [{"weight": "rating", "top1_same": True}]}},
+        "min_price": Decimal("19.90"),
+    }
+    store.save_scoring_summary(second, summary)
+    store.save_scoring_summary(first, {"weights": {"rating": 1.0}})
+    read = store.read_scoring_summary()
+    assert read["weights"] == {"rating": 0.35, "wilson": 0.2}
+    assert read["sensitivity"]["overall"]["runs"][0] == {"weight": "rating", "top1_same": True}
+    assert read["min_price"] == "19.90"  # Decimal kept exact, as text
+    store.save_scoring_summary(second, {"weights": {"rating": 0.5}})  # re-scoring replaces
+    assert store.read_scoring_summary() == {"weights": {"rating": 0.5}}
+
+
+def test_review_features_cache_round_trip(store: Store) -> None:
+    run = store.start_run(None)
+    store.save_reviews(run, [review(fetched_at="2024-07-01T10:00:00+00:00"), review(review_id="r-2", body="Meh")])
+    reviews = store.read_reviews()
+    assert {"content_hash", "fetched_at"} <= set(reviews.columns)
+    assert reviews.iloc[0]["fetched_at"] == "2024-07-01T10:00:00+00:00"
+    hashes = list(reviews["content_hash"])
+    assert len(set(hashes)) == 2
+    features = pd.DataFrame(
+        {"content_hash": hashes,
+         "features": [{"compound": 0.8316, "aspects": ["relief"], "words": 9}, {"compound": -0.1}]}
+    )  # fmt: skip
+    assert store.save_review_features(features) == 2
+    cached = store.read_review_features()
+    assert dict(zip(cached["content_hash"], cached["features"], strict=True)) == dict(
+        zip(hashes, features["features"], strict=True)
+    )
+    assert cached["computed_at"].notna().all()
+    only = store.read_review_features([hashes[1], "not-stored"])
+    assert list(only["content_hash"]) == [hashes[1]]
+    assert store.read_review_features([]).empty
+    store.save_review_features(pd.DataFrame({"content_hash": [hashes[1]], "features": [{"compound": 0.2}]}))
+    assert store.read_review_features([hashes[1]]).iloc[0]["features"] == {"compound": 0.2}
+
+
+def test_review_features_refuse_rows_without_a_hash(store: Store) -> None:
+    with pytest.raises(ValueError, match="content_hash"):
+        store.save_review_features(pd.DataFrame({"content_hash": [None], "features": [{"x": 1}]}))
+    assert store.read_review_features().empty
+
+
+def test_review_features_lookup_beyond_one_statement(store: Store) -> None:
+    hashes = [f"{i:040x}" for i in range(1200)]
+    store.save_review_features(pd.DataFrame({"content_hash": hashes, "features": [{"i": i} for i in range(1200)]}))
+    found = store.read_review_features(hashes[::-1])
+    assert list(found["content_hash"]) == hashes
+    assert [f["i"] for f in found["features"]] == list(range(1200))
