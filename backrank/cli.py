@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     market.add_argument("--seed", type=int, default=7)
     market.add_argument("--scale", type=int, default=None, help="number of product models")
     market.add_argument("--truth", help="write the marketplace's ground truth JSON here")
+    market.add_argument("--catalog-out", help="write a catalog for the live stores here")
 
     demo = commands.add_parser(
         "demo",
@@ -236,9 +238,20 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
-    from backrank.marketplace import serve
+    from backrank.marketplace import Marketplace
 
-    serve(port=args.port, seed=args.seed, scale=args.scale, truth_path=args.truth)
+    marketplace = Marketplace(seed=args.seed, scale=args.scale).start(port=args.port)
+    try:
+        if args.truth:
+            marketplace.write_truth(args.truth)
+        if args.catalog_out:
+            Path(args.catalog_out).write_text(marketplace.demo_catalog_text(), encoding="utf-8")
+        for name, url in marketplace.store_urls.items():
+            print(f"{name:12} {url}", flush=True)
+        print("demo marketplace running (Ctrl-C to stop)", flush=True)
+        threading.Event().wait()
+    finally:
+        marketplace.stop()
     return EXIT_OK
 
 
