@@ -1,0 +1,176 @@
+"""Per-sentence VADER sentiment of reviews, computed once per review and cacheable by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+import pandas as pd
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+SENTENCE_COLUMNS = ("review_key", "sentence_index", "sentence", "compound")
+# Bump when the scorer changes (lexicon, rewrites), so a store can drop stale cached rows.
+SENTIMENT_VERSION = "vader-3.3.2+backrank-1"
+
+# Words reviews of back-care equipment use that VADER's general lexicon lacks, on its
+# -4..4 valence scale.
+DOMAIN_VALENCE = {
+    "nightmare": -2.6, "squeak": -1.4, "squeaks": -1.4, "squeaky": -1.4, "squeaking": -1.4,
+    "creak": -1.2, "creaks": -1.2, "creaky": -1.2, "creaking": -1.2, "rattles": -1.1,
+    "rattling": -1.1, "wobble": -1.5, "wobbles": -1.5, "wobbly": -1.5, "wobbling": -1.5,
+    "flimsy": -2.0, "rickety": -2.0, "snapped": -1.5, "sturdy": 1.9, "sturdier": 1.9,
+    "durable": 1.6, "refund": -0.5, "cheaply": -1.2,
+}  # fmt: skip
+
+_PAIN = r"(?:pains?|aches?|aching|sciatica|stiffness|soreness|tension|spasms?)"
+_BODY = r"(?:lower|upper|back|neck|hip|leg|sciatic|nerve|chronic|disc|spinal|joint|shoulder)"
+_OWNER = r"(?:my|the|his|her|our|their|all|of|much|a lot of|so much)"
+# VADER reads "my back pain is gone" as negative (it sees "pain"); these phrases say the
+# product relieved pain, so the scorer reads them as "relief" (the sentence text is kept).
+RELIEF_PHRASES = re.compile(
+    rf"\b(?:{_BODY}\s+)*{_PAIN}\b(?:\s+(?!not\b|never\b|hardly\b|barely\b)\w+){{0,3}}?\s+"
+    r"(?:(?:is|are|was|were|has|have|had)\s+)?(?:been\s+)?"
+    rf"(?:completely\s+|totally\s+|almost\s+|mostly\s+)?"
+    r"(?:gone|went away|go away|disappeared|vanished|eased|subsided|improved|reduced|decreased)\b"
+    rf"|\b(?:no more|less|relieves?|relieved|relieving|eases?|eased|helped|helps|reduces?|reduced"
+    rf"|alleviates?|alleviated|cured?|fixed|fixes)(?:\s+{_OWNER})*(?:\s+{_BODY})*\s+{_PAIN}(?:\s+{_PAIN})*\b"
+    rf"|\b{_PAIN}[\s-]+free\b",
+    re.IGNORECASE,
+)
+
+# A sentence ends at . ! ? or an ellipsis (and any closing quote/bracket) followed by space, or
+# at a line break. Fixed-width lookbehinds keep common abbreviations ("Dr.", "e.g.") whole;
+# a decimal point ("5.5 ft") has no space after it, so it never splits.
+_ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "St.", "vs.", "e.g.", "i.e.", "approx.", "Jr.")
+_NOT_AFTER = "".join(f"(?<!\\b{re.escape(a)})" for a in _ABBREVIATIONS)
+SENTENCE_BREAK = re.compile(
+    rf"(?:(?<=[.!?\u2026])|(?<=[.!?\u2026][\"')\]])){_NOT_AFTER}\s+|\s*[\r\n]+\s*"
+)
+_HAS_WORD = re.compile(r"\w")
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> SentimentIntensityAnalyzer:
+    # Built on first use (it reads its lexicon files), never at import.
+    analyzer = SentimentIntensityAnalyzer()
+    analyzer.lexicon.update(DOMAIN_VALENCE)
+    return analyzer
+
+
+def compound_score(sentence: str) -> float:
+    """VADER compound score of one sentence in [-1, 1], with the back-care domain words."""
+    scored = RELIEF_PHRASES.sub("relief", sentence)
+    return float(_analyzer().polarity_scores(scored)["compound"])
+
+
+def review_keys(reviews: pd.DataFrame) -> pd.Series:
+    """The cache key of each review: its ``content_hash`` when set, else sha1 of title + body."""
+    titles = reviews["title"] if "title" in reviews else pd.Series(None, index=reviews.index)
+    bodies = reviews["body"] if "body" in reviews else pd.Series(None, index=reviews.index)
+    fallback = [
+        hashlib.sha1(f"{_text(t)}\x1f{_text(b)}".encode()).hexdigest()
+        for t, b in zip(titles, bodies, strict=True)
+    ]
+    keys = pd.Series(fallback, index=reviews.index, dtype=object)
+    if "content_hash" in reviews:
+        stored = reviews["content_hash"].astype(object)
+        keys = stored.where(stored.notna() & (stored.astype(str) != ""), keys)
+    return keys.astype(object)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text``: whitespace collapsed, pieces with no letter or digit dropped."""
+    pieces = SENTENCE_BREAK.split(text)
+    return [" ".join(p.split()) for p in pieces if _HAS_WORD.search(p)]
+
+
+def compound_scores(sentences: pd.Series) -> pd.Series:
+    """VADER compound score in [-1, 1] of each sentence; each distinct sentence scored once."""
+    unique = sentences.drop_duplicates()
+    scores = {s: compound_score(s) for s in unique}
+    return sentences.map(scores).astype("float64")
+
+
+def review_sentences(reviews: pd.DataFrame) -> pd.DataFrame:
+    """One row per sentence of each review (title first, then body) with its VADER compound.
+
+    Columns SENTENCE_COLUMNS; a review with no text gives no rows. Reviews sharing a key are
+    split once, and reviews with identical text share the work.
+    """
+    if reviews.empty:
+        return _empty_sentences()
+    titles = reviews["title"] if "title" in reviews else pd.Series(None, index=reviews.index)
+    bodies = reviews["body"] if "body" in reviews else pd.Series(None, index=reviews.index)
+    texts = pd.DataFrame(
+        {
+            "review_key": review_keys(reviews),
+            "title": [_text(t) for t in titles],
+            "body": [_text(b) for b in bodies],
+        }
+    ).drop_duplicates("review_key")
+    # Split each distinct (title, body) once; many reviews repeat the same short text.
+    texts["text_id"] = texts.groupby(["title", "body"], sort=False).ngroup()
+    distinct = texts.drop_duplicates("text_id")
+    split = {
+        text_id: split_sentences(title) + split_sentences(body)
+        for text_id, title, body in zip(
+            distinct["text_id"], distinct["title"], distinct["body"], strict=True
+        )
+    }
+    per_text = pd.DataFrame(
+        {"text_id": list(split), "sentence": list(split.values())}
+    ).explode("sentence")
+    per_text = per_text.dropna(subset=["sentence"])
+    if per_text.empty:
+        return _empty_sentences()
+    per_text["sentence_index"] = per_text.groupby("text_id").cumcount().astype("int64")
+    per_text["compound"] = compound_scores(per_text["sentence"])
+    sentences = texts[["review_key", "text_id"]].merge(per_text, on="text_id", how="inner")
+    return (
+        sentences[list(SENTENCE_COLUMNS)]
+        .astype({"sentence": object})
+        .sort_values(["review_key", "sentence_index"], ignore_index=True)
+    )
+
+
+def _empty_sentences() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "review_key": pd.Series(dtype=object),
+            "sentence_index": pd.Series(dtype="int64"),
+            "sentence": pd.Series(dtype=object),
+            "compound": pd.Series(dtype="float64"),
+        }
+    )
+
+
+def sentence_features(
+    reviews: pd.DataFrame, cache: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(features, new_cache_rows)``: the sentences of ``reviews``, scoring only uncached ones.
+
+    ``cache`` is an earlier ``new_cache_rows`` (or their union, as the store keeps them);
+    ``features`` holds the rows of every review in ``reviews`` (cached or new), and
+    ``new_cache_rows`` only those computed now, for the store to append.
+    """
+    keys = review_keys(reviews)
+    if cache is None or cache.empty:
+        cached = _empty_sentences()
+    else:
+        missing = [c for c in SENTENCE_COLUMNS if c not in cache.columns]
+        if missing:
+            raise ValueError(f"sentence cache is missing columns: {', '.join(missing)}")
+        cached = cache.loc[cache["review_key"].isin(set(keys)), list(SENTENCE_COLUMNS)]
+    known = set(cached["review_key"])
+    new_rows = review_sentences(reviews.loc[~keys.isin(known)])
+    parts = [frame for frame in (cached, new_rows) if not frame.empty]
+    features = pd.concat(parts, ignore_index=True) if parts else _empty_sentences()
+    features = features.astype(
+        {"review_key": object, "sentence_index": "int64", "sentence": object, "compound": "float64"}
+    ).sort_values(["review_key", "sentence_index"], ignore_index=True)
+    return features, new_rows
