@@ -1,0 +1,369 @@
+"""The fictional back-care catalog behind the demo stores, generated deterministically from a seed."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+STORES = ("amazon", "shopify", "woocommerce", "walmart")
+
+DEMO_MODELS = 36
+REVIEW_END_DATE_ORDINAL = 739432  # 2025-06-30: reviews are dated in the two years before it
+REVIEW_SPAN_DAYS = 730
+
+# Invented names; none is a real back-care brand (tests check this against real ones).
+BRANDS = (
+    "Spinara", "Vertelux", "Lumbrix", "Hangwell", "Axialo", "Dorsova",
+    "Strettho", "Kalmspine", "Invertrek", "Tractavo", "Backhaven", "Nuvertis",
+)
+
+LINES = (
+    "Aero", "Core", "Flex", "Summit", "Pulse", "Terra", "Nova", "Atlas", "Zen", "Prime",
+    "Orbit", "Vita", "Apex", "Glide", "Ridge", "Luma", "Halo", "Echo", "Strata", "Drift",
+)
+
+COLORS = ("Black", "Gray", "Blue", "Charcoal", "Red", "Navy", "White")
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of back-care product: how it is named, priced and specified."""
+
+    category: str
+    nouns: tuple[str, ...]
+    price_range: tuple[int, int]  # whole dollars
+    weight_range: tuple[int, int]  # max user weight, lb
+    features: tuple[str, ...]
+    keyword: str  # what a shopper types into a store search box
+
+
+KINDS = (
+    Kind("inversion-tables", ("Inversion Table",), (119, 449), (250, 350),
+         ("Adjustable Headrest", "Ergonomic Ankle Lock", "Foldable Frame", "Memory Foam Backrest",
+          "Safety Strap", "Lumbar Pillow"), "inversion table"),
+    Kind("lumbar-traction", ("Lumbar Traction Belt", "Lumbar Traction Device"), (29, 119),
+         (220, 300), ("Air Inflatable", "Breathable Mesh", "Adjustable Waist 29-49 in",
+                      "Hand Pump Included", "Quick Release Buckle"), "lumbar traction"),
+    Kind("cervical-traction", ("Over-Door Cervical Traction Device",
+                               "Pneumatic Cervical Traction Collar", "Cervical Traction Collar"),
+         (24, 99), (200, 300), ("Neck Stretcher", "Soft Foam Collar", "Water Bag Weight",
+                                "Adjustable Height", "Posture Corrector"), "cervical traction"),
+    Kind("back-stretchers", ("Back Stretcher Arch", "Back Stretcher"), (19, 69), (250, 330),
+         ("3 Level Arch", "Magnetic Acupressure", "Foam Padded", "Lumbar Support"),
+         "back stretcher"),
+    Kind("decompression-belts", ("Spinal Decompression Belt", "Decompression Back Belt"),
+         (39, 149), (220, 320), ("Inflatable Air Columns", "Lumbar Support", "Adjustable Fit",
+                                 "Breathable Fabric"), "decompression belt"),
+    Kind("back-wheels", ("Back Roller Wheel", "Yoga Back Wheel"), (24, 79), (300, 550),
+         ("Foam Padded", "Deep Tissue Massage", "12 Inch", "Non-Slip Surface"), "back wheel"),
+    Kind("hanging-bars", ("Doorway Hanging Bar", "Doorway Pull Up Bar", "Hanging Bar"),
+         (29, 109), (300, 440), ("No Screw Install", "Padded Grips", "Spinal Hang Straps",
+                                 "Adjustable Width"), "hanging bar"),
+)
+KIND_BY_CATEGORY = {kind.category: kind for kind in KINDS}
+
+# Title shapes per store: Amazon stuffs keywords, Walmart is plain, Shopify and WooCommerce
+# stores write their own names. {f1}/{f2} are features, {pack} a pack-size phrase.
+TITLE_SHAPES = {
+    "amazon": (
+        "{brand} {noun} with {f1}, {f2}, Heavy Duty {weight} lb Capacity - {mpn}",
+        "{brand} {line} {noun} for Back Pain Relief, {f1} & {f2} ({color})",
+        "{noun} by {brand} - {f1}, {f2}, Up to {weight} lbs, {color}",
+    ),
+    "shopify": (
+        "The {line} {noun}",
+        "{line} {noun} | {brand}",
+        "{brand} {line} {noun} - {color}",
+        "{line} {NOUN}{pack}",
+    ),
+    "woocommerce": (
+        "{brand} {line} {noun_lower} ({mpn})",
+        "{noun} {line} – {f1}",
+        "{line} {noun}{pack} by {brand}",
+    ),
+    "walmart": (
+        "{brand} {line} {noun}, {color}",
+        "{brand} {mpn} {noun}, {weight} lb Capacity",
+        "{brand} {noun} with {f1}, {color}{pack}",
+    ),
+}
+PACKS = ("", "", "", ", 2 Pack", " (Pack of 1)", " - Set of 2")
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """One product model: what a brand makes, whoever sells it."""
+
+    product_id: str
+    brand: str
+    line: str
+    noun: str
+    category: str
+    mpn: str
+    gtin: str  # GTIN-13 with a valid check digit (a zero-padded UPC-A)
+    color: str
+    features: tuple[str, str]
+    weight_lb: int
+    height_min_in: int
+    height_max_in: int
+    warranty_years: int
+    quality: float  # mean star rating its buyers tend to give
+
+    @property
+    def name(self) -> str:
+        return f"{self.brand} {self.line} {self.noun}"
+
+    @property
+    def upc(self) -> str:
+        return self.gtin[1:]
+
+    def description(self) -> str:
+        feet = lambda inches: f"{inches // 12}'{inches % 12}\""  # noqa: E731
+        return (
+            f"The {self.name} ({self.mpn}) is built for everyday back care at home. "
+            f"{self.features[0]} and {self.features[1].lower()}. "
+            f"Max user weight: {self.weight_lb} lb. "
+            f"Fits users from {feet(self.height_min_in)} to {feet(self.height_max_in)}. "
+            f"Warranty: {self.warranty_years} years. Color: {self.color}."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreListing:
+    """One product offered by one store, with everything its pages show."""
+
+    store: str
+    index: int  # position among this store's listings
+    product: Product
+    key: str  # ASIN, Shopify handle, WooCommerce slug or Walmart usItemId
+    slug: str
+    title: str
+    price_cents: int | None  # None: the store shows no price
+    list_price_cents: int | None  # the "was" price when on sale
+    in_stock: bool
+    show_gtin: bool
+    show_mpn: bool
+    number_id: int  # Shopify product id / Woo post id / Walmart usItemId
+    variant_id: int  # Shopify variant id; 0 elsewhere
+    use_microdata: bool  # WooCommerce: microdata instead of JSON-LD
+    review_count: int
+    star_counts: tuple[int, int, int, int, int]  # how many 1..5 star reviews
+    review_stride: int  # review i gets the star of slot (i * stride + offset) % count
+    review_offset: int
+    first_comment_id: int  # WooCommerce comment ids are global, per site
+
+    @property
+    def price(self) -> Decimal | None:
+        return cents_to_decimal(self.price_cents)
+
+    @property
+    def list_price(self) -> Decimal | None:
+        return cents_to_decimal(self.list_price_cents)
+
+    @property
+    def rating(self) -> float | None:
+        """Mean star rating of its reviews, one decimal as stores show it; None without reviews."""
+        if not self.review_count:
+            return None
+        total = sum(stars * count for stars, count in enumerate(self.star_counts, start=1))
+        return round(total / self.review_count + 1e-9, 1)
+
+    def stars_of(self, review_index: int) -> int:
+        """Star rating of the review at this position (0 = newest)."""
+        slot = (review_index * self.review_stride + self.review_offset) % self.review_count
+        for stars, count in enumerate(self.star_counts, start=1):
+            if slot < count:
+                return stars
+            slot -= count
+        raise IndexError(review_index)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """All products and every store's listings of them, indexed for O(1) page lookups."""
+
+    seed: int
+    scale: int | None
+    products: tuple[Product, ...]
+    listings: dict[str, tuple[StoreListing, ...]]  # store -> listings in sitemap order
+    by_key: dict[str, dict[str, StoreListing]]  # store -> key -> listing
+
+    @property
+    def review_total(self) -> int:
+        return sum(listing.review_count for rows in self.listings.values() for listing in rows)
+
+    def by_category(self, store: str, category: str) -> list[StoreListing]:
+        return [row for row in self.listings[store] if row.product.category == category]
+
+
+def cents_to_decimal(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents).scaleb(-2)
+
+
+def money(cents: int) -> str:
+    """'$1,234.99' as US stores print it."""
+    return f"${cents // 100:,}.{cents % 100:02d}"
+
+
+def gtin_check_digit(body: str) -> str:
+    """GS1 check digit for the digits before it (weights 3,1,3... from the right)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return str((10 - total % 10) % 10)
+
+
+def is_valid_gtin(code: str) -> bool:
+    return code.isdigit() and len(code) in (8, 12, 13, 14) and gtin_check_digit(code[:-1]) == code[-1]
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def build_catalog(seed: int, scale: int | None) -> Catalog:
+    """Generate products and listings; the same (seed, scale) always gives the same catalog."""
+    count = DEMO_MODELS if scale is None else scale
+    if count < 1:
+        raise ValueError(f"scale must be at least 1, got {count}")
+    rng = random.Random(f"backrank-marketplace:{seed}:{scale}")
+    products = _products(rng, count)
+    listings, by_key = _listings(rng, products, demo=scale is None)
+    return Catalog(seed, scale, tuple(products), listings, by_key)
+
+
+def _products(rng: random.Random, count: int) -> list[Product]:
+    products: list[Product] = []
+    used_mpns: set[str] = set()
+    used_gtins: set[str] = set()
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        brand = rng.choice(BRANDS)
+        mpn = _unique(used_mpns, lambda: f"{brand[:2].upper()}-{rng.randrange(100, 10000)}"
+                      + rng.choice(("", "", "B", "X", "S")))
+        gtin = _unique(used_gtins, lambda: _gtin(rng))
+        height_min = rng.randrange(56, 62)
+        products.append(Product(
+            product_id=f"P{i + 1:05d}", brand=brand, line=rng.choice(LINES),
+            noun=rng.choice(kind.nouns), category=kind.category, mpn=mpn, gtin=gtin,
+            color=rng.choice(COLORS), features=tuple(rng.sample(kind.features, 2)),
+            weight_lb=rng.randrange(kind.weight_range[0], kind.weight_range[1] + 1, 10),
+            height_min_in=height_min, height_max_in=height_min + rng.randrange(16, 24),
+            warranty_years=rng.choice((1, 1, 2, 3, 5)),
+            quality=round(min(4.9, max(1.8, rng.gauss(4.0, 0.55))), 2),
+        ))
+    return products
+
+
+def _gtin(rng: random.Random) -> str:
+    # "0" + UPC-A with a fictional "08" company prefix range: a valid GTIN-13 and UPC-12.
+    body = "008" + "".join(str(rng.randrange(10)) for _ in range(9))
+    return body + gtin_check_digit(body)
+
+
+def _unique(used: set[str], make) -> str:
+    while (value := make()) in used:
+        pass
+    used.add(value)
+    return value
+
+
+def _listings(rng: random.Random, products: list[Product], demo: bool):
+    rows: dict[str, list[StoreListing]] = {store: [] for store in STORES}
+    used_asins: set[str] = set()
+    comment_id = 1000
+    for product in products:
+        kind = KIND_BY_CATEGORY[product.category]
+        base_cents = rng.randrange(kind.price_range[0], kind.price_range[1] + 1) * 100
+        stores = rng.sample(STORES, rng.choice((2, 3, 3, 4)))
+        titles: set[str] = set()
+        for store in sorted(stores, key=STORES.index):
+            title = _title(rng, store, product, kind)
+            while title in titles:  # the same product is worded differently by each store
+                title = _title(rng, store, product, kind)
+            titles.add(title)
+            index = len(rows[store])
+            if store == "amazon":
+                key = _unique(used_asins, lambda: "B0" + "".join(
+                    rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8)))
+                slug = "-".join(re.findall(r"[A-Za-z0-9]+", title)[:7])
+            elif store == "walmart":
+                slug = "-".join(re.findall(r"[A-Za-z0-9]+", title))
+                key = str(_number_id(store, index))
+            else:
+                slug = slugify(f"{product.brand} {product.line} {product.noun} {product.mpn}")
+                key = slug
+            count, stars, stride, offset = _reviews(rng, product, demo)
+            price, list_price, in_stock = _offer(rng, store, base_cents)
+            rows[store].append(StoreListing(
+                store=store, index=index, product=product, key=key, slug=slug, title=title,
+                price_cents=price, list_price_cents=list_price, in_stock=in_stock,
+                show_gtin=store != "amazon" and rng.random() < 0.6,
+                show_mpn=rng.random() < 0.6,
+                number_id=_number_id(store, index),
+                variant_id=40_000_000_000_000 + index * 1013 if store == "shopify" else 0,
+                use_microdata=store == "woocommerce" and rng.random() < 0.25,
+                review_count=count, star_counts=stars, review_stride=stride,
+                review_offset=offset,
+                first_comment_id=comment_id if store == "woocommerce" else 0,
+            ))
+            if store == "woocommerce":
+                comment_id += count
+    listings = {store: tuple(rows[store]) for store in STORES}
+    by_key = {store: {row.key: row for row in listings[store]} for store in STORES}
+    return listings, by_key
+
+
+def _number_id(store: str, index: int) -> int:
+    if store == "shopify":
+        return 7_000_000_000_000 + index * 104_729
+    if store == "woocommerce":
+        return 100 + index * 3
+    if store == "walmart":
+        return 100_000_000 + index * 7_919
+    return 0
+
+
+def _title(rng: random.Random, store: str, product: Product, kind: Kind) -> str:
+    shape = rng.choice(TITLE_SHAPES[store])
+    extra = [f for f in kind.features if f not in product.features]
+    return shape.format(
+        brand=product.brand, line=product.line, noun=product.noun,
+        noun_lower=product.noun.lower(), NOUN=product.noun.upper(), mpn=product.mpn,
+        color=product.color, weight=product.weight_lb, f1=product.features[0],
+        f2=product.features[1] if rng.random() < 0.5 or not extra else rng.choice(extra),
+        pack=rng.choice(PACKS),
+    )
+
+
+def _offer(rng: random.Random, store: str, base_cents: int) -> tuple[int | None, int | None, bool]:
+    """(price, list price, in stock): some on sale, some out of stock, some with no price."""
+    roll = rng.random()
+    if store != "shopify" and roll < 0.07:  # a Shopify variant always has a price
+        return None, None, False
+    price = int(base_cents * rng.uniform(0.88, 1.15)) // 100 * 100 + rng.choice((99, 95, 49, 0))
+    list_price = None
+    if rng.random() < 0.25:
+        list_price = int(price * rng.uniform(1.12, 1.4)) // 100 * 100 + 99
+    return price, list_price, rng.random() >= 0.12
+
+
+def _reviews(rng: random.Random, product: Product, demo: bool) -> tuple[int, tuple, int, int]:
+    """Review count, star histogram and the stride/offset that interleave the stars."""
+    if rng.random() < 0.03:
+        return 0, (0, 0, 0, 0, 0), 1, 0
+    # Demo listings are busy (thousands of reviews in all); at scale a model has ~100 in all.
+    count = rng.randrange(25, 140) if demo else rng.randrange(5, 62)
+    centre = product.quality + rng.gauss(0, 0.15)
+    weights = [math.exp(-((stars - centre) ** 2) / 1.3) for stars in range(1, 6)]
+    weights[0] += 0.04  # the angry 1-star tail every store has
+    total = sum(weights)
+    exact = [count * w / total for w in weights]
+    stars = [int(x) for x in exact]
+    for i in sorted(range(5), key=lambda i: exact[i] - stars[i], reverse=True)[: count - sum(stars)]:
+        stars[i] += 1
+    stride = max(1, round(count * 0.618))  # golden-ratio stride spreads the stars evenly
+    while math.gcd(stride, count) != 1:
+        stride += 1
+    return count, tuple(stars), stride, rng.randrange(count)

@@ -1,0 +1,210 @@
+"""The demo marketplace: four fictional stores served over real HTTP on 127.0.0.1, plus their truth."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+from backrank.marketplace import amazon, shopify, walmart, woocommerce
+from backrank.marketplace.catalog import STORES, Catalog, StoreListing, build_catalog
+from backrank.marketplace.response import Response
+
+STORE_CLASSES = {
+    "amazon": amazon.AmazonStore,
+    "shopify": shopify.ShopifyStore,
+    "woocommerce": woocommerce.WooCommerceStore,
+    "walmart": walmart.WalmartStore,
+}
+DISALLOWED = {
+    "amazon": amazon.DISALLOWED,
+    "shopify": shopify.DISALLOWED,
+    "woocommerce": woocommerce.DISALLOWED,
+    "walmart": walmart.DISALLOWED,
+}
+PLACEHOLDERS = {store: "{" + store + "}" for store in STORES}
+
+
+class Store(Protocol):
+    base_url: str
+
+    def route(self, path: str, query: dict[str, str]) -> Response: ...
+
+    def url(self, listing: StoreListing) -> str: ...
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], store_key: str, marketplace: Marketplace):
+        self.store_key = store_key
+        self.marketplace = marketplace
+        self.store: Store | None = None  # set once the port, hence the base URL, is known
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: crawlers reuse connections
+    server: _Server
+    server_version = "backrank-demo/1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(send_body=False)
+
+    def _answer(self, send_body: bool) -> None:
+        self.server.marketplace._log_request(self.server.store_key, self.path)
+        parts = urlsplit(self.path)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        response = self.server.store.route(parts.path, query)
+        head = (f"HTTP/1.1 {response.status} {self.responses[response.status][0]}\r\n"
+                f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n"
+                f"Content-Type: {response.content_type}\r\n"
+                f"Content-Length: {len(response.body)}\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + response.body if send_body else head)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests are recorded in Marketplace.requested_paths, not printed."""
+
+
+class Marketplace:
+    """Four demo stores (Amazon-, Shopify-, WooCommerce- and Walmart-style) over a fictional catalog.
+
+    ``Marketplace(seed=7, scale=None).start()`` serves them; ``scale=None`` is the demo size,
+    ``scale=N`` gives N product models. Everything served follows from the seed.
+    """
+
+    def __init__(self, seed: int = 7, scale: int | None = None):
+        self.seed = seed
+        self.scale = scale
+        self.catalog: Catalog = build_catalog(seed, scale)
+        self.store_urls: dict[str, str] = {}
+        self._servers: dict[str, _Server] = {}
+        self._stores: dict[str, Store] = {}
+        self._requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Marketplace:
+        """Serve the stores on port, port+1, port+2, port+3 (or four free ports when 0)."""
+        if self._servers:
+            raise RuntimeError("marketplace already started")
+        try:
+            for offset, store in enumerate(STORES):
+                server = _Server((host, port + offset if port else 0), store, self)
+                self._servers[store] = server
+                bound_host, bound_port = server.server_address[:2]
+                base_url = f"http://{bound_host}:{bound_port}"
+                server.store = STORE_CLASSES[store](self.catalog, base_url)
+                self._stores[store] = server.store
+                self.store_urls[store] = base_url
+        except OSError:
+            self.stop()
+            raise
+        for store, server in self._servers.items():
+            threading.Thread(target=server.serve_forever, name=f"marketplace-{store}",
+                             daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    def __enter__(self) -> Marketplace:
+        return self if self._servers else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _log_request(self, store: str, path: str) -> None:
+        with self._lock:
+            self._requests.append((store, path))
+
+    @property
+    def requested_paths(self) -> list[tuple[str, str]]:
+        """(store, path with query) of every request received so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def truth(self) -> dict:
+        """What the stores show, as plain JSON-able data, for tests to check crawls against."""
+        if not self._stores:
+            raise RuntimeError("start() the marketplace first: listing URLs need its ports")
+        products = [{"product_id": p.product_id, "brand": p.brand, "model": p.line, "mpn": p.mpn,
+                     "gtin": p.gtin, "category": p.category, "name": p.name}
+                    for p in self.catalog.products]
+        listings = [self._listing_truth(row) for store in STORES
+                    for row in self.catalog.listings[store]]
+        return {"seed": self.seed, "scale": self.scale, "store_urls": dict(self.store_urls),
+                "disallowed": dict(DISALLOWED), "products": products, "listings": listings,
+                "review_total": self.catalog.review_total}
+
+    def _listing_truth(self, row: StoreListing) -> dict:
+        product = row.product
+        shown_gtin = None
+        if row.show_gtin:  # Walmart prints the 12-digit UPC, the others the GTIN-13
+            shown_gtin = product.upc if row.store == "walmart" else product.gtin
+        truth = {
+            "store": row.store, "url": self._stores[row.store].url(row),
+            "product_id": product.product_id, "title": row.title,
+            "price": None if row.price is None else str(row.price),
+            "list_price": None if row.list_price is None else str(row.list_price),
+            "currency": "USD", "availability": "in_stock" if row.in_stock else "out_of_stock",
+            "gtin": shown_gtin, "mpn": product.mpn if row.show_mpn else None,
+            "review_count": row.review_count, "rating": row.rating,
+        }
+        if row.store == "amazon":
+            truth["asin"] = row.key
+        elif row.store == "shopify":
+            truth["sku"] = product.mpn if row.show_mpn else None
+            truth["handle"] = row.key
+        elif row.store == "woocommerce":
+            truth["sku"] = product.mpn if row.show_mpn else str(row.number_id)
+            truth["microdata"] = row.use_microdata
+        else:
+            truth["item_id"] = row.key
+        return truth
+
+    def write_truth(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(self.truth(), handle, indent=1)
+
+    def demo_catalog_text(self, db: str | None = None) -> str:
+        """backrank/demo/catalog.toml with this marketplace's live store URLs filled in."""
+        if not self.store_urls:
+            raise RuntimeError("start() the marketplace first: the catalog needs its URLs")
+        text = (resources.files("backrank") / "demo" / "catalog.toml").read_text("utf-8")
+        for store, placeholder in PLACEHOLDERS.items():
+            text = text.replace(placeholder, self.store_urls[store])
+        if db is not None:  # a JSON string is a valid TOML basic string
+            text = text.replace("demo = true\n", f"demo = true\ndb = {json.dumps(db)}\n", 1)
+        return text
+
+
+def serve(port: int, seed: int, scale: int | None, truth_path: str | None) -> None:
+    """Start the marketplace, print the store URLs and block until Ctrl-C."""
+    with Marketplace(seed=seed, scale=scale).start(port=port) as marketplace:
+        if truth_path:
+            marketplace.write_truth(truth_path)
+        for store, url in marketplace.store_urls.items():
+            print(f"{store:12} {url}")
+        print(f"{len(marketplace.catalog.products)} product models, "
+              f"{marketplace.catalog.review_total:,} reviews. Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped")
