@@ -122,8 +122,9 @@ def model_codes(title: object, mpn: object = None, brand: object = None) -> Mode
     # "10-outlet", "3-button": a count and a noun, not a code
     words = [w for w in title_tokens(title) if not _COUNTED_NOUN.match(w)]
     normalised = [_canonical_code(_NON_ALNUM.sub("", w)) for w in words]
+    brand_words = set(_NON_ALNUM.sub(" ", fold(brand)).split()) | {_NON_ALNUM.sub("", fold(brand))}
     for word in normalised:
-        if is_model_like(word):
+        if is_model_like(word) and word not in brand_words:
             (strong if _is_specific(word) else weak).add(word)
     for left, right in zip(normalised, normalised[1:]):
         joined = left + right
@@ -214,5 +215,13 @@ def quantities(title: object) -> frozenset[tuple[str, float]]:
 
 
 def clean_title(title: object) -> str:
-    """A title folded to space-separated alphanumeric words, for fuzzy comparison."""
-    return " ".join(_NON_ALNUM.sub(" ", fold(title)).split())
+    """A title folded to space-separated alphanumeric words, for fuzzy comparison.
+
+    A code written with dashes stays one word ("EP-960" -> "ep960"), as another store may
+    write it without them.
+    """
+    words = []
+    for token in title_tokens(title):
+        joined = _NON_ALNUM.sub("", token)
+        words.extend([joined] if is_model_like(joined) else _NON_ALNUM.sub(" ", token).split())
+    return " ".join(words)

@@ -73,36 +73,37 @@ class MatchConfig:
     (``python benchmarks/matching.py --tune``).
     """
 
-    bias: float = -7.454
-    title_token_set: float = -3.158
-    title_token_sort: float = -0.458
-    title_partial: float = 3.26
-    code_strong: float = 7.749
-    code_weak: float = -0.279
-    code_variant: float = -0.119
-    code_disjoint: float = -1.093
-    code_extra: float = -2.478
-    code_long: float = 1.006
-    brand_match: float = 2.611
-    brand_conflict: float = -0.98
-    price_far: float = 0.513
-    price_log_ratio: float = -1.105
-    colour_conflict: float = -4.975
-    quantity_conflict: float = -1.633
-    title_idf_cosine: float = 4.131
-    title_idf_coverage: float = 2.848
-    title_idf_missing: float = -2.848
-    number_overlap: float = 0.586
-    title_token_set_squared: float = 0.867
-    title_x_code: float = -5.301
-    title_sort_x_code: float = 0.197
-    idf_cosine_x_code: float = -1.437
-    title_x_variant: float = -2.243
-    title_x_brand: float = -1.69
-    threshold: float = 0.45  # a pair with score >= threshold is the same product
+    bias: float = -7.37
+    title_token_set: float = -0.656
+    title_token_sort: float = -0.178
+    title_partial: float = 2.173
+    code_strong: float = 3.046
+    code_weak: float = -0.018
+    code_variant: float = -1.329
+    code_disjoint: float = -0.824
+    code_extra: float = -0.968
+    code_long: float = 1.158
+    brand_match: float = 1.061
+    brand_conflict: float = -0.819
+    price_far: float = 0.368
+    price_log_ratio: float = -0.966
+    colour_conflict: float = -2.72
+    quantity_conflict: float = -1.359
+    title_idf_cosine: float = 3.299
+    title_idf_coverage: float = 1.892
+    title_idf_missing: float = -1.892
+    number_overlap: float = 0.783
+    title_token_set_squared: float = -0.2
+    title_x_code: float = -0.556
+    title_sort_x_code: float = 0.295
+    idf_cosine_x_code: float = -0.939
+    title_x_variant: float = -1.285
+    title_x_brand: float = 0.142
+    threshold: float = 0.375  # a pair with score >= threshold is the same product
     price_ratio_limit: float = 2.0  # prices further apart than this ratio are suspicious
-    code_variant_similarity: float = 0.7  # normalised Levenshtein above which two codes are variants
-    candidate_cutoff: float = 50.0  # token_set_ratio a same-block pair needs to be scored at all
+    code_variant_similarity: float = 0.5  # normalised Levenshtein above which two codes are variants
+    candidate_cutoff: float = 60.0  # token_set_ratio a same-block pair needs to be scored at all
+    candidates_per_listing: int = 8  # nearest titles per listing in a block that get scored
     max_block_size: int = 100  # larger blocks are compared by sorted neighbourhood instead
     neighbourhood_window: int = 8
 
@@ -296,7 +297,9 @@ def title_idf(titles: Iterable[str]) -> dict[str, float]:
     """Inverse document frequency of each cleaned-title word: rare words say more."""
     documents = [set(title.split()) - _FILLER_WORDS for title in titles]
     frequency = Counter(word for words in documents for word in words)
-    return {word: math.log(len(documents) / count) for word, count in frequency.items()}
+    # smoothed, so a word every title shares still counts when there are only two titles
+    total = len(documents)
+    return {word: math.log((1 + total) / (1 + count)) + 1.0 for word, count in frequency.items()}
 
 
 def _idf_similarities(
@@ -304,7 +307,7 @@ def _idf_similarities(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per pair: IDF cosine, IDF share of the shorter title found in the longer, the share
     missing from the longer, and the overlap of bare numbers (0.5 when either has none)."""
-    rarest = max(idf.values(), default=1.0)
+    rarest = max(idf.values(), default=1.0)  # a word never seen is as telling as the rarest
     cosine, coverage, missing, numbers = [], [], [], []
     for title_a, title_b in zip(titles_a, titles_b):
         words_a = set(title_a.split()) - _FILLER_WORDS
@@ -523,13 +526,14 @@ def _block_keys(prepared: pd.DataFrame) -> dict[str, list[int]]:
 def candidate_pairs(prepared: pd.DataFrame, config: MatchConfig) -> np.ndarray:
     """Position pairs (i < j) worth scoring, found inside blocks so cost grows near linearly."""
     titles = prepared["_title"].tolist()
+    stores = np.array([str(s) if not _missing(s) else f"\0{i}" for i, s in enumerate(prepared["store"])])
     found: set[tuple[int, int]] = set()
     for key, members in _block_keys(prepared).items():
         if len(members) < 2:
             continue
         if key.startswith("code:"):
-            # a code shared by very many listings is a spec, not a model number
-            if len(members) <= config.max_block_size:
+            # a code shared by many listings names a series or a spec, not one model
+            if len(members) <= config.candidates_per_listing:
                 found.update(combinations(members, 2))
             continue
         if len(members) <= config.max_block_size:
@@ -541,8 +545,16 @@ def candidate_pairs(prepared: pd.DataFrame, config: MatchConfig) -> np.ndarray:
                 score_cutoff=config.candidate_cutoff,
                 dtype=np.uint8,
             )
-            rows, cols = np.nonzero(np.triu(similarity, k=1))
-            found.update(zip((members[r] for r in rows), (members[c] for c in cols)))
+            block_stores = stores[members]
+            # a store's own listings are never fuzzy-merged, so they need no comparison
+            similarity[block_stores[:, None] == block_stores[None, :]] = 0
+            # each listing's few nearest titles only, so a block of look-alikes stays linear
+            keep = min(config.candidates_per_listing, len(members) - 1)
+            nearest = np.argpartition(-similarity, keep - 1, axis=1)[:, :keep]
+            rows = np.repeat(np.arange(len(members)), keep)
+            cols = nearest.ravel()
+            good = similarity[rows, cols] > 0
+            found.update(zip((members[r] for r in rows[good]), (members[c] for c in cols[good])))
         else:
             ordered = sorted(members, key=lambda m: titles[m])
             window = config.neighbourhood_window
