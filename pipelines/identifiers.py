@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from itertools import pairwise
 import unicodedata
 from dataclasses import dataclass
 
@@ -35,7 +37,7 @@ def gtin14(value: object) -> str | None:
 
     UPC-12 ``036000291452`` and EAN-13 ``0036000291452`` both become ``00036000291452``.
     """
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     digits = re.sub(r"\D", "", str(value))
     if len(digits) not in (8, 12, 13, 14):
@@ -126,7 +128,7 @@ def model_codes(title: object, mpn: object = None, brand: object = None) -> Mode
     for word in normalised:
         if is_model_like(word) and word not in brand_words:
             (strong if _is_specific(word) else weak).add(word)
-    for left, right in zip(normalised, normalised[1:]):
+    for left, right in pairwise(normalised):
         joined = left + right
         # "gt 520", "ml 2250": a short prefix and a number, often a product line
         prefix_joins = left.isalpha() and len(left) <= 4 and right.isdigit() and 2 <= len(right) <= 4

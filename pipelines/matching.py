@@ -151,7 +151,7 @@ def load_overrides(path: str | Path) -> MatchOverrides:
     def groups(kind: str) -> tuple[tuple[str, ...], ...]:
         entries = document.get(kind, [])
         if not isinstance(entries, list):
-            raise ValueError(f"{path.name}: {kind} must be an array of tables ([[{kind}]])")
+            raise TypeError(f"{path.name}: {kind} must be an array of tables ([[{kind}]])")
         out = []
         for number, entry in enumerate(entries, 1):
             listings = entry.get("listings") if isinstance(entry, dict) else None
@@ -257,7 +257,8 @@ def _code_relation(a: ModelCodes, b: ModelCodes, variant_similarity: float) -> t
     ]
     if variants:
         conflict = "variant"
-        details.append("%s!=%s" % max(variants, key=lambda pair: len(pair[0]) + len(pair[1])))
+        first, second = max(variants, key=lambda pair: len(pair[0]) + len(pair[1]))
+        details.append(f"{first}!={second}")
     elif a.strong and b.strong and support != "strong":
         conflict = "disjoint"
     elif unmatched_a and unmatched_b:
@@ -422,9 +423,9 @@ def _identifier_rule(a: Mapping, b: Mapping) -> tuple[bool | None, str]:
         return False, f"different GTINs {a['_gtin']} and {b['_gtin']}"
     if a["_asin"] and a["_asin"] == b["_asin"]:
         return True, f"same ASIN {a['_asin']}"
-    if a["_mpn"] and a["_mpn"] == b["_mpn"] and len(a["_mpn"]) >= 4:
-        if a["_brand"] and a["_brand"] == b["_brand"]:
-            return True, f"same brand and MPN {a['_brand']} {a['_mpn']}"
+    same_mpn = a["_mpn"] and a["_mpn"] == b["_mpn"] and len(a["_mpn"]) >= 4
+    if same_mpn and a["_brand"] and a["_brand"] == b["_brand"]:
+        return True, f"same brand and MPN {a['_brand']} {a['_mpn']}"
     return None, ""
 
 
@@ -454,7 +455,7 @@ def decide(signals: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
     weighted = signals[list(FEATURES)].to_numpy(dtype=float) @ config.weights()
     score = 1.0 / (1.0 + np.exp(-(config.bias + weighted)))
     identifier = signals["identifier"].to_numpy(dtype=object)
-    score = np.where(identifier == True, 1.0, np.where(identifier == False, 0.0, score))  # noqa: E712
+    score = np.where(identifier == True, 1.0, np.where(identifier == False, 0.0, score))
     return pd.DataFrame({"score": score, "match": score >= config.threshold}, index=signals.index)
 
 
