@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import pairwise
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
