@@ -742,7 +742,7 @@ class Store:
             if not isinstance(content_hash, str) or not content_hash:
                 raise ValueError(f"review features need a content_hash, got {content_hash!r}")
             if not isinstance(values, Mapping):
-                raise ValueError(f"features of {content_hash} must be a dict, got {values!r}")
+                raise TypeError(f"features of {content_hash} must be a dict, got {values!r}")
             rows.append(
                 (content_hash, json.dumps(dict(values), default=_json_default, sort_keys=True), now)
             )

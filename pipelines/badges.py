@@ -10,6 +10,7 @@ import pandas as pd
 
 from pipelines.scores import GRADE_POINTS, composite_order, subcategory_of
 
+
 @dataclass(frozen=True, kw_only=True)
 class BadgeRules:
     """Who may wear a badge; defaults are the methodology page's figures."""
@@ -70,7 +71,10 @@ def cheapest_third(products: pd.DataFrame) -> pd.Series:
     """
     stocked = _in_stock(products)
     price = pd.Series(
-        [float(p) if p is not None and not pd.isna(p) else float("nan") for p in products["best_price"]],
+        [
+            float(p) if p is not None and not pd.isna(p) else float("nan")
+            for p in products["best_price"]
+        ],
         index=products.index,
         dtype="float64",
     ).where(stocked)
@@ -116,14 +120,21 @@ def assign_badges(products: pd.DataFrame, rules: BadgeRules) -> pd.DataFrame:
             points = pool["trust_grade"].map(GRADE_POINTS).astype(float)
             reviews = pd.to_numeric(pool["review_count"], errors="coerce").astype(float)
             winner = (
-                pd.DataFrame({"points": points, "reviews": reviews.fillna(0.0),
-                              "id": pool["product_id"].astype(str)})  # fmt: skip
+                pd.DataFrame(
+                    {
+                        "points": points,
+                        "reviews": reviews.fillna(0.0),
+                        "id": pool["product_id"].astype(str),
+                    }
+                )
                 .sort_values(["points", "reviews", "id"], ascending=[False, False, True])
                 .index[0]
             )
             awarded[winner].append("most-trusted")
     return products.assign(
-        badges=pd.Series([awarded[label] for label in products.index], index=products.index, dtype=object)
+        badges=pd.Series(
+            [awarded[label] for label in products.index], index=products.index, dtype=object
+        )
     )
 
 

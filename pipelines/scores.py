@@ -51,13 +51,17 @@ def scoring_weights(scoring_raw: Mapping[str, Any]) -> dict[str, float]:
     """
     table = scoring_raw.get("weights", {}) if scoring_raw else {}
     if not isinstance(table, Mapping):
-        raise ValueError(f"[scoring.weights] must be a table, got {table!r}")
+        raise TypeError(f"[scoring.weights] must be a table, got {table!r}")
     weights = dict(DEFAULT_WEIGHTS)
     for key, value in table.items():
         if key not in DEFAULT_WEIGHTS:
             known = ", ".join(DEFAULT_WEIGHTS)
             raise ValueError(f"[scoring.weights] unknown weight {key!r} (known: {known})")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ValueError(f"[scoring.weights] {key} must be a number, got {value!r}")
         if value < 0:
             raise ValueError(f"[scoring.weights] {key} must be >= 0, got {value!r}")
@@ -160,7 +164,11 @@ def price_position(products: pd.DataFrame) -> pd.Series:
     """
     price = _float_prices(products)
     price = price.where(price > 0)
-    currency = products["currency"] if "currency" in products.columns else pd.Series("", index=products.index)
+    currency = (
+        products["currency"]
+        if "currency" in products.columns
+        else pd.Series("", index=products.index)
+    )
     groups = [subcategory_of(products).fillna(""), currency.fillna("").astype(str)]
     median = price.groupby(groups).transform("median")
     position = 0.5 + np.log2(price / median) / (2 * VALUE_PRICE_SPAN)
@@ -277,7 +285,9 @@ def composite_order(products: pd.DataFrame, composite: pd.Series) -> pd.Index:
     order = pd.DataFrame(
         {
             "_score": composite.astype(float),
-            "_reviews": pd.to_numeric(products["review_count"], errors="coerce").astype(float).fillna(0.0),
+            "_reviews": pd.to_numeric(products["review_count"], errors="coerce")
+            .astype(float)
+            .fillna(0.0),
             "_name": products["name"].fillna("").astype(str).str.casefold(),
             "_id": products["product_id"].astype(str),
         },

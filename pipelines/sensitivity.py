@@ -18,7 +18,9 @@ def kendall_tau_b(x: Any, y: Any) -> float:
     a = np.asarray(x, dtype=float)
     b = np.asarray(y, dtype=float)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"kendall_tau_b needs two 1-d sequences of one length, got {a.shape}, {b.shape}")
+        raise ValueError(
+            f"kendall_tau_b needs two 1-d sequences of one length, got {a.shape}, {b.shape}"
+        )
     n = a.size
     if n < 2:
         return math.nan
@@ -34,9 +36,7 @@ def kendall_tau_b(x: Any, y: Any) -> float:
     return float(np.sum(da * db) / denominator)
 
 
-def perturbed_weights(
-    weights: Mapping[str, float], key: str, factor: float
-) -> dict[str, float]:
+def perturbed_weights(weights: Mapping[str, float], key: str, factor: float) -> dict[str, float]:
     """``weights`` with ``key`` multiplied by ``factor``, renormalised to sum 1."""
     moved = {k: (w * factor if k == key else w) for k, w in weights.items()}
     total = sum(moved.values())

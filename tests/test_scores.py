@@ -48,7 +48,9 @@ def frame(*rows: dict[str, object]) -> pd.DataFrame:
 
 
 def reviews_for(product_id: str, stars: dict[int, int]) -> list[dict[str, object]]:
-    return [{"product_id": product_id, "rating": float(s)} for s, n in stars.items() for _ in range(n)]
+    return [
+        {"product_id": product_id, "rating": float(s)} for s, n in stars.items() for _ in range(n)
+    ]
 
 
 def breakdown(row: pd.Series) -> dict[str, dict]:
@@ -81,7 +83,9 @@ def test_wilson_is_vectorised_and_nan_without_reviews() -> None:
     assert bound["a"] == pytest.approx(0.4902, abs=5e-5) and math.isnan(bound["b"])
     # more evidence for the same share ranks higher
     assert bound["c"] > bound["a"]
-    assert np.allclose(wilson_lower_bound(np.array([8, 80]), np.array([10, 100])), [bound["a"], bound["c"]])
+    assert np.allclose(
+        wilson_lower_bound(np.array([8, 80]), np.array([10, 100])), [bound["a"], bound["c"]]
+    )
 
 
 def test_rating_histogram_counts_stars_and_skips_unrated() -> None:
@@ -104,9 +108,15 @@ def test_rating_histogram_counts_stars_and_skips_unrated() -> None:
 def test_weights_default_and_normalise() -> None:
     assert WEIGHTS == pytest.approx(DEFAULT_WEIGHTS)
     assert sum(WEIGHTS.values()) == pytest.approx(1.0)
-    custom = scoring_weights({"prior_strength": 10, "weights": {"rating": 2, "wilson": 1, "value": 1,
-                                                                "volume": 0, "trust": 0}})  # fmt: skip
-    assert custom == pytest.approx({"rating": 0.5, "wilson": 0.25, "value": 0.25, "volume": 0.0, "trust": 0.0})
+    custom = scoring_weights(
+        {
+            "prior_strength": 10,
+            "weights": {"rating": 2, "wilson": 1, "value": 1, "volume": 0, "trust": 0},
+        }
+    )
+    assert custom == pytest.approx(
+        {"rating": 0.5, "wilson": 0.25, "value": 0.25, "volume": 0.0, "trust": 0.0}
+    )
 
 
 @pytest.mark.parametrize(
@@ -177,11 +187,15 @@ def test_composite_with_every_component_is_the_weighted_sum() -> None:
 def test_missing_components_share_their_weight_and_say_so() -> None:
     # no stored reviews, no trust grade, no price: only rating and volume remain
     products = frame(product("a", best_price=None, currency=None, review_count=50))
-    scored = score_products(products, rating_histogram(pd.DataFrame(columns=["product_id", "rating"])), WEIGHTS)
+    scored = score_products(
+        products, rating_histogram(pd.DataFrame(columns=["product_id", "rating"])), WEIGHTS
+    )
     row = scored.iloc[0]
     parts = breakdown(row)
     assert {k for k, e in parts.items() if e["missing"]} == {"wilson", "value", "trust"}
-    assert all(parts[k]["value"] is None and parts[k]["weight"] == 0 for k in ("wilson", "value", "trust"))
+    assert all(
+        parts[k]["value"] is None and parts[k]["weight"] == 0 for k in ("wilson", "value", "trust")
+    )
     rating_share = 0.35 / (0.35 + 0.1)
     assert parts["rating"]["weight"] == pytest.approx(rating_share)
     assert parts["rating"]["configured_weight"] == pytest.approx(0.35)
@@ -190,8 +204,16 @@ def test_missing_components_share_their_weight_and_say_so() -> None:
 
 
 def test_no_component_at_all_gives_no_composite() -> None:
-    products = frame(product("a", adjusted_rating=math.nan, rating=math.nan, review_count=None,
-                             best_price=None, currency=None))  # fmt: skip
+    products = frame(
+        product(
+            "a",
+            adjusted_rating=math.nan,
+            rating=math.nan,
+            review_count=None,
+            best_price=None,
+            currency=None,
+        )
+    )
     scored = composite_score(value_score(products), WEIGHTS)
     assert math.isnan(scored["composite_score"].iloc[0])  # unknown, never 0
     assert all(e["missing"] and e["contribution"] == 0 for e in scored["score_breakdown"].iloc[0])
@@ -199,17 +221,32 @@ def test_no_component_at_all_gives_no_composite() -> None:
 
 def test_identical_products_score_alike_and_rank_deterministically() -> None:
     products = frame(*(product(pid) for pid in ("c", "a", "b")))
-    scored = rank_by_composite(score_products(products, rating_histogram(pd.DataFrame(
-        reviews_for("a", {5: 3}) + reviews_for("b", {5: 3}) + reviews_for("c", {5: 3})))  # fmt: skip
-        , WEIGHTS))
+    scored = rank_by_composite(
+        score_products(
+            products,
+            rating_histogram(
+                pd.DataFrame(
+                    reviews_for("a", {5: 3}) + reviews_for("b", {5: 3}) + reviews_for("c", {5: 3})
+                )
+            ),
+            WEIGHTS,
+        )
+    )
     assert scored["composite_score"].nunique() == 1
     assert dict(zip(scored["product_id"], scored["rank"], strict=True)) == {"a": 1, "b": 2, "c": 3}
 
 
 def test_empty_products_score_to_empty() -> None:
     empty = frame(product("a")).iloc[0:0]
-    scored = score_products(empty, rating_histogram(pd.DataFrame(columns=["product_id", "rating"])), WEIGHTS)
-    assert scored.empty and {"composite_score", "score_breakdown", "value_score", "wilson_lower"} <= set(scored)
+    scored = score_products(
+        empty, rating_histogram(pd.DataFrame(columns=["product_id", "rating"])), WEIGHTS
+    )
+    assert scored.empty and {
+        "composite_score",
+        "score_breakdown",
+        "value_score",
+        "wilson_lower",
+    } <= set(scored)
 
 
 components = st.one_of(st.none(), st.floats(min_value=0, max_value=5, allow_nan=False))
@@ -241,9 +278,13 @@ def test_composite_always_between_0_and_10(rows, raw_weights) -> None:
         )
     )  # fmt: skip
     histograms = pd.DataFrame(
-        [{"product_id": f"p{i}", "rating_histogram": {}, "positive": min(p, t), "total": t}
-         for i, (*_, counts) in enumerate(rows) if counts is not None for p, t in [counts]]  # fmt: skip
-        , columns=["product_id", "rating_histogram", "positive", "total"],
+        [
+            {"product_id": f"p{i}", "rating_histogram": {}, "positive": min(p, t), "total": t}
+            for i, (*_, counts) in enumerate(rows)
+            if counts is not None
+            for p, t in [counts]
+        ],
+        columns=["product_id", "rating_histogram", "positive", "total"],
     )
     scored = score_products(products, histograms, scoring_weights({"weights": raw_weights}))
     composite = scored["composite_score"].dropna()
@@ -271,11 +312,15 @@ def scored_catalog(mid_grade: str = "A", mid_reviews: int = 100) -> pd.DataFrame
         product("bar", subcategory="hanging-bars", best_price=Decimal("40.00"), review_count=50,
                 adjusted_rating=4.0, trust_grade="C"),
     )  # fmt: skip
-    return score_products(products, rating_histogram(pd.DataFrame(columns=["product_id", "rating"])), WEIGHTS)
+    return score_products(
+        products, rating_histogram(pd.DataFrame(columns=["product_id", "rating"])), WEIGHTS
+    )
 
 
 def test_badges_go_to_eligible_winners() -> None:
-    badged = assign_badges(scored_catalog(), BadgeRules(min_reviews=10)).set_index("product_id")["badges"]
+    badged = assign_badges(scored_catalog(), BadgeRules(min_reviews=10)).set_index("product_id")[
+        "badges"
+    ]
     assert badged["top"] == ["best-overall", "best-in-inversion-tables", "most-trusted"]
     assert badged["budget"] == ["best-budget"]
     # out of stock, too few reviews, no price: never badged however good they look
@@ -287,7 +332,9 @@ def test_badges_go_to_eligible_winners() -> None:
 
 
 def test_most_trusted_puts_grade_before_review_count() -> None:
-    badged = assign_badges(scored_catalog(mid_grade="B", mid_reviews=9000), BadgeRules(min_reviews=10))
+    badged = assign_badges(
+        scored_catalog(mid_grade="B", mid_reviews=9000), BadgeRules(min_reviews=10)
+    )
     badged = badged.set_index("product_id")["badges"]
     assert "most-trusted" in badged["top"]  # A with 900 reviews
     assert "most-trusted" not in badged["mid"]  # B with 9000
@@ -347,8 +394,13 @@ def test_sensitivity_is_stable_when_one_product_beats_all_on_every_component() -
             for i in range(6)
         )
     )  # fmt: skip
-    scored = score_products(products, rating_histogram(pd.DataFrame(
-        sum((reviews_for(f"p{i}", {5: 20 - 3 * i, 1: i}) for i in range(6)), []))), WEIGHTS)  # fmt: skip
+    scored = score_products(
+        products,
+        rating_histogram(
+            pd.DataFrame([r for i in range(6) for r in reviews_for(f"p{i}", {5: 20 - 3 * i, 1: i})])
+        ),
+        WEIGHTS,
+    )
     result = weight_sensitivity(scored, WEIGHTS)
     assert result["perturbation"] == 0.2 and result["weights"] == pytest.approx(WEIGHTS)
     overall = result["overall"]
@@ -363,8 +415,9 @@ def test_sensitivity_is_stable_when_one_product_beats_all_on_every_component() -
 
 def test_sensitivity_notices_a_ranking_that_flips_with_the_weights() -> None:
     # "rated" wins only on rating, "trusted" only on trust; equal weights put them neck and neck
-    weights = scoring_weights({"weights": {"rating": 0.5, "trust": 0.5, "wilson": 0, "value": 0,
-                                           "volume": 0}})  # fmt: skip
+    weights = scoring_weights(
+        {"weights": {"rating": 0.5, "trust": 0.5, "wilson": 0, "value": 0, "volume": 0}}
+    )
     products = frame(
         product("rated", adjusted_rating=5.0, trust_grade="C"),
         product("trusted", adjusted_rating=2.4, trust_grade="A"),
@@ -384,7 +437,9 @@ def test_sensitivity_notices_a_ranking_that_flips_with_the_weights() -> None:
     assert overall["min_tau"] == pytest.approx(4 / 6) and overall["top1_share"] == 0.5
     # a subcategory of one product has nothing to reorder
     assert set(result["subcategories"]) == {"inversion-tables"}
-    assert set(runs) == {(k, d) for k in ("rating", "trust") for d in ("up", "down")}  # zero weights skipped
+    assert set(runs) == {
+        (k, d) for k in ("rating", "trust") for d in ("up", "down")
+    }  # zero weights skipped
 
 
 def test_sensitivity_on_identical_products_keeps_their_order() -> None:

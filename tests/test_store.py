@@ -169,9 +169,12 @@ def test_review_round_trip_and_late_listing_link(store: Store) -> None:
     # Reviews may arrive before their product page is stored (separate review pages).
     store.save_reviews(
         run,
-        [review(), review(review_id="r-2", verified=None, helpful_votes=None, rating=None,
-                          url="http://127.0.0.1:8102/products/teeter-x3?page=2")],  # fmt: skip
-    )
+        [
+            review(),
+            review(review_id="r-2", verified=None, helpful_votes=None, rating=None,
+                   url="http://127.0.0.1:8102/products/teeter-x3?page=2"),
+        ],
+    )  # fmt: skip
     unlinked = store.read_reviews()
     assert unlinked["listing_id"].isna().all()
     store.save_listings(run, [listing()])
@@ -184,7 +187,7 @@ def test_review_round_trip_and_late_listing_link(store: Store) -> None:
     for column in ("store", "review_id", "author", "rating", "title", "body", "date",
                    "helpful_votes"):  # fmt: skip
         assert first[column] == expected[column], column
-    assert first["verified"] is True or first["verified"] == True  # noqa: E712 (pandas bool)
+    assert bool(first["verified"]) is True
     assert pd.isna(second["verified"]) and pd.isna(second["helpful_votes"])
     assert pd.isna(second["rating"])
     # A review saved after its listing is linked at once.
@@ -323,7 +326,7 @@ def test_each_scoring_run_appends_a_snapshot_and_keeps_products_replaced(store: 
     second = store.start_run(None)
     cheaper = scored(best_price=Decimal("379.00"), rank=2, composite_score=7.5, in_stock=False)
     newcomer = scored(product_id="asin:B0NEW", name="New", subcategory=None, category="traction",
-                      best_price=None, currency=None, composite_score=float("nan"), rank=None)  # fmt: skip
+                      best_price=None, currency=None, composite_score=float("nan"), rank=None)
     store.save_products(second, pd.DataFrame([cheaper, newcomer]), links)
     store.save_products(second, pd.DataFrame([cheaper, newcomer]), links)  # same run: replaced
 
@@ -333,7 +336,7 @@ def test_each_scoring_run_appends_a_snapshot_and_keeps_products_replaced(store: 
     old, now, new = (snapshots.iloc[i] for i in range(3))
     assert old["best_price"] == Decimal("399.990") and str(old["best_price"]) == "399.990"
     assert now["best_price"] == Decimal("379.00") and now["rank"] == 2
-    assert old["in_stock"] == True and now["in_stock"] == False  # noqa: E712 (pandas bool)
+    assert bool(old["in_stock"]) is True and bool(now["in_stock"]) is False
     assert now["composite_score"] == 7.5
     # subcategory falls back to category; unknowns stay unknown, never 0
     assert new["subcategory"] == "traction"
