@@ -404,3 +404,34 @@ def test_review_features_lookup_beyond_one_statement(store: Store) -> None:
     found = store.read_review_features(hashes[::-1])
     assert list(found["content_hash"]) == hashes
     assert [f["i"] for f in found["features"]] == list(range(1200))
+
+
+def test_scored_columns_survive_the_round_trip(store: Store) -> None:
+    run = store.start_run(None)
+    breakdown = [
+        {"component": "rating", "label": "Adjusted rating", "weight": 0.7, "value": 9.2,
+         "contribution": 6.44, "configured_weight": 0.35, "missing": False},
+        {"component": "trust", "label": "Review trust grade", "weight": 0.0, "value": None,
+         "contribution": 0.0, "configured_weight": 0.15, "missing": True},
+    ]  # fmt: skip
+    price_summary = [
+        {"store": "demo-shopify", "currency": "USD", "observed_since": "2024-06-01",
+         "history_days": 42, "low": "379.00", "high": "449.90", "median": "399.990",
+         "current": "381.50", "current_at": "2024-07-13T10:00:00+00:00", "is_current": True,
+         "above_low": "2.50", "good_price": True},
+    ]  # fmt: skip
+    product = scored(
+        score_breakdown=breakdown,
+        badges=["best-overall", "best-in-inversion-tables"],
+        rating_histogram={"1": 2, "2": 0, "3": 1, "4": 5, "5": 40},
+        price_summary=price_summary,
+        wilson_lower=float("nan"),
+    )
+    store.save_products(run, pd.DataFrame([product]), pd.DataFrame(columns=["product_id", "listing_id"]))
+    row = store.read_products().iloc[0]
+    assert row["score_breakdown"] == breakdown
+    assert row["badges"] == ["best-overall", "best-in-inversion-tables"]
+    assert row["rating_histogram"] == {"1": 2, "2": 0, "3": 1, "4": 5, "5": 40}
+    assert row["price_summary"] == price_summary  # money stays exact decimal text
+    assert row["wilson_lower"] is None  # unknown stays unknown
+    assert row["composite_score"] == 8.25
