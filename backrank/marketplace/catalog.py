@@ -16,13 +16,41 @@ REVIEW_SPAN_DAYS = 730
 
 # Invented names; none is a real back-care brand (tests check this against real ones).
 BRANDS = (
-    "Spinara", "Vertelux", "Lumbrix", "Hangwell", "Axialo", "Dorsova",
-    "Strettho", "Kalmspine", "Invertrek", "Tractavo", "Backhaven", "Nuvertis",
+    "Spinara",
+    "Vertelux",
+    "Lumbrix",
+    "Hangwell",
+    "Axialo",
+    "Dorsova",
+    "Strettho",
+    "Kalmspine",
+    "Invertrek",
+    "Tractavo",
+    "Backhaven",
+    "Nuvertis",
 )
 
 LINES = (
-    "Aero", "Core", "Flex", "Summit", "Pulse", "Terra", "Nova", "Atlas", "Zen", "Prime",
-    "Orbit", "Vita", "Apex", "Glide", "Ridge", "Luma", "Halo", "Echo", "Strata", "Drift",
+    "Aero",
+    "Core",
+    "Flex",
+    "Summit",
+    "Pulse",
+    "Terra",
+    "Nova",
+    "Atlas",
+    "Zen",
+    "Prime",
+    "Orbit",
+    "Vita",
+    "Apex",
+    "Glide",
+    "Ridge",
+    "Luma",
+    "Halo",
+    "Echo",
+    "Strata",
+    "Drift",
 )
 
 COLORS = ("Black", "Gray", "Blue", "Charcoal", "Red", "Navy", "White")
@@ -41,27 +69,85 @@ class Kind:
 
 
 KINDS = (
-    Kind("inversion-tables", ("Inversion Table",), (119, 449), (250, 350),
-         ("Adjustable Headrest", "Ergonomic Ankle Lock", "Foldable Frame", "Memory Foam Backrest",
-          "Safety Strap", "Lumbar Pillow"), "inversion table"),
-    Kind("lumbar-traction", ("Lumbar Traction Belt", "Lumbar Traction Device"), (29, 119),
-         (220, 300), ("Air Inflatable", "Breathable Mesh", "Adjustable Waist 29-49 in",
-                      "Hand Pump Included", "Quick Release Buckle"), "lumbar traction"),
-    Kind("cervical-traction", ("Over-Door Cervical Traction Device",
-                               "Pneumatic Cervical Traction Collar", "Cervical Traction Collar"),
-         (24, 99), (200, 300), ("Neck Stretcher", "Soft Foam Collar", "Water Bag Weight",
-                                "Adjustable Height", "Posture Corrector"), "cervical traction"),
-    Kind("back-stretchers", ("Back Stretcher Arch", "Back Stretcher"), (19, 69), (250, 330),
-         ("3 Level Arch", "Magnetic Acupressure", "Foam Padded", "Lumbar Support"),
-         "back stretcher"),
-    Kind("decompression-belts", ("Spinal Decompression Belt", "Decompression Back Belt"),
-         (39, 149), (220, 320), ("Inflatable Air Columns", "Lumbar Support", "Adjustable Fit",
-                                 "Breathable Fabric"), "decompression belt"),
-    Kind("back-wheels", ("Back Roller Wheel", "Yoga Back Wheel"), (24, 79), (300, 550),
-         ("Foam Padded", "Deep Tissue Massage", "12 Inch", "Non-Slip Surface"), "back wheel"),
-    Kind("hanging-bars", ("Doorway Hanging Bar", "Doorway Pull Up Bar", "Hanging Bar"),
-         (29, 109), (300, 440), ("No Screw Install", "Padded Grips", "Spinal Hang Straps",
-                                 "Adjustable Width"), "hanging bar"),
+    Kind(
+        "inversion-tables",
+        ("Inversion Table",),
+        (119, 449),
+        (250, 350),
+        (
+            "Adjustable Headrest",
+            "Ergonomic Ankle Lock",
+            "Foldable Frame",
+            "Memory Foam Backrest",
+            "Safety Strap",
+            "Lumbar Pillow",
+        ),
+        "inversion table",
+    ),
+    Kind(
+        "lumbar-traction",
+        ("Lumbar Traction Belt", "Lumbar Traction Device"),
+        (29, 119),
+        (220, 300),
+        (
+            "Air Inflatable",
+            "Breathable Mesh",
+            "Adjustable Waist 29-49 in",
+            "Hand Pump Included",
+            "Quick Release Buckle",
+        ),
+        "lumbar traction",
+    ),
+    Kind(
+        "cervical-traction",
+        (
+            "Over-Door Cervical Traction Device",
+            "Pneumatic Cervical Traction Collar",
+            "Cervical Traction Collar",
+        ),
+        (24, 99),
+        (200, 300),
+        (
+            "Neck Stretcher",
+            "Soft Foam Collar",
+            "Water Bag Weight",
+            "Adjustable Height",
+            "Posture Corrector",
+        ),
+        "cervical traction",
+    ),
+    Kind(
+        "back-stretchers",
+        ("Back Stretcher Arch", "Back Stretcher"),
+        (19, 69),
+        (250, 330),
+        ("3 Level Arch", "Magnetic Acupressure", "Foam Padded", "Lumbar Support"),
+        "back stretcher",
+    ),
+    Kind(
+        "decompression-belts",
+        ("Spinal Decompression Belt", "Decompression Back Belt"),
+        (39, 149),
+        (220, 320),
+        ("Inflatable Air Columns", "Lumbar Support", "Adjustable Fit", "Breathable Fabric"),
+        "decompression belt",
+    ),
+    Kind(
+        "back-wheels",
+        ("Back Roller Wheel", "Yoga Back Wheel"),
+        (24, 79),
+        (300, 550),
+        ("Foam Padded", "Deep Tissue Massage", "12 Inch", "Non-Slip Surface"),
+        "back wheel",
+    ),
+    Kind(
+        "hanging-bars",
+        ("Doorway Hanging Bar", "Doorway Pull Up Bar", "Hanging Bar"),
+        (29, 109),
+        (300, 440),
+        ("No Screw Install", "Padded Grips", "Spinal Hang Straps", "Adjustable Width"),
+        "hanging bar",
+    ),
 )
 KIND_BY_CATEGORY = {kind.category: kind for kind in KINDS}
 
@@ -121,7 +207,7 @@ class Product:
         return self.gtin[1:]
 
     def description(self) -> str:
-        feet = lambda inches: f"{inches // 12}'{inches % 12}\""  # noqa: E731
+        feet = lambda inches: f"{inches // 12}'{inches % 12}\""
         return (
             f"The {self.name} ({self.mpn}) is built for everyday back care at home. "
             f"{self.features[0]} and {self.features[1].lower()}. "
@@ -215,7 +301,9 @@ def gtin_check_digit(body: str) -> str:
 
 
 def is_valid_gtin(code: str) -> bool:
-    return code.isdigit() and len(code) in (8, 12, 13, 14) and gtin_check_digit(code[:-1]) == code[-1]
+    return (
+        code.isdigit() and len(code) in (8, 12, 13, 14) and gtin_check_digit(code[:-1]) == code[-1]
+    )
 
 
 def slugify(text: str) -> str:
@@ -240,19 +328,33 @@ def _products(rng: random.Random, count: int) -> list[Product]:
     for i in range(count):
         kind = KINDS[i % len(KINDS)]
         brand = rng.choice(BRANDS)
-        mpn = _unique(used_mpns, lambda: f"{brand[:2].upper()}-{rng.randrange(100, 10000)}"
-                      + rng.choice(("", "", "B", "X", "S")))
+        prefix = brand[:2].upper()
+        mpn = _unique(
+            used_mpns,
+            lambda prefix=prefix: (
+                f"{prefix}-{rng.randrange(100, 10000)}" + rng.choice(("", "", "B", "X", "S"))
+            ),
+        )
         gtin = _unique(used_gtins, lambda: _gtin(rng))
         height_min = rng.randrange(56, 62)
-        products.append(Product(
-            product_id=f"P{i + 1:05d}", brand=brand, line=rng.choice(LINES),
-            noun=rng.choice(kind.nouns), category=kind.category, mpn=mpn, gtin=gtin,
-            color=rng.choice(COLORS), features=tuple(rng.sample(kind.features, 2)),
-            weight_lb=rng.randrange(kind.weight_range[0], kind.weight_range[1] + 1, 10),
-            height_min_in=height_min, height_max_in=height_min + rng.randrange(16, 24),
-            warranty_years=rng.choice((1, 1, 2, 3, 5)),
-            quality=round(min(4.9, max(1.8, rng.gauss(4.0, 0.55))), 2),
-        ))
+        products.append(
+            Product(
+                product_id=f"P{i + 1:05d}",
+                brand=brand,
+                line=rng.choice(LINES),
+                noun=rng.choice(kind.nouns),
+                category=kind.category,
+                mpn=mpn,
+                gtin=gtin,
+                color=rng.choice(COLORS),
+                features=tuple(rng.sample(kind.features, 2)),
+                weight_lb=rng.randrange(kind.weight_range[0], kind.weight_range[1] + 1, 10),
+                height_min_in=height_min,
+                height_max_in=height_min + rng.randrange(16, 24),
+                warranty_years=rng.choice((1, 1, 2, 3, 5)),
+                quality=round(min(4.9, max(1.8, rng.gauss(4.0, 0.55))), 2),
+            )
+        )
     return products
 
 
@@ -285,8 +387,15 @@ def _listings(rng: random.Random, products: list[Product], demo: bool):
             titles.add(title)
             index = len(rows[store])
             if store == "amazon":
-                key = _unique(used_asins, lambda: "B0" + "".join(
-                    rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8)))
+                key = _unique(
+                    used_asins,
+                    lambda: (
+                        "B0"
+                        + "".join(
+                            rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8)
+                        )
+                    ),
+                )
                 slug = "-".join(re.findall(r"[A-Za-z0-9]+", title)[:7])
             elif store == "walmart":
                 slug = "-".join(re.findall(r"[A-Za-z0-9]+", title))
@@ -296,18 +405,29 @@ def _listings(rng: random.Random, products: list[Product], demo: bool):
                 key = slug
             count, stars, stride, offset = _reviews(rng, product, demo)
             price, list_price, in_stock = _offer(rng, store, base_cents)
-            rows[store].append(StoreListing(
-                store=store, index=index, product=product, key=key, slug=slug, title=title,
-                price_cents=price, list_price_cents=list_price, in_stock=in_stock,
-                show_gtin=store != "amazon" and rng.random() < 0.6,
-                show_mpn=rng.random() < 0.6,
-                number_id=_number_id(store, index),
-                variant_id=40_000_000_000_000 + index * 1013 if store == "shopify" else 0,
-                use_microdata=store == "woocommerce" and rng.random() < 0.25,
-                review_count=count, star_counts=stars, review_stride=stride,
-                review_offset=offset,
-                first_comment_id=comment_id if store == "woocommerce" else 0,
-            ))
+            rows[store].append(
+                StoreListing(
+                    store=store,
+                    index=index,
+                    product=product,
+                    key=key,
+                    slug=slug,
+                    title=title,
+                    price_cents=price,
+                    list_price_cents=list_price,
+                    in_stock=in_stock,
+                    show_gtin=store != "amazon" and rng.random() < 0.6,
+                    show_mpn=rng.random() < 0.6,
+                    number_id=_number_id(store, index),
+                    variant_id=40_000_000_000_000 + index * 1013 if store == "shopify" else 0,
+                    use_microdata=store == "woocommerce" and rng.random() < 0.25,
+                    review_count=count,
+                    star_counts=stars,
+                    review_stride=stride,
+                    review_offset=offset,
+                    first_comment_id=comment_id if store == "woocommerce" else 0,
+                )
+            )
             if store == "woocommerce":
                 comment_id += count
     listings = {store: tuple(rows[store]) for store in STORES}
@@ -329,9 +449,15 @@ def _title(rng: random.Random, store: str, product: Product, kind: Kind) -> str:
     shape = rng.choice(TITLE_SHAPES[store])
     extra = [f for f in kind.features if f not in product.features]
     return shape.format(
-        brand=product.brand, line=product.line, noun=product.noun,
-        noun_lower=product.noun.lower(), NOUN=product.noun.upper(), mpn=product.mpn,
-        color=product.color, weight=product.weight_lb, f1=product.features[0],
+        brand=product.brand,
+        line=product.line,
+        noun=product.noun,
+        noun_lower=product.noun.lower(),
+        NOUN=product.noun.upper(),
+        mpn=product.mpn,
+        color=product.color,
+        weight=product.weight_lb,
+        f1=product.features[0],
         f2=product.features[1] if rng.random() < 0.5 or not extra else rng.choice(extra),
         pack=rng.choice(PACKS),
     )
@@ -361,7 +487,9 @@ def _reviews(rng: random.Random, product: Product, demo: bool) -> tuple[int, tup
     total = sum(weights)
     exact = [count * w / total for w in weights]
     stars = [int(x) for x in exact]
-    for i in sorted(range(5), key=lambda i: exact[i] - stars[i], reverse=True)[: count - sum(stars)]:
+    for i in sorted(range(5), key=lambda i: exact[i] - stars[i], reverse=True)[
+        : count - sum(stars)
+    ]:
         stars[i] += 1
     stride = max(1, round(count * 0.618))  # golden-ratio stride spreads the stars evenly
     while math.gcd(stride, count) != 1:

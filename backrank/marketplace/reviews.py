@@ -14,40 +14,87 @@ from backrank.marketplace.catalog import (
 )
 
 FIRST_NAMES = (
-    "Linda", "Mike", "Sarah", "James", "Karen", "David", "Maria", "Chris", "Jen", "Robert",
-    "Patricia", "Tom", "Angela", "Kevin", "Donna", "Steve", "Lisa", "Brian", "Nancy", "Greg",
-    "Michelle", "Paul", "Debbie", "Jason", "Carol", "Mark", "Tina", "Eric", "Rachel", "Gary",
+    "Linda",
+    "Mike",
+    "Sarah",
+    "James",
+    "Karen",
+    "David",
+    "Maria",
+    "Chris",
+    "Jen",
+    "Robert",
+    "Patricia",
+    "Tom",
+    "Angela",
+    "Kevin",
+    "Donna",
+    "Steve",
+    "Lisa",
+    "Brian",
+    "Nancy",
+    "Greg",
+    "Michelle",
+    "Paul",
+    "Debbie",
+    "Jason",
+    "Carol",
+    "Mark",
+    "Tina",
+    "Eric",
+    "Rachel",
+    "Gary",
 )
-HANDLES = ("Amazon Customer", "BackPainDad", "runner_mom", "HikerJoe", "Nurse Kelly", "T.J.",
-           "shopper", "OldGuitarist", "desk_worker", "Grandpa Ed")
+HANDLES = (
+    "Amazon Customer",
+    "BackPainDad",
+    "runner_mom",
+    "HikerJoe",
+    "Nurse Kelly",
+    "T.J.",
+    "shopper",
+    "OldGuitarist",
+    "desk_worker",
+    "Grandpa Ed",
+)
 
 OPENERS = {
-    "good": ("I've had lower back pain for {years} years and this {noun} actually helps.",
-             "After {weeks} weeks of daily use my back feels so much looser.",
-             "My physical therapist recommended this {noun} and it was worth it.",
-             "Bought this for my husband's sciatica and he uses it every morning."),
-    "mixed": ("It does what it says, mostly.",
-              "Some relief for my back, but not the miracle the ads promise.",
-              "I have mixed feelings about this {noun} after {weeks} weeks."),
-    "bad": ("This {noun} did nothing for my back pain.",
-            "I wanted to like it but it made my back pain worse.",
-            "Returned it after {weeks} weeks."),
+    "good": (
+        "I've had lower back pain for {years} years and this {noun} actually helps.",
+        "After {weeks} weeks of daily use my back feels so much looser.",
+        "My physical therapist recommended this {noun} and it was worth it.",
+        "Bought this for my husband's sciatica and he uses it every morning.",
+    ),
+    "mixed": (
+        "It does what it says, mostly.",
+        "Some relief for my back, but not the miracle the ads promise.",
+        "I have mixed feelings about this {noun} after {weeks} weeks.",
+    ),
+    "bad": (
+        "This {noun} did nothing for my back pain.",
+        "I wanted to like it but it made my back pain worse.",
+        "Returned it after {weeks} weeks.",
+    ),
 }
 ASPECTS = {
-    "good": ("Build quality is solid, it feels sturdy even at {weight} lbs.",
-             "Assembly took about {minutes} minutes with the included tools.",
-             "The padding is comfortable and it fits my height well.",
-             "It's quiet, no squeaking at all.",
-             "Great value for the price compared to the big names.",
-             "Customer service answered my question the same day.",
-             "Easy to store when I'm not using it."),
-    "bad": ("The padding is thin and it digs into my back.",
-            "Assembly instructions were confusing and two bolts were missing.",
-            "It creaks and squeaks every time I use it.",
-            "Feels flimsy, I would not trust it near the {weight} lb limit.",
-            "Customer service never answered my emails.",
-            "Overpriced for what you get.",
-            "It doesn't fit well if you're on the tall side."),
+    "good": (
+        "Build quality is solid, it feels sturdy even at {weight} lbs.",
+        "Assembly took about {minutes} minutes with the included tools.",
+        "The padding is comfortable and it fits my height well.",
+        "It's quiet, no squeaking at all.",
+        "Great value for the price compared to the big names.",
+        "Customer service answered my question the same day.",
+        "Easy to store when I'm not using it.",
+    ),
+    "bad": (
+        "The padding is thin and it digs into my back.",
+        "Assembly instructions were confusing and two bolts were missing.",
+        "It creaks and squeaks every time I use it.",
+        "Feels flimsy, I would not trust it near the {weight} lb limit.",
+        "Customer service never answered my emails.",
+        "Overpriced for what you get.",
+        "It doesn't fit well if you're on the tall side.",
+    ),
 }
 CLOSERS = {
     "good": ("Highly recommend.", "Would buy again.", "Five stars from me.", "Glad I bought it."),
@@ -86,8 +133,13 @@ def review_at(seed: int, listing: StoreListing, index: int) -> GeneratedReview:
     rating = listing.stars_of(index)
     mood = "good" if rating >= 4 else "mixed" if rating == 3 else "bad"
     product = listing.product
-    fill = dict(noun=product.noun.lower(), years=rng.randrange(2, 20), weeks=rng.randrange(2, 9),
-                weight=product.weight_lb, minutes=rng.choice((15, 20, 30, 45, 60)))
+    fill = {
+        "noun": product.noun.lower(),
+        "years": rng.randrange(2, 20),
+        "weeks": rng.randrange(2, 9),
+        "weight": product.weight_lb,
+        "minutes": rng.choice((15, 20, 30, 45, 60)),
+    }
     sentences = [rng.choice(OPENERS[mood])]
     if mood == "mixed":
         sentences += [rng.choice(ASPECTS["good"]), rng.choice(ASPECTS["bad"])]
@@ -110,8 +162,9 @@ def review_at(seed: int, listing: StoreListing, index: int) -> GeneratedReview:
     helpful = 0 if rng.random() < 0.55 else int(rng.paretovariate(1.3))
     return GeneratedReview(
         review_id=review_id,
-        number=listing.first_comment_id + index if listing.first_comment_id else
-        int.from_bytes(digest[:6], "big") % 900_000_000 + 100_000_000,
+        number=listing.first_comment_id + index
+        if listing.first_comment_id
+        else int.from_bytes(digest[:6], "big") % 900_000_000 + 100_000_000,
         author=_author(rng),
         rating=rating,
         title=rng.choice(TITLES[rating]),
@@ -122,7 +175,9 @@ def review_at(seed: int, listing: StoreListing, index: int) -> GeneratedReview:
     )
 
 
-def reviews_page(seed: int, listing: StoreListing, page: int, per_page: int) -> list[GeneratedReview]:
+def reviews_page(
+    seed: int, listing: StoreListing, page: int, per_page: int
+) -> list[GeneratedReview]:
     """Reviews on page `page` (1-based); empty past the last page."""
     start = (page - 1) * per_page
     stop = min(start + per_page, listing.review_count)

@@ -8,7 +8,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from backrank.marketplace import amazon, shopify, walmart, woocommerce
@@ -69,10 +69,12 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         response = self.server.store.route(parts.path, query)
-        head = (f"HTTP/1.1 {response.status} {self.responses[response.status][0]}\r\n"
-                f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n"
-                f"Content-Type: {response.content_type}\r\n"
-                f"Content-Length: {len(response.body)}\r\n\r\n").encode("latin-1")
+        head = (
+            f"HTTP/1.1 {response.status} {self.responses[response.status][0]}\r\n"
+            f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n"
+            f"Content-Type: {response.content_type}\r\n"
+            f"Content-Length: {len(response.body)}\r\n\r\n"
+        ).encode("latin-1")
         self.wfile.write(head + response.body if send_body else head)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -96,7 +98,7 @@ class Marketplace:
         self._requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> Marketplace:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         """Serve the stores on port, port+1, port+2, port+3 (or four free ports when 0)."""
         if self._servers:
             raise RuntimeError("marketplace already started")
@@ -113,8 +115,13 @@ class Marketplace:
             self.stop()
             raise
         for store, server in self._servers.items():
-            threading.Thread(target=server.serve_forever, name=f"marketplace-{store}",
-                             daemon=True).start()
+            # A short poll keeps stop() quick; shutdown() waits for the next poll.
+            threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"marketplace-{store}",
+                daemon=True,
+            ).start()
         return self
 
     def stop(self) -> None:
@@ -123,7 +130,7 @@ class Marketplace:
             server.server_close()
         self._servers.clear()
 
-    def __enter__(self) -> Marketplace:
+    def __enter__(self) -> Self:
         return self if self._servers else self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -143,14 +150,30 @@ class Marketplace:
         """What the stores show, as plain JSON-able data, for tests to check crawls against."""
         if not self._stores:
             raise RuntimeError("start() the marketplace first: listing URLs need its ports")
-        products = [{"product_id": p.product_id, "brand": p.brand, "model": p.line, "mpn": p.mpn,
-                     "gtin": p.gtin, "category": p.category, "name": p.name}
-                    for p in self.catalog.products]
-        listings = [self._listing_truth(row) for store in STORES
-                    for row in self.catalog.listings[store]]
-        return {"seed": self.seed, "scale": self.scale, "store_urls": dict(self.store_urls),
-                "disallowed": dict(DISALLOWED), "products": products, "listings": listings,
-                "review_total": self.catalog.review_total}
+        products = [
+            {
+                "product_id": p.product_id,
+                "brand": p.brand,
+                "model": p.line,
+                "mpn": p.mpn,
+                "gtin": p.gtin,
+                "category": p.category,
+                "name": p.name,
+            }
+            for p in self.catalog.products
+        ]
+        listings = [
+            self._listing_truth(row) for store in STORES for row in self.catalog.listings[store]
+        ]
+        return {
+            "seed": self.seed,
+            "scale": self.scale,
+            "store_urls": dict(self.store_urls),
+            "disallowed": dict(DISALLOWED),
+            "products": products,
+            "listings": listings,
+            "review_total": self.catalog.review_total,
+        }
 
     def _listing_truth(self, row: StoreListing) -> dict:
         product = row.product
@@ -158,13 +181,18 @@ class Marketplace:
         if row.show_gtin:  # Walmart prints the 12-digit UPC, the others the GTIN-13
             shown_gtin = product.upc if row.store == "walmart" else product.gtin
         truth = {
-            "store": row.store, "url": self._stores[row.store].url(row),
-            "product_id": product.product_id, "title": row.title,
+            "store": row.store,
+            "url": self._stores[row.store].url(row),
+            "product_id": product.product_id,
+            "title": row.title,
             "price": None if row.price is None else str(row.price),
             "list_price": None if row.list_price is None else str(row.list_price),
-            "currency": "USD", "availability": "in_stock" if row.in_stock else "out_of_stock",
-            "gtin": shown_gtin, "mpn": product.mpn if row.show_mpn else None,
-            "review_count": row.review_count, "rating": row.rating,
+            "currency": "USD",
+            "availability": "in_stock" if row.in_stock else "out_of_stock",
+            "gtin": shown_gtin,
+            "mpn": product.mpn if row.show_mpn else None,
+            "review_count": row.review_count,
+            "rating": row.rating,
         }
         if row.store == "amazon":
             truth["asin"] = row.key
@@ -201,8 +229,11 @@ def serve(port: int, seed: int, scale: int | None, truth_path: str | None) -> No
             marketplace.write_truth(truth_path)
         for store, url in marketplace.store_urls.items():
             print(f"{store:12} {url}")
-        print(f"{len(marketplace.catalog.products)} product models, "
-              f"{marketplace.catalog.review_total:,} reviews. Ctrl-C to stop.", flush=True)
+        print(
+            f"{len(marketplace.catalog.products)} product models, "
+            f"{marketplace.catalog.review_total:,} reviews. Ctrl-C to stop.",
+            flush=True,
+        )
         try:
             while True:
                 time.sleep(3600)

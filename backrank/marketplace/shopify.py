@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from html import escape
 
@@ -12,6 +11,7 @@ from backrank.marketplace.response import (
     html_page,
     json_response,
     not_found,
+    rendered_once,
     script_json,
     sitemap_index,
     text_response,
@@ -69,7 +69,7 @@ class ShopifyStore:
             if page is None or limit is None:
                 return not_found()
             limit = min(limit, 250)
-            rows = self.listings[(page - 1) * limit: page * limit]
+            rows = self.listings[(page - 1) * limit : page * limit]
             return json_response({"products": [self.product_record(row) for row in rows]})
         if path == "/robots.txt":
             return text_response(self.robots())
@@ -81,41 +81,51 @@ class ShopifyStore:
         if path == DISALLOWED or path.startswith(DISALLOWED + "/"):
             return html_page("Your cart", "<h1>Your cart</h1><p>Your cart is currently empty.</p>")
         if path in ("/", "/collections/all"):
-            links = "".join(f'<li><a href="{listing_path(row)}">{escape(row.title)}</a></li>'
-                            for row in self.listings[:50])
+            links = "".join(
+                f'<li><a href="{listing_path(row)}">{escape(row.title)}</a></li>'
+                for row in self.listings[:50]
+            )
             return html_page("Demo Shopify store", f"<h1>All products</h1><ul>{links}</ul>")
         return not_found()
 
     def robots(self) -> str:
-        return (f"User-agent: *\nDisallow: /admin\nDisallow: {DISALLOWED}\nDisallow: /checkout\n"
-                f"\nSitemap: {self.base_url}/sitemap.xml\n")
+        return (
+            f"User-agent: *\nDisallow: /admin\nDisallow: {DISALLOWED}\nDisallow: /checkout\n"
+            f"\nSitemap: {self.base_url}/sitemap.xml\n"
+        )
 
-    @functools.cache
+    @rendered_once
     def sitemap(self) -> str:
         chunks = -(-len(self.listings) // SITEMAP_CHUNK)
-        return sitemap_index([
-            f"{self.base_url}/sitemap_products_{n}.xml?from={self.listings[(n - 1) * SITEMAP_CHUNK].number_id}"
-            f"&to={self.listings[min(n * SITEMAP_CHUNK, len(self.listings)) - 1].number_id}"
-            for n in range(1, chunks + 1)])
+        return sitemap_index(
+            [
+                f"{self.base_url}/sitemap_products_{n}.xml?from={self.listings[(n - 1) * SITEMAP_CHUNK].number_id}"
+                f"&to={self.listings[min(n * SITEMAP_CHUNK, len(self.listings)) - 1].number_id}"
+                for n in range(1, chunks + 1)
+            ]
+        )
 
-    @functools.lru_cache(maxsize=32)
+    @rendered_once
     def sitemap_chunk(self, number: int) -> str | None:
-        rows = self.listings[(number - 1) * SITEMAP_CHUNK: number * SITEMAP_CHUNK]
+        rows = self.listings[(number - 1) * SITEMAP_CHUNK : number * SITEMAP_CHUNK]
         if number < 1 or not rows:
             return None
         # As real Shopify: the first <url> is the shop root, then products with images.
-        entries = [f"  <url>\n    <loc>{self.base_url}/</loc>\n    <changefreq>daily</changefreq>\n"
-                   "  </url>\n"]
+        root = f"  <url>\n    <loc>{self.base_url}/</loc>\n    <changefreq>daily</changefreq>\n  </url>\n"
+        entries = [root]
         for row in rows:
             entries.append(
                 f"  <url>\n    <loc>{self.url(row)}</loc>\n    <lastmod>{CREATED_AT}</lastmod>\n"
                 f"    <changefreq>daily</changefreq>\n    <image:image>\n"
                 f"      <image:loc>{self._image(row)}</image:loc>\n"
                 f"      <image:title>{escape(row.title)}</image:title>\n    </image:image>\n"
-                "  </url>\n")
-        return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/'
-                'schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/'
-                f'1.1">\n{"".join(entries)}</urlset>\n')
+                "  </url>\n"
+            )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/'
+            'schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/'
+            f'1.1">\n{"".join(entries)}</urlset>\n'
+        )
 
     def _image(self, row: StoreListing) -> str:
         return f"{self.base_url}/cdn/shop/products/{row.key}.jpg"
@@ -124,20 +134,32 @@ class ShopifyStore:
         """The products.json / product.json shape: prices as decimal strings."""
         product = row.product
         return {
-            "id": row.number_id, "title": row.title, "handle": row.key,
+            "id": row.number_id,
+            "title": row.title,
+            "handle": row.key,
             "body_html": f"<p>{escape(product.description())}</p>",
-            "published_at": CREATED_AT, "created_at": CREATED_AT, "updated_at": CREATED_AT,
-            "vendor": product.brand, "product_type": product.noun,
+            "published_at": CREATED_AT,
+            "created_at": CREATED_AT,
+            "updated_at": CREATED_AT,
+            "vendor": product.brand,
+            "product_type": product.noun,
             "tags": [product.category, "back pain", product.brand.lower()],
-            "variants": [{
-                "id": row.variant_id, "title": "Default Title", "option1": "Default Title",
-                "sku": product.mpn if row.show_mpn else "",
-                "barcode": product.upc if row.show_gtin else None,
-                "price": decimal_text(row.price_cents),
-                "compare_at_price": decimal_text(row.list_price_cents),
-                "available": row.in_stock, "product_id": row.number_id, "position": 1,
-                "requires_shipping": True, "taxable": True,
-            }],
+            "variants": [
+                {
+                    "id": row.variant_id,
+                    "title": "Default Title",
+                    "option1": "Default Title",
+                    "sku": product.mpn if row.show_mpn else "",
+                    "barcode": product.upc if row.show_gtin else None,
+                    "price": decimal_text(row.price_cents),
+                    "compare_at_price": decimal_text(row.list_price_cents),
+                    "available": row.in_stock,
+                    "product_id": row.number_id,
+                    "position": 1,
+                    "requires_shipping": True,
+                    "taxable": True,
+                }
+            ],
             "images": [{"id": row.number_id + 1, "src": self._image(row), "position": 1}],
             "options": [{"name": "Title", "position": 1, "values": ["Default Title"]}],
         }
@@ -147,73 +169,110 @@ class ShopifyStore:
         record = self.product_record(row)
         variant = record["variants"][0]
         variant.update(price=row.price_cents, compare_at_price=row.list_price_cents)
-        return {**record, "description": record.pop("body_html"), "price": row.price_cents,
-                "compare_at_price": row.list_price_cents, "available": row.in_stock,
-                "images": [self._image(row)], "featured_image": self._image(row)}
+        return {
+            **record,
+            "description": record.pop("body_html"),
+            "price": row.price_cents,
+            "compare_at_price": row.list_price_cents,
+            "available": row.in_stock,
+            "images": [self._image(row)],
+            "featured_image": self._image(row),
+        }
 
     def product_page(self, row: StoreListing) -> Response:
         product = row.product
         availability = "https://schema.org/" + ("InStock" if row.in_stock else "OutOfStock")
-        offer = {"@type": "Offer", "url": self.url(row), "price": decimal_text(row.price_cents),
-                 "priceCurrency": "USD", "availability": availability,
-                 "seller": {"@type": "Organization", "name": "Demo Shopify store"}}
+        offer = {
+            "@type": "Offer",
+            "url": self.url(row),
+            "price": decimal_text(row.price_cents),
+            "priceCurrency": "USD",
+            "availability": availability,
+            "seller": {"@type": "Organization", "name": "Demo Shopify store"},
+        }
         if row.show_mpn:
             offer["sku"] = product.mpn
         if row.show_gtin:
             offer["gtin13"] = product.gtin
-        ld = {"@context": "http://schema.org/", "@type": "Product", "name": row.title,
-              "url": self.url(row), "image": [self._image(row)],
-              "description": product.description(),
-              "brand": {"@type": "Brand", "name": product.brand}, "offers": [offer]}
+        ld = {
+            "@context": "http://schema.org/",
+            "@type": "Product",
+            "name": row.title,
+            "url": self.url(row),
+            "image": [self._image(row)],
+            "description": product.description(),
+            "brand": {"@type": "Brand", "name": product.brand},
+            "offers": [offer],
+        }
         if row.show_mpn:
             ld["sku"] = product.mpn
         if row.review_count:
-            ld["aggregateRating"] = {"@type": "AggregateRating", "ratingValue": row.rating,
-                                     "reviewCount": row.review_count}
-        head = (f'<link rel="canonical" href="{self.url(row)}">'
-                f'<meta property="og:type" content="product">'
-                f'<meta property="og:title" content="{escape(row.title)}">'
-                f'<meta property="og:price:amount" content="{decimal_text(row.price_cents)}">'
-                f'<meta property="og:price:currency" content="USD">'
-                f'<script type="application/ld+json">{script_json(ld)}</script>')
-        was = (f' <s class="price-item price-item--regular">{money(row.list_price_cents)}</s>'
-               if row.list_price_cents is not None else "")
-        button = (f'<a class="product-form__submit" href="{DISALLOWED}/add?id={row.variant_id}'
-                  f'&amp;quantity=1">Add to cart</a>' if row.in_stock else
-                  '<button class="product-form__submit" disabled>Sold out</button>')
-        body = (f'<main class="product"><h1 class="product__title">{escape(row.title)}</h1>'
-                f'<p class="product__vendor">{escape(product.brand)}</p>'
-                f'<div class="price"><span class="price-item price-item--sale">'
-                f"{money(row.price_cents)}</span>{was}</div>{button}"
-                f'<div class="product__description rte"><p>{escape(product.description())}</p>'
-                f'</div>{self.review_widget(row, 1)}</main>')
+            ld["aggregateRating"] = {
+                "@type": "AggregateRating",
+                "ratingValue": row.rating,
+                "reviewCount": row.review_count,
+            }
+        head = (
+            f'<link rel="canonical" href="{self.url(row)}">'
+            f'<meta property="og:type" content="product">'
+            f'<meta property="og:title" content="{escape(row.title)}">'
+            f'<meta property="og:price:amount" content="{decimal_text(row.price_cents)}">'
+            f'<meta property="og:price:currency" content="USD">'
+            f'<script type="application/ld+json">{script_json(ld)}</script>'
+        )
+        was = (
+            f' <s class="price-item price-item--regular">{money(row.list_price_cents)}</s>'
+            if row.list_price_cents is not None
+            else ""
+        )
+        button = (
+            f'<a class="product-form__submit" href="{DISALLOWED}/add?id={row.variant_id}'
+            f'&amp;quantity=1">Add to cart</a>'
+            if row.in_stock
+            else '<button class="product-form__submit" disabled>Sold out</button>'
+        )
+        body = (
+            f'<main class="product"><h1 class="product__title">{escape(row.title)}</h1>'
+            f'<p class="product__vendor">{escape(product.brand)}</p>'
+            f'<div class="price"><span class="price-item price-item--sale">'
+            f"{money(row.price_cents)}</span>{was}</div>{button}"
+            f'<div class="product__description rte"><p>{escape(product.description())}</p>'
+            f"</div>{self.review_widget(row, 1)}</main>"
+        )
         return html_page(f"{row.title} – Demo Shopify store", body, head)
 
     def review_widget(self, row: StoreListing, page: int) -> str:
-        reviews = "".join(self._review(r) for r in
-                          reviews_page(self.catalog.seed, row, page, REVIEWS_PER_PAGE))
+        reviews = "".join(
+            self._review(r) for r in reviews_page(self.catalog.seed, row, page, REVIEWS_PER_PAGE)
+        )
         pages = page_count(row, REVIEWS_PER_PAGE)
         links = []
         for number in range(max(1, page - 2), min(pages, page + 2) + 1):
             if number == page:
-                links.append(f'<span class="jdgm-paginate__page jdgm-curt" data-page="{number}">'
-                             f"{number}</span>")
+                links.append(
+                    f'<span class="jdgm-paginate__page jdgm-curt" data-page="{number}">'
+                    f"{number}</span>"
+                )
             else:
                 links.append(self._page_link(row, number, "jdgm-paginate__page", str(number)))
         if page < pages:
             links.append(self._page_link(row, page + 1, "jdgm-paginate__next-page", "›"))
         rating = f"{row.rating:.2f}" if row.review_count else "0.00"
-        return (f'<div class="jdgm-widget jdgm-review-widget"><div class="jdgm-rev-widg" '
-                f'data-average-rating="{rating}" data-number-of-reviews="{row.review_count}" '
-                f'data-number-of-questions="0"><div class="jdgm-rev-widg__summary">'
-                f"{row.review_count} reviews</div><div class=\"jdgm-rev-widg__reviews\">"
-                f'{reviews}</div><div class="jdgm-paginate" data-per-page="{REVIEWS_PER_PAGE}">'
-                f'{"".join(links)}</div></div></div>')
+        return (
+            f'<div class="jdgm-widget jdgm-review-widget"><div class="jdgm-rev-widg" '
+            f'data-average-rating="{rating}" data-number-of-reviews="{row.review_count}" '
+            f'data-number-of-questions="0"><div class="jdgm-rev-widg__summary">'
+            f'{row.review_count} reviews</div><div class="jdgm-rev-widg__reviews">'
+            f'{reviews}</div><div class="jdgm-paginate" data-per-page="{REVIEWS_PER_PAGE}">'
+            f"{''.join(links)}</div></div></div>"
+        )
 
     @staticmethod
     def _page_link(row: StoreListing, number: int, css: str, text: str) -> str:
-        return (f'<a class="{css}" data-page="{number}" '
-                f'href="/apps/judgeme/reviews/{row.key}?page={number}">{text}</a>')
+        return (
+            f'<a class="{css}" data-page="{number}" '
+            f'href="/apps/judgeme/reviews/{row.key}?page={number}">{text}</a>'
+        )
 
     @staticmethod
     def _review(review: GeneratedReview) -> str:
@@ -229,7 +288,8 @@ class ShopifyStore:
             f'<div class="jdgm-rev__content"><b class="jdgm-rev__title">{escape(review.title)}</b>'
             f'<div class="jdgm-rev__body"><p>{escape(review.body)}</p></div></div>'
             f'<div class="jdgm-rev__actions"><span class="jdgm-rev__thumb-count" '
-            f'data-count="{review.helpful_votes}">{review.helpful_votes}</span></div></div>')
+            f'data-count="{review.helpful_votes}">{review.helpful_votes}</span></div></div>'
+        )
 
 
 def _int(text: str) -> int | None:
