@@ -177,13 +177,16 @@ def aspect_mentions(
     columns = ["review_key", "sentence_index", "aspect"]
     if sentences.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    distinct = pd.Series(sentences["sentence"].astype(str).unique())
+    distinct = pd.Series(sentences["sentence"].astype(str).unique(), dtype=object)
+    # Casefold once and match case-sensitively: several times faster than re.IGNORECASE.
+    folded = distinct.str.casefold()
     found = []
     for name, rule in lexicon.items():
         pattern = rule.pattern()
         if pattern is None:
             continue
-        hits = distinct[distinct.str.contains(pattern, regex=True)]
+        casefolded = re.compile(pattern.pattern)
+        hits = distinct[folded.str.contains(casefolded, regex=True).to_numpy(dtype=bool)]
         if len(hits):
             found.append(pd.DataFrame({"sentence": hits.to_numpy(), "aspect": name}))
     if not found:
