@@ -127,13 +127,13 @@ def aspect_lexicon(scoring_raw: Mapping[str, Any]) -> dict[str, AspectRule]:
 
     Each entry of ``[scoring.aspects]`` is either a list of keywords (replacing that
     aspect's keywords, or adding a new aspect), an empty list (dropping the aspect), or a
-    table ``{label = "...", keywords = [...], extra_keywords = [...]}``. Raises ValueError,
-    naming the key, on a malformed entry.
+    table ``{label = "...", keywords = [...], extra_keywords = [...]}``. Raises ValueError
+    (TypeError for an entry of the wrong type), naming the key, on a malformed entry.
     """
     lexicon = {rule.name: rule for rule in DEFAULT_ASPECTS}
     overrides = scoring_raw.get("aspects", {})
     if not isinstance(overrides, Mapping):
-        raise ValueError("scoring.aspects: must be a table")
+        raise TypeError("scoring.aspects: must be a table")
     for name, entry in overrides.items():
         key = f"scoring.aspects.{name}"
         base = lexicon.get(name)
@@ -144,7 +144,7 @@ def aspect_lexicon(scoring_raw: Mapping[str, Any]) -> dict[str, AspectRule]:
         elif isinstance(entry, Mapping):
             unknown = set(entry) - {"label", "keywords", "extra_keywords"}
             if unknown:
-                raise ValueError(f"{key}: unknown key {sorted(unknown)[0]}")
+                raise ValueError(f"{key}: unknown key {min(unknown)}")
             if "label" in entry:
                 if not isinstance(entry["label"], str) or not entry["label"].strip():
                     raise ValueError(f"{key}.label: must be a non-empty string")
@@ -153,7 +153,7 @@ def aspect_lexicon(scoring_raw: Mapping[str, Any]) -> dict[str, AspectRule]:
                 keywords = _strings(entry["keywords"], f"{key}.keywords")
             keywords += _strings(entry.get("extra_keywords", []), f"{key}.extra_keywords")
         else:
-            raise ValueError(f"{key}: must be a list of keywords or a table")
+            raise TypeError(f"{key}: must be a list of keywords or a table")
         if keywords:
             lexicon[name] = AspectRule(name=name, label=label, keywords=keywords)
         else:
@@ -167,9 +167,7 @@ def _strings(value: Any, key: str) -> tuple[str, ...]:
     return tuple(v for v in value if v.strip())
 
 
-def aspect_mentions(
-    sentences: pd.DataFrame, lexicon: Mapping[str, AspectRule]
-) -> pd.DataFrame:
+def aspect_mentions(sentences: pd.DataFrame, lexicon: Mapping[str, AspectRule]) -> pd.DataFrame:
     """``[review_key, sentence_index, aspect]``: one row per sentence per aspect it mentions.
 
     Each aspect is one compiled regex run over the distinct sentences at once.
@@ -232,7 +230,9 @@ def pros_and_cons(
     result = pd.DataFrame({"product_id": products})
     empty = [[] for _ in range(len(result))]
     if result.empty or sentences.empty:
-        return result.assign(pros=pd.Series(empty, dtype=object), cons=pd.Series(empty, dtype=object))
+        return result.assign(
+            pros=pd.Series(empty, dtype=object), cons=pd.Series(empty, dtype=object)
+        )
     review_rows = _review_rows(reviews)
     mentions = aspect_mentions(sentences, lexicon).merge(
         sentences[["review_key", "sentence_index", "sentence", "compound"]],
@@ -250,9 +250,7 @@ def pros_and_cons(
     )
     opinions = opinions.assign(side=side)
     opinions = opinions[opinions["side"] != ""]
-    counts = (
-        opinions.groupby(["product_id", "aspect", "side"]).size().unstack("side", fill_value=0)
-    )
+    counts = opinions.groupby(["product_id", "aspect", "side"]).size().unstack("side", fill_value=0)
     counts = counts.reindex(columns=["pro", "con"], fill_value=0).reset_index()
     chosen = []
     for side_name, other in (("pro", "con"), ("con", "pro")):
@@ -262,9 +260,11 @@ def pros_and_cons(
         picked = counts.loc[keep, ["product_id", "aspect", side_name]].rename(
             columns={side_name: "count"}
         )
-        picked = picked.sort_values(
-            ["product_id", "count", "aspect"], ascending=[True, False, True]
-        ).groupby("product_id").head(max_aspects)
+        picked = (
+            picked.sort_values(["product_id", "count", "aspect"], ascending=[True, False, True])
+            .groupby("product_id")
+            .head(max_aspects)
+        )
         chosen.append(picked.assign(side=side_name))
     chosen_frame = pd.concat(chosen, ignore_index=True)
     quoted = _quotes(opinions, chosen_frame, quotes)

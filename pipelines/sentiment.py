@@ -122,9 +122,9 @@ def review_sentences(reviews: pd.DataFrame) -> pd.DataFrame:
             distinct["text_id"], distinct["title"], distinct["body"], strict=True
         )
     }
-    per_text = pd.DataFrame(
-        {"text_id": list(split), "sentence": list(split.values())}
-    ).explode("sentence")
+    per_text = pd.DataFrame({"text_id": list(split), "sentence": list(split.values())}).explode(
+        "sentence"
+    )
     per_text = per_text.dropna(subset=["sentence"])
     if per_text.empty:
         return _empty_sentences()

@@ -142,7 +142,11 @@ def _pounds(value: str, unit: str) -> float:
 
 def _length_in(token: str, unit: str | None) -> float | None:
     """A length token ("4'10\"", "5 ft 1 in", "198") in inches; ``unit`` for bare numbers."""
-    feet = re.match(rf"\s*(\d)\s*(?:'|\u2032|\u2019|ft\b\.?|feet\b|foot\b)\s*(\d{{1,2}}(?:\.\d+)?)?", token, re.IGNORECASE)
+    feet = re.match(
+        r"\s*(\d)\s*(?:'|\u2032|\u2019|ft\b\.?|feet\b|foot\b)\s*(\d{1,2}(?:\.\d+)?)?",
+        token,
+        re.IGNORECASE,
+    )
     if feet:
         inches = float(feet.group(2)) if feet.group(2) else 0.0
         return None if inches >= 12 else int(feet.group(1)) * 12 + inches
@@ -209,9 +213,17 @@ def _warranty_matches(text: str) -> Iterator[_Found]:
             count = match["value"].casefold()
             amount = float(_COUNT_WORDS.get(count) or count)
             unit = match["unit"].casefold()
-            years = amount / 365 if unit.startswith("d") else amount / 12 if unit.startswith("m") else amount
+            years = (
+                amount / 365
+                if unit.startswith("d")
+                else amount / 12
+                if unit.startswith("m")
+                else amount
+            )
             if _plausible(years, "warranty_years"):
-                yield _Found(match.start(), {"warranty_years": (round(years, 2), "years")}, match[0])
+                yield _Found(
+                    match.start(), {"warranty_years": (round(years, 2), "years")}, match[0]
+                )
 
 
 def _finders(text: str) -> dict[str, Iterator[_Found]]:
@@ -285,9 +297,11 @@ def product_specs(listing_specs: pd.DataFrame, product_listings: pd.DataFrame) -
     ``conflict``: the other values with how many listings state each; ``listings`` counts
     the listings that state the kept value.
     """
-    merged = product_listings[["product_id", "listing_id"]].merge(
-        listing_specs[["listing_id", "specs"]], on="listing_id", how="left"
-    ).sort_values(["product_id", "listing_id"], kind="stable")
+    merged = (
+        product_listings[["product_id", "listing_id"]]
+        .merge(listing_specs[["listing_id", "specs"]], on="listing_id", how="left")
+        .sort_values(["product_id", "listing_id"], kind="stable")
+    )
     products: dict[Any, dict[str, list[dict[str, Any]]]] = {}
     for product_id, specs in zip(merged["product_id"], merged["specs"], strict=True):
         claims = products.setdefault(product_id, {})
@@ -295,8 +309,7 @@ def product_specs(listing_specs: pd.DataFrame, product_listings: pd.DataFrame) -
             for name, entry in specs.items():
                 claims.setdefault(name, []).append(entry)
     rows = [
-        {name: _agreed(entries) for name, entries in claims.items()}
-        for claims in products.values()
+        {name: _agreed(entries) for name, entries in claims.items()} for claims in products.values()
     ]
     return pd.DataFrame(
         {

@@ -32,7 +32,9 @@ class SubcategoryRule:
     maximums: dict[str, float] = field(default_factory=dict)
 
 
-def spec_conditions(entry: Mapping[str, Any], where: str) -> tuple[dict[str, float], dict[str, float]]:
+def spec_conditions(
+    entry: Mapping[str, Any], where: str
+) -> tuple[dict[str, float], dict[str, float]]:
     """``(minimums, maximums)`` from the ``min_<spec>``/``max_<spec>`` keys of one rule table."""
     minimums: dict[str, float] = {}
     maximums: dict[str, float] = {}
@@ -57,14 +59,14 @@ def subcategory_rules(
     """
     extra = scoring_raw.get("subcategory_specs", {})
     if not isinstance(extra, Mapping):
-        raise ValueError("scoring.subcategory_specs: must be a table")
+        raise TypeError("scoring.subcategory_specs: must be a table")
     rules = []
     for rule in categories:
         minimums = dict(getattr(rule, "minimums", {}) or {})
         maximums = dict(getattr(rule, "maximums", {}) or {})
         entry = extra.get(rule.slug, {})
         if not isinstance(entry, Mapping):
-            raise ValueError(f"scoring.subcategory_specs.{rule.slug}: must be a table")
+            raise TypeError(f"scoring.subcategory_specs.{rule.slug}: must be a table")
         more_min, more_max = spec_conditions(entry, f"scoring.subcategory_specs.{rule.slug}")
         rules.append(
             SubcategoryRule(
@@ -77,7 +79,7 @@ def subcategory_rules(
         )
     unknown = set(extra) - {rule.slug for rule in rules}
     if unknown:
-        raise ValueError(f"scoring.subcategory_specs.{sorted(unknown)[0]}: no category has this slug")
+        raise ValueError(f"scoring.subcategory_specs.{min(unknown)}: no category has this slug")
     return rules
 
 
@@ -95,7 +97,9 @@ def _spec_values(specs: pd.Series, name: str) -> np.ndarray:
     """Each product's value of spec ``name`` as float, NaN when unknown."""
     values = [
         s[name]["value"]
-        if isinstance(s, dict) and isinstance(s.get(name), dict) and s[name].get("value") is not None
+        if isinstance(s, dict)
+        and isinstance(s.get(name), dict)
+        and s[name].get("value") is not None
         else np.nan
         for s in specs
     ]

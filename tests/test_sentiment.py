@@ -129,8 +129,9 @@ def test_cache_second_call_computes_nothing_new() -> None:
 def test_cache_with_wrong_columns_fails_loudly() -> None:
     reviews = reviews_frame({"body": "Fine."})
     with pytest.raises(ValueError, match="sentence cache is missing columns: compound"):
-        sentence_features(reviews, pd.DataFrame({"review_key": ["x"], "sentence_index": [0],
-                                                 "sentence": ["y"]}))
+        sentence_features(
+            reviews, pd.DataFrame({"review_key": ["x"], "sentence_index": [0], "sentence": ["y"]})
+        )
 
 
 def test_identical_reviews_are_all_counted() -> None:
@@ -183,8 +184,10 @@ def test_aspect_lexicon_overrides_from_catalog() -> None:
     assert lexicon["smell"].keywords == ("smell", "odor")
     assert lexicon["comfort"].label == "Comfort on the ankles"
     assert "strap" in lexicon["comfort"].keywords and "padding" in lexicon["comfort"].keywords
-    with pytest.raises(ValueError, match="scoring.aspects.value: must be a list"):
+    with pytest.raises(TypeError, match="scoring.aspects.value: must be a list"):
         aspect_lexicon({"aspects": {"value": "price"}})
+    with pytest.raises(ValueError, match="scoring.aspects.value: must be a list of strings"):
+        aspect_lexicon({"aspects": {"value": ["price", 3]}})
     with pytest.raises(ValueError, match="scoring.aspects.comfort: unknown key labels"):
         aspect_lexicon({"aspects": {"comfort": {"labels": "x"}}})
 
@@ -197,14 +200,33 @@ def _pros_cons_reviews() -> pd.DataFrame:
     )
     rows = []
     for i in range(4):  # verified praise of build quality; the most helpful has a long sentence
-        rows.append({"review_id": f"good{i}", "helpful_votes": i, "verified": True,
-                     "body": long_praise if i == 3 else f"Very sturdy and well made, table {i}."})
+        rows.append(
+            {
+                "review_id": f"good{i}",
+                "helpful_votes": i,
+                "verified": True,
+                "body": long_praise if i == 3 else f"Very sturdy and well made, table {i}.",
+            }
+        )
     for i in range(3):  # unverified praise: counted, never quoted
-        rows.append({"review_id": f"unv{i}", "verified": False, "helpful_votes": 50,
-                     "body": f"Excellent sturdy build, unverified {i}."})
+        rows.append(
+            {
+                "review_id": f"unv{i}",
+                "verified": False,
+                "helpful_votes": 50,
+                "body": f"Excellent sturdy build, unverified {i}.",
+            }
+        )
     for i in range(3):  # complaints about noise, one with unknown verified status
-        rows.append({"review_id": f"noise{i}", "rating": 2.0, "verified": None if i == 0 else True,
-                     "helpful_votes": None, "body": f"It squeaks terribly, awful noise {i}."})
+        rows.append(
+            {
+                "review_id": f"noise{i}",
+                "rating": 2.0,
+                "verified": None if i == 0 else True,
+                "helpful_votes": None,
+                "body": f"It squeaks terribly, awful noise {i}.",
+            }
+        )
     # a 5-star review describing the pain the buyer had: not a con of the product
     rows.append({"review_id": "story", "body": "I had terrible back pain for years."})
     rows.append({"review_id": "other", "product_id": "p2", "body": "Fine."})

@@ -133,7 +133,9 @@ def test_product_specs_agree_within_tolerance_and_note_conflicts() -> None:
             }
         )
     )
-    membership = pd.DataFrame({"product_id": ["a", "a", "a", "a", "b"], "listing_id": [1, 2, 3, 4, 5]})
+    membership = pd.DataFrame(
+        {"product_id": ["a", "a", "a", "a", "b"], "listing_id": [1, 2, 3, 4, 5]}
+    )
     result = product_specs(listing_specs, membership).set_index("product_id")["specs"]
     weight = result["a"][W]
     assert weight["value"] == 300.0 and weight["listings"] == 2
@@ -155,7 +157,9 @@ def test_product_specs_tie_keeps_first_listing_and_empty_products() -> None:
 
 def test_subcategory_needs_keywords_and_stated_specs() -> None:
     heavy = CategoryRule(
-        name="Heavy-duty inversion tables", slug="heavy-duty-inversion", keywords=("inversion table",)
+        name="Heavy-duty inversion tables",
+        slug="heavy-duty-inversion",
+        keywords=("inversion table",),
     )
     rules = subcategory_rules(
         (heavy, *DEFAULT_CATEGORIES),
