@@ -10,13 +10,18 @@ from typing import Any, Protocol
 import pandas as pd
 
 from pipelines.run import score
-from reports.context import site_context
-from reports.render import render_site
-from reports.write import BUNDLED_STATIC, write_site
+from reports.context import SiteContext
+from reports.pages import site_context
+from reports.render import make_environment, page_keys, render_site, templates_fingerprint, unchanged_pages
+from reports.write import BUNDLED_STATIC, WriteStats, previous_keys, write_site_stats
 
 
 class StoreReader(Protocol):
-    """The store methods the build reads (``backrank.store.Store`` has them)."""
+    """The store methods the build reads (``backrank.store.Store`` has them).
+
+    ``read_offer_history``, ``read_scoring_summary`` and ``read_product_snapshots`` are used
+    when the store has them.
+    """
 
     def read_offers(self, latest: bool = True) -> pd.DataFrame: ...
     def read_reviews(self) -> pd.DataFrame: ...
@@ -26,21 +31,22 @@ class StoreReader(Protocol):
 
 @dataclass(frozen=True)
 class BuildResult:
-    """Where the site went and which pages (relative paths) it holds."""
+    """Where the site went, which files (relative paths) it holds, and what was rewritten."""
 
     out_dir: Path
     pages: tuple[str, ...]
+    rendered: int = 0
+    written: int = 0
+    kept: int = 0
 
 
-def build_site(
-    catalog: Any, store: StoreReader, out_dir: str | Path, now: datetime | None = None
-) -> BuildResult:
-    """Render the whole site into ``out_dir`` (swapped in atomically).
+def _optional(store: Any, method: str) -> Any:
+    """A read the store may not have yet (an older store, or a test double)."""
+    return getattr(store, method)() if hasattr(store, method) else None
 
-    Uses the products ``backrank score`` saved; when there are none, scores the offers now
-    (without saving: only ``score`` writes to the store).
-    """
-    now = now or datetime.now(UTC)
+
+def context_from_store(catalog: Any, store: StoreReader, now: datetime) -> SiteContext:
+    """Step 1: the site's context from what the store holds (scoring now if nothing is saved)."""
     offers = store.read_offers(latest=True)
     reviews = store.read_reviews()
     products = store.read_products()
@@ -52,10 +58,51 @@ def build_site(
             categories=catalog.categories,
             prior_strength=catalog.scoring.prior_strength,
         )
-    context = site_context(catalog, products, product_listings, offers, reviews, now)
-    pages = render_site(context)
+    return site_context(
+        catalog,
+        products,
+        product_listings,
+        offers,
+        reviews,
+        now,
+        offer_history=_optional(store, "read_offer_history"),
+        scoring_summary=_optional(store, "read_scoring_summary"),
+        snapshots=_optional(store, "read_product_snapshots"),
+    )
+
+
+def write_context(context: SiteContext, out_dir: str | Path) -> BuildResult:
+    """Steps 2 and 3: render what changed since the last build into ``out_dir``, then write."""
+    env = make_environment(context.theme_dir)
+    keys = page_keys(context, templates_fingerprint(env))
+    unchanged = unchanged_pages(keys, previous_keys(out_dir))
+    pages = render_site(context, skip=unchanged)
     static_dirs = [BUNDLED_STATIC]
     if context.theme_dir:
         static_dirs.append(Path(context.theme_dir) / "static")
-    written = write_site(pages, out_dir, static_dirs=static_dirs)
-    return BuildResult(out_dir=written, pages=tuple(sorted(pages)))
+    written_dir, stats = write_site_stats(
+        pages, out_dir, static_dirs=static_dirs, keys=keys, reuse=unchanged
+    )
+    return _result(written_dir, pages, unchanged, stats)
+
+
+def _result(out_dir: Path, pages: dict[str, str], unchanged: set[str], stats: WriteStats) -> BuildResult:
+    return BuildResult(
+        out_dir=out_dir,
+        pages=tuple(sorted(set(pages) | unchanged)),
+        rendered=len(pages),
+        written=stats.written,
+        kept=stats.kept,
+    )
+
+
+def build_site(
+    catalog: Any, store: StoreReader, out_dir: str | Path, now: datetime | None = None
+) -> BuildResult:
+    """Render the whole site into ``out_dir`` (swapped in atomically, unchanged files kept).
+
+    Uses the products ``backrank score`` saved; when there are none, scores the offers now
+    (without saving: only ``score`` writes to the store).
+    """
+    context = context_from_store(catalog, store, now or datetime.now(UTC))
+    return write_context(context, out_dir)

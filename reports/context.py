@@ -1,30 +1,39 @@
-"""Turn scored frames and the catalog into the site's page context (plain dataclasses)."""
+"""Turn scored frames and the catalog into the site's views (plain frozen dataclasses)."""
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
+from markupsafe import Markup
+
+from reports import charts, details, values
+from reports.filters import money
+from reports.values import MAX_SLUG_LENGTH, safe_http_url, slugify  # noqa: F401 - re-exported
 
 AFFILIATE_REL = "sponsored nofollow noopener"
 PLAIN_REL = "nofollow noopener"
-MAX_SLUG_LENGTH = 80
+MAX_REVIEW_QUOTES = 3
+MAX_QUOTE_CHARS = 320
 
 HOME_PATH = "index.html"
 DISCLOSURE_PATH = "disclosure.html"
+METHODOLOGY_PATH = "methodology.html"
+CHANGES_PATH = "changes.html"
 NOT_FOUND_PATH = "404.html"
 
 
 @dataclass(frozen=True, kw_only=True)
 class SiteInfo:
-    """What every page shows: the site's name, disclosures and build time."""
+    """What every page shows: the site's name, address and disclosures.
+
+    ``generated_at`` is the build time; templates show it only through page data
+    (``built_at``), so an unchanged product page renders the same on every refresh.
+    """
 
     name: str
     base_url: str
@@ -46,22 +55,34 @@ class OfferView:
     availability: str  # in_stock | out_of_stock | unknown
     fetched_at: datetime | None
     price_current: bool  # False when the price is older than max_price_age_hours (or undated)
-    href: str | None  # None when the store gave no usable http(s) URL
+    href: str | None  # where the link ends up; None when the store gave no usable http(s) URL
     rel: str
     affiliate: bool
     amazon: bool
+    go_path: str | None = None  # "go/<slug>/" when the program cloaks links through the site
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewQuote:
+    """A customer review quoted from a store that allows quoting."""
+
+    store: str
+    title: str | None
+    body: str
+    rating: float | None
+    date: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProductView:
-    """One ranked product, for the home table and its own page."""
+    """One ranked product, for the tables, its own page, comparisons and embeds."""
 
     product_id: str
     slug: str
     path: str
     name: str
     brand: str | None
-    category: str
+    category: str  # the subcategory slug
     category_name: str
     rank: int
     rating: float | None
@@ -74,24 +95,76 @@ class ProductView:
     best_price_current: bool
     in_stock: bool
     offers: tuple[OfferView, ...] = ()
+    trust_grade: str | None = None
+    trust_adjusted_rating: float | None = None
+    wilson_lower: float | None = None
+    value_score: float | None = None
+    composite_score: float | None = None
+    score_breakdown: tuple[details.ScorePart, ...] = ()
+    report_card: tuple[details.TrustTest, ...] = ()
+    badges: tuple[details.Badge, ...] = ()
+    pros: tuple[details.Aspect, ...] = ()
+    cons: tuple[details.Aspect, ...] = ()
+    specs: tuple[details.Spec, ...] = ()
+    rating_histogram: tuple[tuple[int, int], ...] = ()
+    price_summary: tuple[details.PriceSummary, ...] = ()
+    review_quotes: tuple[ReviewQuote, ...] = ()
+    histogram_svg: Markup | None = None
+    price_history_svg: Markup | None = None
 
     @property
     def has_amazon_link(self) -> bool:
         return any(offer.amazon and offer.href for offer in self.offers)
 
+    @property
+    def shown_price(self) -> Decimal | None:
+        """The best price when it is current; None otherwise (never a stale price)."""
+        return self.best_price if self.best_price_current else None
+
+    @property
+    def buy_offers(self) -> tuple[OfferView, ...]:
+        """Linked offers, best first (for embeds and comparisons)."""
+        return tuple(o for o in self.offers if o.href)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """An "A vs B" page of two top products of one subcategory."""
+
+    path: str
+    a: ProductView
+    b: ProductView
+
+    @property
+    def title(self) -> str:
+        return f"{self.a.name} vs {self.b.name}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class CategoryView:
-    """One category's ranked products; the first is the top pick."""
+    """One subcategory's ranked products; the first is the top pick."""
 
     slug: str
     name: str
     products: tuple[ProductView, ...]
+    comparisons: tuple[Comparison, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return f"category/{self.slug}.html"
 
     @property
     def top_pick(self) -> ProductView | None:
-        rated = [p for p in self.products if p.adjusted_rating is not None]
+        rated = [p for p in self.products if p.adjusted_rating is not None or p.composite_score is not None]
         return rated[0] if rated else None
+
+    @property
+    def top_picks(self) -> tuple[ProductView, ...]:
+        return self.products[:3]
+
+    @property
+    def has_amazon_link(self) -> bool:
+        return any(p.has_amazon_link for p in self.top_picks)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,99 +177,60 @@ class Page:
     root: str  # relative prefix from this page to the site root ("", "../", or "/" for 404)
     amazon_links: bool
     data: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    canonical: str | None = None  # absolute URL; None for pages search engines should skip
+    jsonld: tuple[Markup, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Redirect:
+    """A cloaked affiliate link: ``/go/<slug>/`` -> the store."""
+
+    path: str  # "go/<slug>/"
+    target: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class SiteContext:
-    """Everything the renderer needs: site info, pages, and where a theme overrides templates."""
+    """Everything the renderer needs: site info, pages, redirects, the feed, the theme."""
 
     site: SiteInfo
     pages: tuple[Page, ...]
     theme_dir: str | None = None
+    redirects: tuple[Redirect, ...] = ()
+    feed: Mapping[str, Any] = field(default_factory=dict)
 
 
-# --- values ---------------------------------------------------------------------------
+# --- slugs -----------------------------------------------------------------------------
 
 
-def safe_http_url(value: object) -> str | None:
-    """``value`` as an http(s) URL with a host, or None (drops ``javascript:``, ``data:``...)."""
-    if not isinstance(value, str):
-        return None
-    url = value.strip()
-    if not url or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
-        return None
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return urlunsplit(parts)
+def product_slugs(product_ids: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
+    """A unique slug per product id, the same whatever other products exist.
 
+    A slug is the id slugified; ids whose slugs collide (with each other or a ``reserved``
+    slug such as a category's) all get a suffix from their own id's hash, so neither the order
+    of ids nor which product arrived first decides who keeps the plain slug.
+    """
+    import hashlib
 
-def slugify(text: str) -> str:
-    """``[a-z0-9-]`` only, no leading/trailing dash, at most MAX_SLUG_LENGTH characters."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
-    return slug[:MAX_SLUG_LENGTH].rstrip("-") or "product"
-
-
-def product_slugs(product_ids: Iterable[str]) -> dict[str, str]:
-    """A unique slug per product id; collisions get ``-2``, ``-3``... in product-id order."""
+    ids = sorted(set(product_ids))
+    plain = {pid: slugify(pid) for pid in ids}
+    counts: dict[str, int] = {}
+    for slug in plain.values():
+        counts[slug] = counts.get(slug, 0) + 1
+    taken = set(reserved)
     slugs: dict[str, str] = {}
-    taken: set[str] = set()
-    for product_id in sorted(set(product_ids)):
-        base = slugify(product_id)
-        slug, n = base, 1
-        while slug in taken:
-            n += 1
-            slug = f"{base[: MAX_SLUG_LENGTH - len(str(n)) - 1]}-{n}"
-        taken.add(slug)
-        slugs[product_id] = slug
+    for pid in ids:
+        slug = plain[pid]
+        if counts[slug] > 1 or slug in taken:
+            digest = hashlib.sha1(pid.encode("utf-8")).hexdigest()
+            n = 8
+            slug = f"{slug[: MAX_SLUG_LENGTH - n - 1]}-{digest[:n]}"
+            while slug in slugs.values() or slug in taken:
+                n += 2
+                slug = f"{plain[pid][: MAX_SLUG_LENGTH - n - 1]}-{digest[:n]}"
+        slugs[pid] = slug
     return slugs
-
-
-def _missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _text(value: object) -> str | None:
-    return None if _missing(value) or str(value).strip() == "" else str(value)
-
-
-def _float(value: object) -> float | None:
-    return None if _missing(value) else float(value)  # type: ignore[arg-type]
-
-
-def _int(value: object) -> int | None:
-    return None if _missing(value) else int(value)  # type: ignore[call-overload]
-
-
-def _decimal(value: object) -> Decimal | None:
-    if _missing(value):
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        raise TypeError(f"price {value!r} is a float; prices must be Decimal or decimal strings")
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-
-
-def _timestamp(value: object) -> datetime | None:
-    """An aware UTC datetime from an ISO string / datetime / Timestamp, None when absent."""
-    if _missing(value):
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 # --- offers ----------------------------------------------------------------------------
@@ -214,24 +248,32 @@ def offer_link(catalog: Any, offer: Mapping[str, Any]) -> tuple[str | None, str,
     direct = safe_http_url(offer.get("canonical_url")) or safe_http_url(offer.get("url"))
     if program is None:
         return direct, PLAIN_REL, False, False
-    row = {key: (None if _missing(value) else value) for key, value in offer.items()}
+    row = {key: (None if values.missing(value) else value) for key, value in offer.items()}
     href = safe_http_url(program.link_for(row)) or direct
     return href, AFFILIATE_REL, href is not None, program.kind == "amazon" and href is not None
 
 
+def cloaks(catalog: Any, store_name: str) -> bool:
+    """True when the store's program asks for ``/go/`` links (never for Amazon: no cloaking)."""
+    store = catalog.store(store_name)
+    program = catalog.affiliates.get(store.affiliate) if store and store.affiliate else None
+    # ``cloak`` is read tolerantly: catalogs written before the key existed have no such field.
+    return bool(program is not None and program.kind != "amazon" and getattr(program, "cloak", False))
+
+
 def offer_view(catalog: Any, offer: Mapping[str, Any], now: datetime) -> OfferView:
     """One offer row as shown on a product page."""
-    fetched_at = _timestamp(offer.get("fetched_at"))
+    fetched_at = values.timestamp(offer.get("fetched_at"))
     max_age = timedelta(hours=float(catalog.site.max_price_age_hours))
     href, rel, affiliate, amazon = offer_link(catalog, offer)
-    availability = _text(offer.get("availability")) or "unknown"
+    availability = values.text(offer.get("availability")) or "unknown"
     if availability not in ("in_stock", "out_of_stock"):
         availability = "unknown"
     return OfferView(
         store=str(offer.get("store")),
-        title=_text(offer.get("title")),
-        price=_decimal(offer.get("price")),
-        currency=_text(offer.get("currency")),
+        title=values.text(offer.get("title")),
+        price=values.decimal(offer.get("price")),
+        currency=values.text(offer.get("currency")),
         availability=availability,
         fetched_at=fetched_at,
         price_current=fetched_at is not None and now - fetched_at <= max_age,
@@ -248,7 +290,80 @@ def _offer_order(offer: OfferView) -> tuple[int, Decimal, str]:
     return (0 if buyable else 1, offer.price if buyable else Decimal(0), offer.store)
 
 
-# --- pages ----------------------------------------------------------------------------
+def _with_go_paths(
+    catalog: Any, slug: str, offers: tuple[OfferView, ...]
+) -> tuple[OfferView, ...]:
+    """Give cloaked affiliate offers a stable ``go/<product>-<store>/`` path."""
+    result, used = [], set()
+    for offer in offers:
+        if offer.href and offer.affiliate and cloaks(catalog, offer.store):
+            go = f"{slug}-{slugify(offer.store)}"
+            n = 1
+            while go in used:
+                n += 1
+                go = f"{slug}-{slugify(offer.store)}-{n}"
+            used.add(go)
+            offer = OfferView(**{**offer.__dict__, "go_path": f"go/{go}/"})
+        result.append(offer)
+    return tuple(result)
+
+
+# --- reviews and history ------------------------------------------------------------------
+
+
+def _quotable(catalog: Any) -> Any:
+    def may_quote(store_name: str) -> bool:
+        store = catalog.store(store_name)
+        return bool(store is not None and store.quote_reviews)
+
+    return may_quote
+
+
+def _clip(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def review_quotes_by_listing(catalog: Any, reviews: pd.DataFrame) -> dict[int, list[ReviewQuote]]:
+    """Quotable reviews per listing id: stores that allow quoting, with a body, most helpful first."""
+    if reviews.empty or "listing_id" not in reviews:
+        return {}
+    may_quote = _quotable(catalog)
+    result: dict[int, list[ReviewQuote]] = {}
+    rows = reviews.to_dict("records")
+    rows.sort(key=lambda r: (-(values.integer(r.get("helpful_votes")) or 0), str(r.get("date") or "")))
+    for row in rows:
+        listing_id, body = values.integer(row.get("listing_id")), values.text(row.get("body"))
+        store = str(row.get("store"))
+        if listing_id is None or body is None or not may_quote(store):
+            continue
+        result.setdefault(listing_id, []).append(
+            ReviewQuote(
+                store=store,
+                title=values.text(row.get("title")),
+                body=_clip(body),
+                rating=values.number(row.get("rating")),
+                date=values.text(row.get("date")),
+            )
+        )
+    return result
+
+
+def price_series_by_listing(history: pd.DataFrame | None) -> dict[int, list[tuple[str, datetime, Decimal]]]:
+    """``listing_id -> [(store, fetched_at, price), ...]`` from the offer history."""
+    if history is None or history.empty:
+        return {}
+    result: dict[int, list[tuple[str, datetime, Decimal]]] = {}
+    columns = history[["listing_id", "store", "fetched_at", "price"]].to_dict("records")
+    for row in columns:
+        listing_id, moment = values.integer(row["listing_id"]), values.timestamp(row["fetched_at"])
+        price = values.decimal(row["price"])
+        if listing_id is not None and moment is not None and price is not None:
+            result.setdefault(listing_id, []).append((str(row["store"]), moment, price))
+    return result
+
+
+# --- products ---------------------------------------------------------------------------
 
 
 def _category_names(catalog: Any) -> dict[str, str]:
@@ -257,133 +372,146 @@ def _category_names(catalog: Any) -> dict[str, str]:
     return names
 
 
-def site_context(
+def _product_view(
+    catalog: Any,
+    row: Mapping[str, Any],
+    slug: str,
+    category_names: Mapping[str, str],
+    offers: tuple[OfferView, ...],
+    listing_ids: Iterable[int],
+    quotes: Mapping[int, list[ReviewQuote]],
+    prices: Mapping[int, list[tuple[str, datetime, Decimal]]],
+) -> ProductView:
+    product_id = str(row["product_id"])
+    offers = _with_go_paths(catalog, slug, tuple(sorted(offers, key=_offer_order)))
+    best_price = values.decimal(row.get("best_price"))
+    best_store = values.text(row.get("best_store"))
+    best_offer = next((o for o in offers if o.store == best_store and o.price == best_price), None)
+    category = values.text(row.get("subcategory")) or values.text(row.get("category")) or "other"
+    name = values.text(row.get("name")) or product_id
+    currency = values.text(row.get("currency"))
+    histogram = details.rating_histogram(row.get("rating_histogram"))
+    listing_ids = list(listing_ids)
+    series: dict[str, list[tuple[datetime, Decimal]]] = {}
+    for listing_id in listing_ids:
+        for store, moment, price in prices.get(listing_id, ()):
+            series.setdefault(store, []).append((moment, price))
+    may_quote = _quotable(catalog)
+    review_quotes = [q for lid in listing_ids for q in quotes.get(lid, ())][:MAX_REVIEW_QUOTES]
+    return ProductView(
+        product_id=product_id,
+        slug=slug,
+        path=f"products/{slug}.html",
+        name=name,
+        brand=values.text(row.get("brand")),
+        category=category,
+        category_name=category_names.get(category, category),
+        rank=int(row["rank"]),
+        rating=values.number(row.get("rating")),
+        adjusted_rating=values.number(row.get("adjusted_rating")),
+        review_count=values.integer(row.get("review_count")),
+        listings=values.integer(row.get("listings")) or len(offers),
+        best_price=best_price,
+        currency=currency,
+        best_store=best_store,
+        best_price_current=best_offer is not None and best_offer.price_current,
+        in_stock=bool(row.get("in_stock")) if not values.missing(row.get("in_stock")) else False,
+        offers=offers,
+        trust_grade=details.trust_grade(row.get("trust_grade")),
+        trust_adjusted_rating=values.number(row.get("trust_adjusted_rating")),
+        wilson_lower=values.number(row.get("wilson_lower")),
+        value_score=values.number(row.get("value_score")),
+        composite_score=values.number(row.get("composite_score")),
+        score_breakdown=details.score_breakdown(row.get("score_breakdown")),
+        report_card=details.report_card(row.get("report_card")),
+        badges=details.badges(row.get("badges"), category_names),
+        pros=details.aspects(row.get("pros"), may_quote),
+        cons=details.aspects(row.get("cons"), may_quote),
+        specs=details.specs(row.get("specs")),
+        rating_histogram=tuple(sorted(histogram.items(), reverse=True)),
+        price_summary=details.price_summary(row.get("price_summary")),
+        review_quotes=tuple(review_quotes),
+        histogram_svg=charts.rating_histogram_svg(histogram, f"Star ratings of {name}")
+        if histogram
+        else None,
+        price_history_svg=charts.price_history_svg(
+            series, f"Price history of {name} by store", lambda p: money(p, currency)
+        ),
+    )
+
+
+def product_views(
     catalog: Any,
     products: pd.DataFrame,
     product_listings: pd.DataFrame,
     offers: pd.DataFrame,
     reviews: pd.DataFrame,
     now: datetime,
-) -> SiteContext:
-    """The whole site: home, one page per product, the disclosure page and a 404 page."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    now = now.astimezone(UTC)
-    site = SiteInfo(
-        name=catalog.site.name,
-        base_url=catalog.site.base_url,
-        disclosure=catalog.site.disclosure,
-        amazon_disclosure=catalog.site.amazon_disclosure,
-        demo=bool(catalog.site.demo),
-        generated_at=now,
-        max_price_age_hours=float(catalog.site.max_price_age_hours),
-    )
+    offer_history: pd.DataFrame | None = None,
+) -> list[ProductView]:
+    """Every scored product as a view, with its offers, quotes and charts."""
     offers_by_product: dict[str, list[OfferView]] = {}
+    listings_by_product: dict[str, list[int]] = {}
+    if len(product_listings):
+        for pid, lid in zip(product_listings["product_id"], product_listings["listing_id"], strict=True):
+            if not values.missing(lid):
+                listings_by_product.setdefault(str(pid), []).append(int(lid))
     if len(product_listings) and len(offers):
         joined = product_listings[["product_id", "listing_id"]].merge(
             offers.drop(columns=["product_id"], errors="ignore"), on="listing_id", how="inner"
         )
         for row in joined.to_dict("records"):
-            offers_by_product.setdefault(row["product_id"], []).append(
+            offers_by_product.setdefault(str(row["product_id"]), []).append(
                 offer_view(catalog, row, now)
             )
-
-    category_names = _category_names(catalog)
-    slugs = product_slugs(products["product_id"].astype(str)) if len(products) else {}
-    views = [
-        _product_view(row, slugs, category_names, offers_by_product)
+    names = _category_names(catalog)
+    ids = products["product_id"].astype(str) if len(products) else []
+    slugs = product_slugs(ids, reserved=names)
+    quotes = review_quotes_by_listing(catalog, reviews)
+    prices = price_series_by_listing(offer_history)
+    return [
+        _product_view(
+            catalog,
+            row,
+            slugs[str(row["product_id"])],
+            names,
+            tuple(offers_by_product.get(str(row["product_id"]), ())),
+            listings_by_product.get(str(row["product_id"]), ()),
+            quotes,
+            prices,
+        )
         for row in products.to_dict("records")
     ]
+
+
+def category_views(catalog: Any, views: Iterable[ProductView]) -> list[CategoryView]:
+    """Products grouped by subcategory in catalog order, each ranked, with its top comparisons."""
+    views = list(views)
+    names = _category_names(catalog)
     order = {rule.slug: i for i, rule in enumerate(catalog.categories)}
-    categories = [
-        CategoryView(
-            slug=slug,
-            name=category_names.get(slug, slug),
-            products=tuple(sorted((v for v in views if v.category == slug), key=lambda v: v.rank)),
+    result = []
+    for slug in sorted({v.category for v in views}, key=lambda s: (order.get(s, len(order)), s)):
+        ranked = tuple(sorted((v for v in views if v.category == slug), key=lambda v: (v.rank, v.slug)))
+        top = ranked[:3]
+        comparisons = tuple(
+            Comparison(path=f"compare/{a.slug}-vs-{b.slug}.html", a=a, b=b)
+            for i, a in enumerate(top)
+            for b in top[i + 1 :]
         )
-        for slug in sorted({v.category for v in views}, key=lambda s: (order.get(s, len(order)), s))
-    ]
-
-    root_path = urlsplit(site.base_url).path.rstrip("/") + "/"
-    pages = [
-        Page(
-            path=HOME_PATH,
-            template="home.html",
-            title=site.name,
-            root="",
-            amazon_links=False,
-            data={"categories": tuple(categories)},
-        ),
-        *(
-            Page(
-                path=view.path,
-                template="product.html",
-                title=view.name,
-                root="../",
-                amazon_links=view.has_amazon_link,
-                data={"product": view},
-            )
-            for view in views
-        ),
-        Page(
-            path=DISCLOSURE_PATH,
-            template="disclosure.html",
-            title="Affiliate disclosure",
-            root="",
-            amazon_links=any(
-                (catalog.affiliates.get(s.affiliate) is not None)
-                and catalog.affiliates[s.affiliate].kind == "amazon"
-                for s in catalog.stores
-                if s.affiliate
-            ),
-            data={},
-        ),
-        Page(
-            path=NOT_FOUND_PATH,
-            template="404.html",
-            title="Page not found",
-            root=root_path,
-            amazon_links=False,
-            data={},
-        ),
-    ]
-    theme_dir = getattr(catalog.site, "theme_dir", None)
-    return SiteContext(
-        site=site, pages=tuple(pages), theme_dir=str(theme_dir) if theme_dir else None
-    )
+        result.append(CategoryView(slug=slug, name=names.get(slug, slug), products=ranked,
+                                   comparisons=comparisons))  # fmt: skip
+    return result
 
 
-def _product_view(
-    row: Mapping[str, Any],
-    slugs: Mapping[str, str],
-    category_names: Mapping[str, str],
-    offers_by_product: Mapping[str, list[OfferView]],
-) -> ProductView:
-    product_id = str(row["product_id"])
-    offers = tuple(sorted(offers_by_product.get(product_id, []), key=_offer_order))
-    best_price = _decimal(row.get("best_price"))
-    best_store = _text(row.get("best_store"))
-    best_offer = next(
-        (o for o in offers if o.store == best_store and o.price == best_price), None
-    )
-    category = _text(row.get("category")) or "other"
-    return ProductView(
-        product_id=product_id,
-        slug=slugs[product_id],
-        path=f"products/{slugs[product_id]}.html",
-        name=_text(row.get("name")) or product_id,
-        brand=_text(row.get("brand")),
-        category=category,
-        category_name=category_names.get(category, category),
-        rank=int(row["rank"]),
-        rating=_float(row.get("rating")),
-        adjusted_rating=_float(row.get("adjusted_rating")),
-        review_count=_int(row.get("review_count")),
-        listings=_int(row.get("listings")) or len(offers),
-        best_price=best_price,
-        currency=_text(row.get("currency")),
-        best_store=best_store,
-        best_price_current=best_offer is not None and best_offer.price_current,
-        in_stock=bool(row.get("in_stock")) if not _missing(row.get("in_stock")) else False,
-        offers=offers,
+def site_info(catalog: Any, now: datetime) -> SiteInfo:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return SiteInfo(
+        name=catalog.site.name,
+        base_url=catalog.site.base_url.rstrip("/"),
+        disclosure=catalog.site.disclosure,
+        amazon_disclosure=catalog.site.amazon_disclosure,
+        demo=bool(catalog.site.demo),
+        generated_at=now.astimezone(UTC),
+        max_price_age_hours=float(catalog.site.max_price_age_hours),
     )

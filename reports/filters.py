@@ -1,4 +1,4 @@
-"""Jinja2 filters that format values for people: money, stars, ratings, dates, stock."""
+"""Jinja2 filters that format values for people: money, stars, ratings, scores, dates, stock."""
 
 from __future__ import annotations
 
@@ -68,7 +68,60 @@ def stock(value: str | None) -> str:
     return STOCK_LABELS.get(value or "unknown", STOCK_LABELS["unknown"])
 
 
+def score(value: float | None) -> str:
+    """A 0-10 composite as ``"8.4/10"``; ``"—"`` when not scored."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    clipped = min(max(float(value), 0.0), 10.0)
+    return f"{Decimal(str(clipped)).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}/10"
+
+
+def number(value: float | None, places: int = 1) -> str:
+    """A plain number with ``places`` decimals; ``"—"`` when unknown."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return MISSING
+    step = Decimal(1).scaleb(-places)
+    return f"{Decimal(str(float(value))).quantize(step, rounding=ROUND_HALF_UP):,}"
+
+
+def percent(value: float | None) -> str:
+    """A share in [0, 1] as ``"42%"``; ``"—"`` when unknown."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return MISSING
+    return f"{Decimal(str(float(value) * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
+
+
+def pvalue(value: float | None) -> str:
+    """A p-value: ``"p < 0.001"`` for tiny ones, else three decimals; ``"—"`` when not run."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return MISSING
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def date(value: datetime | None) -> str:
+    """An aware datetime as ``"2024-07-01"``; ``"—"`` when unknown."""
+    if value is None:
+        return MISSING
+    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d")
+
+
+def sort_key(value: float | Decimal | None) -> str:
+    """A number for a ``data-sort`` attribute; "" when unknown (sorted last by the script)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, Decimal) and not value.is_finite():
+        return ""
+    return str(value)
+
+
 FILTERS = {
+    "score": score,
+    "number": number,
+    "percent": percent,
+    "pvalue": pvalue,
+    "date": date,
+    "sort_key": sort_key,
     "money": money,
     "stars": stars,
     "rating": rating,

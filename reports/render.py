@@ -1,7 +1,12 @@
-"""Render a SiteContext to HTML strings with Jinja2 (autoescaped, strict, theme-overridable)."""
+"""Render a SiteContext to strings with Jinja2 (autoescaped, strict, theme-overridable)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import (
@@ -12,10 +17,12 @@ from jinja2 import (
     select_autoescape,
 )
 
-from reports.context import SiteContext
+from reports.context import Page, SiteContext
 from reports.filters import FILTERS
+from reports.jsonld import SCRIPT_ESCAPES
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def make_environment(theme_dir: str | Path | None = None) -> Environment:
@@ -34,12 +41,59 @@ def make_environment(theme_dir: str | Path | None = None) -> Environment:
     return env
 
 
-def render_site(context: SiteContext) -> dict[str, str]:
-    """Every page of the site as ``{relative path: html}``."""
-    env = make_environment(context.theme_dir)
+def templates_fingerprint(env: Environment) -> str:
+    """A hash of every template the environment can load (theme and bundled)."""
+    digest = hashlib.sha256()
+    for name in sorted(env.list_templates()):
+        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        digest.update(name.encode() + b"\0" + source.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def page_keys(context: SiteContext, fingerprint: str) -> dict[str, str]:
+    """A key per page that changes whenever anything its template can see changes.
+
+    The build time is left out: templates show it only through page data (``built_at``).
+    """
+    site = repr(replace(context.site, generated_at=_EPOCH))
     return {
-        page.path: env.get_template(page.template).render(
-            site=context.site, page=page, **page.data
-        )
+        page.path: hashlib.sha256(f"{fingerprint}\0{site}\0{page!r}".encode()).hexdigest()
         for page in context.pages
     }
+
+
+def render_page(env: Environment, context: SiteContext, page: Page) -> str:
+    return env.get_template(page.template).render(site=context.site, page=page, **page.data)
+
+
+def render_extras(context: SiteContext) -> dict[str, str]:
+    """The files that are not templates: robots.txt, the ``_redirects`` file, the JSON feed."""
+    base = context.site.base_url
+    robots = f"User-agent: *\nDisallow: /go/\nDisallow: /embed/\n\nSitemap: {base}/sitemap.xml\n"
+    prefix = Path(base.split("://", 1)[-1]).as_posix()
+    path_prefix = "/" + prefix.split("/", 1)[1] if "/" in prefix else ""
+    redirects = "".join(f"{path_prefix}/{r.path} {r.target} 302\n" for r in context.redirects)
+    # Escaped like JSON-LD, so the feed stays inert even if a host serves it as HTML.
+    feed = json.dumps(context.feed, ensure_ascii=False, indent=1)
+    for char, escaped in SCRIPT_ESCAPES.items():
+        feed = feed.replace(char, escaped)
+    return {"robots.txt": robots, "_redirects": redirects, "api/products.json": feed + "\n"}
+
+
+def render_site(
+    context: SiteContext, skip: Collection[str] = ()
+) -> dict[str, str]:
+    """Every page of the site as ``{relative path: text}``, except the paths in ``skip``."""
+    env = make_environment(context.theme_dir)
+    pages = {
+        page.path: render_page(env, context, page)
+        for page in context.pages
+        if page.path not in skip
+    }
+    pages.update(render_extras(context))
+    return pages
+
+
+def unchanged_pages(keys: Mapping[str, str], previous: Mapping[str, str]) -> set[str]:
+    """Paths whose key matches the previous build's: they need no rendering."""
+    return {path for path, key in keys.items() if previous.get(path) == key}

@@ -1,20 +1,32 @@
-"""Write rendered pages and static assets to a folder, swapping it in atomically."""
+"""Write rendered pages and static assets to a folder: atomically, and incrementally."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from reports.render import TEMPLATES_DIR
 
 BUNDLED_STATIC = TEMPLATES_DIR / "static"
+MANIFEST = ".backrank-manifest.json"
 
 
 class UnsafePathError(ValueError):
     """A page path that would escape the output folder."""
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    """How many files were written anew and how many were carried over untouched."""
+
+    written: int
+    kept: int
 
 
 def safe_join(root: Path, relative: str) -> Path:
@@ -29,11 +41,40 @@ def safe_join(root: Path, relative: str) -> Path:
     return root.joinpath(*path.parts)
 
 
-def _copy_static(static_dirs: Iterable[Path], target: Path) -> None:
-    """Copy each folder's files under ``target``; later folders override earlier ones."""
+def read_manifest(out_dir: str | Path) -> dict[str, dict[str, str]]:
+    """The previous build's ``{path: {"sha256", "key"}}``; {} when there is none or it is unreadable."""
+    path = Path(out_dir) / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a damaged manifest only costs a full rewrite
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def previous_keys(out_dir: str | Path) -> dict[str, str]:
+    """The render key of every page in the previous build."""
+    return {p: e["key"] for p, e in read_manifest(out_dir).items() if isinstance(e, dict) and e.get("key")}
+
+
+def _static_files(static_dirs: Iterable[Path]) -> dict[str, bytes]:
+    """``static/<relative>`` -> content; later folders override earlier ones."""
+    files: dict[str, bytes] = {}
     for folder in static_dirs:
         if folder.is_dir():
-            shutil.copytree(folder, target, dirs_exist_ok=True)
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    files["static/" + path.relative_to(folder).as_posix()] = path.read_bytes()
+    return files
+
+
+def _carry_over(old: Path, new: Path) -> None:
+    """Put the previous build's file in the new tree without rewriting it (same inode, mtime)."""
+    try:
+        os.link(old, new)
+    except OSError:  # a filesystem without hard links: a copy that keeps the mtime
+        shutil.copy2(old, new)
 
 
 def write_site(
@@ -41,28 +82,72 @@ def write_site(
     out_dir: str | Path,
     *,
     static_dirs: Iterable[Path] = (BUNDLED_STATIC,),
+    keys: Mapping[str, str] | None = None,
+    reuse: Iterable[str] = (),
 ) -> Path:
     """Write ``pages`` (and ``static/``) to ``out_dir``; readers never see a half-written site.
 
-    Everything goes to a temporary folder beside ``out_dir`` first; then the old site is
-    renamed away, the new one renamed in, and the old one deleted. On any error the temporary
-    folder is removed and the previous site is left as it was.
+    Incremental: a file whose content hash matches the previous build's manifest, and every
+    path in ``reuse`` (pages the caller did not re-render because their ``keys`` match), is
+    hard-linked from the previous tree, so unchanged files keep their mtime. Everything goes
+    to a temporary folder beside ``out_dir`` first; then the old site is renamed away, the new
+    one renamed in, and the old one deleted. On any error the previous site stays as it was.
     """
+    return write_site_stats(pages, out_dir, static_dirs=static_dirs, keys=keys, reuse=reuse)[0]
+
+
+def write_site_stats(
+    pages: Mapping[str, str | bytes],
+    out_dir: str | Path,
+    *,
+    static_dirs: Iterable[Path] = (BUNDLED_STATIC,),
+    keys: Mapping[str, str] | None = None,
+    reuse: Iterable[str] = (),
+) -> tuple[Path, WriteStats]:
+    """``write_site`` that also says how many files it wrote and kept."""
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    keys = dict(keys or {})
+    previous = read_manifest(out_dir)
     token = uuid.uuid4().hex[:12]
     staging = out_dir.parent / f".{out_dir.name}.new-{token}"
     retired = out_dir.parent / f".{out_dir.name}.old-{token}"
     staging.mkdir()
-    try:
-        _copy_static(static_dirs, staging / "static")
-        for relative, content in pages.items():
-            target = safe_join(staging, relative)
+    manifest: dict[str, dict[str, str]] = {}
+    written = kept = 0
+    made_dirs: set[Path] = set()
+
+    def place(relative: str) -> Path:
+        target = safe_join(staging, relative)
+        if target.parent not in made_dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
+            made_dirs.add(target.parent)
+        return target
+
+    try:
+        for relative in reuse:
+            entry = previous.get(relative)
+            old = safe_join(out_dir, relative)
+            if entry is None or not old.is_file():
+                raise FileNotFoundError(f"{relative} cannot be reused: not in the previous build")
+            _carry_over(old, place(relative))
+            manifest[relative] = {"sha256": entry["sha256"], "key": keys.get(relative, "")}
+            kept += 1
+        files = {**_static_files(static_dirs), **pages}
+        for relative, content in files.items():
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            digest = hashlib.sha256(data).hexdigest()
+            target = place(relative)
+            old = out_dir / relative
+            entry = previous.get(relative)
+            if entry and entry.get("sha256") == digest and old.is_file() and old.stat().st_size == len(data):
+                _carry_over(safe_join(out_dir, relative), target)
+                kept += 1
             else:
-                target.write_text(content, encoding="utf-8")
+                target.write_bytes(data)
+                written += 1
+            manifest[relative] = {"sha256": digest, "key": keys.get(relative, "")}
+        (staging / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
         if out_dir.exists():
             os.rename(out_dir, retired)
         os.rename(staging, out_dir)
@@ -72,4 +157,4 @@ def write_site(
             os.rename(retired, out_dir)
         raise
     shutil.rmtree(retired, ignore_errors=True)
-    return out_dir
+    return out_dir, WriteStats(written=written, kept=kept)

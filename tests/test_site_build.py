@@ -145,12 +145,28 @@ def make_catalog(folder: Path, extra: str = "") -> Catalog:
     return load_catalog(path)
 
 
-def build_demo_site(folder: Path, offers: pd.DataFrame | None = None) -> dict[str, str]:
-    """Build into ``folder/site``; return ``{relative path: html}`` of every page written."""
+def build_demo_site(
+    folder: Path, offers: pd.DataFrame | None = None, store: object | None = None, extra: str = ""
+) -> dict[str, str]:
+    """Build into ``folder/site``; return ``{relative path: text}`` of every file written."""
     out = folder / "site"
-    store = FrameStore(demo_offers() if offers is None else offers)
-    result = build_site(make_catalog(folder), store, out, now=NOW)
+    store = store or FrameStore(demo_offers() if offers is None else offers)
+    result = build_site(make_catalog(folder, extra), store, out, now=NOW)
     return {page: (result.out_dir / page).read_text(encoding="utf-8") for page in result.pages}
+
+
+def documents(site: dict[str, str]) -> dict[str, str]:
+    """The full HTML pages a reader opens (not embeds, redirects, or data files)."""
+    return {
+        path: html
+        for path, html in site.items()
+        if path.endswith(".html") and not path.startswith(("embed/", "go/"))
+    }
+
+
+def link_position(html: str, href: str) -> int:
+    """Where an ``<a href>`` to ``href`` first appears in the markup."""
+    return html.index(f'href="{href.replace("&", "&amp;")}')
 
 
 class Anchors(HTMLParser):
@@ -186,16 +202,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def product_page(site: dict[str, str], needle: str) -> str:
+    """The product page whose heading contains ``needle`` (escaped as the page shows it)."""
     (html,) = [
-        html for path, html in site.items() if path.startswith("products/") and needle in html
+        html
+        for path, html in site.items()
+        if path.startswith("products/") and re.search(r"<h1>[^<]*" + re.escape(needle), html)
     ]
     return html
 
 
-def test_site_has_home_product_disclosure_and_404_pages(site: dict[str, str]) -> None:
+def test_site_has_every_page_type(site: dict[str, str]) -> None:
     products = sorted(p for p in site if p.startswith("products/"))
     assert len(products) == 3
-    assert {"index.html", "disclosure.html", "404.html"} <= set(site)
+    assert {"index.html", "disclosure.html", "404.html", "methodology.html", "changes.html",
+            "category/inversion-tables.html", "category/back-stretchers.html", "sitemap.xml",
+            "robots.txt", "_redirects", "api/products.json"} <= set(site)  # fmt: skip
+    # One comparison for the two inversion tables; the stretcher has no rival.
+    assert [p for p in site if p.startswith("compare/")] == [
+        "compare/gtin-4006381333931-vs-mpn-acme-it2.html"
+    ]
+    assert {f"embed/{p.removeprefix('products/')}" for p in products} < set(site)
+    assert "embed/inversion-tables.html" in site
     assert all(re.fullmatch(r"products/[a-z0-9-]+\.html", p) for p in products)
 
 
@@ -234,10 +261,12 @@ def test_store_links_are_rel_nofollow_and_affiliate_ones_sponsored(site: dict[st
 def test_disclosure_is_on_every_page_above_the_first_affiliate_link(site: dict[str, str]) -> None:
     catalog_disclosure = "We may earn a commission when you buy through links on this site."
     for path, html in site.items():
+        if not path.endswith(".html"):
+            continue
         assert catalog_disclosure in html, path
         hrefs = affiliate_hrefs(html)
         if hrefs:
-            assert html.index(catalog_disclosure) < html.index(hrefs[0].replace("&", "&amp;")), path
+            assert html.index(catalog_disclosure) < link_position(html, hrefs[0]), path
 
 
 def test_amazon_sentence_where_amazon_links_are(site: dict[str, str]) -> None:
@@ -245,22 +274,29 @@ def test_amazon_sentence_where_amazon_links_are(site: dict[str, str]) -> None:
     for path, html in site.items():
         has_amazon_link = any("amazon.com" in href for href in affiliate_hrefs(html))
         if has_amazon_link:
-            assert html.index(amazon) < html.index("https://www.amazon.com/dp/"), path
-        elif path != "disclosure.html":
+            assert html.index(amazon) < link_position(html, "https://www.amazon.com/dp/"), path
+            # Every Amazon link says it is paid, right beside it.
+            assert html.count("(paid link)") == html.count('href="https://www.amazon.com/'), path
+        elif path != "disclosure.html" and not path.startswith("go/"):
             assert amazon not in html, path
     assert amazon in site["disclosure.html"]
 
 
-def test_home_ranks_products_per_category_with_prices(site: dict[str, str]) -> None:
+def test_home_has_top_picks_and_the_full_ranking(site: dict[str, str]) -> None:
     home = site["index.html"]
-    tables = home.index('id="inversion-tables"'), home.index('id="back-stretchers"')
-    assert tables[0] < tables[1]  # catalog order
-    section = home[tables[0] : tables[1]]
-    assert section.index("Teeter EP-960") < section.index("Budget Inversion Table")
-    assert "$289.00 <span class=\"store\">at plain-store</span>" in section  # lowest in stock
-    assert "$329.99" not in section
-    assert "Top pick" in section
+    picks = home.index('id="inversion-tables"'), home.index('id="back-stretchers"')
+    assert picks[0] < picks[1]  # catalog order
+    assert "Teeter EP-960" in home[picks[0] : picks[1]]
+    table = home[home.index('id="ranking-all"') :]
+    assert table.index("Teeter EP-960") < table.index("Budget Inversion Table")
+    assert table.index("Budget Inversion Table") < table.index("Back Stretcher")
+    assert "$289.00 <span class=\"store\">at plain-store</span>" in table  # lowest in stock
+    assert "$329.99" not in home
+    assert "Top picks" in home
     assert "Demo data." in home
+    category = site["category/inversion-tables.html"]
+    assert category.index("Teeter EP-960") < category.index("Budget Inversion Table")
+    assert "Back Stretcher" not in category
 
 
 def test_stale_prices_are_not_shown_as_current(site: dict[str, str]) -> None:
@@ -342,13 +378,17 @@ def test_rebuild_replaces_the_site_and_drops_removed_pages(tmp_path: Path) -> No
     assert len([p for p in first if p.startswith("products/")]) == 3
     assert len([p for p in second if p.startswith("products/")]) == 1
     root = tmp_path / "site"
-    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*.html")}
+    on_disk = {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.relative_to(root).as_posix().startswith(("static/", "."))
+    }
     assert on_disk == set(second)
     assert (tmp_path / "site" / "static" / "site.css").is_file()
 
 
 def test_pages_declare_language_charset_viewport_and_csp(site: dict[str, str]) -> None:
-    for path, html in site.items():
+    for path, html in documents(site).items():
         assert html.startswith("<!doctype html>\n<html lang=\"en\">"), path
         assert '<meta charset="utf-8">' in html
         assert 'name="viewport"' in html

@@ -1,0 +1,101 @@
+"""Read one frame cell as a plain typed value: None for missing, Decimal for money, UTC times."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
+
+MAX_SLUG_LENGTH = 80
+
+
+def missing(value: object) -> bool:
+    """True for None, pandas NA/NaT and float NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def text(value: object) -> str | None:
+    return None if missing(value) or str(value).strip() == "" else str(value)
+
+
+def number(value: object) -> float | None:
+    """A finite float, or None (also for text that is not a number)."""
+    if missing(value) or isinstance(value, bool):
+        return None
+    try:
+        result = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def integer(value: object) -> int | None:
+    result = number(value)
+    return None if result is None else int(result)
+
+
+def decimal(value: object) -> Decimal | None:
+    """Money: a Decimal or decimal string; a float is refused, since it already lost cents."""
+    if missing(value):
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, float):
+        raise TypeError(f"price {value!r} is a float; prices must be Decimal or decimal strings")
+    try:
+        result = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def timestamp(value: object) -> datetime | None:
+    """An aware UTC datetime from an ISO string / datetime / Timestamp, None when absent."""
+    if missing(value):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def items(value: object) -> list[Any]:
+    """A list cell (list or tuple); [] when absent or of another type."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def mapping(value: object) -> dict[str, Any]:
+    """A dict cell; {} when absent or of another type."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def safe_http_url(value: object) -> str | None:
+    """``value`` as an http(s) URL with a host, or None (drops ``javascript:``, ``data:``...)."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return urlunsplit(parts)
+
+
+def slugify(value: str) -> str:
+    """``[a-z0-9-]`` only, no leading/trailing dash, at most MAX_SLUG_LENGTH characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", value.casefold()).strip("-")
+    return slug[:MAX_SLUG_LENGTH].rstrip("-") or "product"
