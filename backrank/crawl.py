@@ -117,7 +117,9 @@ def run_crawl(
         )
     _crawled_in_this_process = True
 
-    from scrapy.crawler import CrawlerProcess
+    # AsyncCrawlerProcess, as `scrapy crawl` uses: with the Deferred-based CrawlerProcess,
+    # Scrapy 2.19 fetched a robots-disallowed start URL (tests/test_crawl.py caught it).
+    from scrapy.crawler import AsyncCrawlerProcess
 
     from backrank.store import Store
     from spiders.catalog_spider import CatalogSpider
@@ -128,16 +130,15 @@ def run_crawl(
             run_id = db.start_run(str(catalog.path))
     settings = settings_for(catalog, db_path, run_id=run_id, polite=polite, quiet=quiet)
     started = time.perf_counter()
-    process = CrawlerProcess(settings)
+    process = AsyncCrawlerProcess(settings)
     crawler = process.create_crawler(CatalogSpider)
-    crawl_failures: list[str] = []
-    finished = process.crawl(crawler, catalog=catalog, store=store)
-    finished.addErrback(lambda failure: crawl_failures.append(failure.getTraceback()))
+    task = process.crawl(crawler, catalog=catalog, store=store)
     process.start()
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
-    if crawl_failures:
-        stats["backrank/errors/crawl_failed"] = len(crawl_failures)
-        sys.stderr.write("".join(crawl_failures))
+    failure = task.exception() if task.done() and not task.cancelled() else None
+    if failure is not None or not task.done():
+        # Scrapy has logged the traceback; the run must still be closed as failed.
+        stats["backrank/errors/crawl_failed"] = 1
     result = summarise(stats, run_id=run_id, elapsed=time.perf_counter() - started)
     with Store.open(db_path) as db:
         db.finish_run(run_id, result.status, result.stats)

@@ -16,6 +16,12 @@ NEWSPIDER_MODULE = "spiders"
 
 USER_AGENT = "backrank/0.1 (+https://github.com/backrank/backrank)"
 ROBOTSTXT_OBEY = True
+# Scrapy 2.19's middleware lets requests that wait for robots.txt alongside another one
+# through unchecked; spiders.robots fixes that (see its docstring).
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.robots.RobotsTxtMiddleware": 100,
+}
 
 # Politeness: AutoThrottle adapts the delay to the server's latency; the delay is its floor.
 AUTOTHROTTLE_ENABLED = True

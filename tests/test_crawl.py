@@ -5,13 +5,21 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
+from protego import Protego
 
 from backrank.config import Catalog, load_catalog
-from backrank.crawl import summarise
+from backrank.crawl import CrawlResult, run_crawl_subprocess, summarise
+from backrank.marketplace import amazon, shopify, walmart, woocommerce
 from spiders import discovery
 from spiders.progress import crawl_counts, progress_line
 from spiders.settings import settings_for
@@ -292,3 +300,153 @@ def test_progress_line_shows_what_the_crawl_did() -> None:
         "crawling", "4s", "pages", "12", "listings", "3", "reviews", "20",
         "dropped", "0", "errors", "1", "blocked", "2",
     ]  # fmt: skip
+
+
+# -- real crawls of the demo marketplace ------------------------------------------------------
+
+MARKETPLACE_SCALE = 5  # 12 listings over four stores, 2 of them without a price, 377 reviews
+
+
+@dataclass
+class Crawled:
+    """Two crawls of one marketplace into one database, and what the marketplace saw."""
+
+    truth: dict
+    store_names: dict[str, str]  # marketplace store key -> catalog store name
+    first: CrawlResult
+    second: CrawlResult
+    first_requests: list[tuple[str, str]]
+    second_requests: list[tuple[str, str]]
+    offers: pd.DataFrame  # latest snapshot per listing
+    offer_history: pd.DataFrame
+    reviews: pd.DataFrame
+    robots: dict[str, str]  # store key -> robots.txt text
+
+
+@pytest.fixture(scope="session")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
+    from backrank.marketplace import Marketplace
+    from backrank.store import Store
+
+    workdir = tmp_path_factory.mktemp("crawl")
+    db_path = workdir / "backrank.db"
+    with Marketplace(seed=7, scale=MARKETPLACE_SCALE).start(port=0) as marketplace:
+        store_urls = marketplace.store_urls
+        catalog_text = marketplace.demo_catalog_text(db=str(db_path))
+        # A catalog that names a robots-disallowed page: robots.txt must still win.
+        cart = store_urls["amazon"] + marketplace.truth()["disallowed"]["amazon"] + "view"
+        catalog_text = catalog_text.replace(
+            'name = "demo-amazon"\n', f'name = "demo-amazon"\nproduct_urls = ["{cart}"]\n', 1
+        )
+        catalog_path = workdir / "catalog.toml"
+        catalog_path.write_text(catalog_text, encoding="utf-8")
+        catalog = load_catalog(catalog_path)
+        store_names = {
+            key: next(s.name for s in catalog.stores if s.urls[0].startswith(url + "/"))
+            for key, url in store_urls.items()
+        }
+        first = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
+        first_requests = marketplace.requested_paths
+        second = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
+        second_requests = marketplace.requested_paths[len(first_requests) :]
+        robots = {
+            key: urllib.request.urlopen(f"{url}/robots.txt", timeout=10).read().decode()
+            for key, url in store_urls.items()
+        }
+        truth = marketplace.truth()
+    with Store.open(db_path) as store:
+        return Crawled(
+            truth=truth,
+            store_names=store_names,
+            first=first,
+            second=second,
+            first_requests=first_requests,
+            second_requests=second_requests,
+            offers=store.read_offers(latest=True),
+            offer_history=store.read_offer_history(),
+            reviews=store.read_reviews(),
+            robots=robots,
+        )
+
+
+def _stored_row(crawled: Crawled, listing: dict) -> pd.DataFrame:
+    offers = crawled.offers[crawled.offers["store"] == crawled.store_names[listing["store"]]]
+    if listing["store"] == "amazon":  # one Amazon page per ASIN, whatever slug links to it
+        return offers[offers["asin"] == listing["asin"]]
+    return offers[(offers["url"] == listing["url"]) | (offers["canonical_url"] == listing["url"])]
+
+
+def test_crawl_finds_every_listing_the_marketplace_has(crawled: Crawled) -> None:
+    listings = crawled.truth["listings"]
+    missed = [
+        f"{listing['store']} {listing['url']}"
+        for listing in listings
+        if len(_stored_row(crawled, listing)) != 1
+    ]
+    found = len(listings) - len(missed)
+    assert not missed, f"found {found}/{len(listings)} listings; missed: {missed}"
+    assert len(crawled.offers) == len(listings), "stored listings the marketplace does not have"
+    assert crawled.first.listings == len(listings)
+    assert (crawled.first.status, crawled.first.errors, crawled.first.blocked) == ("ok", 0, 0)
+
+
+def test_crawl_never_requests_a_robots_disallowed_path(crawled: Crawled) -> None:
+    requests = crawled.first_requests + crawled.second_requests
+    disallowed = crawled.truth["disallowed"]
+    forbidden = [(key, path) for key, path in requests if path.startswith(disallowed[key])]
+    assert not forbidden, f"requested robots-disallowed paths: {forbidden[:5]}"
+    for key, path in requests:  # and nothing else any store's robots.txt forbids
+        parser = Protego.parse(crawled.robots[key])
+        assert parser.can_fetch(path, "backrank"), f"{key} {path} is disallowed by robots.txt"
+    # the catalog named the Amazon cart page: it was refused, and that is not an error
+    assert crawled.first.stats["backrank/skipped/robots_forbidden"] == 1
+    assert any(path == "/robots.txt" for key, path in requests if key == "amazon")
+
+
+PRODUCT_PAGE = {
+    "amazon": lambda path: (m := amazon.PRODUCT_PATH.match(path)) and m.group(1),
+    "shopify": lambda path: (m := shopify.PRODUCT_PATH.match(path)) and not m.group(2) and m.group(1),
+    "woocommerce": lambda path: (m := woocommerce.PRODUCT_PATH.match(path)) and not m.group(2) and m.group(1),
+    "walmart": lambda path: (m := walmart.PRODUCT_PATH.match(path)) and m.group(1),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_each_product_page_is_fetched_once_per_run(crawled: Crawled, run: str) -> None:
+    requests = crawled.first_requests if run == "first" else crawled.second_requests
+    products = Counter(
+        (key, product)
+        for key, path in requests
+        if (product := PRODUCT_PAGE[key](urlsplit(path).path))
+    )
+    assert len(products) == len(crawled.truth["listings"])
+    twice = {product: count for product, count in products.items() if count > 1}
+    assert not twice, f"product pages fetched more than once: {twice}"
+
+
+def test_second_run_adds_a_price_snapshot_not_a_duplicate_listing(crawled: Crawled) -> None:
+    assert crawled.second.listings == crawled.first.listings
+    assert crawled.second.run_id != crawled.first.run_id
+    assert len(crawled.offers) == len(crawled.truth["listings"])
+    snapshots = crawled.offer_history.groupby("listing_id")["run_id"].nunique()
+    assert len(snapshots) == len(crawled.truth["listings"])
+    assert (snapshots == 2).all(), snapshots[snapshots != 2].to_dict()
+
+
+def test_listing_without_a_price_is_stored_with_no_price_not_zero(crawled: Crawled) -> None:
+    unpriced = [listing for listing in crawled.truth["listings"] if listing["price"] is None]
+    assert unpriced, "the marketplace at this scale should have a listing with no price"
+    for listing in unpriced:
+        row = _stored_row(crawled, listing).iloc[0]
+        assert row["price"] is None, f"{listing['url']}: price {row['price']!r}"
+    priced = [listing for listing in crawled.truth["listings"] if listing["price"] is not None]
+    for listing in priced:
+        row = _stored_row(crawled, listing).iloc[0]
+        assert Decimal(str(row["price"])) == Decimal(listing["price"]), listing["url"]
+
+
+def test_every_review_is_stored_once_across_two_runs(crawled: Crawled) -> None:
+    assert crawled.first.reviews == crawled.truth["review_total"]
+    assert len(crawled.reviews) == crawled.truth["review_total"]
+    per_listing = crawled.reviews.groupby("listing_id").size()
+    assert per_listing.sum() == crawled.truth["review_total"]  # every review found its listing
