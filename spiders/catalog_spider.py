@@ -100,7 +100,9 @@ class CatalogSpider(scrapy.Spider):
         self.catalog = catalog
         names = [store.name for store in catalog.stores]
         if self.store_filter is not None and self.store_filter not in names:
-            raise ValueError(f"store {self.store_filter!r} is not in the catalog ({', '.join(names)})")
+            raise ValueError(
+                f"store {self.store_filter!r} is not in the catalog ({', '.join(names)})"
+            )
         self.stores = {
             store.name: store
             for store in catalog.stores
@@ -136,9 +138,7 @@ class CatalogSpider(scrapy.Spider):
                 for url in (*store.sitemap_urls, *store.start_urls, *store.product_urls)
             }
             for products_json in sorted(origins):
-                yield self._request(
-                    products_json, self.parse_products_json, store, page_number=1
-                )
+                yield self._request(products_json, self.parse_products_json, store, page_number=1)
 
     def _request(
         self, url: str, callback: Any, store: StoreConfig, **cb_kwargs: Any

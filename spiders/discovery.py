@@ -41,11 +41,16 @@ NEXT_PAGE_CSS = {
     "amazon": ["a.s-pagination-next"],
     "shopify": [".pagination .next a", "a.pagination__item--prev ~ a.pagination__item--next"],
     "woocommerce": ["a.next.page-numbers"],
-    "walmart": ['a[aria-label="Next Page"]', 'nav[aria-label="pagination"] a[data-testid="NextPage"]'],
+    "walmart": [
+        'a[aria-label="Next Page"]',
+        'nav[aria-label="pagination"] a[data-testid="NextPage"]',
+    ],
 }
 GENERIC_NEXT_CSS = ['link[rel="next"]', 'a[rel="next"]', 'a[rel~="next"]']
 
-TRACKING_PARAMS = re.compile(r"^(?:utm_\w+|ref|ref_|tag|gclid|fbclid|_pos|_sid|_ss|_psq|_v|variant)$")
+TRACKING_PARAMS = re.compile(
+    r"^(?:utm_\w+|ref|ref_|tag|gclid|fbclid|_pos|_sid|_ss|_psq|_v|variant)$"
+)
 ASIN_IN_PATH = re.compile(r"/(?:dp|gp/product)/([A-Za-z0-9]{10})(?:[/?#]|$)")
 SHOPIFY_COLLECTION_PREFIX = re.compile(r"^/collections/[^/]+(?=/products/)")
 
@@ -170,7 +175,7 @@ def shopify_product_urls(data: dict, url: str) -> list[str]:
     """Product page URLs for the handles in one ``/products.json`` page (empty at the end)."""
     products = data.get("products")
     if not isinstance(products, list):
-        raise ValueError(f"{url}: no 'products' list in products.json")
+        raise ValueError(f"{url}: no 'products' list in products.json")  # noqa: TRY004 (bad data)
     parts = urlsplit(url)
     return [
         urlunsplit((parts.scheme, parts.netloc, f"/products/{product['handle']}", "", ""))

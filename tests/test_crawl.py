@@ -7,6 +7,7 @@ import subprocess
 import sys
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,7 +20,8 @@ from protego import Protego
 
 from backrank.config import Catalog, load_catalog
 from backrank.crawl import CrawlResult, run_crawl_subprocess, summarise
-from backrank.marketplace import amazon, shopify, walmart, woocommerce
+from backrank.marketplace import Marketplace, amazon, shopify, walmart, woocommerce
+from backrank.store import Store
 from spiders import discovery
 from spiders.progress import crawl_counts, progress_line
 from spiders.settings import settings_for
@@ -98,7 +100,9 @@ def test_canonical_product_url_gives_one_url_per_product(
         ("Yoga mat", [], True),  # no include keywords: every listing is in the niche
     ],
 )
-def test_matches_include_needs_whole_words(text: str | None, include: list[str], expected: bool) -> None:
+def test_matches_include_needs_whole_words(
+    text: str | None, include: list[str], expected: bool
+) -> None:
     assert discovery.matches_include(text, include) is expected
 
 
@@ -324,36 +328,40 @@ class Crawled:
 
 
 @pytest.fixture(scope="session")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> Crawled:
-    from backrank.marketplace import Marketplace
-    from backrank.store import Store
+def marketplace() -> Iterator[Marketplace]:
+    with Marketplace(seed=7, scale=MARKETPLACE_SCALE).start(port=0) as running:
+        yield running
 
+
+@pytest.fixture(scope="session")
+def crawled(marketplace: Marketplace, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
     workdir = tmp_path_factory.mktemp("crawl")
     db_path = workdir / "backrank.db"
-    with Marketplace(seed=7, scale=MARKETPLACE_SCALE).start(port=0) as marketplace:
-        store_urls = marketplace.store_urls
-        catalog_text = marketplace.demo_catalog_text(db=str(db_path))
-        # A catalog that names a robots-disallowed page: robots.txt must still win.
-        cart = store_urls["amazon"] + marketplace.truth()["disallowed"]["amazon"] + "view"
-        catalog_text = catalog_text.replace(
+    store_urls = marketplace.store_urls
+    # A catalog that names a robots-disallowed page: robots.txt must still win.
+    cart = store_urls["amazon"] + marketplace.truth()["disallowed"]["amazon"] + "view"
+    catalog_path = workdir / "catalog.toml"
+    catalog_path.write_text(
+        marketplace.demo_catalog_text(db=str(db_path)).replace(
             'name = "demo-amazon"\n', f'name = "demo-amazon"\nproduct_urls = ["{cart}"]\n', 1
-        )
-        catalog_path = workdir / "catalog.toml"
-        catalog_path.write_text(catalog_text, encoding="utf-8")
-        catalog = load_catalog(catalog_path)
-        store_names = {
-            key: next(s.name for s in catalog.stores if s.urls[0].startswith(url + "/"))
-            for key, url in store_urls.items()
-        }
-        first = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
-        first_requests = marketplace.requested_paths
-        second = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
-        second_requests = marketplace.requested_paths[len(first_requests) :]
-        robots = {
-            key: urllib.request.urlopen(f"{url}/robots.txt", timeout=10).read().decode()
-            for key, url in store_urls.items()
-        }
-        truth = marketplace.truth()
+        ),
+        encoding="utf-8",
+    )
+    catalog = load_catalog(catalog_path)
+    store_names = {
+        key: next(store.name for store in catalog.stores if store.urls[0].startswith(url + "/"))
+        for key, url in store_urls.items()
+    }
+    start = len(marketplace.requested_paths)  # the request log is shared by every test
+    first = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
+    first_requests = marketplace.requested_paths[start:]
+    second = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
+    second_requests = marketplace.requested_paths[start + len(first_requests) :]
+    robots = {
+        key: urllib.request.urlopen(f"{url}/robots.txt", timeout=10).read().decode()
+        for key, url in store_urls.items()
+    }
+    truth = marketplace.truth()
     with Store.open(db_path) as store:
         return Crawled(
             truth=truth,
@@ -450,3 +458,28 @@ def test_every_review_is_stored_once_across_two_runs(crawled: Crawled) -> None:
     assert len(crawled.reviews) == crawled.truth["review_total"]
     per_listing = crawled.reviews.groupby("listing_id").size()
     assert per_listing.sum() == crawled.truth["review_total"]  # every review found its listing
+
+
+def test_one_store_crawl_counts_a_dead_product_url_and_warns(
+    marketplace: Marketplace, tmp_path: Path
+) -> None:
+    dead = marketplace.store_urls["walmart"] + "/ip/Discontinued-Inversion-Table/999999999"
+    catalog_text = marketplace.demo_catalog_text().replace(
+        'name = "demo-walmart"\n', f'name = "demo-walmart"\nproduct_urls = ["{dead}"]\n', 1
+    )
+    catalog_path = tmp_path / "catalog.toml"
+    catalog_path.write_text(catalog_text, encoding="utf-8")
+    start = len(marketplace.requested_paths)
+    result = run_crawl_subprocess(
+        catalog_path, tmp_path / "one.db", store="demo-walmart", quiet=True, timeout=120
+    )
+    walmart_listings = [l for l in marketplace.truth()["listings"] if l["store"] == "walmart"]
+    assert result.listings == len(walmart_listings)
+    assert result.stats["backrank/errors/http_404"] == 1
+    assert (result.errors, result.status) == (1, "warnings")
+    asked = {key for key, _ in marketplace.requested_paths[start:]}
+    assert asked == {"walmart"}, "a one-store crawl requested other stores"
+    with Store.open(tmp_path / "one.db") as store:
+        runs = store.runs()
+    assert runs["status"].tolist() == ["warnings"]
+    assert runs["stats"].iloc[0]["backrank/errors/http_404"] == 1
