@@ -460,25 +460,34 @@ def test_every_review_is_stored_once_across_two_runs(crawled: Crawled) -> None:
     assert per_listing.sum() == crawled.truth["review_total"]  # every review found its listing
 
 
-def test_one_store_crawl_counts_a_dead_product_url_and_warns(
+def test_one_store_crawl_counts_a_dead_url_and_stops_at_max_review_pages(
     marketplace: Marketplace, tmp_path: Path
 ) -> None:
-    dead = marketplace.store_urls["walmart"] + "/ip/Discontinued-Inversion-Table/999999999"
-    catalog_text = marketplace.demo_catalog_text().replace(
-        'name = "demo-walmart"\n', f'name = "demo-walmart"\nproduct_urls = ["{dead}"]\n', 1
+    dead = marketplace.store_urls["amazon"] + "/dp/B000000000"  # no such ASIN: a 404
+    catalog_text = (
+        marketplace.demo_catalog_text()
+        .replace('name = "demo-amazon"\n', f'name = "demo-amazon"\nproduct_urls = ["{dead}"]\n', 1)
+        .replace("max_review_pages = 50", "max_review_pages = 1", 1)
     )
     catalog_path = tmp_path / "catalog.toml"
     catalog_path.write_text(catalog_text, encoding="utf-8")
     start = len(marketplace.requested_paths)
     result = run_crawl_subprocess(
-        catalog_path, tmp_path / "one.db", store="demo-walmart", quiet=True, timeout=120
+        catalog_path, tmp_path / "one.db", store="demo-amazon", quiet=True, timeout=120
     )
-    walmart_listings = [l for l in marketplace.truth()["listings"] if l["store"] == "walmart"]
-    assert result.listings == len(walmart_listings)
+    amazon_listings = [l for l in marketplace.truth()["listings"] if l["store"] == "amazon"]
+    assert result.listings == len(amazon_listings)
     assert result.stats["backrank/errors/http_404"] == 1
     assert (result.errors, result.status) == (1, "warnings")
-    asked = {key for key, _ in marketplace.requested_paths[start:]}
-    assert asked == {"walmart"}, "a one-store crawl requested other stores"
+    asked = [path for key, path in marketplace.requested_paths[start:]]
+    assert {key for key, _ in marketplace.requested_paths[start:]} == {"amazon"}
+    # max_review_pages = 1: one review page per reviewed listing, so not every review
+    reviewed = [listing for listing in amazon_listings if listing["review_count"]]
+    review_pages = [path for path in asked if amazon.REVIEWS_PATH.match(urlsplit(path).path)]
+    asins = [amazon.REVIEWS_PATH.match(urlsplit(path).path).group(1) for path in review_pages]
+    assert len(asins) == len(set(asins)) <= len(amazon_listings)
+    assert all("pageNumber=1" in path for path in review_pages), review_pages
+    assert 0 < result.reviews < sum(listing["review_count"] for listing in reviewed)
     with Store.open(tmp_path / "one.db") as store:
         runs = store.runs()
     assert runs["status"].tolist() == ["warnings"]
