@@ -115,7 +115,6 @@ def run_crawl(
             "a crawl already ran in this process (Twisted's reactor cannot restart); "
             "use backrank.crawl.run_crawl_subprocess"
         )
-    _crawled_in_this_process = True
 
     # AsyncCrawlerProcess, as `scrapy crawl` uses: with the Deferred-based CrawlerProcess,
     # Scrapy 2.19 fetched a robots-disallowed start URL (tests/test_crawl.py caught it).
@@ -130,6 +129,7 @@ def run_crawl(
             run_id = db.start_run(str(catalog.path))
     settings = settings_for(catalog, db_path, run_id=run_id, polite=polite, quiet=quiet)
     started = time.perf_counter()
+    _crawled_in_this_process = True  # from here on the reactor is installed
     process = AsyncCrawlerProcess(settings)
     crawler = process.create_crawler(CatalogSpider)
     task = process.crawl(crawler, catalog=catalog, store=store)
