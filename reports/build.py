@@ -76,7 +76,7 @@ def write_context(context: SiteContext, out_dir: str | Path) -> BuildResult:
     env = make_environment(context.theme_dir)
     keys = page_keys(context, templates_fingerprint(env))
     unchanged = unchanged_pages(keys, previous_keys(out_dir))
-    pages = render_site(context, skip=unchanged)
+    pages = render_site(context, skip=unchanged, env=env)
     static_dirs = [BUNDLED_STATIC]
     if context.theme_dir:
         static_dirs.append(Path(context.theme_dir) / "static")

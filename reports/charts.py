@@ -29,7 +29,7 @@ def rating_histogram_svg(histogram: Mapping[int, int], title: str) -> Markup | N
     total = sum(counts.values())
     if total == 0:
         return None
-    width, row, label_w, count_w = 320, 24, 54, 58
+    width, row, label_w, count_w = 380, 24, 54, 110
     bar_max = width - label_w - count_w
     biggest = max(counts.values())
     parts = [

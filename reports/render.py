@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -55,9 +56,10 @@ def page_keys(context: SiteContext, fingerprint: str) -> dict[str, str]:
 
     The build time is left out: templates show it only through page data (``built_at``).
     """
-    site = repr(replace(context.site, generated_at=_EPOCH))
+    # pickle is a fast, deterministic serialisation of the frozen views (same code, same bytes)
+    prefix = fingerprint.encode() + pickle.dumps(replace(context.site, generated_at=_EPOCH), 5)
     return {
-        page.path: hashlib.sha256(f"{fingerprint}\0{site}\0{page!r}".encode()).hexdigest()
+        page.path: hashlib.sha256(prefix + pickle.dumps(page, 5)).hexdigest()
         for page in context.pages
     }
 
@@ -74,17 +76,17 @@ def render_extras(context: SiteContext) -> dict[str, str]:
     path_prefix = "/" + prefix.split("/", 1)[1] if "/" in prefix else ""
     redirects = "".join(f"{path_prefix}/{r.path} {r.target} 302\n" for r in context.redirects)
     # Escaped like JSON-LD, so the feed stays inert even if a host serves it as HTML.
-    feed = json.dumps(context.feed, ensure_ascii=False, indent=1)
+    feed = json.dumps(context.feed, ensure_ascii=False, separators=(",", ":"))
     for char, escaped in SCRIPT_ESCAPES.items():
         feed = feed.replace(char, escaped)
     return {"robots.txt": robots, "_redirects": redirects, "api/products.json": feed + "\n"}
 
 
 def render_site(
-    context: SiteContext, skip: Collection[str] = ()
+    context: SiteContext, skip: Collection[str] = (), env: Environment | None = None
 ) -> dict[str, str]:
     """Every page of the site as ``{relative path: text}``, except the paths in ``skip``."""
-    env = make_environment(context.theme_dir)
+    env = env or make_environment(context.theme_dir)
     pages = {
         page.path: render_page(env, context, page)
         for page in context.pages
