@@ -98,7 +98,7 @@ def settings_for(
         "CONCURRENT_REQUESTS": concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": min(concurrency, CONCURRENT_REQUESTS_PER_DOMAIN),
         "BACKRANK_PROGRESS": not quiet,
-        "LOG_LEVEL": "ERROR" if quiet else LOG_LEVEL,  # quiet: errors only
+        "LOG_LEVEL": "ERROR" if quiet else "WARNING",  # the progress line carries the figures
     }
     if crawl.user_agent and crawl.user_agent != DEFAULT_USER_AGENT:
         overrides["USER_AGENT"] = crawl.user_agent  # the catalog names its own crawler
