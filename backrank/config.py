@@ -97,6 +97,7 @@ class AffiliateProgram:
     kind: str = "generic"
     url_template: str
     params: dict[str, str] = field(default_factory=dict)
+    cloak: bool = False  # publish /go/<slug>/ redirects instead of the raw link (never for Amazon)
 
     def link_for(self, listing: Mapping[str, Any]) -> str | None:
         """The affiliate link for ``listing``, or None when a field it needs is missing."""
@@ -528,7 +529,7 @@ def _affiliates(reader: _Reader, data: dict[str, Any]) -> dict[str, AffiliatePro
         template = reader.value(program, "url_template", "str", table, label)
         params: dict[str, str] = {}
         for key, value in program.items():
-            if key in ("kind", "url_template"):
+            if key in ("kind", "url_template", "cloak"):
                 continue
             if not isinstance(value, str):
                 reader.error(table, key, f"{label}.{key}", f"must be a string {_got(value)}")
@@ -542,9 +543,13 @@ def _affiliates(reader: _Reader, data: dict[str, Any]) -> dict[str, AffiliatePro
         kind = reader.value(
             program, "kind", "str", table, label, default_kind, _one_of(AFFILIATE_KINDS)
         )
+        cloak = reader.value(program, "cloak", "bool", table, label, False)
+        if cloak and kind == "amazon":
+            reader.error(table, "cloak", f"{label}.cloak", "Amazon links must go straight to Amazon")
+            cloak = False
         if template is not None:
             programs[name] = AffiliateProgram(
-                name=name, kind=kind, url_template=template, params=params
+                name=name, kind=kind, url_template=template, params=params, cloak=bool(cloak)
             )
     return programs
 

@@ -328,3 +328,17 @@ def test_demo_catalog_template_loads_after_substitution(tmp_path: Path) -> None:
     catalog = load_catalog(write(tmp_path, "\n".join(filled_lines) + "\n"))
     assert catalog.stores
     assert all(store.urls for store in catalog.stores)
+
+
+def test_cloak_is_read_for_other_programs_and_refused_for_amazon(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        '\n[affiliates.network]\nurl_template = "{url}?ref={ref}"\nref = "bpp"\ncloak = true\n'
+    )
+    assert load_catalog(write(tmp_path, text)).affiliates["network"].cloak is True
+    amazon = MINIMAL + (
+        '\n[affiliates.amazon]\nurl_template = "https://www.amazon.com/dp/{asin}?tag={tag}"\n'
+        'tag = "x-20"\ncloak = true\n'
+    )
+    message = error_of(tmp_path, amazon)
+    assert message.startswith("catalog.toml:")
+    assert "affiliates.amazon.cloak: Amazon links must go straight to Amazon" in message
