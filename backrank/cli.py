@@ -157,26 +157,22 @@ def cmd_score(args: argparse.Namespace, console: Console) -> int:
 
 
 def score_step(context: Context) -> StepOutcome:
+    from backrank.rescore import score_store
     from backrank.store import Store
-    from pipelines.run import score
 
     started = time.perf_counter()
     with Store.open(context.db_path) as store:
-        offers = store.read_offers(latest=True)
-        if offers.empty:
+        if store.read_offers(latest=True).empty:
             summary = f"score: no offers in {context.db_path}; run `backrank crawl` first"
             print(summary)
             return StepOutcome(EXIT_FAILED, summary)
-        products, product_listings = score(
-            offers,
-            store.read_reviews(),
-            categories=context.catalog.categories,
-            prior_strength=context.catalog.scoring.prior_strength,
-        )
-        store.save_products(store.last_run_id(status=None), products, product_listings)
+        result = score_store(store, context.catalog)
+    counts = result.summary["counts"]
     summary = (
-        f"score: {len(offers)} listings -> {len(products)} products "
-        f"in {products['category'].nunique()} categories ({time.perf_counter() - started:.1f} s)"
+        f"score: {counts['offers']} listings -> {counts['products']} products "
+        f"in {result.products['subcategory'].nunique()} categories, "
+        f"{counts['products_rescored']} rescored, {counts['products_reused']} unchanged "
+        f"({time.perf_counter() - started:.1f} s)"
     )
     print(summary)
     return StepOutcome(EXIT_OK, summary)

@@ -60,6 +60,7 @@ class CrawlConfig:
     concurrency: int = 8
     max_review_pages: int = 50
     user_agent: str = DEFAULT_USER_AGENT
+    gone_after_misses: int = 2  # complete crawls a listing may be missing from before it is gone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,6 +130,9 @@ class CategoryRule:
     name: str
     slug: str
     keywords: tuple[str, ...] = ()
+    # spec bounds from ``min_<spec>``/``max_<spec>`` keys: {"max_user_weight_lb": 300.0}
+    minimums: dict[str, float] = field(default_factory=dict, hash=False, compare=True)
+    maximums: dict[str, float] = field(default_factory=dict, hash=False, compare=True)
 
     def matches(self, text: str) -> bool:
         """True when ``text`` (a title, say) contains one of the keywords as words."""
@@ -441,7 +445,7 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
     affiliates = _affiliates(reader, affiliates_table)
     stores = _stores(reader, data.get("stores", []), affiliates, set(affiliates_table))
     categories = _categories(reader, data.get("categories", []))
-    scoring = _scoring(reader, _table(reader, data, "scoring"))
+    scoring = _scoring(reader, _table(reader, data, "scoring"), categories)
     return Catalog(
         path=path.resolve(),
         site=site,
@@ -495,7 +499,10 @@ def _site(reader: _Reader, path: Path, data: dict[str, Any]) -> SiteConfig:
 
 def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConfig:
     table = ("crawl",)
-    keys = ("polite", "http_cache", "concurrency", "max_review_pages", "user_agent")
+    keys = (
+        "polite", "http_cache", "concurrency", "max_review_pages", "user_agent",
+        "gone_after_misses",
+    )  # fmt: skip
     reader.check_keys(data, keys, table, "crawl")
     default_agent = f"{DEFAULT_USER_AGENT} (+{site.base_url})" if site.base_url else None
     return CrawlConfig(
@@ -507,6 +514,9 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
         max_review_pages=reader.value(data, "max_review_pages", "int", table, "crawl", 50),
         user_agent=reader.value(
             data, "user_agent", "str", table, "crawl", default_agent or DEFAULT_USER_AGENT
+        ),
+        gone_after_misses=reader.value(
+            data, "gone_after_misses", "int", table, "crawl", 2, _at_least(1, "gone_after_misses")
         ),
     )
 
@@ -702,7 +712,7 @@ def _categories(reader: _Reader, data: Any) -> tuple[CategoryRule, ...]:
         if not isinstance(rule, dict):
             reader.error((), "categories", label, "must be a table")
             continue
-        reader.check_keys(rule, ("name", "slug", "keywords"), table, label)
+        reader.check_keys(rule, ("name", "slug", "keywords", *_spec_bound_keys()), table, label)
         name = reader.value(rule, "name", "str", table, label)
         slug = reader.value(rule, "slug", "str", table, label, None, _slug)
         if slug is None and name:
@@ -712,17 +722,51 @@ def _categories(reader: _Reader, data: Any) -> tuple[CategoryRule, ...]:
         if slug:
             seen.add(slug)
         keywords = reader.value(rule, "keywords", "strings", table, label, ())
+        minimums: dict[str, float] = {}
+        maximums: dict[str, float] = {}
+        for key in _spec_bound_keys():
+            bound = reader.value(rule, key, "number", table, label, None)
+            if bound is not None:
+                kind, spec = key.split("_", 1)
+                (minimums if kind == "min" else maximums)[spec] = bound
         if name and slug:
-            rules.append(CategoryRule(name=name, slug=slug, keywords=keywords))
+            rules.append(
+                CategoryRule(
+                    name=name, slug=slug, keywords=keywords, minimums=minimums, maximums=maximums
+                )
+            )
     if "other" not in seen:
         rules.append(DEFAULT_CATEGORIES[-1])
     return tuple(rules)
 
 
-def _scoring(reader: _Reader, data: dict[str, Any]) -> ScoringConfig:
+def _spec_bound_keys() -> tuple[str, ...]:
+    """``min_<spec>``/``max_<spec>`` for every spec the scoring extracts."""
+    from pipelines.specs import SPEC_NAMES  # the scoring stage owns the spec names
+
+    return tuple(f"{kind}_{name}" for kind in ("min", "max") for name in SPEC_NAMES)
+
+
+def _scoring(
+    reader: _Reader, data: dict[str, Any], categories: tuple[CategoryRule, ...] = ()
+) -> ScoringConfig:
     table = ("scoring",)
-    return ScoringConfig(
+    config = ScoringConfig(
         prior_strength=reader.value(data, "prior_strength", "number", table, "scoring", 10.0),
         min_reviews=reader.value(data, "min_reviews", "int", table, "scoring", 0),
         raw=dict(data),
     )
+    # The scoring steps parse their own sub-tables; ask them now so a typo fails at load.
+    from pipelines.scoring_config import scoring_problems
+
+    for name, message in scoring_problems(data, categories):
+        sub = data.get(name)
+        named = sub if isinstance(sub, dict) else {}
+        said = re.sub(r"\(.*?\)", "", message)  # "(known: a, b)" names no culprit
+        keys = [k for k in named if re.search(rf"\b{re.escape(str(k))}\b", said)]
+        if keys:
+            line = reader.locator.line((*table, name), keys[0])
+        else:
+            line = reader.locator.line(table, name)
+        reader.errors.append(CatalogError(reader.file, line, f"scoring.{name}", message))
+    return config

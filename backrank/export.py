@@ -15,15 +15,15 @@ from backrank.store import Store
 OFFER_COLUMNS = [
     "store", "url", "canonical_url", "title", "brand", "price", "currency", "availability",
     "rating", "review_count", "gtin", "mpn", "sku", "asin", "fetched_at",
-]
+]  # fmt: skip
 REVIEW_COLUMNS = [
     "store", "url", "review_id", "author", "rating", "title", "body", "date", "verified",
-    "helpful_votes",
-]
+    "helpful_votes", "suspicion", "flags",
+]  # fmt: skip
 PRODUCT_COLUMNS = [
-    "product_id", "name", "brand", "category", "listings", "best_price", "best_store",
-    "rating", "review_count", "adjusted_rating", "rank",
-]
+    "product_id", "name", "brand", "subcategory", "listings", "best_price", "best_store",
+    "adjusted_rating", "trust_grade", "composite_score", "badges",
+]  # fmt: skip
 
 
 def read_table(store: Store, table: str) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def read_table(store: Store, table: str) -> pd.DataFrame:
     if table == "offers":
         frame, leading = store.read_offers(latest=True), OFFER_COLUMNS
     elif table == "reviews":
-        frame, leading = store.read_reviews(), REVIEW_COLUMNS
+        frame, leading = reviews_with_scores(store), REVIEW_COLUMNS
     elif table == "products":
         frame, leading = store.read_products(), PRODUCT_COLUMNS
     else:
@@ -41,6 +41,13 @@ def read_table(store: Store, table: str) -> pd.DataFrame:
             frame[column] = None
     trailing = [c for c in frame.columns if c not in leading]
     return frame[leading + trailing]
+
+
+def reviews_with_scores(store: Store) -> pd.DataFrame:
+    """Stored reviews with the suspicion and flags the last scoring gave them (None before)."""
+    reviews = store.read_reviews()
+    scores = store.read_review_scores()[["store", "review_id", "suspicion", "flags"]]
+    return reviews.merge(scores, on=["store", "review_id"], how="left")
 
 
 def export_table(db_path: Path, table: str, fmt: str, output: str | None) -> int:
@@ -56,12 +63,26 @@ def export_table(db_path: Path, table: str, fmt: str, output: str | None) -> int
 
 
 def write_frame(frame: pd.DataFrame, fmt: str, stream: IO[str]) -> None:
+    """CSV (lists and dicts as JSON text, money exact) or one JSON object per line."""
     if fmt == "csv":
-        frame.to_csv(stream, index=False)
+        nested = [c for c in frame.columns if frame[c].map(_is_nested).any()]
+        frame.assign(**{c: frame[c].map(json_text) for c in nested}).to_csv(stream, index=False)
         return
     for record in frame.to_dict(orient="records"):
-        stream.write(json.dumps({k: plain_value(v) for k, v in record.items()}, ensure_ascii=False))
+        line = {k: plain_value(v) for k, v in record.items()}
+        stream.write(json.dumps(line, ensure_ascii=False, default=plain_value))
         stream.write("\n")
+
+
+def _is_nested(value: object) -> bool:
+    return isinstance(value, list | dict | tuple)
+
+
+def json_text(value: object) -> object:
+    """A list or dict as compact JSON (Decimal as a string); other cells unchanged."""
+    if not _is_nested(value):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=plain_value)
 
 
 def plain_value(value: object) -> object:

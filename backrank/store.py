@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 import sqlite3
@@ -140,12 +141,61 @@ MIGRATIONS: list[tuple[str, ...]] = [
             computed_at TEXT NOT NULL
         )""",
     ),
+    (
+        # What trust scoring said of each review in the run that last scored its product.
+        """CREATE TABLE review_scores (
+            store TEXT NOT NULL,
+            review_id TEXT NOT NULL,
+            product_id TEXT,
+            suspicion REAL,
+            flags TEXT,
+            kept INTEGER,
+            run_id INTEGER,
+            PRIMARY KEY (store, review_id)
+        )""",
+        # Per-sentence VADER scores of a review's text, keyed by content and scorer version.
+        """CREATE TABLE review_sentences (
+            content_hash TEXT NOT NULL,
+            version TEXT NOT NULL,
+            sentence_index INTEGER NOT NULL,
+            sentence TEXT NOT NULL,
+            compound REAL NOT NULL,
+            PRIMARY KEY (content_hash, version, sentence_index)
+        ) WITHOUT ROWID""",
+        # Each product's input fingerprint and the per-product results scored from it, so a
+        # refresh rescores only products whose listings or reviews changed.
+        """CREATE TABLE product_inputs (
+            product_id TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            results_json TEXT NOT NULL,
+            run_id INTEGER
+        )""",
+    ),
+    (
+        # Refresh health (issue 5): a listing missing from complete crawls is marked gone after
+        # [crawl] gone_after_misses, never deleted; a store whose extraction yield collapsed
+        # has its run marked drifted, and its offers of that run are kept out of the latest.
+        "ALTER TABLE listings ADD COLUMN misses INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE listings ADD COLUMN gone_run INTEGER REFERENCES runs(run_id)",
+        """CREATE TABLE run_stores (
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            store TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'drifted', 'failed')),
+            product_pages INTEGER,
+            listings INTEGER,
+            with_price INTEGER,
+            price_share REAL,
+            baseline_run INTEGER,
+            baseline_share REAL,
+            PRIMARY KEY (run_id, store)
+        )""",
+    ),
 ]
 
 OFFER_COLUMNS = [
     "store", "url", "canonical_url", "title", "brand", "price", "currency", "availability",
     "rating", "review_count", "gtin", "mpn", "sku", "asin", "fetched_at",
-    "listing_id", "category", "image_url", "run_id", "list_price", "platform",
+    "listing_id", "category", "image_url", "run_id", "list_price", "platform", "gone",
 ]  # fmt: skip
 REVIEW_COLUMNS = [
     "store", "url", "review_id", "author", "rating", "title", "body", "date", "verified",
@@ -577,7 +627,9 @@ class Store:
             "SELECT l.store, l.url, l.canonical_url, l.title, l.brand, o.price, o.currency,"
             " o.availability, o.rating, o.review_count, l.gtin, l.mpn, l.sku, l.asin,"
             " o.fetched_at, l.listing_id, l.category, l.image_url, o.run_id, o.list_price,"
-            " l.platform FROM offers o JOIN listings l USING (listing_id) "
+            " l.platform, l.gone_run IS NOT NULL AS gone FROM offers o JOIN listings l"
+            " USING (listing_id) WHERE NOT EXISTS (SELECT 1 FROM run_stores d WHERE"
+            " d.run_id = o.run_id AND d.store = l.store AND d.status = 'drifted') "
             + where
             + " ORDER BY l.listing_id, o.run_id"
         )
@@ -586,19 +638,26 @@ class Store:
             floats=["rating"],
             ints=["review_count", "listing_id", "run_id"],
             decimals=["price", "list_price"],
+            bools=["gone"],
         )
         return frame[OFFER_COLUMNS]
 
     def read_offers(self, latest: bool = True) -> pd.DataFrame:
-        """Each listing with its newest offer snapshot (``latest=False``: every snapshot)."""
+        """Each listing with its newest good offer snapshot (``latest=False``: every snapshot).
+
+        Snapshots of a run in which the listing's store drifted (``run_stores``) are never
+        the latest: the last good one stands. ``gone`` is True for a delisted listing.
+        """
         if not latest:
             return self.read_offer_history()
         return self._offers(
-            "WHERE o.run_id = (SELECT max(run_id) FROM offers WHERE listing_id = l.listing_id)"
+            "AND o.run_id = (SELECT max(g.run_id) FROM offers g WHERE g.listing_id = l.listing_id"
+            " AND NOT EXISTS (SELECT 1 FROM run_stores d WHERE d.run_id = g.run_id"
+            " AND d.store = l.store AND d.status = 'drifted'))"
         ).reset_index(drop=True)
 
     def read_offer_history(self) -> pd.DataFrame:
-        """Every offer snapshot of every listing, oldest run first per listing."""
+        """Every good offer snapshot of every listing (drifted runs left out), oldest run first."""
         return self._offers("").reset_index(drop=True)
 
     def read_listings(self) -> pd.DataFrame:
@@ -780,3 +839,125 @@ class Store:
         features = [json.loads(text) for text in frame.pop("features_json")]
         frame.insert(1, "features", pd.Series(features, index=frame.index, dtype=object))
         return frame
+
+    # --- per-review trust scores ----------------------------------------------------------
+
+    def save_review_scores(self, run_id: int | None, scores: pd.DataFrame) -> int:
+        """Upsert each review's ``suspicion``, ``flags`` and ``kept`` (keyed by store, review_id)."""
+        rows = [
+            {
+                "store": store,
+                "review_id": str(review_id),
+                "product_id": None if _plain(product_id) is None else str(_plain(product_id)),
+                "suspicion": _float_or_none(_plain(suspicion)),
+                "flags": _plain(flags),
+                "kept": None if _plain(kept) is None else int(bool(kept)),
+                "run_id": run_id,
+            }
+            for store, review_id, product_id, suspicion, flags, kept in zip(
+                scores["store"], scores["review_id"], scores["product_id"], scores["suspicion"],
+                scores["flags"], scores["kept"], strict=True,
+            )
+        ]  # fmt: skip
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO review_scores (store, review_id, product_id, suspicion, flags, kept,"
+                " run_id) VALUES (:store, :review_id, :product_id, :suspicion, :flags, :kept,"
+                " :run_id) ON CONFLICT (store, review_id) DO UPDATE SET"
+                " product_id = excluded.product_id, suspicion = excluded.suspicion,"
+                " flags = excluded.flags, kept = excluded.kept, run_id = excluded.run_id",
+                rows,
+            )
+        return len(rows)
+
+    def read_review_scores(self) -> pd.DataFrame:
+        """``store, review_id, product_id, suspicion, flags, kept, run_id`` of scored reviews."""
+        frame = self._frame(
+            "SELECT store, review_id, product_id, suspicion, flags, kept, run_id"
+            " FROM review_scores ORDER BY store, review_id"
+        )
+        return _typed(frame, floats=["suspicion"], ints=["run_id"], bools=["kept"])
+
+    # --- per-sentence sentiment cache -----------------------------------------------------
+
+    def save_review_sentences(self, sentences: pd.DataFrame, version: str) -> int:
+        """Cache sentence rows (``review_key`` = content hash, ``sentence_index``, ``sentence``,
+        ``compound``) computed by sentiment scorer ``version``."""
+        rows = zip(
+            sentences["review_key"].astype(str),
+            itertools.repeat(version),
+            sentences["sentence_index"].astype("int64").tolist(),
+            sentences["sentence"].astype(str),
+            sentences["compound"].astype(float).tolist(),
+            strict=False,
+        )
+        with self.conn:
+            cursor = self.conn.executemany(
+                "INSERT OR REPLACE INTO review_sentences"
+                " (content_hash, version, sentence_index, sentence, compound) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+        return cursor.rowcount
+
+    def read_review_sentences(
+        self, version: str, hashes: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """Cached sentence rows of scorer ``version`` (``review_key, sentence_index, sentence,
+        compound``); only reviews with content hash in ``hashes`` when given."""
+        select = (
+            "SELECT content_hash AS review_key, sentence_index, sentence, compound"
+            " FROM review_sentences WHERE version = ?"
+        )
+        if hashes is None:
+            rows = self.conn.execute(select, (version,)).fetchall()
+        else:
+            wanted = list(dict.fromkeys(hashes))
+            rows = []
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start : start + _LOOKUP_CHUNK]
+                rows += self.conn.execute(
+                    select + f" AND content_hash IN ({', '.join('?' * len(chunk))})",
+                    (version, *chunk),
+                ).fetchall()
+        keys, indexes, texts, compounds = (
+            (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])
+        )
+        return pd.DataFrame(
+            {
+                "review_key": pd.Series(keys, dtype=object),
+                "sentence_index": pd.Series(indexes, dtype="int64"),
+                "sentence": pd.Series(texts, dtype=object),
+                "compound": pd.Series(compounds, dtype="float64"),
+            }
+        )
+
+    # --- per-product scoring inputs and results --------------------------------------------
+
+    def save_product_inputs(self, run_id: int | None, inputs: pd.DataFrame) -> int:
+        """Replace every product's input ``fingerprint`` and per-product ``results`` (a dict)."""
+        rows = []
+        for product_id, fingerprint, results in zip(
+            inputs["product_id"], inputs["fingerprint"], inputs["results"], strict=True
+        ):
+            if not isinstance(results, Mapping):
+                raise TypeError(f"results of product {product_id} must be a dict, got {results!r}")
+            results_json = json.dumps(dict(results), default=_json_default, sort_keys=True)
+            rows.append((str(product_id), str(fingerprint), results_json, run_id))
+        with self.conn:
+            self.conn.execute("DELETE FROM product_inputs")
+            self.conn.executemany(
+                "INSERT INTO product_inputs (product_id, fingerprint, results_json, run_id)"
+                " VALUES (?, ?, ?, ?)",
+                rows,
+            )
+        return len(rows)
+
+    def read_product_inputs(self) -> pd.DataFrame:
+        """``product_id, fingerprint, results`` (dict) of the last scoring, by product id."""
+        frame = self._frame(
+            "SELECT product_id, fingerprint, results_json, run_id FROM product_inputs"
+            " ORDER BY product_id"
+        )
+        results = [json.loads(text) for text in frame.pop("results_json")]
+        frame.insert(2, "results", pd.Series(results, index=frame.index, dtype=object))
+        return _typed(frame, ints=["run_id"])
