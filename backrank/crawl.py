@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,11 @@ class CrawlResult:
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count
     elapsed: float = 0.0  # seconds
     stats: dict[str, Any] = field(default_factory=dict)  # every Scrapy stat, JSON-safe
+    complete: bool = True  # False: stopped early, the job dir is kept for the next run
+    resumed: bool = False  # continued a run an earlier process left unfinished
+    drifted: list[str] = field(default_factory=list)  # stores whose extraction collapsed
+    report_json: str | None = None  # the refresh report next to the database
+    report_html: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CrawlResult:
@@ -71,7 +78,7 @@ def summarise(stats: dict[str, Any], *, run_id: int | None, elapsed: float) -> C
     listings = int(stats.get("backrank/stored/listings", 0))
     errors = total("backrank/errors/") + total("spider_exceptions/")
     blocked = int(stats.get("backrank/blocked", 0))
-    if listings == 0:
+    if listings == 0 and not stats.get("backrank/resumed_listings"):
         status = "failed"
     elif errors or blocked:
         status = "warnings"
@@ -92,6 +99,41 @@ def summarise(stats: dict[str, Any], *, run_id: int | None, elapsed: float) -> C
 
 
 _crawled_in_this_process = False
+SCRAPY_JOB_STATE = ("requests.queue", "requests.seen", "spider.state")
+
+
+def job_dir(db_path: str | os.PathLike[str], catalog_path: str, store: str | None) -> Path:
+    """Scrapy's JOBDIR for this catalog (and store filter), next to the database."""
+    key = hashlib.sha1(f"{Path(catalog_path).resolve()}|{store or ''}".encode()).hexdigest()[:10]
+    return Path(f"{os.fspath(db_path)}.jobs") / f"{Path(catalog_path).stem}-{key}"
+
+
+def resumable_run(db_path: str, jobs: Path) -> int | None:
+    """The run an earlier process left 'running' in this job dir, else None (stale state goes)."""
+    state_path = jobs / "run.json"
+    if not state_path.exists():
+        shutil.rmtree(jobs, ignore_errors=True)
+        return None
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    from backrank.store import Store
+
+    with Store.open(db_path) as db:
+        runs = db.runs()
+    running = runs[(runs["run_id"] == state["run_id"]) & (runs["status"] == "running")]
+    if running.empty:
+        shutil.rmtree(jobs, ignore_errors=True)
+        return None
+    if not state.get("clean_stop"):
+        # Killed (kill -9, power cut): Scrapy saves its queue only on a clean stop, so its
+        # seen-set would skip requests that were queued but never fetched. Fetch them all
+        # again under the same run; the store's upserts keep every row once.
+        for name in SCRAPY_JOB_STATE:
+            target = jobs / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+    return int(state["run_id"])
 
 
 def run_crawl(
@@ -102,13 +144,36 @@ def run_crawl(
     quiet: bool = False,
     polite: bool | None = None,
     run_id: int | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> CrawlResult:
     """Crawl the catalog's stores (or one `store`) into the SQLite database at `db_path`.
 
-    Opens a run in the store (unless `run_id` is given), runs the catalog spider in this
-    process and closes the run with its status and stats. Twisted's reactor cannot restart,
-    so this works once per process; use `run_crawl_subprocess` after that.
+    Holds the database's refresh lock (`backrank.lock`); continues the run an interrupted
+    crawl of the same catalog left behind (Scrapy JOBDIR next to the database), else opens a
+    new one (unless `run_id` is given). After a complete crawl, judges each store (drift,
+    gone listings: `backrank.health`), closes the run and writes the refresh report next to
+    the database. `settings` are extra Scrapy settings. Twisted's reactor cannot restart, so
+    this works once per process; use `run_crawl_subprocess` after that.
     """
+    from backrank.lock import refresh_lock
+
+    with refresh_lock(db_path):
+        return _run_crawl_locked(
+            catalog, db_path, store=store, quiet=quiet, polite=polite, run_id=run_id,
+            settings=settings,
+        )  # fmt: skip
+
+
+def _run_crawl_locked(
+    catalog: Catalog,
+    db_path: str,
+    *,
+    store: str | None,
+    quiet: bool,
+    polite: bool | None,
+    run_id: int | None,
+    settings: dict[str, Any] | None,
+) -> CrawlResult:
     global _crawled_in_this_process
     if _crawled_in_this_process or _reactor_has_run():
         raise CrawlError(
@@ -120,17 +185,30 @@ def run_crawl(
     # Scrapy 2.19 fetched a robots-disallowed start URL (tests/test_crawl.py caught it).
     from scrapy.crawler import AsyncCrawlerProcess
 
+    from backrank.health import assess_run
+    from backrank.refresh_report import build_report, write_report
     from backrank.store import Store
     from spiders.catalog_spider import CatalogSpider
     from spiders.settings import settings_for
 
-    if run_id is None:
+    jobs = job_dir(db_path, str(catalog.path), store)
+    resumed_run = resumable_run(db_path, jobs) if run_id is None else None
+    resumed = resumed_run is not None
+    if resumed:
+        run_id = resumed_run
+    elif run_id is None:
         with Store.open(db_path) as db:
             run_id = db.start_run(str(catalog.path))
-    settings = settings_for(catalog, db_path, run_id=run_id, polite=polite, quiet=quiet)
+    jobs.mkdir(parents=True, exist_ok=True)
+    state_path = jobs / "run.json"
+    state_path.write_text(json.dumps({"run_id": run_id, "clean_stop": False}), encoding="utf-8")
+    extra = {"JOBDIR": str(jobs), **(settings or {})}
+    crawl_settings = settings_for(
+        catalog, db_path, run_id=run_id, polite=polite, quiet=quiet, extra=extra
+    )
     started = time.perf_counter()
     _crawled_in_this_process = True  # from here on the reactor is installed
-    process = AsyncCrawlerProcess(settings)
+    process = AsyncCrawlerProcess(crawl_settings)
     crawler = process.create_crawler(CatalogSpider)
     task = process.crawl(crawler, catalog=catalog, store=store)
     process.start()
@@ -139,9 +217,38 @@ def run_crawl(
     if failure is not None or not task.done():
         # Scrapy has logged the traceback; the run must still be closed as failed.
         stats["backrank/errors/crawl_failed"] = 1
-    result = summarise(stats, run_id=run_id, elapsed=time.perf_counter() - started)
+    complete = stats.get("finish_reason") == "finished" and failure is None
     with Store.open(db_path) as db:
+        if resumed:
+            # listings an earlier process of this run stored count as this run's too
+            stats["backrank/resumed_listings"] = db.conn.execute(
+                "SELECT count(*) FROM offers WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            stats["backrank/resumed"] = 1
+        result = summarise(stats, run_id=run_id, elapsed=time.perf_counter() - started)
+        result.resumed = resumed
+        result.complete = complete
+        if not complete:
+            # Stopped early (Ctrl-C, SIGTERM): Scrapy saved its queue; the next run resumes.
+            state_path.write_text(
+                json.dumps({"run_id": run_id, "clean_stop": True}), encoding="utf-8"
+            )
+            result.status = "failed"
+            return result
+        names = [store] if store else [entry.name for entry in catalog.stores]
+        health = assess_run(
+            db, run_id, stats, names, gone_after_misses=catalog.crawl.gone_after_misses
+        )
+        result.drifted = [entry.store for entry in health if entry.status == "drifted"]
+        if result.status == "ok" and (
+            result.drifted or any(entry.status == "failed" for entry in health)
+        ):
+            result.status = "warnings"
         db.finish_run(run_id, result.status, result.stats)
+        report = build_report(db, run_id)
+        json_path, html_path = write_report(report, db_path)
+    result.report_json, result.report_html = str(json_path), str(html_path)
+    shutil.rmtree(jobs, ignore_errors=True)
     return result
 
 
@@ -162,8 +269,13 @@ def run_crawl_subprocess(
     polite: bool | None = None,
     run_id: int | None = None,
     timeout: float | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> CrawlResult:
-    """`run_crawl` in a fresh ``python -m backrank.crawl`` process (a fresh reactor)."""
+    """`run_crawl` in a fresh ``python -m backrank.crawl`` process (a fresh reactor).
+
+    Raises CrawlError when the process produced no result (e.g. the database is locked by
+    another refresh: exit status 2 and the reason in the message).
+    """
     catalog_path = catalog if isinstance(catalog, (str, os.PathLike)) else catalog.path
     with tempfile.TemporaryDirectory(prefix="backrank-crawl-") as scratch:
         stats_path = Path(scratch) / "result.json"
@@ -181,6 +293,8 @@ def run_crawl_subprocess(
             command.append("--polite" if polite else "--no-polite")
         if run_id is not None:
             command += ["--run-id", str(run_id)]
+        for name, value in (settings or {}).items():
+            command += ["--set", f"{name}={json.dumps(value)}"]
         completed = subprocess.run(
             command, capture_output=quiet, text=True, timeout=timeout, check=False
         )
@@ -203,18 +317,32 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--run-id", type=int, help="an already started run to crawl into")
     parser.add_argument("--json-stats", help="write the crawl result as JSON to this file")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=JSON",
+        help="a Scrapy setting, value as JSON (e.g. DOWNLOAD_TIMEOUT=2)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     from backrank.config import load_catalog
+    from backrank.lock import LockBusy
 
-    result = run_crawl(
-        load_catalog(args.catalog),
-        args.db,
-        store=args.store,
-        quiet=args.quiet,
-        polite=args.polite,
-        run_id=args.run_id,
-    )
+    extra = {}
+    for assignment in args.set:
+        name, _, value = assignment.partition("=")
+        extra[name] = json.loads(value)
+    try:
+        result = run_crawl(
+            load_catalog(args.catalog),
+            args.db,
+            store=args.store,
+            quiet=args.quiet,
+            polite=args.polite,
+            run_id=args.run_id,
+            settings=extra,
+        )
+    except LockBusy as busy:
+        print(f"crawl not started: {busy}", file=sys.stderr)
+        return EXIT_FAILED
     if args.json_stats:
         Path(args.json_stats).write_text(json.dumps(asdict(result), indent=1), encoding="utf-8")
     if not args.quiet:

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.internet import error as net_error
+from twisted.web._newclient import ResponseFailed
+from twisted.web.http import _DataLoss
 
 from spiders import discovery, extract
 from spiders.items import Review
@@ -43,7 +45,15 @@ def error_kind(failure: Failure) -> str:
             return "robots_forbidden"
         if "offsite" in message:
             return "offsite"
+        if "max redirections" in message:
+            return "redirect_loop"
         return "ignored"
+    if failure.check(DownloadCancelledError) and "max size" in str(failure.value):
+        return "too_big"
+    if failure.check(ResponseFailed):
+        if any(reason.check(_DataLoss) for reason in failure.value.reasons):
+            return "data_loss"
+        return "response_failed"
     if failure.check(net_error.DNSLookupError):
         return "dns"
     if failure.check(net_error.TimeoutError, net_error.TCPTimedOutError):
@@ -150,8 +160,11 @@ class CatalogSpider(scrapy.Spider):
             cb_kwargs={"store": store.name, **cb_kwargs},
         )
 
-    def _count(self, key: str, count: int = 1) -> None:
+    def _count(self, key: str, count: int = 1, store: str | None = None) -> None:
+        """Count under ``backrank/<key>`` and, for a store, ``backrank/store/<store>/<key>``."""
         self.crawler.stats.inc_value(f"backrank/{key}", count)
+        if store:
+            self.crawler.stats.inc_value(f"backrank/store/{store}/{key}", count)
 
     # -- discovery callbacks ---------------------------------------------------------------
 
@@ -191,7 +204,8 @@ class CatalogSpider(scrapy.Spider):
         config = self.stores[store]
         self._count("pages/listing")
         if extract.is_blocked(response.body):
-            self._count("blocked")
+            # counted as blocked by spiders.middlewares on every robot check; here it gave up
+            self._count("skipped/blocked", store=store)
             logger.warning("blocked (robot check) on listing page %s", response.url)
             return
         links = discovery.listing_page_links(response.body, response.url, config.platform)
@@ -225,28 +239,28 @@ class CatalogSpider(scrapy.Spider):
 
     def parse_product(self, response: Response, store: str) -> Iterator[Any]:
         config = self.stores[store]
-        self._count("pages/product")
+        self._count("pages/product", store=store)
         page = extract.parse_product_page(response.body, response.url, platform=config.platform)
         if page.blocked:
-            self._count("blocked")
+            self._count("skipped/blocked", store=store)
             logger.warning("blocked (robot check) on %s", response.url)
             return
         listing = page.listing
         if listing is None:
-            self._count("skipped/no_product")
+            self._count("skipped/no_product", store=store)
             logger.info("no product on %s", response.url)
             return
         if not (
             discovery.matches_include(response.url, config.include)
             or discovery.matches_include(listing.title, config.include)
         ):
-            self._count("dropped/off_niche")
+            self._count("dropped/off_niche", store=store)
             logger.info("off-niche, dropped: %s (%r)", response.url, listing.title)
             return
         fetched_at = utc_now()
         listing.store = store
         listing.fetched_at = fetched_at
-        self._count("found/listings")
+        self._count("found/listings", store=store)
         yield listing
         yield from self._reviews(page.reviews, store, listing.url, fetched_at)
         for page_number, url in enumerate(page.review_page_urls[: self.max_review_pages], 1):
@@ -259,7 +273,7 @@ class CatalogSpider(scrapy.Spider):
         self._count("pages/review")
         page = extract.parse_review_page(response.body, response.url, platform=config.platform)
         if page.blocked:
-            self._count("blocked")
+            self._count("skipped/blocked", store=store)
             logger.warning("blocked (robot check) on review page %s", response.url)
             return
         yield from self._reviews(page.reviews, store, listing_url, utc_now())
@@ -293,11 +307,12 @@ class CatalogSpider(scrapy.Spider):
         """Count a failed request by reason; robots.txt and offsite refusals are not errors."""
         kind = error_kind(failure)
         url = failure.request.url
+        store = failure.request.cb_kwargs.get("store")
         if kind in NOT_ERRORS:
-            self._count(f"skipped/{kind}")
+            self._count(f"skipped/{kind}", store=store)
             logger.debug("skipped (%s): %s", kind, url)
             return
-        self._count(f"errors/{kind}")
+        self._count(f"errors/{kind}", store=store)
         logger.warning("request failed (%s): %s: %s", kind, url, failure.getErrorMessage())
 
 

@@ -69,7 +69,10 @@ class _StatsPipeline:
 
     def drop(self, kind: str, reason: str, item: Any) -> DropItem:
         self.stats.inc_value(f"backrank/dropped/{reason}")
-        url = ItemAdapter(item).get("url")
+        adapter = ItemAdapter(item)
+        if adapter.get("store"):
+            self.stats.inc_value(f"backrank/store/{adapter['store']}/dropped/{reason}")
+        url = adapter.get("url")
         return DropItem(f"{kind} dropped ({reason}): {url}")
 
 

@@ -21,6 +21,9 @@ ROBOTSTXT_OBEY = True
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "spiders.robots.RobotsTxtMiddleware": 100,
+    # RetryMiddleware plus Retry-After, robot-check and cut-off-HTML retries (spiders.middlewares)
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.FaultTolerantRetryMiddleware": 550,
 }
 
 # Politeness: AutoThrottle adapts the delay to the server's latency; the delay is its floor.
@@ -37,6 +40,12 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 DOWNLOAD_TIMEOUT = 30
+BACKRANK_RETRY_AFTER_MAX = 30.0  # seconds: a longer Retry-After waits this long, not more
+# No product page needs 10 MB; a bigger one is a runaway template, cancelled and counted.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_FAIL_ON_DATALOSS = True  # a body shorter than its Content-Length fails, and is retried
+REDIRECT_MAX_TIMES = 5  # a redirect loop gives up after this many hops, counted as redirect_loop
 
 HTTPCACHE_ENABLED = False
 HTTPCACHE_DIR = "httpcache"
@@ -78,11 +87,13 @@ def settings_for(
     run_id: int | None = None,
     polite: bool | None = None,
     quiet: bool = False,
+    extra: dict[str, object] | None = None,
 ) -> Settings:
     """Project settings with the catalog's [crawl] options, the database and the run applied.
 
     `polite` overrides the catalog's ``crawl.polite``; ``False`` turns off AutoThrottle and
-    delays and raises concurrency. robots.txt is obeyed whatever `polite` says.
+    delays and raises concurrency. robots.txt is obeyed whatever `polite` says. `extra`
+    settings (``JOBDIR``, a test's short ``DOWNLOAD_TIMEOUT``) go on top.
     """
     from backrank.config import DEFAULT_USER_AGENT
 
@@ -111,6 +122,7 @@ def settings_for(
             "CONCURRENT_REQUESTS": fast,
             "CONCURRENT_REQUESTS_PER_DOMAIN": fast,
         }
+    overrides |= dict(extra or {})
     overrides["ROBOTSTXT_OBEY"] = True  # never negotiable, polite or not
     settings.setdict(overrides, priority="cmdline")
     return settings

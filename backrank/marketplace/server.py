@@ -12,6 +12,7 @@ from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from backrank.marketplace import amazon, shopify, walmart, woocommerce
+from backrank.marketplace.faults import FaultPlan, Served, apply_faults
 from backrank.marketplace.catalog import STORES, Catalog, StoreListing, build_catalog
 from backrank.marketplace.response import Response
 
@@ -65,17 +66,31 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def _answer(self, send_body: bool) -> None:
-        self.server.marketplace._log_request(self.server.store_key, self.path)
+        marketplace = self.server.marketplace
+        attempt = marketplace._log_request(self.server.store_key, self.path)
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        response = self.server.store.route(parts.path, query)
+        response = marketplace._serve(
+            self.server.store_key, parts.path, parts.query, attempt,
+            lambda: self.server.store.route(parts.path, query),
+        )  # fmt: skip
+        extra = "".join(f"{name}: {value}\r\n" for name, value in response.headers)
         head = (
             f"HTTP/1.1 {response.status} {self.responses[response.status][0]}\r\n"
             f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n"
-            f"Content-Type: {response.content_type}\r\n"
+            f"Content-Type: {response.content_type}\r\n{extra}"
             f"Content-Length: {len(response.body)}\r\n\r\n"
         ).encode("latin-1")
-        self.wfile.write(head + response.body if send_body else head)
+        body = response.body if response.cut_at is None else response.body[: response.cut_at]
+        try:
+            if response.delay:
+                time.sleep(response.delay)
+            self.wfile.write(head + body if send_body else head)
+        except (BrokenPipeError, ConnectionResetError):
+            # The crawler gave up first (timeout, size cap): what a slow or huge page is for.
+            marketplace._log_fault(self.server.store_key, self.path, "client_gone")
+        if response.cut_at is not None:
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are recorded in Marketplace.requested_paths, not printed."""
@@ -88,14 +103,19 @@ class Marketplace:
     ``scale=N`` gives N product models. Everything served follows from the seed.
     """
 
-    def __init__(self, seed: int = 7, scale: int | None = None):
+    def __init__(self, seed: int = 7, scale: int | None = None, faults: str = "none"):
         self.seed = seed
         self.scale = scale
         self.catalog: Catalog = build_catalog(seed, scale)
+        self.faults = FaultPlan(seed, faults)
+        self.day = 0  # faults that change over time (delisting, a redesign) start on day 1
         self.store_urls: dict[str, str] = {}
         self._servers: dict[str, _Server] = {}
         self._stores: dict[str, Store] = {}
         self._requests: list[tuple[str, str]] = []
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._faults_served: list[tuple[str, str, str]] = []
+        self._product_paths: dict[str, dict[str, StoreListing]] = {}
         self._lock = threading.Lock()
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
@@ -111,6 +131,10 @@ class Marketplace:
                 server.store = STORE_CLASSES[store](self.catalog, base_url)
                 self._stores[store] = server.store
                 self.store_urls[store] = base_url
+                self._product_paths[store] = {
+                    urlsplit(server.store.url(row)).path.rstrip("/"): row
+                    for row in self.catalog.listings[store]
+                }
         except OSError:
             self.stop()
             raise
@@ -136,9 +160,59 @@ class Marketplace:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def _log_request(self, store: str, path: str) -> None:
+    def _log_request(self, store: str, path: str) -> int:
+        """Record a request; return how many times this path was asked for before."""
         with self._lock:
             self._requests.append((store, path))
+            attempt = self._attempts.get((store, path), 0)
+            self._attempts[(store, path)] = attempt + 1
+            return attempt
+
+    def _log_fault(self, store: str, path: str, fault: str) -> None:
+        with self._lock:
+            self._faults_served.append((store, path, fault))
+
+    def _serve(self, store: str, path: str, query: str, attempt: int, respond) -> Served:
+        """The store's answer with the fault profile applied (see backrank.marketplace.faults)."""
+        if not self.faults.active:
+            return self._plain(respond())
+        key = path.rstrip("/")
+        listing = self._product_paths[store].get(key)
+        served = apply_faults(
+            self.faults, store=store, path=path, query=query, attempt=attempt, day=self.day,
+            listing=listing, delisted=self.faults.is_delisted(store, key, self.day),
+            redesigned=self.day >= 1 and self.faults.redesigned_store(STORES) == store,
+            delisted_urls=self.delisted_urls(store), respond=respond,
+        )  # fmt: skip
+        if served.fault:
+            self._log_fault(store, f"{path}?{query}" if query else path, served.fault)
+        return served
+
+    @staticmethod
+    def _plain(response: Response) -> Served:
+        return Served.plain(response)
+
+    def next_day(self) -> int:
+        """Move the marketplace one day on: delistings and a redesign take effect from day 1."""
+        self.day += 1
+        return self.day
+
+    def delisted_urls(self, store: str | None = None) -> set[str]:
+        """Product URLs delisted today (404, gone from the sitemap), of one store or all."""
+        if not self._stores:
+            return set()
+        return {
+            self._stores[key].url(row)
+            for key in ([store] if store else STORES)
+            for path, row in self._product_paths.get(key, {}).items()
+            if self.faults.is_delisted(key, path, self.day)
+        }
+
+    @property
+    def faults_served(self) -> list[tuple[str, str, str]]:
+        """(store, path, fault) of every faulty answer so far, oldest first."""
+        with self._lock:
+            return list(self._faults_served)
 
     @property
     def requested_paths(self) -> list[tuple[str, str]]:
@@ -173,6 +247,15 @@ class Marketplace:
             "products": products,
             "listings": listings,
             "review_total": self.catalog.review_total,
+            "planted": [
+                {
+                    "store": row.store,
+                    "url": self._stores[row.store].url(row),
+                    "product_id": row.product.product_id,
+                    "pattern": row.pattern,
+                }
+                for row in self.catalog.planted
+            ],
         }
 
     def _listing_truth(self, row: StoreListing) -> dict:

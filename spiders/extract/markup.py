@@ -15,13 +15,19 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")  # bidi mark
 
 def decode_html(html: str | bytes) -> str:
     """Page text: UTF-8 whenever the bytes are valid UTF-8 (Amazon's later iso-8859-1 meta lies),
-    else the BOM / meta charset, else a best guess."""
+    else the BOM / meta charset, else windows-1252 when the declared charset cannot read them
+    (a page declared UTF-8 but saved as windows-1252), else a best guess."""
     if isinstance(html, str):
         return html
     try:
         return html.decode("utf-8")
     except UnicodeDecodeError:
         _, text = html_to_unicode(None, html)
+        if "\ufffd" not in text:
+            return text
+    try:
+        return html.decode("cp1252")
+    except UnicodeDecodeError:  # bytes windows-1252 leaves undefined: keep the best guess
         return text
 
 

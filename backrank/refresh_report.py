@@ -1,0 +1,207 @@
+"""The refresh report: per store, what a crawl fetched, stored, dropped and flagged; as JSON, HTML and a rich table."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+from rich.table import Table
+
+from backrank.store import Store
+
+HTML_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Refresh report: run {{ report.run_id }}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}
+th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:right}th:first-child,td:first-child{text-align:left}
+.drifted,.failed{background:#fde2e2}.warn{color:#8a4b00}</style></head><body>
+<h1>Refresh report: run {{ report.run_id }} ({{ report.status }})</h1>
+<p>Started {{ report.started_at }}, finished {{ report.finished_at or "not yet" }}.</p>
+{% if report.warnings %}<ul class="warn">{% for warning in report.warnings %}<li>{{ warning }}</li>{% endfor %}</ul>{% endif %}
+<table><thead><tr>{% for column in columns %}<th scope="col">{{ column }}</th>{% endfor %}</tr></thead><tbody>
+{% for row in rows %}<tr class="{{ row.status }}">{% for cell in row.cells %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}
+</tbody></table>
+<h2>Drops and skips by reason</h2>
+<table><thead><tr><th scope="col">store</th><th scope="col">reason</th><th scope="col">count</th></tr></thead><tbody>
+{% for store in report.stores %}{% for reason, count in store.drops.items() %}<tr><td>{{ store.store }}</td><td>{{ reason }}</td><td>{{ count }}</td></tr>{% endfor %}{% endfor %}
+</tbody></table></body></html>
+"""
+COLUMNS = (
+    "store", "status", "pages", "listings (last run)", "stored", "with price", "drops",
+    "blocked", "errors", "drift", "gone (new)", "broken links", "price moves",
+)  # fmt: skip
+
+
+def _store_stats(stats: dict[str, Any], store: str) -> dict[str, int]:
+    prefix = f"backrank/store/{store}/"
+    return {key.removeprefix(prefix): int(value) for key, value in stats.items() if key.startswith(prefix)}
+
+
+def _by_prefix(figures: dict[str, int], prefixes: tuple[str, ...]) -> dict[str, int]:
+    return {key: count for key, count in sorted(figures.items()) if key.startswith(prefixes)}
+
+
+def build_report(db: Store, run_id: int) -> dict[str, Any]:
+    """Everything the report shows for `run_id`, as JSON-ready data (money as decimal text)."""
+    runs = db.runs()
+    run = runs[runs["run_id"] == run_id].iloc[0]
+    stats = run["stats"] or {}
+    stores = []
+    rows = db.conn.execute(
+        "SELECT store, status, product_pages, listings, with_price, price_share, baseline_share"
+        " FROM run_stores WHERE run_id = ? ORDER BY store",
+        (run_id,),
+    ).fetchall()
+    for name, status, product_pages, listings, with_price, share, baseline in rows:
+        figures = _store_stats(stats, name)
+        previous = db.conn.execute(
+            "SELECT listings FROM run_stores WHERE store = ? AND run_id < ? ORDER BY run_id DESC"
+            " LIMIT 1",
+            (name, run_id),
+        ).fetchone()
+        gone_new, gone_total, missed = db.conn.execute(
+            "SELECT count(*) FILTER (WHERE gone_run = ?), count(gone_run),"
+            " count(*) FILTER (WHERE gone_run IS NULL AND last_seen_run < ?)"
+            " FROM listings WHERE store = ?",
+            (run_id, run_id, name),
+        ).fetchone()
+        up, down = _price_moves(db, run_id, name)
+        stores.append(
+            {
+                "store": name,
+                "status": status,
+                "pages": figures.get("pages", 0),
+                "product_pages": product_pages,
+                "listings_found": figures.get("found/listings", 0),
+                "listings_last_run": None if previous is None else previous[0],
+                "listings_stored": listings,
+                "with_price": with_price,
+                "price_share": share,
+                "baseline_price_share": baseline,
+                "drifted": status == "drifted",
+                "drops": _by_prefix(figures, ("dropped/", "skipped/")),
+                "errors": _by_prefix(figures, ("errors/",)),
+                "blocked": figures.get("blocked", 0),
+                "truncated": figures.get("truncated", 0),
+                "retry_after_waits": figures.get("retry_after/waits", 0),
+                "gone_new": gone_new,
+                "gone_total": gone_total,
+                "missed": missed,
+                "broken_links": gone_new + missed,
+                "price_moves": {"up": up, "down": down},
+            }
+        )
+    warnings = []
+    for store in stores:
+        if store["drifted"]:
+            warnings.append(
+                f"{store['store']}: extraction drifted ({store['with_price']} of "
+                f"{store['listings_stored']} listings with a price, against "
+                f"{_percent(store['baseline_price_share'])} in its last good run); "
+                "its previous prices stay on the site"
+            )
+        if store["status"] == "failed":
+            warnings.append(f"{store['store']}: nothing stored this run")
+        if store["gone_new"]:
+            warnings.append(f"{store['store']}: {store['gone_new']} listings gone (links removed)")
+    return {
+        "run_id": int(run_id),
+        "status": run["status"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "pages": int(stats.get("response_received_count", 0)),
+        "retries": int(stats.get("retry/count", 0)),
+        "too_big": int(stats.get("backrank/errors/too_big", 0)),
+        "redirect_loops": int(stats.get("backrank/errors/redirect_loop", 0)),
+        "stores": stores,
+        "warnings": warnings,
+    }
+
+
+def _price_moves(db: Store, run_id: int, store: str) -> tuple[int, int]:
+    """Listings whose price this run went up / down against their previous snapshot."""
+    pairs = db.conn.execute(
+        "SELECT o.price, (SELECT p.price FROM offers p WHERE p.listing_id = o.listing_id"
+        " AND p.run_id < o.run_id AND p.price IS NOT NULL ORDER BY p.run_id DESC LIMIT 1)"
+        " FROM offers o JOIN listings l USING (listing_id) WHERE o.run_id = ? AND l.store = ?"
+        " AND o.price IS NOT NULL",
+        (run_id, store),
+    ).fetchall()
+    moves = [Decimal(now) - Decimal(before) for now, before in pairs if before is not None]
+    return sum(move > 0 for move in moves), sum(move < 0 for move in moves)
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
+
+
+def table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row of cells per store, in COLUMNS order."""
+    rows = []
+    for store in report["stores"]:
+        last = store["listings_last_run"]
+        moves = store["price_moves"]
+        cells = [
+            store["store"],
+            store["status"],
+            store["pages"],
+            f"{store['listings_found']} ({'-' if last is None else last})",
+            store["listings_stored"],
+            _percent(store["price_share"]),
+            sum(store["drops"].values()),
+            store["blocked"],
+            sum(store["errors"].values()),
+            "DRIFT" if store["drifted"] else "-",
+            f"{store['gone_total']} ({store['gone_new']})",
+            store["broken_links"],
+            f"+{moves['up']} / -{moves['down']}",
+        ]
+        rows.append({"status": store["status"], "cells": [str(cell) for cell in cells]})
+    return rows
+
+
+def render_table(report: dict[str, Any]) -> Table:
+    """The report as a rich table for the terminal."""
+    table = Table(title=f"Refresh report: run {report['run_id']} ({report['status']})")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("store", "status") else "right")
+    for row in table_rows(report):
+        style = "red" if row["status"] in ("drifted", "failed") else None
+        table.add_row(*row["cells"], style=style)
+    return table
+
+
+def render_html(report: dict[str, Any]) -> str:
+    environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    return environment.from_string(HTML_TEMPLATE).render(
+        report=report, columns=COLUMNS, rows=table_rows(report)
+    )
+
+
+def report_dir(db_path: str | os.PathLike[str]) -> Path:
+    return Path(f"{os.fspath(db_path)}.reports")
+
+
+def write_report(report: dict[str, Any], db_path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write ``<db>.reports/run-<id>.json`` and ``.html`` (each atomically); return both paths."""
+    folder = report_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"run-{report['run_id']}"
+    paths = (stem.with_suffix(".json"), stem.with_suffix(".html"))
+    texts = (json.dumps(report, indent=1, sort_keys=True), render_html(report))
+    for path, text in zip(paths, texts, strict=True):
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=folder, delete=False, suffix=".tmp"
+        ) as handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    return paths
+
+
+def read_report(db_path: str | os.PathLike[str], run_id: int) -> dict[str, Any] | None:
+    path = report_dir(db_path) / f"run-{run_id}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
