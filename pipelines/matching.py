@@ -577,7 +577,8 @@ def _identifier_pairs(prepared: pd.DataFrame) -> Iterable[tuple[int, int, str]]:
             [
                 f"{b}|{m}" if b and m and len(m) >= 4 else None
                 for b, m in zip(prepared["_brand"], prepared["_mpn"])
-            ]
+            ],
+            dtype=object,  # a str dtype would turn None into NaN, which is truthy
         ),
     }
     for name, values in keys.items():

@@ -5,12 +5,24 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 STORES = ("amazon", "shopify", "woocommerce", "walmart")
 
-DEMO_MODELS = 36
+DEMO_MODELS = 56
+# Review trust patterns the marketplace plants on some listings (truth()["planted"] names them).
+PATTERNS = (
+    "unverified_boost",
+    "one_review_reviewers",
+    "burst",
+    "incentivised",
+    "repeated_phrasing",
+    "single_brand_reviewers",
+    "short_five_star",
+)
+PLANTED_SHARE = 0.22  # of products, at scale; the demo plants each pattern on two products
+REVIEWS_PER_REVIEWER = 4  # a store's regular reviewers write about this many reviews each
 REVIEW_END_DATE_ORDINAL = 739432  # 2025-06-30: reviews are dated in the two years before it
 REVIEW_SPAN_DAYS = 730
 
@@ -29,6 +41,13 @@ BRANDS = (
     "Backhaven",
     "Nuvertis",
 )
+
+# At scale more brands are made from these halves (a brand makes a dozen or so models).
+BRAND_HEADS = ("Spin", "Vert", "Lum", "Dors", "Axi", "Kalm", "Tract", "Flexi", "Orth", "Sacr")
+BRAND_TAILS = ("ara", "elux", "rix", "ova", "alo", "wave", "ique", "ora", "enza", "umi", "avo")
+MODELS_PER_BRAND = 12
+# Line suffixes at scale, so a brand's model names stay distinct ("Flex 2", "Summit Pro").
+LINE_SUFFIXES = ("", "Pro", "Plus", "2", "3", "X", "Max", "Lite", "Elite", "300", "500", "II")
 
 LINES = (
     "Aero",
@@ -240,6 +259,15 @@ class StoreListing:
     review_stride: int  # review i gets the star of slot (i * stride + offset) % count
     review_offset: int
     first_comment_id: int  # WooCommerce comment ids are global, per site
+    # Regular reviewers: review i is by reviewer (offset + i * stride) % pool of the store's pool.
+    reviewer_pool: int = 1
+    reviewer_offset: int = 0
+    reviewer_stride: int = 1
+    # A planted trust pattern: reviews planted_start .. planted_start + planted - 1 carry it.
+    pattern: str | None = None
+    planted: int = 0
+    planted_start: int = 0
+    planted_stars: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
 
     @property
     def price(self) -> Decimal | None:
@@ -257,13 +285,27 @@ class StoreListing:
         total = sum(stars * count for stars, count in enumerate(self.star_counts, start=1))
         return round(total / self.review_count + 1e-9, 1)
 
+    def is_planted(self, review_index: int) -> bool:
+        return self.planted_start <= review_index < self.planted_start + self.planted
+
     def stars_of(self, review_index: int) -> int:
         """Star rating of the review at this position (0 = newest)."""
-        slot = (review_index * self.review_stride + self.review_offset) % self.review_count
-        for stars, count in enumerate(self.star_counts, start=1):
-            if slot < count:
+        if self.is_planted(review_index):
+            slot = review_index - self.planted_start
+            histogram = self.planted_stars[::-1]  # the planted block opens with its 5 stars
+            for stars, count in zip(range(5, 0, -1), histogram):
+                if slot < count:
+                    return stars
+                slot -= count
+            raise IndexError(review_index)
+        natural = self.review_count - self.planted
+        if review_index >= self.planted_start + self.planted:
+            review_index -= self.planted
+        slot = (review_index * self.review_stride + self.review_offset) % natural
+        for stars, total, planted in zip(range(1, 6), self.star_counts, self.planted_stars):
+            if slot < total - planted:
                 return stars
-            slot -= count
+            slot -= total - planted
         raise IndexError(review_index)
 
 
@@ -280,6 +322,11 @@ class Catalog:
     @property
     def review_total(self) -> int:
         return sum(listing.review_count for rows in self.listings.values() for listing in rows)
+
+    @property
+    def planted(self) -> list[StoreListing]:
+        """Listings carrying a planted review pattern, store by store in sitemap order."""
+        return [row for store in STORES for row in self.listings[store] if row.pattern]
 
     def by_category(self, store: str, category: str) -> list[StoreListing]:
         return [row for row in self.listings[store] if row.product.category == category]
@@ -317,17 +364,46 @@ def build_catalog(seed: int, scale: int | None) -> Catalog:
         raise ValueError(f"scale must be at least 1, got {count}")
     rng = random.Random(f"backrank-marketplace:{seed}:{scale}")
     products = _products(rng, count)
-    listings, by_key = _listings(rng, products, demo=scale is None)
+    rows = _listings(rng, products, demo=scale is None)
+    rows = _plant_patterns(random.Random(f"backrank-plants:{seed}:{scale}"), rows, products)
+    rows = _reviewer_pools(random.Random(f"backrank-reviewers:{seed}:{scale}"), rows)
+    listings = {store: tuple(rows[store]) for store in STORES}
+    by_key = {store: {row.key: row for row in listings[store]} for store in STORES}
     return Catalog(seed, scale, tuple(products), listings, by_key)
+
+
+def brand_names(count: int) -> tuple[str, ...]:
+    """The demo's brands, then made-up ones: about one brand per dozen models."""
+    wanted = max(len(BRANDS), -(-count // MODELS_PER_BRAND))
+    made = [head + tail for head in BRAND_HEADS for tail in BRAND_TAILS]
+    extra = [name for name in made if name not in BRANDS]
+    names = list(BRANDS) + extra
+    for number in range(2, 100):  # beyond the halves: "Spinara Labs", "Vertelux Health"...
+        if len(names) >= wanted:
+            break
+        suffix = ("Labs", "Health", "Motion", "Care", "Fit", "Home")[number % 6]
+        names += [f"{name} {suffix}" for name in list(BRANDS) + extra if " " not in name]
+    return tuple(names[:wanted])
 
 
 def _products(rng: random.Random, count: int) -> list[Product]:
     products: list[Product] = []
     used_mpns: set[str] = set()
     used_gtins: set[str] = set()
+    used_names: set[tuple[str, str, str]] = set()
+    brands = brand_names(count)
+    suffixes = LINE_SUFFIXES if count > DEMO_MODELS else ("",)
     for i in range(count):
         kind = KINDS[i % len(KINDS)]
-        brand = rng.choice(BRANDS)
+        # A brand never gives two of its models one name: the name is how shoppers tell them apart.
+        while True:
+            brand = rng.choice(brands)
+            suffix = rng.choice(suffixes)
+            line = f"{rng.choice(LINES)} {suffix}".strip()
+            noun = rng.choice(kind.nouns)
+            if (brand, line, noun) not in used_names:
+                used_names.add((brand, line, noun))
+                break
         prefix = brand[:2].upper()
         mpn = _unique(
             used_mpns,
@@ -341,8 +417,8 @@ def _products(rng: random.Random, count: int) -> list[Product]:
             Product(
                 product_id=f"P{i + 1:05d}",
                 brand=brand,
-                line=rng.choice(LINES),
-                noun=rng.choice(kind.nouns),
+                line=line,
+                noun=noun,
                 category=kind.category,
                 mpn=mpn,
                 gtin=gtin,
@@ -374,7 +450,6 @@ def _unique(used: set[str], make) -> str:
 def _listings(rng: random.Random, products: list[Product], demo: bool):
     rows: dict[str, list[StoreListing]] = {store: [] for store in STORES}
     used_asins: set[str] = set()
-    comment_id = 1000
     for product in products:
         kind = KIND_BY_CATEGORY[product.category]
         base_cents = rng.randrange(kind.price_range[0], kind.price_range[1] + 1) * 100
@@ -425,14 +500,129 @@ def _listings(rng: random.Random, products: list[Product], demo: bool):
                     star_counts=stars,
                     review_stride=stride,
                     review_offset=offset,
-                    first_comment_id=comment_id if store == "woocommerce" else 0,
+                    first_comment_id=0,  # numbered by _reviewer_pools
                 )
             )
-            if store == "woocommerce":
-                comment_id += count
-    listings = {store: tuple(rows[store]) for store in STORES}
-    by_key = {store: {row.key: row for row in listings[store]} for store in STORES}
-    return listings, by_key
+    return rows
+
+
+# pattern -> (least planted reviews, share of the listing's own reviews, share of them 4-star)
+PLANT_SIZES = {
+    "unverified_boost": (20, 0.8, 0.0),
+    "one_review_reviewers": (12, 0.35, 0.0),
+    "burst": (24, 0.35, 0.0),
+    "incentivised": (10, 0.3, 0.2),
+    "repeated_phrasing": (12, 0.3, 0.0),
+    "single_brand_reviewers": (10, 0.3, 0.0),
+    "short_five_star": (12, 0.35, 0.0),
+}
+MIN_REVIEWS_TO_PLANT = 20
+
+
+def _plant_patterns(
+    rng: random.Random, rows: dict[str, list[StoreListing]], products: list[Product]
+) -> dict[str, list[StoreListing]]:
+    """Plant each trust pattern on a few listings, mostly of weaker products (who would need it).
+
+    One listing per planted product, except single-brand reviewers: they review two products
+    of one brand in one store, so that pattern is planted on such pairs.
+    """
+    per_pattern = 2
+    if len(products) > DEMO_MODELS:
+        per_pattern = max(2, round(len(products) * PLANTED_SHARE / len(PATTERNS)))
+    eligible = [
+        row for store in STORES for row in rows[store] if row.review_count >= MIN_REVIEWS_TO_PLANT
+    ]
+    planted: dict[tuple[str, int], tuple[str, int]] = {}  # (store, index) -> (pattern, count)
+    taken: set[str] = set()  # product ids with a planted listing
+    by_brand: dict[tuple[str, str], list[StoreListing]] = {}
+    for row in eligible:
+        by_brand.setdefault((row.store, row.product.brand), []).append(row)
+    groups = [group for group in by_brand.values() if len(group) >= 2]
+    rng.shuffle(groups)
+    pairs = 0
+    for group in groups:
+        free = [row for row in group if row.product.product_id not in taken]
+        if pairs * 2 >= per_pattern or len(free) < 2:
+            continue
+        first, second = rng.sample(free, 2)
+        count = _plant_size("single_brand_reviewers", min(first.review_count, second.review_count))
+        for row in (first, second):
+            planted[(row.store, row.index)] = ("single_brand_reviewers", count)
+            taken.add(row.product.product_id)
+        pairs += 1
+    others = [p for p in PATTERNS if p != "single_brand_reviewers"]
+    wanted = dict.fromkeys(others, per_pattern)
+    # weaker products first, with some noise so not only the very worst are planted
+    order = sorted(eligible, key=lambda row: row.product.quality + rng.uniform(0, 0.8))
+    turn = 0
+    for row in order:
+        if not any(wanted.values()):
+            break
+        if row.product.product_id in taken:
+            continue
+        while not wanted[others[turn % len(others)]]:
+            turn += 1
+        pattern = others[turn % len(others)]
+        turn += 1
+        wanted[pattern] -= 1
+        planted[(row.store, row.index)] = (pattern, _plant_size(pattern, row.review_count))
+        taken.add(row.product.product_id)
+    for store in STORES:
+        for position, row in enumerate(rows[store]):
+            if (row.store, row.index) not in planted:
+                continue
+            pattern, count = planted[(row.store, row.index)]
+            fours = round(count * PLANT_SIZES[pattern][2])
+            stars = (0, 0, 0, fours, count - fours)
+            rows[store][position] = replace(
+                row,
+                review_count=row.review_count + count,
+                star_counts=tuple(a + b for a, b in zip(row.star_counts, stars)),
+                pattern=pattern,
+                planted=count,
+                planted_start=rng.randrange(0, row.review_count // 2 + 1),
+                planted_stars=stars,
+            )
+    return rows
+
+
+def _plant_size(pattern: str, natural: int) -> int:
+    least, share, _ = PLANT_SIZES[pattern]
+    return max(least, round(natural * share))
+
+
+def _reviewer_pools(
+    rng: random.Random, rows: dict[str, list[StoreListing]]
+) -> dict[str, list[StoreListing]]:
+    """Give each store a pool of regular reviewers, each reviewing several of its listings.
+
+    The pool size is prime, so any stride walks a listing's reviews through distinct reviewers.
+    WooCommerce comment ids are numbered once the review counts are final.
+    """
+    for store in STORES:
+        if not rows[store]:
+            continue
+        total = sum(row.review_count for row in rows[store])
+        busiest = max(row.review_count for row in rows[store])
+        pool = _next_prime(max(53, total // REVIEWS_PER_REVIEWER, busiest + 1))
+        comment_id = 1000
+        for position, row in enumerate(rows[store]):
+            rows[store][position] = replace(
+                row,
+                reviewer_pool=pool,
+                reviewer_offset=rng.randrange(pool),
+                reviewer_stride=rng.randrange(1, pool),
+                first_comment_id=comment_id if store == "woocommerce" else 0,
+            )
+            comment_id += row.review_count
+    return rows
+
+
+def _next_prime(number: int) -> int:
+    while any(number % d == 0 for d in range(2, math.isqrt(number) + 1)):
+        number += 1
+    return number
 
 
 def _number_id(store: str, index: int) -> int:
@@ -480,7 +670,7 @@ def _reviews(rng: random.Random, product: Product, demo: bool) -> tuple[int, tup
     if rng.random() < 0.03:
         return 0, (0, 0, 0, 0, 0), 1, 0
     # Demo listings are busy (thousands of reviews in all); at scale a model has ~100 in all.
-    count = rng.randrange(25, 140) if demo else rng.randrange(5, 62)
+    count = rng.randrange(20, 86) if demo else rng.randrange(5, 62)
     centre = product.quality + rng.gauss(0, 0.15)
     weights = [math.exp(-((stars - centre) ** 2) / 1.3) for stars in range(1, 6)]
     weights[0] += 0.04  # the angry 1-star tail every store has
