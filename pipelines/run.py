@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -72,6 +74,22 @@ PARALLEL_SENTIMENT_MIN = 50_000
 SENTIMENT_CHUNK = 25_000
 
 SentenceCache = pd.DataFrame | Callable[[list[str]], pd.DataFrame] | None
+
+
+class Stopwatch:
+    """Seconds spent per named step: ``with clock("trust"): ...`` (for the run summary)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[step] = round(self.seconds.get(step, 0.0) + elapsed, 3)
 
 
 class SchemaError(ValueError):
@@ -386,16 +404,22 @@ def per_product_results(
     sentence_cache: SentenceCache,
     settings: ScoringSettings,
     workers: int,
+    clock: Stopwatch,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """For ``products``: ``(results, review scores, new sentence rows, skipped trust tests)``;
     results has product_id and PER_PRODUCT_RESULTS."""
     wanted = set(products)
     own_listings = listings[listings["product_id"].isin(wanted)]
-    specs = product_specs(extract_specs(own_listings), own_listings[["product_id", "listing_id"]])
-    trust, scored, skipped = judge_products(reviews, products, previous_reviews, settings)
+    with clock("specs"):
+        pairs = own_listings[["product_id", "listing_id"]]
+        specs = product_specs(extract_specs(own_listings), pairs)
+    with clock("trust"):
+        trust, scored, skipped = judge_products(reviews, products, previous_reviews, settings)
     own_reviews = reviews[reviews["product_id"].isin(wanted)]
-    sentences, new_rows = review_sentiment(own_reviews, sentence_cache, workers)
-    opinions = pros_and_cons(sentences, own_reviews, settings.lexicon)
+    with clock("sentiment"):
+        sentences, new_rows = review_sentiment(own_reviews, sentence_cache, workers)
+    with clock("pros_and_cons"):
+        opinions = pros_and_cons(sentences, own_reviews, settings.lexicon)
     results = pd.DataFrame({"product_id": list(products)})
     for frame in (specs, trust, opinions):
         if len(frame):
@@ -527,7 +551,9 @@ def score(
 
     offers = offers.drop_duplicates("listing_id", keep="last").pipe(with_decimal_prices)
     offers = offers.reset_index(drop=True)
-    matched = match_listings(offers, config=settings.matching, overrides=match_overrides)
+    clock = Stopwatch()
+    with clock("matching"):
+        matched = match_listings(offers, config=settings.matching, overrides=match_overrides)
     membership = stable_product_ids(offers, matched) if len(offers) else matched
     membership = membership.sort_values(["product_id", "listing_id"], ignore_index=True)
     summary: dict[str, Any] = {
@@ -566,6 +592,7 @@ def score(
         sentence_cache=sentence_cache,
         settings=settings,
         workers=workers,
+        clock=clock,
     )
     parts = [
         pd.DataFrame(
@@ -599,14 +626,16 @@ def score(
     products = products.assign(
         trust_adjusted_rating=trust_adjusted_rating(products, settings.prior_strength)
     )
-    products = (
-        products.pipe(score_products, rating_histogram(linked), settings.weights)
-        .pipe(rank_by_composite)
-        .pipe(assign_badges, settings.badges)
-    )
-    prices = price_summaries(
-        offer_history_of(offers, offer_history), membership, now=now, rules=settings.prices
-    )
+    with clock("scores"):
+        products = (
+            products.pipe(score_products, rating_histogram(linked), settings.weights)
+            .pipe(rank_by_composite)
+            .pipe(assign_badges, settings.badges)
+        )
+    with clock("prices"):
+        prices = price_summaries(
+            offer_history_of(offers, offer_history), membership, now=now, rules=settings.prices
+        )
     products = products.merge(prices, on="product_id", how="left")
     for column in ("price_summary", "price_history"):
         products[column] = [v if isinstance(v, list) else [] for v in products[column]]
@@ -619,8 +648,10 @@ def score(
     products[text] = products[text].astype(object).where(products[text].notna(), None)
     require_columns(products, PRODUCT_COLUMNS, "scored products")
 
+    with clock("sensitivity"):
+        sensitivity = weight_sensitivity(products, settings.weights)
     summary |= {
-        "sensitivity": weight_sensitivity(products, settings.weights),
+        "sensitivity": sensitivity,
         "trust_skipped_tests": skipped,
         "counts": {
             "offers": len(offers),
@@ -632,6 +663,7 @@ def score(
             "reviews_rescored": len(review_scores),
             "sentences_computed": len(new_rows),
         },
+        "timings": clock.seconds,
     }
     review_scores = review_scores.drop(columns=["brand"], errors="ignore").reset_index(drop=True)
     require_columns(review_scores, REVIEW_SCORE_COLUMNS, "scored reviews")
