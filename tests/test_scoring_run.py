@@ -301,3 +301,19 @@ def test_bad_scoring_tables_are_catalog_errors_with_a_line(
 def test_category_spec_bounds_load(catalog) -> None:
     heavy = catalog.categories[0]
     assert heavy.minimums == {"max_user_weight_lb": 300.0} and heavy.maximums == {}
+
+
+def test_sentiment_over_worker_processes_matches_in_process(
+    store: Store, catalog, monkeypatch
+) -> None:
+    offers, reviews = store.read_offers(), store.read_reviews()
+    serial = score(offers, reviews, categories=catalog.categories, now=NOW, workers=1)
+    monkeypatch.setattr("pipelines.run.PARALLEL_SENTIMENT_MIN", 1)
+    monkeypatch.setattr("pipelines.run.SENTIMENT_CHUNK", 5)
+    parallel = score(offers, reviews, categories=catalog.categories, now=NOW, workers=2)
+    columns = ["review_key", "sentence_index", "sentence", "compound"]
+    pd.testing.assert_frame_equal(
+        parallel.new_sentence_cache_rows[columns].sort_values(columns[:2]).reset_index(drop=True),
+        serial.new_sentence_cache_rows[columns].sort_values(columns[:2]).reset_index(drop=True),
+    )
+    pd.testing.assert_series_equal(parallel.products["pros"], serial.products["pros"])
