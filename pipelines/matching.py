@@ -29,7 +29,9 @@ from pipelines.identifiers import (
     quantities,
 )
 
-LISTING_COLUMNS = ("listing_id", "store", "title", "brand", "gtin", "mpn", "asin", "price", "category")
+LISTING_COLUMNS = (
+    "listing_id", "store", "title", "brand", "gtin", "mpn", "sku", "asin", "price", "category",
+)  # fmt: skip
 # Words that say nothing about which product a listing is ("New" opens many marketplace titles).
 _FILLER_WORDS = frozenset({"new"})
 # The soft signals a pair is scored on, in the order of MatchConfig's weights.
@@ -100,6 +102,10 @@ class MatchConfig:
     title_x_variant: float = -1.285
     title_x_brand: float = 0.142
     threshold: float = 0.375  # a pair with score >= threshold is the same product
+    # Below the threshold, a pair of listings that are each other's best candidate in the
+    # other's store, with agreeing brands and no conflicting model code or colour, is still
+    # one product if it scores at least this (a store lists a product once: unique mapping).
+    mutual_threshold: float = 0.05
     price_ratio_limit: float = 2.0  # prices further apart than this ratio are suspicious
     code_variant_similarity: float = 0.5  # normalised Levenshtein above which two codes are variants
     candidate_cutoff: float = 60.0  # token_set_ratio a same-block pair needs to be scored at all
@@ -183,6 +189,21 @@ def _price(value: object) -> float | None:
     return price if price > 0 else None
 
 
+def _mpn_or_sku(mpn: object, sku: object) -> object:
+    """The MPN, else a SKU that looks like a model number (letters and digits: "TR-893B").
+
+    Shops on Shopify or WooCommerce often put the maker's model number in the SKU field; a
+    SKU of digits only is usually the shop's own item or post id, so it is not taken.
+    """
+    if not _missing(mpn) and str(mpn).strip():
+        return mpn
+    if isinstance(sku, str):
+        code = normalise_mpn(sku)
+        if code and any(c.isdigit() for c in code) and any(c.isalpha() for c in code):
+            return sku
+    return None
+
+
 def prepare_listings(listings: pd.DataFrame) -> pd.DataFrame:
     """Listings with normalised identifiers, brand, model codes and cleaned title beside them."""
     frame = listings.copy()
@@ -190,7 +211,7 @@ def prepare_listings(listings: pd.DataFrame) -> pd.DataFrame:
         if column not in frame.columns:
             frame[column] = None
     titles = frame["title"].tolist()
-    mpns = frame["mpn"].tolist()
+    mpns = [_mpn_or_sku(m, k) for m, k in zip(frame["mpn"], frame["sku"])]
     # object columns, so a missing value stays None (pandas 3 would make str columns hold NaN)
     columns = {
         "_gtin": [gtin14(v) for v in frame["gtin"]],
@@ -551,7 +572,8 @@ def candidate_pairs(prepared: pd.DataFrame, config: MatchConfig) -> np.ndarray:
             similarity[block_stores[:, None] == block_stores[None, :]] = 0
             # each listing's few nearest titles only, so a block of look-alikes stays linear
             keep = min(config.candidates_per_listing, len(members) - 1)
-            nearest = np.argpartition(-similarity, keep - 1, axis=1)[:, :keep]
+            # (negating a uint8 wraps around, so take the largest from the top end instead)
+            nearest = np.argpartition(similarity, len(members) - keep, axis=1)[:, -keep:]
             rows = np.repeat(np.arange(len(members)), keep)
             cols = nearest.ravel()
             good = similarity[rows, cols] > 0
@@ -696,20 +718,20 @@ def match_listings(
         )
         pairs = pairs[cross_store]
     if len(pairs):
-        scored = decide(
-            pair_signals(
-                prepared.iloc[pairs[:, 0]].reset_index(drop=True),
-                prepared.iloc[pairs[:, 1]].reset_index(drop=True),
-                config,
-                title_idf(prepared["_title"]),
-            ),
+        signals = pair_signals(
+            prepared.iloc[pairs[:, 0]].reset_index(drop=True),
+            prepared.iloc[pairs[:, 1]].reset_index(drop=True),
             config,
+            title_idf(prepared["_title"]),
         )
+        scored = decide(signals, config)
         score = scored["score"].to_numpy()
         # strongest pairs first, so a weak link meets an already-formed product and its guards
         for position in np.argsort(-score, kind="stable"):
             if score[position] < config.threshold:
                 break
+            products.union(int(pairs[position, 0]), int(pairs[position, 1]))
+        for position in _mutual_best(pairs, score, signals, stores, config):
             products.union(int(pairs[position, 0]), int(pairs[position, 1]))
 
     ids = frame["listing_id"].to_numpy(dtype=object)
@@ -721,6 +743,47 @@ def match_listings(
     return pd.DataFrame(
         {"listing_id": frame["listing_id"], "product_id": [first_id[root] for root in roots]}
     )
+
+
+def _mutual_best(
+    pairs: np.ndarray, score: np.ndarray, signals: pd.DataFrame, stores: np.ndarray,
+    config: MatchConfig,
+) -> np.ndarray:
+    """Positions of unsure pairs whose listings are each other's best candidate in that store.
+
+    Strongest first. Only pairs with agreeing brands and without a conflicting model code or
+    colour qualify: a title that merely resembles is not enough.
+    """
+    unsure = (score >= config.mutual_threshold) & (score < config.threshold)
+    if not unsure.any():
+        return np.zeros(0, dtype=np.int64)
+    frame = pd.DataFrame(
+        {
+            "a": pairs[:, 0],
+            "b": pairs[:, 1],
+            "store_a": [str(s) for s in stores[pairs[:, 0]]],
+            "store_b": [str(s) for s in stores[pairs[:, 1]]],
+            "score": score,
+        }
+    )
+    # each listing's best score among the candidates of every other store
+    sides = pd.concat(
+        [
+            frame[["a", "store_b", "score"]].set_axis(["listing", "store", "score"], axis=1),
+            frame[["b", "store_a", "score"]].set_axis(["listing", "store", "score"], axis=1),
+        ]
+    )
+    best = sides.groupby(["listing", "store"])["score"].max()
+    best_a = best.reindex(pd.MultiIndex.from_arrays([frame["a"], frame["store_b"]])).to_numpy()
+    best_b = best.reindex(pd.MultiIndex.from_arrays([frame["b"], frame["store_a"]])).to_numpy()
+    clean = (
+        signals["brand_match"].to_numpy(dtype=bool)
+        & ~signals["code_variant"].to_numpy(dtype=bool)
+        & ~signals["code_disjoint"].to_numpy(dtype=bool)
+        & ~signals["colour_conflict"].to_numpy(dtype=bool)
+    )
+    chosen = np.flatnonzero(unsure & clean & (score >= best_a) & (score >= best_b))
+    return chosen[np.argsort(-score[chosen], kind="stable")]
 
 
 def _sort_key(value: object) -> tuple[str, object]:

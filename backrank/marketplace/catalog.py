@@ -45,6 +45,7 @@ BRANDS = (
 # At scale more brands are made from these halves (a brand makes a dozen or so models).
 BRAND_HEADS = ("Spin", "Vert", "Lum", "Dors", "Axi", "Kalm", "Tract", "Flexi", "Orth", "Sacr")
 BRAND_TAILS = ("ara", "elux", "rix", "ova", "alo", "wave", "ique", "ora", "enza", "umi", "avo")
+BRAND_MIDDLES = ("er", "an", "ol", "im", "ex", "ur", "ad", "on")
 MODELS_PER_BRAND = 12
 # Line suffixes at scale, so a brand's model names stay distinct ("Flex 2", "Summit Pro").
 LINE_SUFFIXES = ("", "Pro", "Plus", "2", "3", "X", "Max", "Lite", "Elite", "300", "500", "II")
@@ -373,17 +374,21 @@ def build_catalog(seed: int, scale: int | None) -> Catalog:
 
 
 def brand_names(count: int) -> tuple[str, ...]:
-    """The demo's brands, then made-up ones: about one brand per dozen models."""
+    """The demo's brands, then made-up one-word ones: about one brand per dozen models."""
     wanted = max(len(BRANDS), -(-count // MODELS_PER_BRAND))
+    names = list(BRANDS)
     made = [head + tail for head in BRAND_HEADS for tail in BRAND_TAILS]
-    extra = [name for name in made if name not in BRANDS]
-    names = list(BRANDS) + extra
-    for number in range(2, 100):  # beyond the halves: "Spinara Labs", "Vertelux Health"...
+    made += [head + middle + tail for middle in BRAND_MIDDLES for head, tail in _halves()]
+    for name in made:
         if len(names) >= wanted:
             break
-        suffix = ("Labs", "Health", "Motion", "Care", "Fit", "Home")[number % 6]
-        names += [f"{name} {suffix}" for name in list(BRANDS) + extra if " " not in name]
-    return tuple(names[:wanted])
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _halves() -> list[tuple[str, str]]:
+    return [(head, tail) for head in BRAND_HEADS for tail in BRAND_TAILS]
 
 
 def _products(rng: random.Random, count: int) -> list[Product]:

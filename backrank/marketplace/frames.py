@@ -22,7 +22,8 @@ def listing_frame(truth: dict) -> pd.DataFrame:
 
     ``truth`` is ``Marketplace.truth()``; ``product_id`` is the ground truth, for scoring a
     matcher, and must not be given to one. Every demo page names its brand, so ``brand`` is
-    the product's brand.
+    the product's brand. As the crawl stores them: Shopify and WooCommerce show the model
+    number only as the SKU (WooCommerce falls back to its post id), Walmart's SKU is its item id.
     """
     brands = {product["product_id"]: product["brand"] for product in truth["products"]}
     rows = [
@@ -34,8 +35,8 @@ def listing_frame(truth: dict) -> pd.DataFrame:
             "brand": brands[listing["product_id"]],
             "price": listing["price"],
             "gtin": listing["gtin"],
-            "mpn": listing["mpn"],
-            "sku": listing.get("sku"),
+            "mpn": listing["mpn"] if listing["store"] in ("amazon", "walmart") else None,
+            "sku": listing.get("sku") or listing.get("item_id"),
             "asin": listing.get("asin"),
             "product_id": listing["product_id"],
         }
