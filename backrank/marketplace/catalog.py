@@ -365,7 +365,7 @@ def build_catalog(seed: int, scale: int | None) -> Catalog:
         raise ValueError(f"scale must be at least 1, got {count}")
     rng = random.Random(f"backrank-marketplace:{seed}:{scale}")
     products = _products(rng, count)
-    rows = _listings(rng, products, demo=scale is None)
+    rows = _with_an_unpriced_listing(_listings(rng, products, demo=scale is None))
     rows = _plant_patterns(random.Random(f"backrank-plants:{seed}:{scale}"), rows, products)
     rows = _reviewer_pools(random.Random(f"backrank-reviewers:{seed}:{scale}"), rows)
     listings = {store: tuple(rows[store]) for store in STORES}
@@ -508,6 +508,23 @@ def _listings(rng: random.Random, products: list[Product], demo: bool):
                     first_comment_id=0,  # numbered by _reviewer_pools
                 )
             )
+    return rows
+
+
+def _with_an_unpriced_listing(rows: dict[str, list[StoreListing]]) -> dict[str, list[StoreListing]]:
+    """Every catalog shows a listing without a price (a crawl must store it as unknown, not 0).
+
+    Chance gives most catalogs one; a small one that drew none gets its first Amazon listing
+    (else the first non-Shopify one: a Shopify variant always has a price) made unavailable.
+    """
+    if any(row.price_cents is None for store_rows in rows.values() for row in store_rows):
+        return rows
+    for store in ("amazon", "walmart", "woocommerce"):
+        if rows[store]:
+            rows[store][0] = replace(
+                rows[store][0], price_cents=None, list_price_cents=None, in_stock=False
+            )
+            break
     return rows
 
 
