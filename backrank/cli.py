@@ -12,6 +12,8 @@ from pathlib import Path
 from rich.console import Console
 
 from backrank.config import Catalog, CatalogError, load_catalog, validate_catalog
+from backrank.lock import LockBusy, refresh_lock
+from backrank.marketplace.faults import PROFILES
 
 DEFAULT_CATALOG = "catalog.toml"
 DEFAULT_DB = "backrank.db"
@@ -28,6 +30,7 @@ class Context:
     db_path: Path
     console: Console
     quiet: bool
+    crawl_settings: dict | None = None  # extra Scrapy settings (the fault demo's short timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args, console) or EXIT_OK)
     except CatalogError as error:
         console.print(f"[red]{error}[/red]", highlight=False)
+        return EXIT_FAILED
+    except LockBusy as busy:
+        console.print(f"[red]{busy}[/red]", highlight=False, markup=False)
         return EXIT_FAILED
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -69,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = command("refresh", cmd_refresh, "crawl, score and build in one go", out=True)
     refresh.add_argument("--store", help="crawl only this store")
 
+    command("runs", cmd_runs, "list past crawl runs with their status and figures")
+
     export = command("export", cmd_export, "write offers, reviews or products as CSV or JSON lines")
     export.add_argument("table", choices=["offers", "reviews", "products"])
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
@@ -83,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     market.add_argument("--scale", type=int, default=None, help="number of product models")
     market.add_argument("--truth", help="write the marketplace's ground truth JSON here")
     market.add_argument("--catalog-out", help="write a catalog for the live stores here")
+    market.add_argument("--faults", default="none", choices=PROFILES, help="fault profile (default: none)")
 
     demo = commands.add_parser(
         "demo",
@@ -96,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000, help="port to serve the site on")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--quiet", action="store_true")
+    demo.add_argument("--faults", default="none", choices=PROFILES, help="fault profile of the demo stores")
     demo.set_defaults(handler=cmd_demo, catalog=None)
     return parser
 
@@ -128,7 +138,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_crawl(args: argparse.Namespace, console: Console) -> int:
     context = open_context(args, console)
-    return crawl_step(context, store=args.store).exit_code
+    with refresh_lock(context.db_path):
+        return crawl_step(context, store=args.store).exit_code
 
 
 @dataclass(frozen=True)
@@ -140,16 +151,28 @@ class StepOutcome:
 def crawl_step(context: Context, *, store: str | None = None) -> StepOutcome:
     from backrank.crawl import run_crawl
 
-    result = run_crawl(context.catalog, str(context.db_path), store=store, quiet=context.quiet)
+    from backrank.crawl import STATUS_EXIT
+    from backrank.refresh_report import read_report, render_table
+
+    result = run_crawl(
+        context.catalog, str(context.db_path), store=store, quiet=context.quiet,
+        settings=context.crawl_settings,
+    )  # fmt: skip
+    report = read_report(context.db_path, result.run_id) if result.report_json else None
+    if report is not None:
+        Console(stderr=False, width=None if sys.stdout.isatty() else 160).print(render_table(report))
+        for warning in report["warnings"]:
+            context.console.print(f"[yellow]{warning}[/yellow]", highlight=False)
+        print(f"refresh report: {result.report_html}")
+    elif not result.complete:
+        context.console.print(f"crawl stopped early: run {result.run_id} resumes next time")
     dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items())) or "none"
     summary = (
         f"crawl: {result.pages} pages, {result.listings} listings, {result.reviews} reviews, "
         f"{result.errors} errors, dropped: {dropped} ({result.elapsed:.1f} s, run {result.run_id})"
     )
     print(summary)
-    if result.listings == 0:
-        return StepOutcome(EXIT_FAILED, summary)
-    return StepOutcome(EXIT_WARNINGS if result.errors else EXIT_OK, summary)
+    return StepOutcome(STATUS_EXIT[result.status], summary)
 
 
 def cmd_score(args: argparse.Namespace, console: Console) -> int:
@@ -198,7 +221,38 @@ def build_step(context: Context, out_dir: Path) -> StepOutcome:
 
 def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
     context = open_context(args, console)
-    return refresh(context, Path(args.out), store=args.store)
+    with refresh_lock(context.db_path):
+        return refresh(context, Path(args.out), store=args.store)
+
+
+def cmd_runs(args: argparse.Namespace, console: Console) -> int:
+    """Past runs, newest last, with status and figures."""
+    from rich.table import Table
+
+    from backrank.store import Store
+
+    context = open_context(args, console)
+    with Store.open(context.db_path) as store:
+        runs = store.runs()
+        drifted = dict(
+            store.conn.execute(
+                "SELECT run_id, group_concat(store, ', ') FROM run_stores WHERE status = 'drifted'"
+                " GROUP BY run_id"
+            ).fetchall()
+        )
+    table = Table(title=f"runs in {context.db_path}")
+    for column in ("run", "started", "finished", "status", "pages", "listings", "errors", "blocked", "drifted"):
+        table.add_column(column, justify="right" if column in ("run", "pages", "listings", "errors", "blocked") else "left")
+    for run in runs.to_dict("records"):
+        stats = run["stats"]
+        errors = sum(int(v) for k, v in stats.items() if k.startswith("backrank/errors/"))
+        table.add_row(
+            str(run["run_id"]), run["started_at"] or "-", run["finished_at"] or "-", run["status"],
+            str(stats.get("response_received_count", "-")), str(stats.get("backrank/stored/listings", "-")),
+            str(errors), str(stats.get("backrank/blocked", 0)), drifted.get(run["run_id"], "-"),
+        )  # fmt: skip
+    Console(stderr=False).print(table)
+    return EXIT_OK
 
 
 def refresh(context: Context, out_dir: Path, *, store: str | None = None) -> int:
@@ -236,7 +290,7 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
     from backrank.marketplace import Marketplace
 
-    marketplace = Marketplace(seed=args.seed, scale=args.scale).start(port=args.port)
+    marketplace = Marketplace(seed=args.seed, scale=args.scale, faults=args.faults).start(port=args.port)
     try:
         if args.truth:
             marketplace.write_truth(args.truth)
@@ -261,6 +315,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         serve_port=None if args.no_serve else args.port,
         console=console,
         quiet=args.quiet,
+        faults=args.faults,
     )
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from backrank.config import load_catalog
 
 PREFERRED_MARKETPLACE_PORT = 8701
+FAULT_DEMO_TIMEOUT = 5  # seconds: DOWNLOAD_TIMEOUT while the demo stores misbehave
 
 
 def ports_free(first: int, count: int = 4) -> bool:
@@ -23,9 +24,11 @@ def ports_free(first: int, count: int = 4) -> bool:
 
 
 def run_demo(
-    *, out_dir: Path, db_path: Path, seed: int, serve_port: int | None, console: Console, quiet: bool
+    *, out_dir: Path, db_path: Path, seed: int, serve_port: int | None, console: Console, quiet: bool,
+    faults: str = "none",
 ) -> int:
     from backrank.cli import EXIT_FAILED, Context, refresh
+    from backrank.lock import refresh_lock
     from backrank.marketplace import Marketplace
     from backrank.serve import serve_site
 
@@ -38,13 +41,23 @@ def run_demo(
                       f"starting a fresh demo database at {db_path}")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    marketplace = Marketplace(seed=seed).start(port=port)
+    marketplace = Marketplace(seed=seed, faults=faults)
+    crawl_settings = None
+    if faults != "none":
+        # A slow page need not take Scrapy's 30 s timeout to show: both shrink for the demo.
+        marketplace.faults.slow_seconds = FAULT_DEMO_TIMEOUT + 3
+        crawl_settings = {"DOWNLOAD_TIMEOUT": FAULT_DEMO_TIMEOUT}
+    marketplace.start(port=port)
     try:
         catalog_path = db_path.parent / "catalog.toml"
         catalog_path.write_text(marketplace.demo_catalog_text(db=db_path.name), encoding="utf-8")
         console.print(f"demo marketplace: {', '.join(marketplace.store_urls.values())}")
-        context = Context(catalog=load_catalog(catalog_path), db_path=db_path, console=console, quiet=quiet)
-        status = refresh(context, out_dir)
+        context = Context(
+            catalog=load_catalog(catalog_path), db_path=db_path, console=console, quiet=quiet,
+            crawl_settings=crawl_settings,
+        )  # fmt: skip
+        with refresh_lock(db_path):
+            status = refresh(context, out_dir)
     finally:
         marketplace.stop()
     if status == EXIT_FAILED:

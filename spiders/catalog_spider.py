@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import scrapy
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.internet import error as net_error
@@ -50,6 +50,8 @@ def error_kind(failure: Failure) -> str:
         return "ignored"
     if failure.check(DownloadCancelledError) and "max size" in str(failure.value):
         return "too_big"
+    if failure.check(ResponseDataLossError):
+        return "data_loss"
     if failure.check(ResponseFailed):
         if any(reason.check(_DataLoss) for reason in failure.value.reasons):
             return "data_loss"

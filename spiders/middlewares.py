@@ -9,11 +9,12 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import ResponseDataLossError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet.task import deferLater
 from twisted.web._newclient import ResponseFailed
-from twisted.web.http import _DataLoss
+from twisted.web.http import PotentialDataLoss, _DataLoss
 
 from spiders import extract
 
@@ -100,8 +101,9 @@ class FaultTolerantRetryMiddleware(RetryMiddleware):
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
-        if isinstance(exception, ResponseFailed) and any(
-            reason.check(_DataLoss) for reason in exception.reasons
+        if isinstance(exception, ResponseDataLossError) or (
+            isinstance(exception, ResponseFailed)
+            and any(reason.check(_DataLoss, PotentialDataLoss) for reason in exception.reasons)
         ):
             # Fewer bytes than Content-Length promised: Scrapy's data-loss failure, retried.
             self._count("truncated", request.cb_kwargs.get("store"))

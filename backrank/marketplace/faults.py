@@ -16,9 +16,9 @@ PAGE_KINDS = ("captcha", "redesign", "delisted", "redirect_loop", "bad_encoding"
 FAULT_KINDS = TRANSPORT_KINDS + PAGE_KINDS
 PROFILES = ("none", *FAULT_KINDS, "full")
 
-# A profile named after one kind hits a quarter of the paths it applies to, so a small
+# A profile named after one kind hits 40% of the paths it applies to, so a small
 # marketplace shows it many times; `full` mixes every kind at rates a bad day could bring.
-SINGLE_KIND_RATE = 0.25
+SINGLE_KIND_RATE = 0.4
 FULL_RATES = {
     "throttle": 0.06,
     "unavailable": 0.05,
@@ -209,6 +209,8 @@ def apply_faults(
             fault="redirect_loop",
         )  # fmt: skip
     transport = plan.transport_fault(store, full_path, attempt)
+    if transport == "truncated" and listing is None:
+        transport = None  # only HTML pages are cut off: a cut sitemap is another story
     if transport == "throttle":
         return Served(
             429, "text/html; charset=utf-8", b"<html><body>Too Many Requests</body></html>",
@@ -221,7 +223,8 @@ def apply_faults(
         )  # fmt: skip
     if listing is not None and delisted:
         return Served.plain(not_found(), fault="delisted")
-    page_fault = plan.page_fault(store, path, attempt, day) if listing is not None else None
+    # keyed by the listing, not the path: one product page answers under several URL forms
+    page_fault = plan.page_fault(store, listing.key, attempt, day) if listing is not None else None
     if page_fault == "captcha":
         return Served.plain(robot_check_page(), fault="captcha")
     if page_fault == "redirect_loop":
@@ -244,7 +247,7 @@ def apply_faults(
             response.status, response.content_type, response.body, delay=plan.slow_seconds,
             fault="slow",
         )  # fmt: skip
-    if transport == "truncated":
+    if transport == "truncated" and "html" in response.content_type:
         # Half the page; every other one also lies about its length (Scrapy sees data loss),
         # the rest end early with an honest length (no closing </html>).
         half = len(response.body) // 2

@@ -12,8 +12,8 @@ from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from backrank.marketplace import amazon, shopify, walmart, woocommerce
-from backrank.marketplace.faults import FaultPlan, Served, apply_faults
 from backrank.marketplace.catalog import STORES, Catalog, StoreListing, build_catalog
+from backrank.marketplace.faults import FaultPlan, Served, apply_faults
 from backrank.marketplace.response import Response
 
 STORE_CLASSES = {
@@ -27,6 +27,12 @@ DISALLOWED = {
     "shopify": shopify.DISALLOWED,
     "woocommerce": woocommerce.DISALLOWED,
     "walmart": walmart.DISALLOWED,
+}
+PRODUCT_PATHS = {
+    "amazon": amazon.PRODUCT_PATH,
+    "shopify": shopify.PRODUCT_PATH,
+    "woocommerce": woocommerce.PRODUCT_PATH,
+    "walmart": walmart.PRODUCT_PATH,
 }
 PLACEHOLDERS = {store: "{" + store + "}" for store in STORES}
 
@@ -176,8 +182,8 @@ class Marketplace:
         """The store's answer with the fault profile applied (see backrank.marketplace.faults)."""
         if not self.faults.active:
             return self._plain(respond())
-        key = path.rstrip("/")
-        listing = self._product_paths[store].get(key)
+        listing = self._product_page_listing(store, path)
+        key = None if listing is None else urlsplit(self._stores[store].url(listing)).path.rstrip("/")
         served = apply_faults(
             self.faults, store=store, path=path, query=query, attempt=attempt, day=self.day,
             listing=listing, delisted=self.faults.is_delisted(store, key, self.day),
@@ -187,6 +193,13 @@ class Marketplace:
         if served.fault:
             self._log_fault(store, f"{path}?{query}" if query else path, served.fault)
         return served
+
+    def _product_page_listing(self, store: str, path: str) -> StoreListing | None:
+        """The listing a product page path shows (any URL form the store answers), else None."""
+        match = PRODUCT_PATHS[store].match(path)
+        if match is None or (match.lastindex or 0) >= 2 and match.group(2):
+            return None  # not a product page, or its .js/.json record or a comment page
+        return self.catalog.by_key[store].get(match.group(1))
 
     @staticmethod
     def _plain(response: Response) -> Served:
