@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]{error}[/red]", highlight=False)
         return EXIT_FAILED
     except LockBusy as busy:
-        console.print(f"[red]{busy}[/red]", highlight=False, markup=False)
+        print(f"backrank: {busy}", file=sys.stderr)  # shown even with --quiet: cron mails it
         return EXIT_FAILED
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -149,9 +149,7 @@ class StepOutcome:
 
 
 def crawl_step(context: Context, *, store: str | None = None) -> StepOutcome:
-    from backrank.crawl import run_crawl
-
-    from backrank.crawl import STATUS_EXIT
+    from backrank.crawl import STATUS_EXIT, run_crawl
     from backrank.refresh_report import read_report, render_table
 
     result = run_crawl(
