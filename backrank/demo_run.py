@@ -23,6 +23,15 @@ def ports_free(first: int, count: int = 4) -> bool:
     return True
 
 
+def _previous_runs(db_path: Path) -> int:
+    if not db_path.exists():
+        return 0
+    from backrank.store import Store
+
+    with Store.open(db_path) as store:
+        return len(store.runs())
+
+
 def run_demo(
     *, out_dir: Path, db_path: Path, seed: int, serve_port: int | None, console: Console, quiet: bool,
     faults: str = "none",
@@ -47,6 +56,8 @@ def run_demo(
         # A slow page need not take Scrapy's 30 s timeout to show: both shrink for the demo.
         marketplace.faults.slow_seconds = FAULT_DEMO_TIMEOUT + 3
         crawl_settings = {"DOWNLOAD_TIMEOUT": FAULT_DEMO_TIMEOUT}
+        # Each demo refresh is the stores' next day, so delistings and a redesign show up.
+        marketplace.day = _previous_runs(db_path)
     marketplace.start(port=port)
     try:
         catalog_path = db_path.parent / "catalog.toml"
