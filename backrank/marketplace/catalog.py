@@ -75,6 +75,16 @@ LINES = (
 
 COLORS = ("Black", "Gray", "Blue", "Charcoal", "Red", "Navy", "White")
 
+# Script payloads a hostile catalog (build_catalog(..., hostile=True)) plants in one listing per
+# store, as a seller or reviewer could type them: each page must show them as inert text.
+XSS_TITLE = "<script>window.__xss=1;alert(1)</script>"
+XSS_BRAND = '"><svg onload="window.__xss=1;alert(1)">'
+XSS_REVIEW_TITLE = '<img src=x onerror="window.__xss=1;alert(1)">'
+XSS_REVIEW_BODY = (
+    '<script>alert(document.domain)</script> <a href="javascript:alert(1)">javascript:alert(1)</a>'
+)
+HOSTILE_REVIEW_INDEX = 0  # the newest review: on the first review page of every store
+
 
 @dataclass(frozen=True, slots=True)
 class Kind:
@@ -269,6 +279,8 @@ class StoreListing:
     planted: int = 0
     planted_start: int = 0
     planted_stars: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+    # Hostile catalogs: the title, the brand and review HOSTILE_REVIEW_INDEX carry XSS payloads.
+    hostile: bool = False
 
     @property
     def price(self) -> Decimal | None:
@@ -329,6 +341,11 @@ class Catalog:
         """Listings carrying a planted review pattern, store by store in sitemap order."""
         return [row for store in STORES for row in self.listings[store] if row.pattern]
 
+    @property
+    def hostile(self) -> list[StoreListing]:
+        """Listings carrying XSS payloads (hostile catalogs only), store by store."""
+        return [row for store in STORES for row in self.listings[store] if row.hostile]
+
     def by_category(self, store: str, category: str) -> list[StoreListing]:
         return [row for row in self.listings[store] if row.product.category == category]
 
@@ -358,8 +375,11 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def build_catalog(seed: int, scale: int | None) -> Catalog:
-    """Generate products and listings; the same (seed, scale) always gives the same catalog."""
+def build_catalog(seed: int, scale: int | None, hostile: bool = False) -> Catalog:
+    """Generate products and listings; the same (seed, scale) always gives the same catalog.
+
+    ``hostile`` also plants XSS payloads in one listing per store (see ``_plant_payloads``).
+    """
     count = DEMO_MODELS if scale is None else scale
     if count < 1:
         raise ValueError(f"scale must be at least 1, got {count}")
@@ -368,6 +388,8 @@ def build_catalog(seed: int, scale: int | None) -> Catalog:
     rows = _with_an_unpriced_listing(_listings(rng, products, demo=scale is None))
     rows = _plant_patterns(random.Random(f"backrank-plants:{seed}:{scale}"), rows, products)
     rows = _reviewer_pools(random.Random(f"backrank-reviewers:{seed}:{scale}"), rows)
+    if hostile:
+        rows = _plant_payloads(rows)
     listings = {store: tuple(rows[store]) for store in STORES}
     by_key = {store: {row.key: row for row in listings[store]} for store in STORES}
     return Catalog(seed, scale, tuple(products), listings, by_key)
@@ -605,6 +627,24 @@ def _plant_patterns(
                 planted=count,
                 planted_start=rng.randrange(0, row.review_count // 2 + 1),
                 planted_stars=stars,
+            )
+    return rows
+
+
+def _plant_payloads(rows: dict[str, list[StoreListing]]) -> dict[str, list[StoreListing]]:
+    """Put XSS payloads in each store's first listing with reviews and no planted pattern.
+
+    The title ends with a script tag and the brand with an attribute break-out (on this listing
+    only: the product's other listings keep the real brand); reviews.review_at adds the review
+    payloads. A store with no such listing gets its first listing, without review payloads.
+    """
+    for store in STORES:
+        candidates = [row for row in rows[store] if row.review_count and row.pattern is None]
+        candidates = candidates or rows[store][:1]
+        for row in candidates[:1]:
+            product = replace(row.product, brand=row.product.brand + XSS_BRAND)
+            rows[store][row.index] = replace(
+                row, title=f"{row.title} {XSS_TITLE}", product=product, hostile=True
             )
     return rows
 

@@ -8,8 +8,11 @@ import random
 from dataclasses import dataclass
 
 from backrank.marketplace.catalog import (
+    HOSTILE_REVIEW_INDEX,
     REVIEW_END_DATE_ORDINAL,
     REVIEW_SPAN_DAYS,
+    XSS_REVIEW_BODY,
+    XSS_REVIEW_TITLE,
     StoreListing,
 )
 
@@ -50,6 +53,8 @@ INITIALS = "ABCDEFGHJKLMNPRSTW"
 SHILL_WORDS = ("Happy", "Honest", "Daily", "Smart", "Real", "Top", "Quick", "True")
 SHILL_NOUNS = ("Buyer", "Shopper", "Reviewer", "Mom", "Dad", "Customer", "Fan", "Tester")
 ONE_OFF_SHARE = 0.08  # of natural reviews: people who review once and never again
+# A hostile review is voted up, so a site quoting the most helpful reviews first shows it.
+HOSTILE_HELPFUL_VOTES = 480
 
 # Review sentences are templates with slots filled per review from SLOTS, so two natural reviews
 # rarely share a run of words (near-duplicate phrasing is a planted pattern, not an accident).
@@ -351,19 +356,38 @@ def review_at(seed: int, listing: StoreListing, index: int) -> GeneratedReview:
     verified = rng.random() < (0.88 if rating >= 3 else 0.78)
     if pattern == "unverified_boost":
         verified = False
+    author = _author(rng, listing, index, pattern, digest)
+    title = rng.choice(TITLES[rating])  # after the author: the rng order keeps reviews as they were
+    if listing.hostile and index == HOSTILE_REVIEW_INDEX:
+        title, body = f"{XSS_REVIEW_TITLE} {title}", f"{XSS_REVIEW_BODY} {body}"
+        verified, helpful = True, HOSTILE_HELPFUL_VOTES
     return GeneratedReview(
         review_id=review_id,
         number=listing.first_comment_id + index
         if listing.first_comment_id
         else int.from_bytes(digest[:6], "big") % 900_000_000 + 100_000_000,
-        author=_author(rng, listing, index, pattern, digest),
+        author=author,
         rating=rating,
-        title=rng.choice(TITLES[rating]),
+        title=title,
         body=body,
         date=date,
         verified=verified,
         helpful_votes=helpful,
     )
+
+
+def hostile_truth(seed: int, listing: StoreListing, url: str) -> dict:
+    """What a hostile listing shows, payloads included, as plain JSON-able data."""
+    review = review_at(seed, listing, HOSTILE_REVIEW_INDEX) if listing.review_count else None
+    return {
+        "store": listing.store,
+        "url": url,
+        "product_id": listing.product.product_id,
+        "title": listing.title,
+        "brand": listing.product.brand,
+        "review_title": None if review is None else review.title,
+        "review_body": None if review is None else review.body,
+    }
 
 
 def _sentences(rng: random.Random, rating: int, pattern: str | None) -> list[str]:

@@ -15,6 +15,7 @@ from backrank.marketplace import amazon, shopify, walmart, woocommerce
 from backrank.marketplace.catalog import STORES, Catalog, StoreListing, build_catalog
 from backrank.marketplace.faults import FaultPlan, Served, apply_faults
 from backrank.marketplace.response import Response
+from backrank.marketplace.reviews import hostile_truth
 
 STORE_CLASSES = {
     "amazon": amazon.AmazonStore,
@@ -109,10 +110,12 @@ class Marketplace:
     ``scale=N`` gives N product models. Everything served follows from the seed.
     """
 
-    def __init__(self, seed: int = 7, scale: int | None = None, faults: str = "none"):
+    def __init__(
+        self, seed: int = 7, scale: int | None = None, faults: str = "none", hostile: bool = False
+    ):
         self.seed = seed
         self.scale = scale
-        self.catalog: Catalog = build_catalog(seed, scale)
+        self.catalog: Catalog = build_catalog(seed, scale, hostile=hostile)
         self.faults = FaultPlan(seed, faults)
         self.day = 0  # faults that change over time (delisting, a redesign) start on day 1
         self.store_urls: dict[str, str] = {}
@@ -268,6 +271,10 @@ class Marketplace:
                     "pattern": row.pattern,
                 }
                 for row in self.catalog.planted
+            ],
+            "hostile": [
+                hostile_truth(self.seed, row, self._stores[row.store].url(row))
+                for row in self.catalog.hostile
             ],
         }
 
