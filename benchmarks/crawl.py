@@ -1,11 +1,18 @@
 """Crawl speed: the demo marketplace at --scale N with politeness off, beside `scrapy bench`.
 
     python benchmarks/crawl.py --scale 1000
+    python benchmarks/crawl.py --scale 200 --profile /tmp/crawl-profile   # where the time goes
 
 Starts the marketplace in its own process, runs `python -m backrank.crawl` against it in
 another (the same code path as `backrank crawl`: spider, extraction, item pipelines, SQLite),
 then runs `scrapy bench` on the same machine, and prints pages/s, items/s and peak RSS of
 both, with their ratio. The last line is a JSON object of the figures.
+
+``--profile DIR`` samples both processes with py-spy (``pip install py-spy``): the crawl from
+its start, the marketplace while the crawl runs. It writes their collapsed stacks to DIR and
+prints each one's top functions by own and by inclusive samples, with CPU seconds, so one
+sees whether the server or the crawler is the bottleneck. Sampling slows the crawl a little:
+compare figures of profiled runs with each other, not with plain ones.
 """
 
 from __future__ import annotations
@@ -14,10 +21,13 @@ import argparse
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,8 +46,8 @@ def start_marketplace(scale: int, seed: int, workdir: Path) -> tuple[subprocess.
     raise RuntimeError(f"the marketplace did not start (exit {process.wait()})")
 
 
-def run_measured(command: list[str], cwd: Path) -> tuple[float, int, str]:
-    """Run a command; return its wall seconds, peak RSS in bytes and its stderr."""
+def run_measured(command: list[str], cwd: Path) -> tuple[float, int, float, str]:
+    """Run a command; return its wall seconds, peak RSS in bytes, CPU seconds and its stderr."""
     with tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -48,16 +58,66 @@ def run_measured(command: list[str], cwd: Path) -> tuple[float, int, str]:
         log = stderr.read()
     if process.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{log[-3000:]}")
-    return wall, usage.ru_maxrss * 1024, log
+    return wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, log
 
 
-def crawl_figures(catalog: Path, workdir: Path) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def py_spy() -> str:
+    found = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    if found is None:
+        raise SystemExit("--profile needs py-spy: pip install py-spy")
+    return found
+
+
+def sampled(command: list[str], output: Path) -> list[str]:
+    """`command` run under py-spy, writing collapsed stacks (one line per stack) to `output`."""
+    return [py_spy(), "record", "--format", "raw", "--function", "--nonblocking", "--rate", "200",
+            "--output", str(output), "--", *command]
+
+
+def top_functions(stacks: Path, limit: int = 20) -> str:
+    """A table of the functions with the most samples: own (self) and inclusive, in percent."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in stacks.read_text(encoding="utf-8").splitlines():
+        frames_text, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_short_frame(frame) for frame in frames_text.split(";") if frame]
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
+    if not total:
+        return "  (no samples)"
+    rows = [f"  {total} samples; own% = in the function itself, incl% = with what it calls"]
+    rows += [f"  own {100 * n / total:5.1f}%  {name}" for name, n in own.most_common(limit)]
+    rows += [f"  incl {100 * n / total:5.1f}%  {name}" for name, n in inclusive.most_common(limit + 10)]
+    return "\n".join(rows)
+
+
+def _short_frame(frame: str) -> str:
+    """``parse (/work/main/.venv/lib/python3.11/site-packages/parsel/selector.py:12)`` -> short."""
+    frame = re.sub(r"\(/.*?/(?:site-packages|lib/python3\.\d+)/", "(", frame)
+    return frame.replace(f"({REPO}/", "(")
+
+
+def crawl_figures(catalog: Path, workdir: Path, profile: Path | None = None) -> dict:
     stats_file = workdir / "crawl-stats.json"
-    wall, peak_rss, _ = run_measured(
-        [sys.executable, "-m", "backrank.crawl", "--catalog", str(catalog), "--db",
-         str(workdir / "bench.db"), "--quiet", "--json-stats", str(stats_file)],
-        cwd=REPO,
-    )
+    command = [sys.executable, "-m", "backrank.crawl", "--catalog", str(catalog), "--db",
+               str(workdir / "bench.db"), "--quiet", "--json-stats", str(stats_file)]
+    if profile is not None:
+        command = sampled(command, profile / "crawl-stacks.txt")
+    wall, peak_rss, cpu, _ = run_measured(command, cwd=REPO)
     result = json.loads(stats_file.read_text())
     elapsed = result["elapsed"] or wall
     items = result["listings"] + result["reviews"]
@@ -70,13 +130,14 @@ def crawl_figures(catalog: Path, workdir: Path) -> dict:
         "pages_per_s": round(result["pages"] / elapsed, 1),
         "items_per_s": round(items / elapsed, 1),
         "peak_rss_mb": round(peak_rss / 2**20, 1),
+        "cpu_seconds": round(cpu, 1),
     }
 
 
 def scrapy_bench_figures(seconds: int) -> dict:
     # Run outside the project so its polite settings don't apply to the reference figure.
     with tempfile.TemporaryDirectory() as outside:
-        _, peak_rss, log = run_measured(
+        _, peak_rss, _, log = run_measured(
             [sys.executable, "-m", "scrapy.cmdline", "bench", "-s", f"CLOSESPIDER_TIMEOUT={seconds}"],
             cwd=Path(outside),
         )
@@ -95,14 +156,31 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=1000, help="product models in the marketplace")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--bench-seconds", type=int, default=10, help="how long `scrapy bench` runs")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="sample both processes with py-spy; stacks and top functions go to DIR")
     args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="backrank-bench-") as tmp:
         workdir = Path(tmp)
         marketplace, catalog = start_marketplace(args.scale, args.seed, workdir)
+        server_sampler = None
+        if args.profile is not None:
+            server_sampler = subprocess.Popen(
+                [py_spy(), "record", "--format", "raw", "--function", "--nonblocking", "--rate",
+                 "200", "--output", str(args.profile / "marketplace-stacks.txt"),
+                 "--pid", str(marketplace.pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
         try:
-            crawl = crawl_figures(catalog, workdir)
+            server_cpu_before = cpu_seconds(marketplace.pid)
+            crawl = crawl_figures(catalog, workdir, args.profile)
+            crawl["marketplace_cpu_seconds"] = round(cpu_seconds(marketplace.pid) - server_cpu_before, 1)
         finally:
+            if server_sampler is not None:
+                server_sampler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+                server_sampler.wait(timeout=60)
             marketplace.terminate()
             marketplace.wait()
     bench = scrapy_bench_figures(args.bench_seconds)
@@ -113,9 +191,16 @@ def main() -> int:
           f"{crawl['errors']} errors in {crawl['seconds']} s")
     print(f"  {crawl['pages_per_s']} pages/s, {crawl['items_per_s']} items/s, "
           f"peak RSS {crawl['peak_rss_mb']} MB")
+    print(f"  CPU seconds: crawl {crawl['cpu_seconds']}, marketplace {crawl['marketplace_cpu_seconds']}")
     print(f"scrapy bench on this machine: {bench['pages_per_s']} pages/s "
           f"({bench['pages']} pages in {bench['seconds']} s), peak RSS {bench['peak_rss_mb']} MB")
     print(f"ratio backrank / scrapy bench: {ratio}")
+    if args.profile is not None:
+        for name in ("crawl", "marketplace"):
+            stacks = args.profile / f"{name}-stacks.txt"
+            summary = top_functions(stacks) if stacks.exists() else "  (py-spy wrote nothing)"
+            (args.profile / f"{name}-top.txt").write_text(summary + "\n", encoding="utf-8")
+            print(f"{name} profile (py-spy, {stacks}):\n{summary}")
     print(json.dumps({"scale": args.scale, "crawl": crawl, "scrapy_bench": bench, "ratio": ratio}))
     return 0
 

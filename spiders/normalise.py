@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import math
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import dateparser
@@ -120,7 +122,27 @@ _REVIEW_DATE_PREFIXES = (
     re.compile(r"^\s*beoordeeld in .*? op\s+", re.I | re.S),
     re.compile(r"^\s*recenzja z .*? z dnia\s+", re.I | re.S),
 )
-_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
+# The date as written, whatever the zone ("2025-01-18 20:15:27 UTC" is the 18th, as dateparser says).
+_ISO_DATE = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2}|\s?UTC|\s?GMT)?)?\s*$"
+)
+# Fast paths for the shapes most stores print, checked against dateparser in the tests: a
+# numeric date with a four-digit year in the page language's order, and an English month name.
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})$")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+         ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+         ("october", "oct"), ("november", "nov"), ("december", "dec")),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
+_ENGLISH_DATE = re.compile(
+    rf"^(?:{_MONTH}\.? (\d{{1,2}}),? (\d{{4}})|(\d{{1,2}}) {_MONTH}\.? (\d{{4}}))$", re.I
+)
 _DATE_SETTINGS = {
     "REQUIRE_PARTS": ["day", "month", "year"],
     "PARSERS": ["custom-formats", "absolute-time"],
@@ -266,6 +288,13 @@ def parse_review_date(value: object, language: str | None = None) -> str | None:
     text = clean_text(value)
     if text is None:
         return None
+    return _review_date(text, (language or "").split("-")[0].lower() or None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _review_date(text: str, lang: str | None) -> str | None:
+    # Cached: a crawl sees the same few hundred date strings on thousands of reviews, and
+    # dateparser takes about a millisecond each.
     iso = _ISO_DATE.match(text)
     if iso:
         return _checked_iso(*iso.groups())
@@ -276,8 +305,12 @@ def parse_review_date(value: object, language: str | None = None) -> str | None:
             break
     if not re.search(r"\d", text) or len(text) > 60:
         return None
+    return quick_date(text, lang) or dateparser_date(text, lang)
+
+
+def dateparser_date(text: str, lang: str | None) -> str | None:
+    """What dateparser reads in a date without a prefix (numeric dates in the language's order)."""
     settings = dict(_DATE_SETTINGS)
-    lang = (language or "").split("-")[0].lower() or None
     if lang in _DATE_ORDER and re.fullmatch(r"[\d./-]+", text):
         settings["DATE_ORDER"] = _DATE_ORDER[lang]
     try:
@@ -289,9 +322,22 @@ def parse_review_date(value: object, language: str | None = None) -> str | None:
     return parsed.date().isoformat()
 
 
-def _checked_iso(year: str, month: str, day: str) -> str | None:
-    from datetime import date
+def quick_date(text: str, lang: str | None) -> str | None:
+    """The date of "7/1/2024" (in the language's day/month order) or of "July 1, 2024" /
+    "1 July 2024" (English or unknown language); None for anything else, left to dateparser."""
+    numeric = _NUMERIC_DATE.match(text)
+    if numeric and lang in _DATE_ORDER:
+        first, _, second, year = numeric.groups()
+        month, day = (first, second) if _DATE_ORDER[lang] == "MDY" else (second, first)
+        return _checked_iso(year, month, day)
+    english = _ENGLISH_DATE.match(text) if lang in (None, "en") else None
+    if english:
+        month_name, day, year = english.group(1, 2, 3) if english.group(1) else english.group(5, 4, 6)
+        return _checked_iso(year, str(_MONTHS[month_name.lower()]), day)
+    return None
 
+
+def _checked_iso(year: str, month: str, day: str) -> str | None:
     try:
         return date(int(year), int(month), int(day)).isoformat()
     except ValueError:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from parsel import Selector
+
 from spiders.extract import amazon, generic, shopify, walmart, woocommerce
-from spiders.extract.markup import decode_html, page_language, selector
+from spiders.extract.markup import decode_html, page_language
 from spiders.extract.schemaorg import read_structured_data
 from spiders.items import Listing, ProductPage, ReviewPage
 
@@ -27,16 +29,37 @@ _SHOPIFY_MARKERS = re.compile(
 _WOOCOMMERCE_MARKERS = re.compile(
     r"\bwoocommerce\b|/wp-content/|yoast-schema-graph|class=[\"'][^\"']*\bproduct-template-default"
 )
+# The markers' regexes try every branch at every position of the page, twice per response
+# (retry middleware, then the parser): a plain substring that each branch needs rules most pages
+# out first, and the regex decides only when one is there.
+_AMAZON_HINTS = ("productTitle", "data-hook=", "acrCustomerReviewText", "a-offscreen")
+_WALMART_HINTS = ("__NEXT_DATA__", "wm-item-number", "prod-brandName", "data-automation-id=")
+_SHOPIFY_HINTS = ("Shopify.", "cdn.shopify.com", "shopify-digital-wallet", "jdgm-")
+_WOOCOMMERCE_HINTS = ("woocommerce", "/wp-content/", "yoast-schema-graph", "product-template-default")  # fmt: skip
 _BLOCK_MARKERS = re.compile(
     r"/errors/validateCaptcha|Enter the characters you see below|Type the characters you see in this image"
     r"|Geben Sie die angezeigten Zeichen|Inserisci i caratteri visualizzati|Saisissez les caractères"
-    r"|Introduce los caracteres|captcha-delivery\.com|id=[\"']px-captcha|id=[\"']challenge-form|cf-chl-widget"
-    r"|<title>\s*(?:Robot Check|Attention Required!|Just a moment\.\.\.|Are you a robot|Access Denied"
+    r"|Introduce los caracteres|captcha-delivery\.com|id=[\"']px-captcha|id=[\"']challenge-form|cf-chl-widget",
+    re.I,
+)
+# casefolded, so a re.I match of _BLOCK_MARKERS implies one of these is in the casefolded page
+_BLOCK_HINTS = (
+    "captcha", "characters you see", "angezeigten zeichen", "caratteri visualizzati",
+    "saisissez les caract", "introduce los caracteres", "challenge-form", "cf-chl-widget",
+)  # fmt: skip
+_BLOCK_TITLE = re.compile(  # a literal start: re finds it without trying every position
+    r"<title>\s*(?:Robot Check|Attention Required!|Just a moment\.\.\.|Are you a robot|Access Denied"
     r"|Bot Check|Security Check)",
     re.I,
 )
-_PRODUCT_MARKUP = re.compile(r"productTitle|application/ld\+json|itemtype=|og:type|__NEXT_DATA__", re.I)
+_PRODUCT_MARKUP = re.compile(
+    r"productTitle|application/ld\+json|itemtype=|og:type|__NEXT_DATA__", re.I
+)
 _SMALL_CAPTCHA = re.compile(r"g-recaptcha|h-captcha|hcaptcha\.com|recaptcha/api\.js", re.I)
+
+
+def _has_any(text: str, hints: tuple[str, ...]) -> bool:
+    return any(hint in text for hint in hints)
 
 
 def detect_platform(html: str | bytes, url: str) -> str:
@@ -45,13 +68,16 @@ def detect_platform(html: str | bytes, url: str) -> str:
     The URL is not consulted: a store's domain says nothing about its markup.
     """
     text = decode_html(html)
-    if _AMAZON_MARKERS.search(text) or ("a-offscreen" in text and re.search(r'id=["\']ASIN["\']', text)):
+    if _has_any(text, _AMAZON_HINTS) and (
+        _AMAZON_MARKERS.search(text)
+        or ("a-offscreen" in text and re.search(r'id=["\']ASIN["\']', text))
+    ):
         return "amazon"
-    if _WALMART_MARKERS.search(text):
+    if _has_any(text, _WALMART_HINTS) and _WALMART_MARKERS.search(text):
         return "walmart"
-    if _SHOPIFY_MARKERS.search(text):
+    if _has_any(text, _SHOPIFY_HINTS) and _SHOPIFY_MARKERS.search(text):
         return "shopify"
-    if _WOOCOMMERCE_MARKERS.search(text):
+    if _has_any(text, _WOOCOMMERCE_HINTS) and _WOOCOMMERCE_MARKERS.search(text):
         return "woocommerce"
     return "generic"
 
@@ -59,12 +85,16 @@ def detect_platform(html: str | bytes, url: str) -> str:
 def is_blocked(html: str | bytes) -> bool:
     """True for a robot check / CAPTCHA page instead of the requested content."""
     text = decode_html(html)
-    if _BLOCK_MARKERS.search(text):
+    if _BLOCK_TITLE.search(text):
+        return True
+    folded = text.casefold()
+    if _has_any(folded, _BLOCK_HINTS) and _BLOCK_MARKERS.search(text):
         return True
     # A CAPTCHA widget on a short page with no product markup is a challenge, not a shop page's
     # newsletter or login box.
     return (
         len(text) < 20000
+        and "captcha" in folded
         and bool(_SMALL_CAPTCHA.search(text))
         and not _PRODUCT_MARKUP.search(text)
     )
@@ -84,9 +114,9 @@ def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> P
         return ProductPage(listing=None, blocked=True)
     text = decode_html(html)
     kind = _platform(text, url, platform)
-    sel = selector(text)
+    sel = _html_selector(text)
     language = page_language(sel)
-    data = read_structured_data(text, url)
+    data = read_structured_data(text, url, sel)
     base = generic.parse_listing(sel, data, url)
     if kind == "amazon":
         listing = generic.merge(base, amazon.parse_listing(sel, url), prefer_second=True)
@@ -122,7 +152,7 @@ def parse_review_page(html: str | bytes, url: str, platform: str = "auto") -> Re
         return ReviewPage(blocked=True)
     text = decode_html(html)
     kind = _platform(text, url, platform)
-    sel = selector(text)
+    sel = _html_selector(text)
     language = page_language(sel)
     if kind == "amazon":
         return amazon.parse_review_page(sel, url)
@@ -134,7 +164,7 @@ def parse_review_page(html: str | bytes, url: str, platform: str = "auto") -> Re
             return page
     if kind == "woocommerce":
         return woocommerce.parse_review_page(sel, url, language)
-    data = read_structured_data(text, url)
+    data = read_structured_data(text, url, sel)
     listing: Listing = generic.parse_listing(sel, data, url)
     return ReviewPage(
         reviews=generic.parse_reviews(data, url, language),
@@ -142,6 +172,12 @@ def parse_review_page(html: str | bytes, url: str, platform: str = "auto") -> Re
         total_ratings=listing.review_count,
         product_name=listing.title,
     )
+
+
+def _html_selector(text: str) -> Selector:
+    # type="html": parsel would read a page that happens to be JSON ('{"props": null}') as JSON,
+    # where every CSS/XPath query raises.
+    return Selector(text=text or "<html></html>", type="html")
 
 
 def _unique(urls: list[str | None]) -> list[str]:

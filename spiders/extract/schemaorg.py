@@ -17,7 +17,13 @@ from spiders.normalise import normalise_availability, parse_price
 
 log = logging.getLogger(__name__)
 
-SYNTAXES = ["microdata", "rdfa", "opengraph"]  # JSON-LD is read per script, see _json_ld
+# JSON-LD is read per script (see _json_ld), the other syntaxes by extruct. A syntax is read only
+# when the markup holds what it needs (attribute names are case-insensitive in HTML).
+_JSON_LD_HINT = re.compile(r"ld\+json", re.I)
+_TREE_SYNTAXES = (
+    ("microdata", re.compile(r"itemscope", re.I)),
+    ("opengraph", re.compile(r"property", re.I)),
+)
 _PRODUCT_TYPES = {"product", "individualproduct", "productgroup", "productmodel", "vehicle"}
 _OFFER_TYPES = {"offer", "aggregateoffer"}
 _GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")
@@ -36,22 +42,24 @@ class StructuredData:
     opengraph: dict[str, str] = field(default_factory=dict)
 
 
-def read_structured_data(html: str | bytes, url: str) -> StructuredData:
-    """All schema.org nodes (JSON-LD @graph and nesting flattened, microdata, RDFa) and og: meta."""
+def read_structured_data(html: str | bytes, url: str, sel: Selector | None = None) -> StructuredData:
+    """All schema.org nodes (JSON-LD @graph and nesting flattened, microdata, RDFa) and og: meta.
+
+    `sel`, the page already parsed, saves parsing it again; each syntax is read only when the
+    markup names it (a script of type ld+json, an itemscope, a property= or typeof= attribute).
+    """
     text = decode_html(html)
     if not text.strip():
         return StructuredData()
-    # RDFa parsing costs ten times the other syntaxes; skip it when no element declares a type.
-    syntaxes = SYNTAXES if _RDFA_TYPEOF.search(text) else [s for s in SYNTAXES if s != "rdfa"]
-    try:
-        raw = extruct.extract(text, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore")
-    except (ValueError, TypeError, AttributeError) as error:
-        # extruct raises on some malformed documents; structured data is then absent.
-        log.warning("extruct failed on %s: %s", url, error)
-        return StructuredData()
+    if sel is None:
+        sel = Selector(text=text, type="html")
     nodes: list[dict] = []
-    for item in _json_ld(text):
-        _collect(item, nodes)
+    if _JSON_LD_HINT.search(text):
+        for item in _json_ld(sel):
+            _collect(item, nodes)
+    raw = _extruct(text, sel, url)
+    if raw is None:
+        return StructuredData()
     for item in raw.get("microdata") or []:
         _collect(item, nodes)
     nodes.extend(_rdfa_nodes(raw.get("rdfa") or []))
@@ -63,10 +71,31 @@ def read_structured_data(html: str | bytes, url: str) -> StructuredData:
     return StructuredData(nodes=nodes, opengraph=opengraph)
 
 
-def _json_ld(text: str) -> list[object]:
+def _extruct(text: str, sel: Selector, url: str) -> dict | None:
+    """extruct's microdata and OpenGraph (read from the parsed tree) and RDFa, for the syntaxes
+    the page has; None when extruct fails on the document."""
+    on_tree = [syntax for syntax, hint in _TREE_SYNTAXES if hint.search(text)]
+    try:
+        raw = (
+            extruct.extract(sel.root, base_url=url, syntaxes=on_tree, uniform=True, errors="ignore")
+            if on_tree
+            else {}
+        )
+        # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse:
+        # only when some element declares a type.
+        if _RDFA_TYPEOF.search(text):
+            raw |= extruct.extract(text, base_url=url, syntaxes=["rdfa"], uniform=True, errors="ignore")
+    except (ValueError, TypeError, AttributeError) as error:
+        # extruct raises on some malformed documents; structured data is then absent.
+        log.warning("extruct failed on %s: %s", url, error)
+        return None
+    return raw
+
+
+def _json_ld(sel: Selector) -> list[object]:
     """Every JSON-LD script that parses; one broken script does not hide the others."""
     blocks = []
-    for body in Selector(text=text).xpath(
+    for body in sel.xpath(
         '//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]/text()'
     ).getall():
         body = _JSON_LD_WRAPPING.sub("", body.strip())
