@@ -569,46 +569,51 @@ class Store:
         ``review_id`` is the store's id, else ``sha1:`` + the content hash, so a review seen
         again (this run or a later one) updates its row instead of adding one.
         """
-        count = 0
+        # One statement for the batch; the listing look-up once per listing URL (a review page
+        # holds a dozen reviews of one listing), as saving reviews adds no listing.
+        listing_ids: dict[tuple[str, str], int | None] = {}
+        rows = []
+        for record in reviews:
+            review = _as_mapping(record)
+            if not review.get("store") or not review.get("url"):
+                raise ValueError(f"a review needs store and url: {review!r}")
+            content_hash = review_content_hash(review)
+            verified = review.get("verified")
+            listing = (review["store"], review["url"])
+            if listing not in listing_ids:
+                listing_ids[listing] = self._find_listing(*listing)
+            rows.append({
+                "store": review["store"],
+                "review_id": review.get("review_id") or f"sha1:{content_hash}",
+                "listing_url": review["url"],
+                "listing_url_key": url_key(review["url"]),
+                "listing_id": listing_ids[listing],
+                "author": review.get("author"),
+                "rating": _float_or_none(review.get("rating")),
+                "title": review.get("title"),
+                "body": review.get("body"),
+                "date": review.get("date"),
+                "verified": None if verified is None else int(bool(verified)),
+                "helpful_votes": _int_or_none(review.get("helpful_votes")),
+                "language": review.get("language"),
+                "content_hash": content_hash,
+                "fetched_at": review.get("fetched_at"),
+                "run_id": run_id,
+            })  # fmt: skip
         set_fields = ", ".join(f"{f} = coalesce(excluded.{f}, reviews.{f})" for f in _REVIEW_FIELDS)
         with self.conn:
-            for record in reviews:
-                review = _as_mapping(record)
-                if not review.get("store") or not review.get("url"):
-                    raise ValueError(f"a review needs store and url: {review!r}")
-                content_hash = review_content_hash(review)
-                verified = review.get("verified")
-                row = {
-                    "store": review["store"],
-                    "review_id": review.get("review_id") or f"sha1:{content_hash}",
-                    "listing_url": review["url"],
-                    "listing_url_key": url_key(review["url"]),
-                    "listing_id": self._find_listing(review["store"], review["url"]),
-                    "author": review.get("author"),
-                    "rating": _float_or_none(review.get("rating")),
-                    "title": review.get("title"),
-                    "body": review.get("body"),
-                    "date": review.get("date"),
-                    "verified": None if verified is None else int(bool(verified)),
-                    "helpful_votes": _int_or_none(review.get("helpful_votes")),
-                    "language": review.get("language"),
-                    "content_hash": content_hash,
-                    "fetched_at": review.get("fetched_at"),
-                    "run_id": run_id,
-                }
-                self.conn.execute(
-                    "INSERT INTO reviews (store, review_id, listing_id, "
-                    + ", ".join(_REVIEW_FIELDS)
-                    + ", first_seen_run, last_seen_run) VALUES (:store, :review_id, :listing_id, "
-                    + ", ".join(f":{f}" for f in _REVIEW_FIELDS)
-                    + ", :run_id, :run_id) ON CONFLICT (store, review_id) DO UPDATE SET "
-                    + set_fields
-                    + ", listing_id = coalesce(excluded.listing_id, reviews.listing_id)"
-                    ", last_seen_run = max(reviews.last_seen_run, excluded.last_seen_run)",
-                    row,
-                )
-                count += 1
-        return count
+            self.conn.executemany(
+                "INSERT INTO reviews (store, review_id, listing_id, "
+                + ", ".join(_REVIEW_FIELDS)
+                + ", first_seen_run, last_seen_run) VALUES (:store, :review_id, :listing_id, "
+                + ", ".join(f":{f}" for f in _REVIEW_FIELDS)
+                + ", :run_id, :run_id) ON CONFLICT (store, review_id) DO UPDATE SET "
+                + set_fields
+                + ", listing_id = coalesce(excluded.listing_id, reviews.listing_id)"
+                ", last_seen_run = max(reviews.last_seen_run, excluded.last_seen_run)",
+                rows,
+            )
+        return len(rows)
 
     # --- reading --------------------------------------------------------------------------
 

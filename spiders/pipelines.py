@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
@@ -53,6 +52,12 @@ def strip_control(value: Any) -> Any:
         return value
     cleaned = _CONTROL.sub("", value).strip()
     return cleaned or None
+
+
+def _fields_of(item: Listing | Review) -> dict[str, Any]:
+    """The item's fields as a dict; shallow, as every field holds a plain value (asdict's deep
+    copy cost more than writing the row)."""
+    return {name: getattr(item, name) for name in item.__dataclass_fields__}
 
 
 class _StatsPipeline:
@@ -201,9 +206,9 @@ class StorePipeline(_StatsPipeline):
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if isinstance(item, Listing):
-            self.listings.append(dataclasses.asdict(item))
+            self.listings.append(_fields_of(item))
         elif isinstance(item, Review):
-            self.reviews.append(dataclasses.asdict(item))
+            self.reviews.append(_fields_of(item))
         else:
             return item
         if len(self.listings) + len(self.reviews) >= self.batch_size:
