@@ -93,8 +93,14 @@ def is_model_like(token: str) -> bool:
 
 
 def title_tokens(title: object) -> list[str]:
-    """The raw tokens of a title, lower-cased, with inner - . / kept."""
-    return _TOKEN.findall(fold(title))
+    """The raw tokens of a title, lower-cased, with inner - . / kept.
+
+    A marketplace's "New-" glued to the first word is dropped ("New-7653 ink" -> "7653", "ink").
+    """
+    tokens = _TOKEN.findall(fold(title))
+    if tokens and tokens[0].startswith("new-"):
+        tokens[0] = tokens[0].removeprefix("new-")
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -137,12 +143,12 @@ def model_codes(title: object, mpn: object = None, brand: object = None) -> Mode
         if (prefix_joins or suffix_joins) and is_model_like(joined):
             weak.add(joined)
     for raw in re.split(r"\s+/\s+|,|;", fold(mpn)):
-        words = raw.split()
+        mpn_words = raw.split()
         # "m531 red", "video spectra 1.5": descriptive words, so only the code-like words count
-        parts = words if any(w.isalpha() and len(w) >= 3 for w in words) else [raw]
+        parts = mpn_words if any(w.isalpha() and len(w) >= 3 for w in mpn_words) else [raw]
         for part in parts:
             code = normalise_mpn(part)
-            if code and _mixed_or_number(code) and not _SPEC.match(code) and not _UNIT.match(code):
+            if code and _mixed_or_number(code) and not _SPEC.match(code) and not _unit_like(code):
                 strong.add(_canonical_code(code))
     brand_prefix = _NON_ALNUM.sub("", fold(brand))
     if brand_prefix:
@@ -151,11 +157,19 @@ def model_codes(title: object, mpn: object = None, brand: object = None) -> Mode
             if rest != code and is_model_like(rest):
                 strong.add(rest)
     compact = _NON_ALNUM.sub("", fold(title) + fold(mpn))
-    every_word = {_canonical_code(_NON_ALNUM.sub("", w)) for w in words + title_tokens(mpn)}
+    # each word whole ("dgs-1008p" -> "dgs1008p") and in its pieces ("1008p")
+    pieces = [p for w in words + title_tokens(mpn) for p in [w, *re.split(r"[\-./]", w)]]
+    every_word = {_canonical_code(_NON_ALNUM.sub("", p)) for p in pieces}
     return ModelCodes(
         strong=frozenset(strong), weak=frozenset(weak - strong), compact=compact,
         words=frozenset(every_word),
     )
+
+
+def _unit_like(code: str) -> bool:
+    """A quantity ("50m", "16gb"), unless its number is too long for one ("2544m" is a part)."""
+    match = _UNIT.match(code)
+    return bool(match) and len(re.match(r"\d*", code).group()) < 4
 
 
 def _canonical_code(code: str) -> str:
