@@ -1,4 +1,4 @@
-"""Review dates: the fast paths read every common shape exactly as dateparser does, and repeats are cached."""
+"""Review dates: fast paths read the common shapes as dateparser does; repeats are cached."""
 
 from __future__ import annotations
 
