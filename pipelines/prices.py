@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 HISTORY_COLUMNS = (
@@ -80,60 +80,119 @@ def priced_snapshots(history: pd.DataFrame, product_listings: pd.DataFrame) -> p
     )
 
 
-def _store_summary(
-    store: str, currency: str | None, snapshots: pd.DataFrame, now: pd.Timestamp, rules: PriceRules
-) -> dict[str, Any] | None:
-    """One store's entry for a product, from its snapshots oldest first; None when never priced."""
+def _price_keys(prices: pd.Series) -> pd.Series:
+    """Exact sortable integers for Decimal prices (scaled by the most decimal places any
+    price has: cents for ordinary money), or the Decimals themselves when that overflows."""
+    places = max((-p.as_tuple().exponent for p in prices), default=0)
+    scale = Decimal(1).scaleb(max(int(places), 0))
+    scaled = [int(p * scale) for p in prices]
+    if scaled and max(abs(v) for v in scaled) >= 2**62:
+        return pd.Series(list(prices), index=prices.index, dtype=object)
+    return pd.Series(scaled, index=prices.index, dtype="int64")
+
+
+def _store_entries(snapshots: pd.DataFrame, now: pd.Timestamp, rules: PriceRules) -> pd.DataFrame:
+    """One row per product, store and currency ever priced: ``product_id, currency_key, low``
+    (for ordering) and ``entry`` (the summary dict), from snapshots sorted oldest first."""
+    keys = ["product_id", "store", "currency_key"]
+    latest = snapshots.drop_duplicates(keys, keep="last").set_index(keys)
     priced = snapshots[snapshots["price"].notna()]
-    if priced.empty:
-        return None
-    prices: list[Decimal] = list(priced["price"])
-    low, high = min(prices), max(prices)
-    latest = snapshots.iloc[-1]
-    first_at, last_at = priced["fetched"].iloc[0], priced["fetched"].iloc[-1]
-    history_days = int((last_at - first_at).days)
-    current: Decimal | None = latest["price"]
-    age_hours = (now - latest["fetched"]).total_seconds() / 3600
+    priced = priced.assign(key=_price_keys(priced["price"]), position=range(len(priced)))
+    grouped = priced.groupby(keys, sort=True)
+    first_at = grouped["fetched"].first()
+    last_at = grouped["fetched"].last()
+    count = grouped.size()
+    # min()/max() of a list keep the first of equal values: so do idxmin/idxmax on the keys.
+    low = priced.loc[grouped["key"].idxmin(), "price"].to_numpy()
+    high = priced.loc[grouped["key"].idxmax(), "price"].to_numpy()
+    # statistics.median: the middle of the stably sorted prices, or the mean of the two middle.
+    ordered = priced.sort_values([*keys, "key", "position"], kind="mergesort")
+    rank = ordered.groupby(keys, sort=False).cumcount().to_numpy()
+    size = ordered.groupby(keys, sort=False)["key"].transform("size").to_numpy()
+    upper = ordered[rank == size // 2].set_index(keys)["price"].reindex(count.index)
+    lower = ordered[rank == (size - 1) // 2].set_index(keys)["price"].reindex(count.index)
+    medians = [
+        hi if n % 2 else (lo + hi) / 2
+        for lo, hi, n in zip(lower.to_numpy(), upper.to_numpy(), count.to_numpy(), strict=True)
+    ]
+    last = latest.reindex(count.index)
+    history_days = (last_at - first_at).dt.days.to_numpy()
+    age_hours = ((now - last["fetched"]).dt.total_seconds() / 3600).to_numpy()
+    current = last["price"].to_numpy()
     is_current = (
-        current is not None
-        and latest["availability"] != "out_of_stock"
-        and 0 <= age_hours <= rules.max_age_hours
+        last["price"].notna().to_numpy()
+        & (last["availability"] != "out_of_stock").to_numpy()
+        & (age_hours >= 0)
+        & (age_hours <= rules.max_age_hours)
     )
-    good_price = bool(
-        is_current
-        and history_days >= rules.min_history_days
-        and current <= low * (1 + rules.good_within)
+    observed_since = first_at.dt.strftime("%Y-%m-%d").to_numpy()
+    current_at = [stamp.isoformat() for stamp in last["fetched"]]
+    snapshot_counts = count.to_numpy()
+    entries = []
+    for i, (_, store, currency_key) in enumerate(count.index):
+        now_price = current[i]
+        good = bool(
+            is_current[i]
+            and history_days[i] >= rules.min_history_days
+            and now_price <= low[i] * (1 + rules.good_within)
+        )
+        entries.append(
+            {
+                "store": str(store),
+                "currency": currency_key or None,
+                "observed_since": observed_since[i],
+                "history_days": int(history_days[i]),
+                "snapshots": int(snapshot_counts[i]),
+                "low": str(low[i]),
+                "high": str(high[i]),
+                "median": str(medians[i]),
+                "current": None if now_price is None else str(now_price),
+                "current_at": current_at[i],
+                "is_current": bool(is_current[i]),
+                "above_low": None if now_price is None else str(now_price - low[i]),
+                "good_price": good,
+            }
+        )
+    return pd.DataFrame(
+        {
+            "product_id": count.index.get_level_values("product_id"),
+            "store": count.index.get_level_values("store").astype(str),
+            "currency_key": count.index.get_level_values("currency_key"),
+            "low": grouped["key"].min().to_numpy(),
+            "entry": entries,
+        }
     )
-    return {
-        "store": store,
-        "currency": currency,
-        "observed_since": first_at.date().isoformat(),
-        "history_days": history_days,
-        "snapshots": len(prices),
-        "low": str(low),
-        "high": str(high),
-        "median": str(statistics.median(prices)),
-        "current": None if current is None else str(current),
-        "current_at": latest["fetched"].isoformat(),
-        "is_current": bool(is_current),
-        "above_low": None if current is None else str(current - low),
-        "good_price": good_price,
-    }
 
 
-def _chart_points(snapshots: pd.DataFrame) -> list[dict[str, str]]:
-    """One point per store and day (that day's last priced snapshot), by date then store."""
+def _chart_points(snapshots: pd.DataFrame) -> pd.Series:
+    """Per product: one point per store and day (that day's last priced snapshot), by date
+    then store."""
     priced = snapshots[snapshots["price"].notna()]
     days = priced.assign(date=priced["fetched"].dt.strftime("%Y-%m-%d"))
-    last = days.drop_duplicates(["date", "store", "currency"], keep="last").sort_values(
-        ["date", "store"], kind="mergesort"
-    )
-    return [
+    last = days.drop_duplicates(["product_id", "date", "store", "currency"], keep="last")
+    last = last.sort_values(["product_id", "date", "store"], kind="mergesort")
+    points = [
         {"date": date, "store": store, "price": str(price), "currency": currency}
         for date, store, price, currency in zip(
-            last["date"], last["store"], last["price"], last["currency"], strict=True
+            *(last[c].to_numpy() for c in ("date", "store", "price", "currency")), strict=True
         )
     ]
+    return _lists_by_product(last["product_id"], points)
+
+
+def _lists_by_product(product_ids: pd.Series, values: list[Any]) -> pd.Series:
+    """``values`` (in the order of ``product_ids``, each product's rows together) as one
+    list per product id."""
+    ids = product_ids.to_numpy()
+    if not len(ids):
+        return pd.Series(dtype=object)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    return pd.Series(
+        [values[a:b] for a, b in zip(starts, ends, strict=True)],
+        index=pd.Index(ids[starts], dtype=object),
+        dtype=object,
+    )
 
 
 def price_summaries(
@@ -149,33 +208,29 @@ def price_summaries(
     ``history`` is ``store.read_offer_history()``. Money is decimal text; a store never priced
     is left out; ``good_price`` needs a current price within ``good_within`` of the recorded
     low on at least ``min_history_days`` of history, so a short history never claims a low.
-    Products without any priced snapshot are absent.
+    Products without any priced snapshot are absent. Grouped work is vectorised; only the
+    output dicts and exact Decimal arithmetic (medians, good-price calls) are per entry.
     """
     rules = rules or PriceRules()
-    at = _utc(now)
-    snapshots = priced_snapshots(history, product_listings)
-    rows = []
-    for product_id, product in snapshots.groupby("product_id", sort=True):
-        summary = []
-        for (store, currency), group in product.groupby(
-            [product["store"], product["currency"].fillna("")], sort=True
-        ):
-            entry = _store_summary(str(store), currency or None, group, at, rules)
-            if entry is not None:
-                summary.append(entry)
-        if summary:
-            summary.sort(key=lambda e: (e["currency"] or "", Decimal(e["low"]), e["store"]))
-            rows.append(
-                {
-                    "product_id": product_id,
-                    "price_summary": summary,
-                    "price_history": _chart_points(product),
-                }
-            )
     columns = ["product_id", "price_summary", "price_history"]
-    if not rows:
+    snapshots = priced_snapshots(history, product_listings)
+    snapshots = snapshots.assign(
+        currency_key=snapshots["currency"].astype(object).where(snapshots["currency"].notna(), "")
+    )
+    if not snapshots["price"].notna().any():
         return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
-    return pd.DataFrame(rows, columns=columns)
+    entries = _store_entries(snapshots, _utc(now), rules).sort_values(
+        ["product_id", "currency_key", "low", "store"], kind="mergesort"
+    )
+    summaries = _lists_by_product(entries["product_id"], list(entries["entry"]))
+    points = _chart_points(snapshots)
+    return pd.DataFrame(
+        {
+            "product_id": summaries.index.to_numpy(dtype=object),
+            "price_summary": summaries.to_numpy(),
+            "price_history": points.reindex(summaries.index).to_numpy(),
+        }
+    )
 
 
 __all__ = ["HISTORY_COLUMNS", "PriceRules", "price_summaries", "priced_snapshots"]
