@@ -246,3 +246,23 @@ def test_every_built_page_in_chromium_runs_no_payload(
     everything = "\n".join(shown.values())
     for payload in (XSS_TITLE, XSS_BRAND, XSS_REVIEW_TITLE, SCRIPT_IN_BODY):
         assert payload in everything, f"payload not shown as text anywhere: {payload}"
+
+
+def test_javascript_image_urls_never_reach_the_store_or_the_site(
+    hostile_site: HostileSite,
+) -> None:
+    """A seller-supplied `javascript:` image URL is dropped at the pipeline and never rendered."""
+    with Store.open(hostile_site.db) as store:
+        offers = store.read_offers(latest=True)
+    hostile_urls = {row["url"] for row in hostile_site.truth["hostile"]}
+    hostile_rows = offers["url"].isin(hostile_urls) | offers["canonical_url"].isin(hostile_urls)
+    hostile_offers = offers[hostile_rows & (offers["store"] != "demo-amazon")]
+    assert len(hostile_offers) == 3, "Shopify, WooCommerce and Walmart each plant the URL payload"
+    shown = hostile_offers[["url", "image_url"]].to_string()
+    assert hostile_offers["image_url"].isna().all(), shown
+    # the same stores' other listings keep their http(s) images: the field is read, then cleared
+    honest = offers[~hostile_rows & offers["store"].isin(hostile_offers["store"])]
+    assert honest.groupby("store")["image_url"].count().min() > 0
+    assert not offers["image_url"].dropna().str.startswith("javascript:").any()
+    for page in hostile_site.site_dir.rglob("*.html"):
+        assert "javascript:window.__xss" not in page.read_text(encoding="utf-8"), page

@@ -149,7 +149,7 @@ class AmazonStore:
                 "</span></h1>"
             ),
             (
-                f'<a id="bylineInfo" class="a-link-normal" href="/stores/{product.brand}">'
+                f'<a id="bylineInfo" class="a-link-normal" href="/stores/{quote_plus(product.brand)}">'
                 f"Visit the {escape(product.brand)} Store</a>"
             ),
         ]

@@ -83,6 +83,7 @@ XSS_REVIEW_TITLE = '<img src=x onerror="window.__xss=1;alert(1)">'
 XSS_REVIEW_BODY = (
     '<script>alert(document.domain)</script> <a href="javascript:alert(1)">javascript:alert(1)</a>'
 )
+XSS_IMAGE_URL = "javascript:window.__xss=1;alert(1)//.jpg"  # a seller-supplied image URL
 HOSTILE_REVIEW_INDEX = 0  # the newest review: on the first review page of every store
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from backrank.marketplace.catalog import Catalog, StoreListing, money
+from backrank.marketplace.catalog import XSS_IMAGE_URL, Catalog, StoreListing, money
 from backrank.marketplace.response import (
     Response,
     html_page,
@@ -128,6 +128,8 @@ class ShopifyStore:
         )
 
     def _image(self, row: StoreListing) -> str:
+        if row.hostile:
+            return XSS_IMAGE_URL
         return f"{self.base_url}/cdn/shop/products/{row.key}.jpg"
 
     def product_record(self, row: StoreListing) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from backrank.marketplace.catalog import KINDS, Catalog, StoreListing, money
+from backrank.marketplace.catalog import KINDS, XSS_IMAGE_URL, Catalog, StoreListing, money
 from backrank.marketplace.response import (
     Response,
     html_page,
@@ -137,7 +137,9 @@ class WalmartStore:
                     {"name": _category_name(product.category)},
                 ]
             },
-            "imageInfo": {"thumbnailUrl": f"{self.base_url}/images/{row.key}.jpeg"},
+            "imageInfo": {
+                "thumbnailUrl": XSS_IMAGE_URL if row.hostile else f"{self.base_url}/images/{row.key}.jpeg"
+            },
         }
         if row.show_mpn:
             record["model"] = product.mpn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from backrank.marketplace.catalog import KINDS, Catalog, StoreListing, money
+from backrank.marketplace.catalog import KINDS, XSS_IMAGE_URL, Catalog, StoreListing, money
 from backrank.marketplace.response import (
     Response,
     html_page,
@@ -118,6 +118,8 @@ class WooCommerceStore:
         )
 
     def _image(self, row: StoreListing) -> str:
+        if row.hostile:
+            return XSS_IMAGE_URL
         return f"{self.base_url}/wp-content/uploads/2024/05/{row.key}.jpg"
 
     def category_page(self, category: str, rows: list[StoreListing], page: int) -> Response:
