@@ -28,6 +28,15 @@ def current_reviews(offers: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame
     return reviews[~gone.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
+def live_offers(offers: pd.DataFrame) -> pd.DataFrame:
+    """The offers of listings still sold: a listing the store marked ``gone`` (delisted after
+    repeated misses) builds no product, so its price and reviews leave the site too."""
+    if "gone" not in offers.columns:
+        return offers
+    gone = offers["gone"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return offers[~gone].reset_index(drop=True)
+
+
 def match_overrides(catalog_path: Path | None) -> MatchOverrides | None:
     """The owner's matches.toml beside the catalog, when there is one."""
     if catalog_path is None:
@@ -44,13 +53,13 @@ def score_store(
     full: bool = False,
     workers: int | None = None,
 ) -> ScoreResult:
-    """Score the store's latest offers and current reviews, then save products, the
+    """Score the store's live listings' latest offers and current reviews, then save products, the
     scoring summary, per-review scores, new sentence rows and per-product inputs.
 
     Unless ``full``, products whose listings and reviews are unchanged since the last
     scoring keep their stored per-product results.
     """
-    offers = store.read_offers(latest=True)
+    offers = live_offers(store.read_offers(latest=True))
     listings = store.read_listings()[["listing_id", "description"]]
     offers = offers.merge(listings, on="listing_id", how="left")
     stored_reviews = store.read_reviews()

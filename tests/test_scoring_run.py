@@ -17,7 +17,7 @@ from backrank.cli import main
 from backrank.config import CatalogError, load_catalog
 from backrank.export import PRODUCT_COLUMNS as EXPORT_PRODUCT_COLUMNS
 from backrank.export import read_table, write_frame
-from backrank.rescore import current_reviews, score_store
+from backrank.rescore import current_reviews, live_offers, score_store
 from backrank.store import Store
 from pipelines.run import PRODUCT_COLUMNS, SchemaError, score
 from spiders.items import Listing, Review
@@ -232,6 +232,37 @@ def test_a_review_gone_from_a_recrawled_page_is_not_current(store: Store) -> Non
     assert list(ironman["review_id"]) == ["ironman-gravity-0"]
     # listings not crawled again keep all their reviews
     assert (current["url"].str.contains("teeter")).sum() == 18
+
+
+def mark_gone(store: Store, url: str) -> None:
+    """What refresh health does after repeated misses: the listing is kept, marked gone."""
+    run = store.last_run_id(status=None)
+    with store.conn:
+        store.conn.execute("UPDATE listings SET gone_run = ? WHERE url = ?", (run, url))
+
+
+def test_gone_listings_build_no_products(store: Store, catalog) -> None:
+    mark_gone(store, "http://shop-b.test/products/stretcher")
+    mark_gone(store, "http://shop-b.test/products/teeter-x3-table")
+    assert store.read_offers()["gone"].sum() == 2
+    result = score_store(store, catalog, now=NOW)
+    products = by_id(store.read_products())
+    assert sorted(products.index) == ["gtin-0012345678905", "mpn-ironman-im1000"]
+    teeter = products.loc["gtin-0012345678905"]
+    # shop-b delisted the Teeter: its cheaper price and its six reviews are gone with it
+    assert teeter["listings"] == 1 and teeter["best_store"] == "shop-a"
+    assert teeter["best_price"] == Decimal("399.99")
+    assert [entry["store"] for entry in teeter["price_summary"]] == ["shop-a"]
+    assert sum(teeter["rating_histogram"].values()) == 12
+    live = set(store.read_offers().query("not gone")["listing_id"])
+    assert set(result.product_listings["listing_id"]) == live
+
+
+def test_live_offers_keep_listings_without_a_gone_flag() -> None:
+    offers = pd.DataFrame({"listing_id": [1, 2, 3], "gone": pd.array([False, None, True],
+                                                                    dtype="boolean")})  # fmt: skip
+    assert live_offers(offers)["listing_id"].tolist() == [1, 2]
+    assert live_offers(offers.drop(columns="gone"))["listing_id"].tolist() == [1, 2, 3]
 
 
 def test_score_names_missing_columns(store: Store, catalog) -> None:
