@@ -6,6 +6,7 @@ import html as html_lib
 import re
 from urllib.parse import urljoin
 
+from lxml import etree
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
 
@@ -40,6 +41,10 @@ def text_of(nodes) -> str | None:
     """All text under the first matched node, whitespace collapsed; None when empty."""
     if not nodes:
         return None
+    root = nodes[0].root
+    if isinstance(root, etree._Element) and isinstance(root.tag, str):
+        # lxml's itertext() gives the text nodes .//text() would, without a Selector for each
+        return squash(" ".join(root.itertext()))
     return squash(" ".join(nodes[0].xpath(".//text()").getall()))
 
 
