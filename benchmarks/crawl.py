@@ -6,7 +6,8 @@
 Starts the marketplace in its own process, runs `python -m backrank.crawl` against it in
 another (the same code path as `backrank crawl`: spider, extraction, item pipelines, SQLite),
 then runs `scrapy bench` on the same machine, and prints pages/s, items/s and peak RSS of
-both, with their ratio. The last line is a JSON object of the figures.
+both, with their ratio, and pages per CPU second (crawler plus server), whose ratio holds
+when other work shares the cores. The last line is a JSON object of the figures.
 
 ``--profile DIR`` samples both processes with py-spy (``pip install py-spy``): the crawl from
 its start, the marketplace while the crawl runs. It writes their collapsed stacks to DIR and
@@ -137,7 +138,7 @@ def crawl_figures(catalog: Path, workdir: Path, profile: Path | None = None) -> 
 def scrapy_bench_figures(seconds: int) -> dict:
     # Run outside the project so its polite settings don't apply to the reference figure.
     with tempfile.TemporaryDirectory() as outside:
-        _, peak_rss, _, log = run_measured(
+        _, peak_rss, cpu, log = run_measured(
             [sys.executable, "-m", "scrapy.cmdline", "bench", "-s", f"CLOSESPIDER_TIMEOUT={seconds}"],
             cwd=Path(outside),
         )
@@ -148,6 +149,8 @@ def scrapy_bench_figures(seconds: int) -> dict:
         "seconds": round(elapsed, 2),
         "pages_per_s": round(pages / elapsed, 1),
         "peak_rss_mb": round(peak_rss / 2**20, 1),
+        "cpu_seconds": round(cpu, 1),  # its mock server included: bench waits for it
+        "pages_per_cpu_s": round(pages / cpu, 1),
     }
 
 
@@ -185,23 +188,32 @@ def main() -> int:
             marketplace.wait()
     bench = scrapy_bench_figures(args.bench_seconds)
     ratio = round(crawl["pages_per_s"] / bench["pages_per_s"], 2)
+    # Pages per CPU second (crawler and server together, as bench's figure holds its server):
+    # what the ratio would be on an idle machine, when other work shares the cores.
+    crawl["pages_per_cpu_s"] = round(
+        crawl["pages"] / (crawl["cpu_seconds"] + crawl["marketplace_cpu_seconds"]), 1
+    )
+    cpu_ratio = round(crawl["pages_per_cpu_s"] / bench["pages_per_cpu_s"], 2)
 
     print(f"backrank crawl, marketplace --scale {args.scale}, politeness off:")
     print(f"  {crawl['pages']} pages, {crawl['listings']} listings, {crawl['reviews']} reviews, "
           f"{crawl['errors']} errors in {crawl['seconds']} s")
     print(f"  {crawl['pages_per_s']} pages/s, {crawl['items_per_s']} items/s, "
           f"peak RSS {crawl['peak_rss_mb']} MB")
-    print(f"  CPU seconds: crawl {crawl['cpu_seconds']}, marketplace {crawl['marketplace_cpu_seconds']}")
+    print(f"  CPU seconds: crawl {crawl['cpu_seconds']}, marketplace "
+          f"{crawl['marketplace_cpu_seconds']}: {crawl['pages_per_cpu_s']} pages per CPU second")
     print(f"scrapy bench on this machine: {bench['pages_per_s']} pages/s "
-          f"({bench['pages']} pages in {bench['seconds']} s), peak RSS {bench['peak_rss_mb']} MB")
-    print(f"ratio backrank / scrapy bench: {ratio}")
+          f"({bench['pages']} pages in {bench['seconds']} s), peak RSS {bench['peak_rss_mb']} MB, "
+          f"{bench['pages_per_cpu_s']} pages per CPU second")
+    print(f"ratio backrank / scrapy bench: {ratio} (per CPU second: {cpu_ratio})")
     if args.profile is not None:
         for name in ("crawl", "marketplace"):
             stacks = args.profile / f"{name}-stacks.txt"
             summary = top_functions(stacks) if stacks.exists() else "  (py-spy wrote nothing)"
             (args.profile / f"{name}-top.txt").write_text(summary + "\n", encoding="utf-8")
             print(f"{name} profile (py-spy, {stacks}):\n{summary}")
-    print(json.dumps({"scale": args.scale, "crawl": crawl, "scrapy_bench": bench, "ratio": ratio}))
+    print(json.dumps({"scale": args.scale, "crawl": crawl, "scrapy_bench": bench, "ratio": ratio,
+                      "cpu_ratio": cpu_ratio}))
     return 0
 
 
