@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -69,6 +70,15 @@ FINGERPRINT_FIELDS = (
     "availability", "rating", "review_count", "gtin", "mpn", "sku", "asin", "category",
     "description",
 )  # fmt: skip
+# Listing fields matching reads (price and page ratings move every crawl without changing
+# which product a listing is, so they do not make a listing "changed" for matching).
+MATCH_FIELDS = (
+    "store", "url", "canonical_url", "title", "brand", "gtin", "mpn", "sku", "asin", "category",
+)  # fmt: skip
+# Key in each product's stored results: {listing_id: match digest} of the listings it holds.
+MATCHES_KEY = "listing_matches"
+# Above this share of listings new or changed, incremental matching gives way to a full match.
+REMATCH_SHARE_MAX = 0.3
 # Below this many uncached reviews sentiment runs in-process; above, over worker processes.
 PARALLEL_SENTIMENT_MIN = 50_000
 SENTIMENT_CHUNK = 25_000
@@ -142,6 +152,127 @@ def with_decimal_prices(offers: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- products from listings
+
+
+def match_digests(offers: pd.DataFrame, salt: str) -> pd.Series:
+    """Per listing (as text id): a digest of the fields matching reads and ``salt`` (the
+    settings and owner overrides), so an unchanged listing can keep its product."""
+    columns = [c for c in MATCH_FIELDS if c in offers.columns]
+    hashes = _row_hashes(offers[columns])
+    return pd.Series(
+        [f"{salt}:{h:x}" for h in hashes],
+        index=offers["listing_id"].astype(str).to_numpy(),
+        dtype=object,
+    )
+
+
+def previous_matches(previous_inputs: pd.DataFrame | None) -> pd.DataFrame:
+    """``listing, group, digest`` from an earlier run's product inputs (empty without them)."""
+    rows: list[tuple[str, str, str]] = []
+    if previous_inputs is not None:
+        for product_id, results in zip(
+            previous_inputs["product_id"], previous_inputs["results"], strict=True
+        ):
+            matches = results.get(MATCHES_KEY) if isinstance(results, dict) else None
+            for listing, digest in (matches or {}).items():
+                rows.append((str(listing), str(product_id), str(digest)))
+    return pd.DataFrame(rows, columns=["listing", "group", "digest"], dtype=object)
+
+
+def _neighbour_keys(offers: pd.DataFrame) -> pd.DataFrame:
+    """``position, key``: identifiers, brand and title first words, and model-code-like
+    tokens of each listing; listings sharing none of them are never matched together."""
+    def words(value: object) -> list[str]:
+        return "".join(c if c.isalnum() else " " for c in value.casefold()).split() if isinstance(
+            value, str
+        ) else []
+
+    rows: list[tuple[int, str]] = []
+    for position, (title, brand, gtin, asin, mpn, sku) in enumerate(
+        zip(*(offers[c].to_numpy(dtype=object) for c in
+              ("title", "brand", "gtin", "asin", "mpn", "sku")), strict=True)
+    ):  # fmt: skip
+        title_words, brand_words = words(title), words(brand)
+        keys = {f"w:{ws[0]}" for ws in (title_words, brand_words) if ws}
+        keys |= {f"c:{w}" for w in title_words if len(w) >= 3 and not w.isalpha()}
+        for kind, value in (("g", gtin), ("a", asin), ("m", mpn), ("m", sku)):
+            text = "".join(words(value)).lstrip("0")
+            if text:
+                keys.add(f"{kind}:{text}")
+        rows.extend((position, key) for key in keys)
+    return pd.DataFrame(rows, columns=["position", "key"])
+
+
+def incremental_match(
+    offers: pd.DataFrame,
+    previous: pd.DataFrame,
+    digests: pd.Series,
+    *,
+    config: Any,
+    overrides: MatchOverrides | None,
+) -> tuple[pd.DataFrame, int] | None:
+    """``(listing_id, product_id frame, listings matched)``: a group id per listing, reusing
+    ``previous`` groups for unchanged listings; None when too much changed for that to pay
+    (the caller matches in full).
+
+    Listings that are new or changed, and every listing of a product that lost or changed
+    one, are matched again together with the products sharing a block key with them (those
+    stay whole, as owner-kept groups), so a new listing can join an existing product.
+    """
+    listing_keys = offers["listing_id"].astype(str).to_numpy()
+    before = previous.drop_duplicates("listing").set_index("listing")
+    old_group = pd.Series(listing_keys).map(before["group"]).to_numpy(dtype=object)
+    same = pd.Series(listing_keys).map(before["digest"]).to_numpy(dtype=object) == digests.to_numpy()
+    if not same.any():
+        return None
+    kept_keys = set(listing_keys[same])
+    touched = set(previous.loc[~previous["listing"].isin(kept_keys), "group"])
+    rematch = ~same | pd.Series(old_group).isin(touched).to_numpy()
+    if rematch.mean() > REMATCH_SHARE_MAX:
+        return None
+    groups = pd.Series(old_group, index=offers.index, dtype=object)
+    matched_count = 0
+    if rematch.any():
+        keys = _neighbour_keys(offers)
+        wanted = set(keys.loc[rematch[keys["position"].to_numpy()], "key"])
+        near = keys.loc[keys["key"].isin(wanted), "position"].unique()
+        neighbour_groups = set(groups.iloc[near][~rematch[near]])
+        whole = (~rematch) & groups.isin(neighbour_groups).to_numpy()
+        subset = offers[rematch | whole]
+        kept_together = (
+            pd.Series(listing_keys[whole]).groupby(groups[whole].to_numpy()).agg(tuple)
+        )
+        owner = overrides or MatchOverrides()
+        extended = MatchOverrides(
+            same=owner.same + tuple(g for g in kept_together if len(g) > 1),
+            different=owner.different,
+        )
+        matched = match_listings(subset, config=config, overrides=extended)
+        matched_count = len(subset)
+        groups[subset.index] = "m\x1f" + matched["product_id"].astype(str).to_numpy()
+    # a group is named by its smallest listing id, as match_listings names its products
+    frame = pd.DataFrame({"listing_id": offers["listing_id"].to_numpy(), "group": groups})
+    first = frame.groupby("group")["listing_id"].transform("min")
+    membership = pd.DataFrame({"listing_id": frame["listing_id"], "product_id": first.to_numpy()})
+    return membership, matched_count
+
+
+def listing_digests_by_product(
+    membership: pd.DataFrame, digests: pd.Series
+) -> dict[str, dict[str, str]]:
+    """Per product id: ``{listing id: match digest}`` of its listings, kept for the next run."""
+    by_product: dict[str, dict[str, str]] = {}
+    listings = membership["listing_id"].astype(str).to_numpy()
+    for pid, listing, digest in zip(
+        membership["product_id"].astype(str), listings, digests.reindex(listings), strict=True
+    ):
+        by_product.setdefault(pid, {})[listing] = digest
+    return by_product
+
+
+def _overrides_digest(overrides: MatchOverrides | None) -> str:
+    text = repr(overrides or MatchOverrides())
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def stable_product_ids(offers: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFrame:
@@ -553,7 +684,18 @@ def score(
     offers = offers.reset_index(drop=True)
     clock = Stopwatch()
     with clock("matching"):
-        matched = match_listings(offers, config=settings.matching, overrides=match_overrides)
+        digests = match_digests(offers, f"{settings.fingerprint}/{_overrides_digest(match_overrides)}")
+        reused = None
+        previous = previous_matches(previous_inputs)
+        if len(previous) and len(offers):
+            reused = incremental_match(
+                offers, previous, digests, config=settings.matching, overrides=match_overrides
+            )
+        if reused is None:
+            matched = match_listings(offers, config=settings.matching, overrides=match_overrides)
+            listings_matched = len(offers)
+        else:
+            matched, listings_matched = reused
     membership = stable_product_ids(offers, matched) if len(offers) else matched
     membership = membership.sort_values(["product_id", "listing_id"], ignore_index=True)
     summary: dict[str, Any] = {
@@ -612,9 +754,14 @@ def score(
             },
         }
     )
-    product_inputs = kept.assign(fingerprint=kept["product_id"].map(fingerprints))[
-        ["product_id", "fingerprint", "results"]
-    ].sort_values("product_id", ignore_index=True)
+    listing_matches = listing_digests_by_product(membership, digests)
+    product_inputs = kept.assign(
+        fingerprint=kept["product_id"].map(fingerprints),
+        results=[
+            {**results, MATCHES_KEY: listing_matches.get(pid, {})}
+            for pid, results in zip(kept["product_id"], kept["results"], strict=True)
+        ],
+    )[["product_id", "fingerprint", "results"]].sort_values("product_id", ignore_index=True)
 
     products = (
         products.merge(results, on="product_id", how="left")
@@ -658,6 +805,7 @@ def score(
             "products": len(products),
             "reviews": len(reviews),
             "reviews_linked": len(linked),
+            "listings_matched": listings_matched,
             "products_rescored": len(changed),
             "products_reused": len(unchanged),
             "reviews_rescored": len(review_scores),

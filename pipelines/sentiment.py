@@ -6,6 +6,7 @@ import hashlib
 import re
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -65,17 +66,23 @@ def compound_score(sentence: str) -> float:
 
 
 def review_keys(reviews: pd.DataFrame) -> pd.Series:
-    """The cache key of each review: its ``content_hash`` when set, else sha1 of title + body."""
-    titles = reviews["title"] if "title" in reviews else pd.Series(None, index=reviews.index)
-    bodies = reviews["body"] if "body" in reviews else pd.Series(None, index=reviews.index)
-    fallback = [
-        hashlib.sha1(f"{_text(t)}\x1f{_text(b)}".encode()).hexdigest()
-        for t, b in zip(titles, bodies, strict=True)
-    ]
-    keys = pd.Series(fallback, index=reviews.index, dtype=object)
+    """The cache key of each review: its ``content_hash`` when set, else sha1 of title + body
+    (hashed only for the rows that lack one)."""
     if "content_hash" in reviews:
-        stored = reviews["content_hash"].astype(object)
-        keys = stored.where(stored.notna() & (stored.astype(str) != ""), keys)
+        keys = reviews["content_hash"].astype(object)
+        missing = (keys.isna() | (keys.astype(str) == "")).to_numpy(dtype=bool)
+    else:
+        keys = pd.Series(None, index=reviews.index, dtype=object)
+        missing = np.ones(len(reviews), dtype=bool)
+    if missing.any():
+        lacking = reviews[missing]
+        titles = lacking["title"] if "title" in lacking else [None] * len(lacking)
+        bodies = lacking["body"] if "body" in lacking else [None] * len(lacking)
+        keys = keys.copy()
+        keys[missing] = [
+            hashlib.sha1(f"{_text(t)}\x1f{_text(b)}".encode()).hexdigest()
+            for t, b in zip(titles, bodies, strict=True)
+        ]
     return keys.astype(object)
 
 

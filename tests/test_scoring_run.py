@@ -212,6 +212,33 @@ def test_one_new_review_rescores_only_its_product(store: Store, catalog) -> None
         assert after.loc[teeter, column] == before.loc[teeter, column], column
 
 
+def test_unchanged_listings_keep_their_product_and_a_new_listing_joins_one(
+    store: Store, catalog
+) -> None:
+    first = score_store(store, catalog, now=NOW)
+    assert first.summary["counts"]["listings_matched"] == 4
+    again = score_store(store, catalog, now=NOW)
+    assert again.summary["counts"]["listings_matched"] == 0  # nothing new: nothing matched
+    pd.testing.assert_frame_equal(again.product_listings, first.product_listings)
+
+    run = store.start_run("catalog.toml")
+    store.save_listings(run, [
+        listing("shop-b", "ironman-1000", title="Ironman Gravity 1000 Inversion Table",
+                brand="Ironman", mpn="IM-1000", price=Decimal("179.00")),
+        listing("shop-a", "teeter-x3", title="Teeter X3 Inversion Table, 300 lb capacity",
+                brand="Teeter", gtin="0012345678905", price=Decimal("349.99")),  # price only
+    ])  # fmt: skip
+    incremental = score_store(store, catalog, now=NOW)
+    # only the new listing and the products it could join were matched again
+    assert 0 < incremental.summary["counts"]["listings_matched"] < 5
+    full = score_store(store, catalog, now=NOW, full=True)
+    assert full.summary["counts"]["listings_matched"] == 5
+    pd.testing.assert_frame_equal(incremental.product_listings, full.product_listings)
+    ironman = by_id(incremental.products).loc["mpn-ironman-im1000"]
+    assert ironman["listings"] == 2 and ironman["best_store"] == "shop-b"
+    assert sorted(incremental.products["product_id"]) == sorted(first.products["product_id"])
+
+
 def test_rescoring_after_a_setting_changes_rescores_everything(
     store: Store, catalog, tmp_path: Path
 ) -> None:
