@@ -115,28 +115,29 @@ def tune(dataset: Path, base: MatchConfig) -> MatchConfig:
     """
     train, valid = read_split(dataset, "train"), read_split(dataset, "valid")
     best: tuple[float, MatchConfig] | None = None
-    knobs = [(s, p, l2) for s in (0.5, 0.6, 0.7) for p in (2.0, 3.0) for l2 in (0.1, 0.3, 1.0)]
-    for similarity, price_limit, l2 in knobs:
+    knobs = [(s, p) for s in (0.5, 0.6, 0.7) for p in (2.0, 3.0)]
+    for similarity, price_limit in knobs:
         candidate = replace(base, code_variant_similarity=similarity, price_ratio_limit=price_limit)
         train_signals = signals_of(train, candidate)
+        valid_signals = signals_of(valid, candidate)
         undecided = train_signals["identifier"].isna().to_numpy()
-        weights = fit_logistic(
-            train_signals.loc[undecided, list(FEATURES)].to_numpy(dtype=float),
-            train.labels[undecided],
-            l2,
-        )
-        fitted = replace(
-            candidate,
-            bias=round(float(weights[0]), 3),
-            **{name: round(float(w), 3) for name, w in zip(FEATURES, weights[1:])},
-        )
-        valid_signals = signals_of(valid, fitted)
-        for threshold in np.arange(0.05, 0.951, 0.025):
-            config = replace(fitted, threshold=round(float(threshold), 3))
-            predicted = decide(valid_signals, config)["match"].to_numpy(dtype=bool)
-            f1 = figures(valid.labels, predicted)["f1"]
-            if best is None or f1 > best[0]:
-                best = (f1, config)
+        for l2 in (0.03, 0.1, 0.3, 1.0):
+            weights = fit_logistic(
+                train_signals.loc[undecided, list(FEATURES)].to_numpy(dtype=float),
+                train.labels[undecided],
+                l2,
+            )
+            fitted = replace(
+                candidate,
+                bias=round(float(weights[0]), 3),
+                **{name: round(float(w), 3) for name, w in zip(FEATURES, weights[1:])},
+            )
+            for threshold in np.arange(0.05, 0.951, 0.025):
+                config = replace(fitted, threshold=round(float(threshold), 3))
+                predicted = decide(valid_signals, config)["match"].to_numpy(dtype=bool)
+                f1 = figures(valid.labels, predicted)["f1"]
+                if best is None or f1 > best[0]:
+                    best = (f1, config)
     assert best is not None
     return best[1]
 

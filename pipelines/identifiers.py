@@ -27,6 +27,14 @@ _SPEC = re.compile(
     r"gddr\d*|\d+x[a-z]+|\d+(?:gb|tb|mb)[a-z]*|win\d+|windows\d+|xp\d*|lga\d+|am\d|ddr\d+\w*|pc\d+\w*|ide\d*|\d+p|\d+i)$"
 )
 _COUNTED_NOUN = re.compile(r"^\d+(?:\.\d+)?-[a-z]+$")
+# Short words that never open a product-line code ("for 32" is a size range, not "for32").
+_NOT_PREFIXES = frozenset(
+    {"for", "to", "and", "with", "of", "the", "in", "up", "fits", "from", "by"}
+)
+# Words saying a listing is not the maker's own new product but something made to fit it.
+_AFTERMARKET = re.compile(
+    r"\b(?:compatible|remanufactured|replacement|replaces|generic|refurbished)\b"
+)
 _BRAND_SUFFIXES = frozenset(
     {"inc", "corp", "corporation", "co", "company", "ltd", "llc", "gmbh", "group", "the"}
 )
@@ -117,6 +125,8 @@ class ModelCodes:
     weak: frozenset[str]
     compact: str
     words: frozenset[str] = frozenset()  # every title and MPN word, normalised like a code
+    # codes written after "for": the device an accessory fits ("case for asus tf101"), not its model
+    targets: frozenset[str] = frozenset()
 
     @property
     def every(self) -> frozenset[str]:
@@ -137,7 +147,13 @@ def model_codes(title: object, mpn: object = None, brand: object = None) -> Mode
     for left, right in pairwise(normalised):
         joined = left + right
         # "gt 520", "ml 2250": a short prefix and a number, often a product line
-        prefix_joins = left.isalpha() and len(left) <= 4 and right.isdigit() and 2 <= len(right) <= 4
+        prefix_joins = (
+            left.isalpha()
+            and len(left) <= 4
+            and left not in _NOT_PREFIXES
+            and right.isdigit()
+            and 2 <= len(right) <= 4
+        )
         # "spp4107a 17": a code and a short suffix
         suffix_joins = is_model_like(left) and len(right) <= 3 and right.isdigit()
         if (prefix_joins or suffix_joins) and is_model_like(joined):
@@ -160,9 +176,12 @@ def model_codes(title: object, mpn: object = None, brand: object = None) -> Mode
     # each word whole ("dgs-1008p" -> "dgs1008p") and in its pieces ("1008p")
     pieces = [p for w in words + title_tokens(mpn) for p in [w, *re.split(r"[\-./]", w)]]
     every_word = {_canonical_code(_NON_ALNUM.sub("", p)) for p in pieces}
+    after_for = normalised[normalised.index("for") + 1 :] if "for" in normalised else []
+    target_compact = "".join(after_for)
+    targets = {code for code in strong | weak if code in target_compact}
     return ModelCodes(
         strong=frozenset(strong), weak=frozenset(weak - strong), compact=compact,
-        words=frozenset(every_word),
+        words=frozenset(every_word), targets=frozenset(targets),
     )
 
 
@@ -218,6 +237,11 @@ _UNIT_FAMILY = {
 def colours(title: object) -> frozenset[str]:
     """The colour words of a title, folded to one name each ("grey" -> "gray")."""
     return frozenset(_COLOURS[w] for w in _NON_ALNUM.sub(" ", fold(title)).split() if w in _COLOURS)
+
+
+def is_aftermarket(title: object) -> bool:
+    """Whether a title sells a compatible, remanufactured or refurbished stand-in for a product."""
+    return bool(_AFTERMARKET.search(fold(title)))
 
 
 def quantities(title: object) -> frozenset[tuple[str, float]]:

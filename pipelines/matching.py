@@ -22,6 +22,7 @@ from pipelines.identifiers import (
     clean_title,
     colours,
     gtin14,
+    is_aftermarket,
     model_codes,
     normalise_asin,
     normalise_brand,
@@ -62,6 +63,13 @@ FEATURES = (
     "idf_cosine_x_code",
     "title_x_variant",
     "title_x_brand",
+    # variants and stand-ins: what a shared model code does not settle
+    "code_suffixed",
+    "code_for_device",
+    "colour_one_sided",
+    "aftermarket_one_sided",
+    "quantity_agree",
+    "price_missing",
 )
 
 
@@ -75,39 +83,47 @@ class MatchConfig:
     (``python benchmarks/matching.py --tune``).
     """
 
-    bias: float = -7.37
-    title_token_set: float = -0.656
-    title_token_sort: float = -0.178
-    title_partial: float = 2.173
-    code_strong: float = 3.046
-    code_weak: float = -0.018
-    code_variant: float = -1.329
-    code_disjoint: float = -0.824
-    code_extra: float = -0.968
-    code_long: float = 1.158
-    brand_match: float = 1.061
-    brand_conflict: float = -0.819
-    price_far: float = 0.368
-    price_log_ratio: float = -0.966
-    colour_conflict: float = -2.72
-    quantity_conflict: float = -1.359
-    title_idf_cosine: float = 3.299
-    title_idf_coverage: float = 1.892
-    title_idf_missing: float = -1.892
-    number_overlap: float = 0.783
-    title_token_set_squared: float = -0.2
-    title_x_code: float = -0.556
-    title_sort_x_code: float = 0.295
-    idf_cosine_x_code: float = -0.939
-    title_x_variant: float = -1.285
-    title_x_brand: float = 0.142
-    threshold: float = 0.375  # a pair with score >= threshold is the same product
+    bias: float = -7.448
+    title_token_set: float = -5.856
+    title_token_sort: float = -1.16
+    title_partial: float = 3.045
+    code_strong: float = 9.982
+    code_weak: float = -0.329
+    code_variant: float = 1.362
+    code_disjoint: float = -1.008
+    code_extra: float = -2.565
+    code_long: float = 0.635
+    brand_match: float = 3.866
+    brand_conflict: float = -0.988
+    price_far: float = 1.055
+    price_log_ratio: float = -1.871
+    colour_conflict: float = -6.129
+    quantity_conflict: float = -1.946
+    title_idf_cosine: float = 6.732
+    title_idf_coverage: float = 2.159
+    title_idf_missing: float = -2.159
+    number_overlap: float = 0.821
+    title_token_set_squared: float = 3.24
+    title_x_code: float = -4.894
+    title_sort_x_code: float = -0.897
+    idf_cosine_x_code: float = -2.784
+    title_x_variant: float = -3.795
+    title_x_brand: float = -3.059
+    code_suffixed: float = -1.285
+    code_for_device: float = -0.44
+    colour_one_sided: float = -0.805
+    aftermarket_one_sided: float = -2.424
+    quantity_agree: float = -0.353
+    price_missing: float = -0.988
+    threshold: float = 0.4  # a pair with score >= threshold is the same product
     # Below the threshold, a pair of listings that are each other's best candidate in the
     # other's store, with agreeing brands and no conflicting model code or colour, is still
     # one product if it scores at least this (a store lists a product once: unique mapping).
-    mutual_threshold: float = 0.05
+    # Chosen on the demo marketplace (benchmarks/matching_demo.py --scale 10000), as the
+    # Walmart-Amazon pairs never meet this pass.
+    mutual_threshold: float = 0.01
     price_ratio_limit: float = 2.0  # prices further apart than this ratio are suspicious
-    code_variant_similarity: float = 0.5  # normalised Levenshtein above which two codes are variants
+    code_variant_similarity: float = 0.7  # normalised Levenshtein above which two codes are variants
     candidate_cutoff: float = 60.0  # token_set_ratio a same-block pair needs to be scored at all
     candidates_per_listing: int = 8  # nearest titles per listing in a block that get scored
     max_block_size: int = 100  # larger blocks are compared by sorted neighbourhood instead
@@ -223,6 +239,7 @@ def prepare_listings(listings: pd.DataFrame) -> pd.DataFrame:
         "_price": [_price(v) for v in frame["price"]],
         "_colours": [colours(t) for t in titles],
         "_quantities": [quantities(t) for t in titles],
+        "_aftermarket": [is_aftermarket(t) for t in titles],
     }
     return frame.assign(
         **{name: pd.Series(values, index=frame.index, dtype=object) for name, values in columns.items()}
@@ -253,8 +270,19 @@ def _brand_in_title(brand: str, title: str) -> bool:
     return f" {brand} " in padded or f" {brand.split()[0]} " in padded[: len(brand) + 12]
 
 
-def _code_relation(a: ModelCodes, b: ModelCodes, variant_similarity: float) -> tuple[str, str, str]:
-    """How two listings' model codes relate: (support, conflict, detail).
+@dataclass(frozen=True)
+class _CodeRelation:
+    support: str  # none | weak | strong | long
+    conflict: str  # none | variant | disjoint | extra
+    detail: str
+    # the shared code is only the start of a longer one of the other listing (gbu421 vs gbu421w6)
+    suffixed: bool = False
+    # every shared code is the device both accessories fit ("case for asus tf101")
+    for_device: bool = False
+
+
+def _code_relation(a: ModelCodes, b: ModelCodes, variant_similarity: float) -> _CodeRelation:
+    """How two listings' model codes relate.
 
     support is ``strong`` when a specific code of one is written in the other, ``weak`` when
     only a product-line code is shared, else ``none``; conflict is ``variant`` when specific
@@ -285,9 +313,23 @@ def _code_relation(a: ModelCodes, b: ModelCodes, variant_similarity: float) -> t
     elif unmatched_a and unmatched_b:
         # a shared series code ("10700") but each names its own model too
         conflict = "extra"
+    found = found_a | found_b
+    exact = any(c in b.every or c in b.words for c in found_a) or any(
+        c in a.every or c in a.words for c in found_b
+    )
+    suffixed = not exact and (
+        any(_extends(c, o) for c in found_a for o in b.strong)
+        or any(_extends(c, o) for c in found_b for o in a.strong)
+    )
+    for_device = bool(found) and found <= (a.targets | b.targets)
     if support == "strong" and len(details[0]) >= 7:
         support = "long"
-    return support, conflict, " ".join(details)
+    return _CodeRelation(support, conflict, " ".join(details), suffixed, for_device)
+
+
+def _extends(code: str, longer: str) -> bool:
+    """Whether ``longer`` is ``code`` with a short suffix: a colour or edition letter or two."""
+    return longer != code and longer.startswith(code) and len(longer) - len(code) <= 3
 
 
 def _written_in(code: str, other: ModelCodes) -> bool:
@@ -372,8 +414,8 @@ def pair_features(
         _code_relation(a, b, config.code_variant_similarity)
         for a, b in zip(left["_codes"], right["_codes"])
     ]
-    support = np.array([r[0] for r in relations], dtype=object)
-    conflict = np.array([r[1] for r in relations], dtype=object)
+    support = np.array([r.support for r in relations], dtype=object)
+    conflict = np.array([r.conflict for r in relations], dtype=object)
     brands = np.array(
         [
             _brand_relation(ba, bb, ta, tb)
@@ -420,8 +462,15 @@ def pair_features(
             "idf_cosine_x_code": cosine * code_strong,
             "title_x_variant": token_set * (conflict == "variant"),
             "title_x_brand": token_set * (brands == 1),
+            "code_suffixed": [r.suffixed for r in relations],
+            "code_for_device": [r.for_device for r in relations],
+            "colour_one_sided": [bool(a) != bool(b) for a, b in zip(left["_colours"], right["_colours"])],
+            "aftermarket_one_sided": left["_aftermarket"].to_numpy(dtype=bool)
+            != right["_aftermarket"].to_numpy(dtype=bool),
+            "quantity_agree": [bool(a & b) for a, b in zip(left["_quantities"], right["_quantities"])],
+            "price_missing": np.isnan(ratio),
             "price_ratio": ratio,
-            "code_detail": [r[2] for r in relations],
+            "code_detail": [r.detail for r in relations],
         },
         index=left.index,
     )
@@ -509,6 +558,10 @@ def pair_score(a: Mapping, b: Mapping, config: MatchConfig = MatchConfig()) -> P
             reasons.append(f"same model number ({row['code_detail'].split()[0]})")
         elif row["code_weak"]:
             reasons.append(f"same product line ({row['code_detail']})")
+        if row["code_suffixed"]:
+            reasons.append("one model number extends the other (a colour or edition?)")
+        if row["code_for_device"]:
+            reasons.append("the shared model number is the device both fit")
         if row["code_variant"]:
             reasons.append(f"different model numbers ({row['code_detail']})")
         elif row["code_disjoint"]:
@@ -519,6 +572,8 @@ def pair_score(a: Mapping, b: Mapping, config: MatchConfig = MatchConfig()) -> P
             reasons.append("different brands")
         if row["colour_conflict"]:
             reasons.append("different colours")
+        if row["aftermarket_one_sided"]:
+            reasons.append("only one is compatible, remanufactured or refurbished")
         if row["quantity_conflict"]:
             reasons.append("different sizes or counts")
         if row["price_far"]:

@@ -79,6 +79,19 @@ def test_model_codes_find_codes_and_skip_specs() -> None:
     assert "nu561aa" in model_codes("notebook sleeve", "HP NU561AA", "HP").strong
 
 
+def test_model_codes_keep_title_words_beside_an_mpn_and_drop_marketplace_prefix() -> None:
+    # the title's "5590" is still a word when the MPN field says "hp sj5590"
+    assert "5590" in model_codes("HP ScanJet 5590 flatbed scanner", "hp sj5590", "HP").words
+    # Amazon's "New-7653 compatible ink": the code is 7653, not "new7653"
+    assert "7653" in model_codes("New-7653 compatible ink, case pack 1", None).words
+    assert "new7653" not in model_codes("New-7653 compatible ink, case pack 1", None).every
+    # a long-numbered part is not a length in metres
+    assert "2544m" in model_codes("Quartet magnetic board", "2544M", "Quartet").strong
+    # "for 32 to 63 inch displays" names a size range, not a product line
+    assert not model_codes("Tilt wall mount for 32 to 63 displays").every
+    assert model_codes("Leather case for Asus Transformer TF101", None).targets == {"tf101"}
+
+
 def test_brand_normalisation_drops_punctuation_and_legal_suffix() -> None:
     assert normalise_brand("Bell'O Inc.") == normalise_brand("bello") == "bello"
     assert normalise_brand("  ") is None
@@ -104,6 +117,22 @@ def test_pair_score_keeps_near_miss_model_numbers_apart() -> None:
     )
     assert not decision.match
     assert any("different model numbers" in reason for reason in decision.reasons)
+
+
+def test_remanufactured_stand_in_is_not_the_original_product() -> None:
+    original = {
+        "title": "Xerox 108R00657 extended-capacity maintenance kit for WorkCentre C2424",
+        "brand": "Xerox", "mpn": "108R00657", "price": Decimal("154.84"),
+    }  # fmt: skip
+    same = {"title": "Xerox WorkCentre C2424 108R00657 extended-capacity maintenance kit", "price": 139.99}
+    stand_in = {
+        "title": "LD Xerox WorkCentre C2424 remanufactured 108R00657 extended-capacity maintenance kit",
+        "brand": "4inkjets", "price": 129.99,
+    }  # fmt: skip
+    assert pair_score(original, same).match
+    decision = pair_score(original, stand_in)
+    assert not decision.match
+    assert "only one is compatible, remanufactured or refurbished" in decision.reasons
 
 
 def test_conflicting_gtins_decide_not_the_same() -> None:
@@ -338,6 +367,7 @@ def test_walmart_amazon_valid_split_beats_the_model_number_rule(valid_result: di
 
 
 @needs_benchmark
-@pytest.mark.xfail(strict=True, reason="target F1 0.87 on valid not reached yet (0.858)")
 def test_walmart_amazon_valid_split_reaches_target_f1(valid_result: dict) -> None:
+    # Ditto (fine-tuned RoBERTa) scores 0.868 on the test split; we aim above it on valid, on CPU
     assert valid_result["f1"] >= 0.87, valid_result
+    assert valid_result["precision"] >= 0.85 and valid_result["recall"] >= 0.85, valid_result
