@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -222,10 +224,71 @@ def synthetic_reviews(
     return frame
 
 
-def peak_rss_mb() -> dict[str, float]:
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):  # the process ended while we looked
+        return 0
+    return 0
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process under ``root`` (workers, the forkserver), from /proc parent ids."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                stat = handle.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(parent, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+class PeakMemory:
+    """Samples the resident memory of this process and all its descendants together, so
+    worker processes count while they run (ru_maxrss only knows the largest child)."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.peak_total_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            total = _rss_kb(me) + sum(_rss_kb(pid) for pid in _descendants(me))
+            self.peak_total_kb = max(self.peak_total_kb, total)
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def peak_rss_mb(total_kb: int) -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"main": round(own, 1), "largest_worker": round(children, 1)}
+    return {
+        "main": round(own, 1),
+        "largest_worker": round(children, 1),
+        "total": round(total_kb / 1024, 1),
+    }
 
 
 def main() -> None:
@@ -245,6 +308,8 @@ def main() -> None:
     print(f"generated {len(offers)} listings, {len(reviews)} reviews"
           f" ({time.perf_counter() - started:.1f} s)", flush=True)  # fmt: skip
 
+    memory = PeakMemory()
+    memory.start()
     started = time.perf_counter()
     full = score(offers, reviews, categories=DEFAULT_CATEGORIES, catalog_scoring={}, now=NOW)
     full_seconds = time.perf_counter() - started
@@ -289,8 +354,10 @@ def main() -> None:
           f" {incremental_seconds:.1f} s, {counts['products_rescored']} products rescored,"
           f" {counts['products_reused']} reused", flush=True)  # fmt: skip
     print(f"  steps: {again.summary['timings']}", flush=True)
-    rss = peak_rss_mb()
-    print(f"peak RSS: {rss['main']:.0f} MB main, {rss['largest_worker']:.0f} MB largest worker")
+    memory.stop()
+    rss = peak_rss_mb(memory.peak_total_kb)
+    print(f"peak RSS: {rss['total']:.0f} MB main and workers together ({rss['main']:.0f} MB"
+          f" main, {rss['largest_worker']:.0f} MB largest worker)")  # fmt: skip
     print(
         json.dumps(
             {

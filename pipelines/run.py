@@ -504,26 +504,59 @@ def _sentiment_chunk(reviews: pd.DataFrame) -> pd.DataFrame:
     return sentence_features(reviews, None)[1]
 
 
+class PendingSentiment:
+    """Sentence features being computed: many uncached reviews go to worker processes at
+    once (so the main process can judge trust meanwhile); ``result()`` waits for them."""
+
+    def __init__(self, reviews: pd.DataFrame, cache: SentenceCache, workers: int) -> None:
+        keys = review_keys(reviews)
+        if callable(cache):
+            cache = cache(list(dict.fromkeys(keys)))
+        self.reviews, self.cache = reviews, cache
+        known = set(cache["review_key"]) if cache is not None and not cache.empty else set()
+        uncached = ~keys.isin(known).to_numpy(dtype=bool)
+        todo = pd.DataFrame(
+            {
+                "content_hash": keys[uncached].to_numpy(),
+                "title": reviews["title"].to_numpy()[uncached],
+                "body": reviews["body"].to_numpy()[uncached],
+            }
+        ).drop_duplicates("content_hash")
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list[Any] = []
+        if len(todo) >= PARALLEL_SENTIMENT_MIN and workers >= 2:
+            self.pool = ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+            self.futures = [
+                self.pool.submit(_sentiment_chunk, todo.iloc[i : i + SENTIMENT_CHUNK])
+                for i in range(0, len(todo), SENTIMENT_CHUNK)
+            ]
+
+    def close(self) -> None:
+        """Stop the workers (after a result, or when the run failed before asking for one)."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def result(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(features, new rows)`` as ``sentence_features`` gives them."""
+        if self.pool is None:
+            return sentence_features(self.reviews, self.cache)
+        try:
+            parts = [future.result() for future in self.futures]
+        finally:
+            self.close()
+        new_rows = pd.concat(parts, ignore_index=True)
+        cache = self.cache
+        merged = new_rows if cache is None or cache.empty else pd.concat([cache, new_rows])
+        features, _ = sentence_features(self.reviews, merged[list(SENTENCE_COLUMNS)])
+        return features, new_rows
+
+
 def review_sentiment(
     reviews: pd.DataFrame, cache: SentenceCache, workers: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(features, new rows)`` as ``sentence_features``; many uncached reviews are split
     over ``workers`` processes, each distinct review text scored once."""
-    keys = review_keys(reviews)
-    if callable(cache):
-        cache = cache(list(dict.fromkeys(keys)))
-    known = set(cache["review_key"]) if cache is not None and not cache.empty else set()
-    todo = reviews.loc[~keys.isin(known)].assign(content_hash=keys[~keys.isin(known)])
-    todo = todo.drop_duplicates("content_hash")[["content_hash", "title", "body"]]
-    if len(todo) < PARALLEL_SENTIMENT_MIN or workers < 2:
-        return sentence_features(reviews, cache)
-    chunks = [todo.iloc[i : i + SENTIMENT_CHUNK] for i in range(0, len(todo), SENTIMENT_CHUNK)]
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-        parts = list(pool.map(_sentiment_chunk, chunks))
-    new_rows = pd.concat(parts, ignore_index=True)
-    merged = new_rows if cache is None or cache.empty else pd.concat([cache, new_rows])
-    features, _ = sentence_features(reviews, merged[list(SENTENCE_COLUMNS)])
-    return features, new_rows
+    return PendingSentiment(reviews, cache, workers).result()
 
 
 def per_product_results(
@@ -541,14 +574,19 @@ def per_product_results(
     results has product_id and PER_PRODUCT_RESULTS."""
     wanted = set(products)
     own_listings = listings[listings["product_id"].isin(wanted)]
-    with clock("specs"):
-        pairs = own_listings[["product_id", "listing_id"]]
-        specs = product_specs(extract_specs(own_listings), pairs)
-    with clock("trust"):
-        trust, scored, skipped = judge_products(reviews, products, previous_reviews, settings)
     own_reviews = reviews[reviews["product_id"].isin(wanted)]
     with clock("sentiment"):
-        sentences, new_rows = review_sentiment(own_reviews, sentence_cache, workers)
+        sentiment = PendingSentiment(own_reviews, sentence_cache, workers)
+    try:
+        with clock("specs"):
+            pairs = own_listings[["product_id", "listing_id"]]
+            specs = product_specs(extract_specs(own_listings), pairs)
+        with clock("trust"):
+            trust, scored, skipped = judge_products(reviews, products, previous_reviews, settings)
+        with clock("sentiment"):  # waiting for the workers, if they are still busy
+            sentences, new_rows = sentiment.result()
+    finally:
+        sentiment.close()
     with clock("pros_and_cons"):
         opinions = pros_and_cons(sentences, own_reviews, settings.lexicon)
     results = pd.DataFrame({"product_id": list(products)})
