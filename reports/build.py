@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipelines.run import score
 from reports.context import SiteContext
-from reports.pages import site_context
+from reports.pages import Reuse, site_context
 from reports.render import make_environment, page_keys, render_site, templates_fingerprint, unchanged_pages
 from reports.write import BUNDLED_STATIC, WriteStats, previous_keys, write_site_stats
 
@@ -45,8 +45,13 @@ def _optional(store: Any, method: str) -> Any:
     return getattr(store, method)() if hasattr(store, method) else None
 
 
-def context_from_store(catalog: Any, store: StoreReader, now: datetime) -> SiteContext:
-    """Step 1: the site's context from what the store holds (scoring now if nothing is saved)."""
+def context_from_store(
+    catalog: Any, store: StoreReader, now: datetime, reuse: Reuse | None = None
+) -> SiteContext:
+    """Step 1: the site's context from what the store holds (scoring now if nothing is saved).
+
+    With ``reuse`` (see ``reuse_for``), unchanged products keep their pages from the last build.
+    """
     offers = store.read_offers(latest=True)
     reviews = store.read_reviews()
     products = store.read_products()
@@ -68,14 +73,29 @@ def context_from_store(catalog: Any, store: StoreReader, now: datetime) -> SiteC
         offer_history=_optional(store, "read_offer_history"),
         scoring_summary=_optional(store, "read_scoring_summary"),
         snapshots=_optional(store, "read_product_snapshots"),
+        reuse=reuse,
     )
 
 
+def reuse_for(catalog: Any, out_dir: str | Path) -> Reuse:
+    """What a build into ``out_dir`` may keep: the last build's keys, this build's templates."""
+    theme_dir = getattr(catalog.site, "theme_dir", None)
+    fingerprint = templates_fingerprint(make_environment(theme_dir))
+    return Reuse(previous=previous_keys(out_dir, existing=True), templates_fingerprint=fingerprint)
+
+
 def write_context(context: SiteContext, out_dir: str | Path) -> BuildResult:
-    """Steps 2 and 3: render what changed since the last build into ``out_dir``, then write."""
+    """Steps 2 and 3: render what changed since the last build into ``out_dir``, then write.
+
+    Pages the context kept are carried over from the last build without rendering.
+    """
     env = make_environment(context.theme_dir)
-    keys = page_keys(context, templates_fingerprint(env))
-    unchanged = unchanged_pages(keys, previous_keys(out_dir))
+    fingerprint = templates_fingerprint(env)
+    if context.kept and context.fingerprint != fingerprint:
+        raise ValueError("the context kept pages rendered with other templates: rebuild it")
+    keys = page_keys(context, fingerprint)
+    unchanged = unchanged_pages(keys, previous_keys(out_dir)) | set(context.kept)
+    keys.update(context.kept)
     pages = render_site(context, skip=unchanged, env=env)
     static_dirs = [BUNDLED_STATIC]
     if context.theme_dir:
@@ -104,5 +124,5 @@ def build_site(
     Uses the products ``backrank score`` saved; when there are none, scores the offers now
     (without saving: only ``score`` writes to the store).
     """
-    context = context_from_store(catalog, store, now or datetime.now(UTC))
+    context = context_from_store(catalog, store, now or datetime.now(UTC), reuse_for(catalog, out_dir))
     return write_context(context, out_dir)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,19 @@ DISCLOSURE_PATH = "disclosure.html"
 METHODOLOGY_PATH = "methodology.html"
 CHANGES_PATH = "changes.html"
 NOT_FOUND_PATH = "404.html"
+CATEGORY_PAGE_SIZE = 100  # rows per category page
+# The offer columns a view reads: what it shows, and what an affiliate link template may use
+# (backrank.config.LISTING_PLACEHOLDERS).
+OFFER_COLUMNS = (
+    "listing_id", "store", "url", "canonical_url", "title", "price", "currency", "availability",
+    "fetched_at", "asin", "gtin", "mpn", "sku",
+)  # fmt: skip
+# The product columns a summary view reads (the rest are details for the product's own page).
+SUMMARY_COLUMNS = (
+    "product_id", "name", "brand", "category", "subcategory", "rank", "rating", "adjusted_rating",
+    "review_count", "listings", "best_price", "currency", "best_store", "in_stock", "trust_grade",
+    "trust_adjusted_rating", "wilson_lower", "value_score", "composite_score", "badges",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +124,9 @@ class ProductView:
     review_quotes: tuple[ReviewQuote, ...] = ()
     histogram_svg: Markup | None = None
     price_history_svg: Markup | None = None
+    # False: a summary for tables, embeds and the feed, whose breakdown, report card, pros,
+    # cons, specs, histogram, price summary, quotes and charts are left empty.
+    detailed: bool = True
 
     @property
     def has_amazon_link(self) -> bool:
@@ -151,7 +167,20 @@ class CategoryView:
 
     @property
     def path(self) -> str:
-        return f"category/{self.slug}.html"
+        """Its first page, from the site root: a folder URL, ``category/<slug>/``."""
+        return self.page_url(1)
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-len(self.products) // CATEGORY_PAGE_SIZE))
+
+    def page_url(self, number: int) -> str:
+        """Page ``number`` (from 1), from the site root; stable as long as the page exists."""
+        return f"category/{self.slug}/" if number == 1 else f"category/{self.slug}/page/{number}/"
+
+    def page_products(self, number: int) -> tuple[ProductView, ...]:
+        start = (number - 1) * CATEGORY_PAGE_SIZE
+        return self.products[start : start + CATEGORY_PAGE_SIZE]
 
     @property
     def top_pick(self) -> ProductView | None:
@@ -168,6 +197,17 @@ class CategoryView:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CategorySection:
+    """What the home page shows of a category: its name, link, size and top pick."""
+
+    slug: str
+    name: str
+    path: str
+    count: int
+    top_pick: ProductView | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Page:
     """One output file: its path, template, title and template variables."""
 
@@ -180,6 +220,9 @@ class Page:
     description: str = ""
     canonical: str | None = None  # absolute URL; None for pages search engines should skip
     jsonld: tuple[Markup, ...] = ()
+    # A digest of everything the page shows, when known without pickling ``data`` (product and
+    # list pages); the render key is made from it instead.
+    inputs: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,6 +242,10 @@ class SiteContext:
     theme_dir: str | None = None
     redirects: tuple[Redirect, ...] = ()
     feed: Mapping[str, Any] = field(default_factory=dict)
+    # Pages left as the previous build wrote them (path -> render key), planned against the
+    # templates with this fingerprint; they are in no ``pages`` and are never rendered.
+    kept: Mapping[str, str] = field(default_factory=dict)
+    fingerprint: str | None = None
 
 
 # --- slugs -----------------------------------------------------------------------------
@@ -372,37 +419,25 @@ def _category_names(catalog: Any) -> dict[str, str]:
     return names
 
 
-def _product_view(
+def _summary_view(
     catalog: Any,
     row: Mapping[str, Any],
     slug: str,
     category_names: Mapping[str, str],
     offers: tuple[OfferView, ...],
-    listing_ids: Iterable[int],
-    quotes: Mapping[int, list[ReviewQuote]],
-    prices: Mapping[int, list[tuple[str, datetime, Decimal]]],
 ) -> ProductView:
+    """What the ranking tables, embeds and the feed show of a product (no charts or details)."""
     product_id = str(row["product_id"])
     offers = _with_go_paths(catalog, slug, tuple(sorted(offers, key=_offer_order)))
     best_price = values.decimal(row.get("best_price"))
     best_store = values.text(row.get("best_store"))
     best_offer = next((o for o in offers if o.store == best_store and o.price == best_price), None)
     category = values.text(row.get("subcategory")) or values.text(row.get("category")) or "other"
-    name = values.text(row.get("name")) or product_id
-    currency = values.text(row.get("currency"))
-    histogram = details.rating_histogram(row.get("rating_histogram"))
-    listing_ids = list(listing_ids)
-    series: dict[str, list[tuple[datetime, Decimal]]] = {}
-    for listing_id in listing_ids:
-        for store, moment, price in prices.get(listing_id, ()):
-            series.setdefault(store, []).append((moment, price))
-    may_quote = _quotable(catalog)
-    review_quotes = [q for lid in listing_ids for q in quotes.get(lid, ())][:MAX_REVIEW_QUOTES]
     return ProductView(
         product_id=product_id,
         slug=slug,
         path=f"products/{slug}.html",
-        name=name,
+        name=values.text(row.get("name")) or product_id,
         brand=values.text(row.get("brand")),
         category=category,
         category_name=category_names.get(category, category),
@@ -412,7 +447,7 @@ def _product_view(
         review_count=values.integer(row.get("review_count")),
         listings=values.integer(row.get("listings")) or len(offers),
         best_price=best_price,
-        currency=currency,
+        currency=values.text(row.get("currency")),
         best_store=best_store,
         best_price_current=best_offer is not None and best_offer.price_current,
         in_stock=bool(row.get("in_stock")) if not values.missing(row.get("in_stock")) else False,
@@ -422,22 +457,118 @@ def _product_view(
         wilson_lower=values.number(row.get("wilson_lower")),
         value_score=values.number(row.get("value_score")),
         composite_score=values.number(row.get("composite_score")),
+        badges=details.badges(row.get("badges"), category_names),
+        detailed=False,
+    )
+
+
+def _with_details(
+    catalog: Any,
+    view: ProductView,
+    row: Mapping[str, Any],
+    listing_ids: Iterable[int],
+    quotes: Mapping[int, list[ReviewQuote]],
+    prices: Mapping[int, list[tuple[str, datetime, Decimal]]],
+) -> ProductView:
+    """The summary view plus what only the product's own page shows: scores, trust, charts."""
+    histogram = details.rating_histogram(row.get("rating_histogram"))
+    listing_ids = list(listing_ids)
+    series: dict[str, list[tuple[datetime, Decimal]]] = {}
+    for listing_id in listing_ids:
+        for store, moment, price in prices.get(listing_id, ()):
+            series.setdefault(store, []).append((moment, price))
+    may_quote = _quotable(catalog)
+    review_quotes = [q for lid in listing_ids for q in quotes.get(lid, ())][:MAX_REVIEW_QUOTES]
+    currency = view.currency
+    return replace(
+        view,
         score_breakdown=details.score_breakdown(row.get("score_breakdown")),
         report_card=details.report_card(row.get("report_card")),
-        badges=details.badges(row.get("badges"), category_names),
         pros=details.aspects(row.get("pros"), may_quote),
         cons=details.aspects(row.get("cons"), may_quote),
         specs=details.specs(row.get("specs")),
         rating_histogram=tuple(sorted(histogram.items(), reverse=True)),
         price_summary=details.price_summary(row.get("price_summary")),
         review_quotes=tuple(review_quotes),
-        histogram_svg=charts.rating_histogram_svg(histogram, f"Star ratings of {name}")
+        histogram_svg=charts.rating_histogram_svg(histogram, f"Star ratings of {view.name}")
         if histogram
         else None,
         price_history_svg=charts.price_history_svg(
-            series, f"Price history of {name} by store", lambda p: money(p, currency)
+            series, f"Price history of {view.name} by store", lambda p: money(p, currency)
         ),
+        detailed=True,
     )
+
+
+def _listings_by_product(product_listings: pd.DataFrame) -> dict[str, list[int]]:
+    result: dict[str, list[int]] = {}
+    if len(product_listings):
+        for pid, lid in zip(product_listings["product_id"], product_listings["listing_id"], strict=True):
+            if not values.missing(lid):
+                result.setdefault(str(pid), []).append(int(lid))
+    return result
+
+
+def summary_views(
+    catalog: Any,
+    products: pd.DataFrame,
+    product_listings: pd.DataFrame,
+    offers: pd.DataFrame,
+    now: datetime,
+) -> list[ProductView]:
+    """Every scored product as a summary view (``detailed=False``), with its offers."""
+    offers_by_product: dict[str, list[OfferView]] = {}
+    if len(product_listings) and len(offers):
+        columns = [c for c in OFFER_COLUMNS if c in offers.columns]
+        joined = product_listings[["product_id", "listing_id"]].merge(
+            offers[columns], on="listing_id", how="inner"
+        )
+        for row in joined.to_dict("records"):
+            offers_by_product.setdefault(str(row["product_id"]), []).append(
+                offer_view(catalog, row, now)
+            )
+    names = _category_names(catalog)
+    ids = products["product_id"].astype(str) if len(products) else []
+    slugs = product_slugs(ids, reserved=names)
+    columns = [c for c in SUMMARY_COLUMNS if c in products.columns]
+    return [
+        _summary_view(catalog, row, slugs[str(row["product_id"])], names,
+                      tuple(offers_by_product.get(str(row["product_id"]), ())))
+        for row in products[columns].to_dict("records")
+    ]  # fmt: skip
+
+
+def detailed_views(
+    catalog: Any,
+    summaries: Iterable[ProductView],
+    products: pd.DataFrame,
+    product_listings: pd.DataFrame,
+    reviews: pd.DataFrame,
+    offer_history: pd.DataFrame | None = None,
+) -> list[ProductView]:
+    """The given summary views with their details; only their own rows, reviews and history are read."""
+    summaries = list(summaries)
+    wanted = {v.product_id for v in summaries}
+    if not wanted:
+        return []
+    rows = {
+        str(row["product_id"]): row
+        for row in products[products["product_id"].astype(str).isin(wanted)].to_dict("records")
+    }
+    listings = {pid: lids for pid, lids in _listings_by_product(product_listings).items() if pid in wanted}
+    listing_ids = {lid for lids in listings.values() for lid in lids}
+
+    def own(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None or frame.empty or "listing_id" not in frame:
+            return frame
+        return frame[frame["listing_id"].isin(listing_ids)]
+
+    quotes = review_quotes_by_listing(catalog, own(reviews))  # type: ignore[arg-type]
+    prices = price_series_by_listing(own(offer_history))
+    return [
+        _with_details(catalog, v, rows[v.product_id], listings.get(v.product_id, ()), quotes, prices)
+        for v in summaries
+    ]
 
 
 def product_views(
@@ -449,39 +580,9 @@ def product_views(
     now: datetime,
     offer_history: pd.DataFrame | None = None,
 ) -> list[ProductView]:
-    """Every scored product as a view, with its offers, quotes and charts."""
-    offers_by_product: dict[str, list[OfferView]] = {}
-    listings_by_product: dict[str, list[int]] = {}
-    if len(product_listings):
-        for pid, lid in zip(product_listings["product_id"], product_listings["listing_id"], strict=True):
-            if not values.missing(lid):
-                listings_by_product.setdefault(str(pid), []).append(int(lid))
-    if len(product_listings) and len(offers):
-        joined = product_listings[["product_id", "listing_id"]].merge(
-            offers.drop(columns=["product_id"], errors="ignore"), on="listing_id", how="inner"
-        )
-        for row in joined.to_dict("records"):
-            offers_by_product.setdefault(str(row["product_id"]), []).append(
-                offer_view(catalog, row, now)
-            )
-    names = _category_names(catalog)
-    ids = products["product_id"].astype(str) if len(products) else []
-    slugs = product_slugs(ids, reserved=names)
-    quotes = review_quotes_by_listing(catalog, reviews)
-    prices = price_series_by_listing(offer_history)
-    return [
-        _product_view(
-            catalog,
-            row,
-            slugs[str(row["product_id"])],
-            names,
-            tuple(offers_by_product.get(str(row["product_id"]), ())),
-            listings_by_product.get(str(row["product_id"]), ()),
-            quotes,
-            prices,
-        )
-        for row in products.to_dict("records")
-    ]
+    """Every scored product as a full view, with its offers, quotes and charts."""
+    summaries = summary_views(catalog, products, product_listings, offers, now)
+    return detailed_views(catalog, summaries, products, product_listings, reviews, offer_history)
 
 
 def category_views(catalog: Any, views: Iterable[ProductView]) -> list[CategoryView]:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from collections.abc import Collection, Mapping
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import (
@@ -21,9 +18,9 @@ from jinja2 import (
 from reports.context import Page, SiteContext
 from reports.filters import FILTERS
 from reports.jsonld import SCRIPT_ESCAPES
+from reports.keys import key_prefix, page_key
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def make_environment(theme_dir: str | Path | None = None) -> Environment:
@@ -52,16 +49,9 @@ def templates_fingerprint(env: Environment) -> str:
 
 
 def page_keys(context: SiteContext, fingerprint: str) -> dict[str, str]:
-    """A key per page that changes whenever anything its template can see changes.
-
-    The build time is left out: templates show it only through page data (``built_at``).
-    """
-    # pickle is a fast, deterministic serialisation of the frozen views (same code, same bytes)
-    prefix = fingerprint.encode() + pickle.dumps(replace(context.site, generated_at=_EPOCH), 5)
-    return {
-        page.path: hashlib.sha256(prefix + pickle.dumps(page, 5)).hexdigest()
-        for page in context.pages
-    }
+    """A key per page that changes whenever anything its template can see changes."""
+    prefix = key_prefix(context.site, fingerprint)
+    return {page.path: page_key(prefix, page) for page in context.pages}
 
 
 def render_page(env: Environment, context: SiteContext, page: Page) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 
 MAX_SLUG_LENGTH = 80
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 
 def missing(value: object) -> bool:
@@ -87,7 +88,7 @@ def safe_http_url(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     url = value.strip()
-    if not url or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
+    if not url or _CONTROL_OR_SPACE.search(url):
         return None
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:

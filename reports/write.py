@@ -9,7 +9,7 @@ import shutil
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from reports.render import TEMPLATES_DIR
 
@@ -29,16 +29,19 @@ class WriteStats:
     kept: int
 
 
+def safe_relative(relative: str) -> str:
+    """``relative`` when it is a plain relative POSIX path inside the site; else UnsafePathError."""
+    if not relative or "\\" in relative or "\x00" in relative or relative.startswith("/"):
+        raise UnsafePathError(f"unsafe page path {relative!r}")
+    parts = relative.split("/")
+    if any(part in ("", ".", "..") for part in parts) or ":" in parts[0]:  # ":": a drive or scheme
+        raise UnsafePathError(f"unsafe page path {relative!r}")
+    return relative
+
+
 def safe_join(root: Path, relative: str) -> Path:
     """``root / relative`` for a plain relative POSIX path; raise UnsafePathError otherwise."""
-    if not relative or "\\" in relative or "\x00" in relative:
-        raise UnsafePathError(f"unsafe page path {relative!r}")
-    path = PurePosixPath(relative)
-    if path.is_absolute() or any(part in ("", ".", "..") for part in relative.split("/")):
-        raise UnsafePathError(f"unsafe page path {relative!r}")
-    if ":" in path.parts[0]:  # a drive letter or URL scheme
-        raise UnsafePathError(f"unsafe page path {relative!r}")
-    return root.joinpath(*path.parts)
+    return root.joinpath(*safe_relative(relative).split("/"))
 
 
 def read_manifest(out_dir: str | Path) -> dict[str, dict[str, str]]:
@@ -53,9 +56,14 @@ def read_manifest(out_dir: str | Path) -> dict[str, dict[str, str]]:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def previous_keys(out_dir: str | Path) -> dict[str, str]:
-    """The render key of every page in the previous build."""
-    return {p: e["key"] for p, e in read_manifest(out_dir).items() if isinstance(e, dict) and e.get("key")}
+def previous_keys(out_dir: str | Path, existing: bool = False) -> dict[str, str]:
+    """The render key of every page in the previous build (``existing``: only files still there)."""
+    keys = {p: e["key"] for p, e in read_manifest(out_dir).items() if isinstance(e, dict) and e.get("key")}
+    if existing:
+        # a plain stat per file; a tampered path is refused later, by safe_join, when reused
+        root = os.fspath(out_dir)
+        keys = {p: k for p, k in keys.items() if os.path.isfile(os.path.join(root, p))}
+    return keys
 
 
 def _static_files(static_dirs: Iterable[Path]) -> dict[str, bytes]:
@@ -69,7 +77,7 @@ def _static_files(static_dirs: Iterable[Path]) -> dict[str, bytes]:
     return files
 
 
-def _carry_over(old: Path, new: Path) -> None:
+def _carry_over(old: str, new: str) -> None:
     """Put the previous build's file in the new tree without rewriting it (same inode, mtime)."""
     try:
         os.link(old, new)
@@ -115,20 +123,23 @@ def write_site_stats(
     staging.mkdir()
     manifest: dict[str, dict[str, str]] = {}
     written = kept = 0
-    made_dirs: set[Path] = set()
+    made_dirs: set[str] = set()
+    # Plain strings and os calls below: pathlib costs more than the writing at 20,000 files.
+    staging_root, out_root = os.fspath(staging), os.fspath(out_dir)
 
-    def place(relative: str) -> Path:
-        target = safe_join(staging, relative)
-        if target.parent not in made_dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made_dirs.add(target.parent)
+    def place(relative: str) -> str:
+        target = os.path.join(staging_root, safe_relative(relative))
+        parent = os.path.dirname(target)
+        if parent not in made_dirs:
+            os.makedirs(parent, exist_ok=True)
+            made_dirs.add(parent)
         return target
 
     try:
         for relative in reuse:
             entry = previous.get(relative)
-            old = safe_join(out_dir, relative)
-            if entry is None or not old.is_file():
+            old = os.path.join(out_root, safe_relative(relative))
+            if entry is None or not os.path.isfile(old):
                 raise FileNotFoundError(f"{relative} cannot be reused: not in the previous build")
             _carry_over(old, place(relative))
             manifest[relative] = {"sha256": entry["sha256"], "key": keys.get(relative, "")}
@@ -138,13 +149,14 @@ def write_site_stats(
             data = content if isinstance(content, bytes) else content.encode("utf-8")
             digest = hashlib.sha256(data).hexdigest()
             target = place(relative)
-            old = out_dir / relative
+            old = os.path.join(out_root, relative)
             entry = previous.get(relative)
-            if entry and entry.get("sha256") == digest and old.is_file() and old.stat().st_size == len(data):
-                _carry_over(safe_join(out_dir, relative), target)
+            if entry and entry.get("sha256") == digest and os.path.isfile(old) and os.path.getsize(old) == len(data):
+                _carry_over(old, target)
                 kept += 1
             else:
-                target.write_bytes(data)
+                with open(target, "wb") as file:
+                    file.write(data)
                 written += 1
             manifest[relative] = {"sha256": digest, "key": keys.get(relative, "")}
         (staging / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")

@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PAGE_TYPES = {
     "home": "index.html",
-    "category": "category/inversion-tables.html",
+    "category": "category/inversion-tables/",
     "product": f"products/{TEETER}.html",
     "product-bare": f"products/{BUDGET}.html",
     "product-xss": f"products/{ARC}.html",
