@@ -12,7 +12,13 @@ import pandas as pd
 from pipelines.run import score
 from reports.context import SiteContext
 from reports.pages import Reuse, site_context
-from reports.render import make_environment, page_keys, render_site, templates_fingerprint, unchanged_pages
+from reports.render import (
+    make_environment,
+    page_keys,
+    render_site,
+    templates_fingerprint,
+    unchanged_pages,
+)
 from reports.write import BUNDLED_STATIC, WriteStats, previous_keys, write_site_stats
 
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from reports import charts, details, values
 from reports.filters import money
-from reports.values import MAX_SLUG_LENGTH, safe_http_url, slugify  # noqa: F401 - re-exported
+from reports.values import MAX_SLUG_LENGTH, safe_http_url, slugify
 
 AFFILIATE_REL = "sponsored nofollow noopener"
 PLAIN_REL = "nofollow noopener"

@@ -8,20 +8,36 @@ import numpy as np
 import pandas as pd
 
 # What the views read of a review and of the price history (a review's other columns never show).
-REVIEW_COLUMNS = ["listing_id", "store", "title", "body", "rating", "date", "helpful_votes", "content_hash"]
+REVIEW_COLUMNS = [
+    "listing_id",
+    "store",
+    "title",
+    "body",
+    "rating",
+    "date",
+    "helpful_votes",
+    "content_hash",
+]
 HISTORY_COLUMNS = ["listing_id", "store", "fetched_at", "price"]
 
 
 def _column_hashes(column: pd.Series) -> np.ndarray:
     """uint64 per value; text hashes as is, nested values (lists, dicts, Decimal) by their repr."""
-    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in (
+        "string",
+        "empty",
+    ):
         column = column.map(repr)
     return pd.util.hash_array(column.to_numpy(), categorize=False)
 
 
 def row_hashes(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.Series:
     """A uint64 per row from ``columns`` (every column by default, in name order)."""
-    names = sorted((str(c) for c in frame.columns), key=str) if columns is None else [c for c in columns if c in frame]
+    names = (
+        sorted((str(c) for c in frame.columns), key=str)
+        if columns is None
+        else [c for c in columns if c in frame]
+    )
     hashes = pd.DataFrame({name: _column_hashes(frame[name]) for name in names}, index=frame.index)
     if hashes.empty:
         return pd.Series(np.zeros(len(frame), dtype="uint64"), index=frame.index)
@@ -37,13 +53,17 @@ def _per_listing(frame: pd.DataFrame | None, columns: list[str] | None = None) -
     return hashes.groupby(linked["listing_id"].astype("int64").to_numpy()).sum()
 
 
-def offers_with_freshness(offers: pd.DataFrame, now: datetime, max_age_hours: float) -> pd.DataFrame:
+def offers_with_freshness(
+    offers: pd.DataFrame, now: datetime, max_age_hours: float
+) -> pd.DataFrame:
     """Offers plus whether each price is still current at ``now``: a page shows it differently."""
     if offers.empty or "fetched_at" not in offers:
         return offers.assign(price_current=pd.Series(dtype=bool))
     fetched = pd.to_datetime(offers["fetched_at"], utc=True, errors="coerce", format="ISO8601")
     age = pd.Timestamp(now) - fetched
-    return offers.assign(price_current=(age <= timedelta(hours=max_age_hours)).fillna(False).astype(bool))
+    return offers.assign(
+        price_current=(age <= timedelta(hours=max_age_hours)).fillna(False).astype(bool)
+    )
 
 
 def product_input_keys(

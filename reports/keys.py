@@ -41,7 +41,9 @@ def key_prefix(site: SiteInfo, templates_fingerprint: str) -> bytes:
 
 def inputs_key(prefix: bytes, path: str, inputs: str) -> str:
     """The render key of the page at ``path`` whose data has the digest ``inputs``."""
-    return hashlib.sha256(prefix + b"\0inputs\0" + path.encode() + b"\0" + inputs.encode()).hexdigest()
+    return hashlib.sha256(
+        prefix + b"\0inputs\0" + path.encode() + b"\0" + inputs.encode()
+    ).hexdigest()
 
 
 def page_key(prefix: bytes, page: Page) -> str:
