@@ -173,6 +173,13 @@ def aspect_mentions(sentences: pd.DataFrame, lexicon: Mapping[str, AspectRule]) 
     Each aspect is one compiled regex run over the distinct sentences at once.
     """
     columns = ["review_key", "sentence_index", "aspect"]
+    return _mentioning(sentences[["review_key", "sentence_index", "sentence"]], lexicon)[columns]
+
+
+def _mentioning(sentences: pd.DataFrame, lexicon: Mapping[str, AspectRule]) -> pd.DataFrame:
+    """The rows of ``sentences`` (any columns, with ``sentence``) that mention an aspect, one
+    per aspect mentioned, plus ``aspect``."""
+    columns = [*sentences.columns, "aspect"]
     if sentences.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     distinct = pd.Series(sentences["sentence"].astype(str).unique(), dtype=object)
@@ -190,9 +197,7 @@ def aspect_mentions(sentences: pd.DataFrame, lexicon: Mapping[str, AspectRule]) 
     if not found:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     mentioned = pd.concat(found, ignore_index=True)
-    return sentences[["review_key", "sentence_index", "sentence"]].merge(
-        mentioned, on="sentence", how="inner"
-    )[columns]
+    return sentences.merge(mentioned, on="sentence", how="inner")[columns]
 
 
 def short_quote(sentence: str, limit: int = QUOTE_MAX_CHARS) -> str:
@@ -234,10 +239,13 @@ def pros_and_cons(
             pros=pd.Series(empty, dtype=object), cons=pd.Series(empty, dtype=object)
         )
     review_rows = _review_rows(reviews)
-    mentions = aspect_mentions(sentences, lexicon).merge(
-        sentences[["review_key", "sentence_index", "sentence", "compound"]],
-        on=["review_key", "sentence_index"],
-    )
+    # only sentences strong enough to praise or fault anything are searched for aspects
+    compound = sentences["compound"]
+    opinionated = sentences.loc[
+        ((compound >= POSITIVE) | (compound <= NEGATIVE)).to_numpy(dtype=bool),
+        ["review_key", "sentence_index", "sentence", "compound"],
+    ]
+    mentions = _mentioning(opinionated, lexicon)
     opinions = mentions.merge(review_rows, on="review_key", how="inner")
     rating = opinions["rating"]
     side = np.select(
