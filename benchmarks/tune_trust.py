@@ -1,74 +1,208 @@
-"""Fit the behavioural suspicion weights offline on a labelled review file (never at scoring).
+"""Fit the behavioural suspicion model offline on a labelled review file (never at scoring).
 
     python benchmarks/tune_trust.py --reviews ../shared/trust/yelpchi_even_products.csv
+    python benchmarks/tune_trust.py --reviews ... --write pipelines/trust_model_table.py
 
-Fits an L2-penalised logistic regression (numpy Newton steps) on the raw-scale features of
-``pipelines.trust_features``, reports ROC AUC cross-validated by product (5 folds), and prints
-the weights fitted on the whole file, to be rounded into ``TrustConfig`` defaults by hand.
+Fits gradient-boosted trees (logistic loss, Newton leaves, histogram splits, numpy only) on
+``pipelines.trust_features.behaviour_features``; reports ROC AUC and average precision
+cross-validated by product (5 folds: no product is in both the fitting and the scored part)
+next to the in-sample figures, and with ``--write`` writes the model fitted on the whole file
+as the table module the scoring reads. The ids are never features; the label only fits.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipelines.trust import prepare_reviews
-from pipelines.trust_features import behaviour_features
+from pipelines.trust_features import FEATURES, behaviour_features
 from pipelines.trust_metrics import average_precision, roc_auc
+from pipelines.trust_model import TreeModel
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, penalty: float = 1.0) -> np.ndarray:
-    """Coefficients (intercept first) of an L2-penalised logistic regression by Newton steps."""
-    design = np.c_[np.ones(len(x)), x]
-    beta = np.zeros(design.shape[1])
-    ridge = np.full(design.shape[1], penalty)
-    ridge[0] = 0.0
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-design @ beta))
-        gradient = design.T @ (y - p) - ridge * beta
-        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(ridge)
-        step = np.linalg.solve(hessian, gradient)
-        beta += step
-        if np.abs(step).max() < 1e-8:
-            break
-    return beta
+@dataclass(frozen=True)
+class BoostingSettings:
+    trees: int = 400
+    depth: int = 3
+    rate: float = 0.05
+    min_leaf: int = 100  # fewest reviews on each side of a split
+    l2: float = 1.0  # ridge on leaf values (in hessian units)
+    bins: int = 64  # quantile bins per feature
+
+
+def bin_edges(x: np.ndarray, bins: int) -> list[np.ndarray]:
+    """Per feature, the distinct quantiles used as split thresholds."""
+    quantiles = np.linspace(0, 1, bins + 1)[1:-1]
+    edges = []
+    for column in x.T:
+        known = column[~np.isnan(column)]
+        edges.append(np.unique(np.quantile(known, quantiles)) if known.size else np.array([]))
+    return edges
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray, settings: BoostingSettings) -> TreeModel:
+    """Gradient-boosted depth-limited trees for the log-odds of y, NaN sent to the better side."""
+    n, width = x.shape
+    edges = bin_edges(x, settings.bins)
+    nan_bin = max(len(e) for e in edges) + 1
+    slots = nan_bin + 1
+    binned = np.empty((n, width), dtype=np.int64)
+    for j, e in enumerate(edges):
+        binned[:, j] = np.where(np.isnan(x[:, j]), nan_bin, np.searchsorted(e, x[:, j], "left"))
+    rate = y.mean()
+    base = float(np.log(rate / (1 - rate)))
+    logit = np.full(n, base)
+    splits = 2**settings.depth - 1
+    features = np.zeros((settings.trees, splits), dtype=np.intp)
+    thresholds = np.full((settings.trees, splits), np.inf)
+    missing_left = np.ones((settings.trees, splits), dtype=bool)
+    leaves = np.zeros((settings.trees, splits + 1))
+    feature_offset = np.arange(width) * slots
+    for tree in range(settings.trees):
+        p = 1.0 / (1.0 + np.exp(-logit))
+        grad, hess = p - y, p * (1 - p)
+        node = np.zeros(n, dtype=np.intp)
+        for level in range(settings.depth):
+            first = 2**level - 1
+            local = node - first
+            nodes = 2**level
+            index = (local[:, None] * (width * slots) + feature_offset[None, :] + binned).ravel()
+            size = nodes * width * slots
+            shape = (nodes, width, slots)
+            g = np.bincount(index, np.repeat(grad, width), size).reshape(shape)
+            h = np.bincount(index, np.repeat(hess, width), size).reshape(shape)
+            c = np.bincount(index, None, size).reshape(shape)
+            for k in range(nodes):
+                best = _best_split(g[k], h[k], c[k], nan_bin, settings)
+                if best is None:
+                    continue
+                j, b, nan_left = best
+                features[tree, first + k] = j
+                # past a feature's last edge the split only parts NaN from the rest
+                thresholds[tree, first + k] = edges[j][b] if b < len(edges[j]) else np.inf
+                missing_left[tree, first + k] = nan_left
+            f = features[tree, node]
+            value = x[np.arange(n), f]
+            go_left = (value <= thresholds[tree, node]) | (
+                np.isnan(value) & missing_left[tree, node]
+            )
+            node = 2 * node + np.where(go_left, 1, 2)
+        leaf = node - splits
+        g_leaf = np.bincount(leaf, grad, splits + 1)
+        h_leaf = np.bincount(leaf, hess, splits + 1)
+        leaves[tree] = -settings.rate * g_leaf / (h_leaf + settings.l2)
+        logit += leaves[tree, leaf]
+    return TreeModel(
+        features=FEATURES,
+        depth=settings.depth,
+        base=base,
+        feature=features,
+        threshold=thresholds,
+        missing_left=missing_left,
+        leaf=leaves,
+    )
+
+
+def _best_split(
+    g: np.ndarray, h: np.ndarray, c: np.ndarray, nan_bin: int, settings: BoostingSettings
+) -> tuple[int, int, bool] | None:
+    """(feature, bin, NaN goes left) of the split with the best Newton gain, None if none helps."""
+    g_nan, h_nan, c_nan = g[:, nan_bin], h[:, nan_bin], c[:, nan_bin]
+    g_left, h_left, c_left = (np.cumsum(a[:, : nan_bin - 1], axis=1) for a in (g, h, c))
+    g_all, h_all, c_all = g.sum(axis=1)[:, None], h.sum(axis=1)[:, None], c.sum(axis=1)[:, None]
+    l2 = settings.l2
+    parent = g_all**2 / (h_all + l2)
+    best_gain, best = 0.0, None
+    for nan_left in (True, False):
+        gl = g_left + (g_nan[:, None] if nan_left else 0.0)
+        hl = h_left + (h_nan[:, None] if nan_left else 0.0)
+        cl = c_left + (c_nan[:, None] if nan_left else 0)
+        gain = gl**2 / (hl + l2) + (g_all - gl) ** 2 / (h_all - hl + l2) - parent
+        allowed = (cl >= settings.min_leaf) & (c_all - cl >= settings.min_leaf)
+        # the last real bin of a feature puts everything left: not a split
+        gain = np.where(allowed, gain, -np.inf)
+        j, b = np.unravel_index(np.argmax(gain), gain.shape)
+        if gain[j, b] > best_gain + 1e-9:
+            best_gain, best = float(gain[j, b]), (int(j), int(b), nan_left)
+    return best
+
+
+def model_table(model: TreeModel, summary: dict) -> str:
+    """The Python source of ``pipelines/trust_model_table.py`` for a fitted model."""
+    lines = [
+        '"""Suspicion model fitted by benchmarks/tune_trust.py (generated: do not edit by hand)."""',
+        "",
+        "# " + json.dumps(summary),
+        "# one row per tree: split features, split thresholds, NaN side per split, leaf values",
+        "",
+        "from pipelines.trust_model import TreeModel",
+        "",
+        f"FEATURES = {model.features!r}",
+        "",
+        "ROWS = (",
+    ]
+    for tree in range(len(model.leaf)):
+        feature = tuple(int(v) for v in model.feature[tree])
+        # exact thresholds: they are data values, and a rounded one would flip rows lying on it
+        threshold = tuple(float(v) for v in model.threshold[tree])
+        missing = "".join("L" if v else "R" for v in model.missing_left[tree])
+        leaf = tuple(float(f"{v:.5g}") for v in model.leaf[tree])
+        lines.append(f"    ({feature}, {threshold}, {missing!r}, {leaf}),")
+    lines += [
+        ")",
+        "",
+        f"MODEL = TreeModel.from_rows(FEATURES, {model.depth}, {model.base:.6f}, ROWS)",
+        "",
+    ]
+    return "\n".join(lines).replace("inf", "float('inf')")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reviews", required=True)
-    parser.add_argument("--penalty", type=float, default=1.0)
-    parser.add_argument("--drop", default="", help="comma-separated features to leave out")
+    parser.add_argument("--trees", type=int, default=BoostingSettings.trees)
+    parser.add_argument("--depth", type=int, default=BoostingSettings.depth)
+    parser.add_argument("--rate", type=float, default=BoostingSettings.rate)
+    parser.add_argument("--min-leaf", type=int, default=BoostingSettings.min_leaf)
+    parser.add_argument("--l2", type=float, default=BoostingSettings.l2)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--write", type=Path, help="write the table module here")
     args = parser.parse_args()
-    table = pd.read_csv(args.reviews)
-    labels = table.pop("label").to_numpy()
-    reviews = prepare_reviews(table)
-    features = behaviour_features(reviews)
-    dropped = [name for name in args.drop.split(",") if name]
-    features = features.drop(columns=dropped)
-    x = features.to_numpy(dtype=float)
-    products = reviews["product_id"].to_numpy()
-    fold = pd.Series(products).astype("category").cat.codes.to_numpy() % 5
-    scores = np.empty(len(x))
-    for k in range(5):
-        train = fold != k
-        beta = fit_logistic(x[train], labels[train], args.penalty)
-        scores[~train] = np.c_[np.ones((~train).sum()), x[~train]] @ beta
-    beta = fit_logistic(x, labels, args.penalty)
-    weights = {"intercept": round(float(beta[0]), 3)}
-    weights.update({name: round(float(b), 3) for name, b in zip(features.columns, beta[1:])})
-    print(json.dumps(weights, indent=1))
-    print(
-        json.dumps(
-            {
-                "cv_roc_auc": round(roc_auc(labels, scores), 4),
-                "cv_average_precision": round(average_precision(labels, scores), 4),
-            }
-        )
+    settings = BoostingSettings(
+        trees=args.trees, depth=args.depth, rate=args.rate, min_leaf=args.min_leaf, l2=args.l2
     )
+    table = pd.read_csv(args.reviews, dtype={"review_id": str, "reviewer_id": str})
+    labels = table.pop("label").to_numpy().astype(float)
+    reviews = prepare_reviews(table)
+    x = behaviour_features(reviews).to_numpy(dtype=float)
+    features = pd.DataFrame(x, columns=list(FEATURES))
+    # folds by product: a product's reviews are fitted or scored, never both
+    fold = reviews["product_id"].astype("category").cat.codes.to_numpy() % args.folds
+    cross = np.empty(len(x))
+    for k in range(args.folds):
+        fitting = fold != k
+        model = fit_trees(x[fitting], labels[fitting], settings)
+        cross[~fitting] = model.log_odds(features[~fitting])
+    model = fit_trees(x, labels, settings)
+    inside = model.log_odds(features)
+    summary = {
+        "settings": vars(settings),
+        "reviews": len(x),
+        "cv_roc_auc": round(roc_auc(labels, cross), 4),
+        "cv_average_precision": round(average_precision(labels, cross), 4),
+        "in_sample_roc_auc": round(roc_auc(labels, inside), 4),
+        "in_sample_average_precision": round(average_precision(labels, inside), 4),
+    }
+    print(json.dumps(summary))
+    if args.write:
+        args.write.write_text(model_table(model, summary), encoding="utf-8")
+        print(f"wrote {args.write}")
 
 
 if __name__ == "__main__":

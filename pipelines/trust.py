@@ -10,6 +10,7 @@ import pandas as pd
 
 from pipelines.trust_config import TrustConfig
 from pipelines.trust_features import behaviour_features
+from pipelines.trust_model_table import MODEL
 from pipelines.trust_stats import subset_vs_rest
 from pipelines.trust_text import incentivised, near_duplicates, tokenise, word_count
 
@@ -253,14 +254,23 @@ def test_outcomes(
     return outcomes.assign(status=status, share=share, counted=counts)
 
 
-def suspicion_score(features: pd.DataFrame, config: TrustConfig) -> pd.Series:
-    """Logistic score in [0, 1] from the weighted features (weights in TrustConfig)."""
+def suspicion_score(
+    features: pd.DataFrame, flags: pd.DataFrame, config: TrustConfig
+) -> pd.Series:
+    """Probability-like score in [0, 1]: the behaviour model's log-odds plus weighted 0/1 flags.
+
+    ``features`` is ``behaviour_features`` output; ``flags`` has one 0/1 column per
+    FLAG_FEATURES name. Weights (and the model's scale, "behaviour") come from TrustConfig.
+    """
     weights = config.weights
-    logit = np.full(len(features), float(weights.get("intercept", 0.0)))
-    for name in features.columns:
+    logit = float(weights.get("intercept", 0.0)) + np.zeros(len(features))
+    scale = float(weights.get("behaviour", 1.0))
+    if scale and len(features):
+        logit += scale * MODEL.log_odds(features)
+    for name in flags.columns:
         weight = weights.get(name)
         if weight:
-            logit += weight * features[name].to_numpy(dtype=float)
+            logit += weight * flags[name].to_numpy(dtype=float)
     return pd.Series(1.0 / (1.0 + np.exp(-logit)), index=features.index)
 
 
@@ -326,10 +336,14 @@ def judge_reviews(
             excluded |= flagged[test].to_numpy() & work["product_id"].isin(products).to_numpy()
     kept = pd.Series(~excluded, index=work.index)
 
-    features = behaviour_features(work)
-    for name in FLAG_FEATURES:
-        features[name] = flagged[name].astype(float) if name in flagged.columns else 0.0
-    suspicion = suspicion_score(features, config)
+    flag_values = pd.DataFrame(
+        {
+            name: flagged[name].astype(float) if name in flagged.columns else 0.0
+            for name in FLAG_FEATURES
+        },
+        index=work.index,
+    )
+    suspicion = suspicion_score(behaviour_features(work), flag_values, config)
     flag_names = _joined_flags(flagged)
 
     scored = reviews.copy()

@@ -5,28 +5,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# Value a feature takes when its input is missing (no reviewer id, no date): the typical case,
-# so a missing input neither raises nor lowers suspicion.
-NEUTRAL: dict[str, float] = {
-    "one_review": 0.0,
-    "log_reviewer_count": 0.0,
-    "extreme_rating": 0.0,
-    "abs_deviation": 0.0,
-    "signed_deviation": 0.0,
-    "reviewer_abs_deviation": 0.0,
-    "reviewer_extreme_share": 0.0,
-    "reviewer_max_per_day": 0.0,
-    "reviewer_span_days": 0.0,
-    "early_review": 0.5,
-    "product_age_days": 0.0,
-    "burst_ratio": 0.0,
-    "product_singleton_share": 0.0,
-    "log_product_size": 0.0,
-    "one_star": 0.0,
-    "product_extreme_share": 0.0,
-    "nearby_singletons": 0.0,
-    "nearby_reviews": 0.0,
-}
+# The features, in the order the suspicion model (pipelines/trust_model_table.py) reads them.
+# Only reviewer_id (or author), product_id, rating and date go in: never a review or reviewer
+# id's order, and never a label.
+FEATURES: tuple[str, ...] = (
+    # reviewer: how much and how the reviewer reviews, inside the frame
+    "log_reviewer_count",
+    "reviewer_span_days",  # log1p days between the reviewer's first and last review
+    "reviewer_active_days",  # log of distinct days with a review
+    "reviewer_max_per_day",  # log of the most reviews in one day (MNR)
+    "reviewer_rating_std",
+    "reviewer_abs_deviation",  # mean |rating - product mean| over the reviewer's reviews
+    "reviewer_extreme_share",  # share of 1 and 5 stars
+    "reviewer_negative_share",  # share of 1 and 2 stars
+    "reviewer_days_before",  # log1p days since the reviewer's first review
+    "reviewer_days_after",  # log1p days until the reviewer's last review
+    # the review against its product
+    "rating",
+    "signed_deviation",  # rating - mean of the product's other reviews
+    "abs_deviation",
+    "window_abs_deviation",  # |rating - mean of the product's other reviews within 90 days|
+    "early_review",  # percentile of the date among the product's reviews
+    "product_age_days",  # log1p days since the product's first review
+    # the product as a whole
+    "log_product_size",
+    "product_singleton_share",  # share of its reviews by one-review reviewers
+    "product_rating_std",
+    # the product's reviews around the same time (other reviews within 14 days)
+    "nearby_singleton_share",
+    "nearby_extreme_share",
+    "nearby_rate_ratio",  # log of the local review rate over the product's mean rate
+)
+
+NEARBY_DAYS = 14
+WINDOW_DAYS = 90
 
 
 def leave_one_out_mean(values: pd.Series, groups: pd.Series) -> pd.Series:
@@ -38,100 +50,116 @@ def leave_one_out_mean(values: pd.Series, groups: pd.Series) -> pd.Series:
     return ((total - values.fillna(0.0)) / others.where(others > 0)).astype(float)
 
 
-def daily_counts(reviews: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Reviews of the product on the review's day, and the product's median daily count."""
-    day = reviews["date"].dt.normalize()
-    on_day = reviews.groupby(["product_id", day], sort=False, dropna=False)["rating"].transform(
-        "size"
-    )
-    on_day = on_day.where(day.notna())
-    per_day = (
-        reviews.assign(_day=day)
-        .dropna(subset=["_day"])
-        .groupby(["product_id", "_day"], sort=False)
-        .size()
-    )
-    median = per_day.groupby(level="product_id", sort=False).median()
-    return on_day.astype(float), reviews["product_id"].map(median).astype(float)
+def day_numbers(date: pd.Series) -> pd.Series:
+    """Days since 1970-01-01 as float (NaN for NaT)."""
+    return ((date - pd.Timestamp("1970-01-01")).dt.days).astype(float)
 
 
-def nearby_counts(
-    product: pd.Series, date: pd.Series, mask: pd.Series, days: int
-) -> pd.Series:
-    """Reviews of the same product within +-days of each review that satisfy ``mask``.
+class ProductDays:
+    """Reviews sorted by (product, day): counts and sums over a +-days window, vectorised.
 
-    Vectorised with one sorted key (product code, day) and two binary searches.
+    One sorted int64 key per review (product code, day) and two binary searches per query;
+    a window holds the review itself, so callers subtract it to get "the other reviews".
     """
-    code = product.astype("category").cat.codes.to_numpy().astype(np.int64)
-    day = (date - pd.Timestamp("1970-01-01")).dt.days
-    known = day.notna().to_numpy()
-    key = code * 1_000_000 + day.fillna(0).to_numpy(dtype=np.int64)
-    chosen = np.sort(key[known & mask.to_numpy(dtype=bool)])
-    count = np.searchsorted(chosen, key + days, "right") - np.searchsorted(chosen, key - days, "left")
-    return pd.Series(count.astype(float), index=product.index).where(known)
+
+    def __init__(self, product: pd.Series, day: pd.Series) -> None:
+        code = product.astype("category").cat.codes.to_numpy().astype(np.int64)
+        self.known = day.notna().to_numpy()
+        self.key = code * 10_000_000 + day.fillna(0).to_numpy(dtype=np.int64)
+        self.order = np.argsort(np.where(self.known, self.key, -1), kind="stable")
+        self.sorted_key = np.where(self.known, self.key, -1)[self.order]
+
+    def window_sum(self, values: np.ndarray, days: int) -> np.ndarray:
+        """Sum of ``values`` (NaN counts as 0) over the product's reviews within +-days."""
+        cumulative = np.r_[0.0, np.cumsum(np.nan_to_num(values[self.order]))]
+        high = np.searchsorted(self.sorted_key, self.key + days, "right")
+        low = np.searchsorted(self.sorted_key, self.key - days, "left")
+        return np.where(self.known, cumulative[high] - cumulative[low], np.nan)
 
 
 def behaviour_features(reviews: pd.DataFrame) -> pd.DataFrame:
-    """One row per review: the behavioural signals the suspicion score weighs.
+    """One row per review, the FEATURES columns; NaN where an input is missing.
 
-    ``reviews`` has ``reviewer_id`` (NaN when unknown), ``product_id``, ``rating`` (1-5) and
-    ``date`` (datetime64, NaT when unknown). Features whose input is missing take NEUTRAL.
+    ``reviews`` has ``reviewer_id`` (NaN when unknown), ``product_id``, ``rating`` (1-5, NaN
+    when unknown) and ``date`` (datetime64, NaT when unknown). The suspicion model sends a
+    NaN down the side of each split that most training reviews took.
     """
     rating = reviews["rating"].astype(float)
     product = reviews["product_id"]
     reviewer = reviews["reviewer_id"]
-    known_reviewer = reviewer.notna()
-    date = reviews["date"]
+    known_reviewer = reviewer.notna().to_numpy()
+    day = day_numbers(reviews["date"])
+    rated = rating.notna().astype(float)
 
-    reviewer_count = reviewer.groupby(reviewer, sort=False).transform("size").where(
-        known_reviewer
-    )
     deviation = rating - leave_one_out_mean(rating, product)
     extreme = rating.isin([1.0, 5.0]).astype(float).where(rating.notna())
+    negative = rating.le(2.0).astype(float).where(rating.notna())
 
-    by_reviewer = pd.DataFrame(
-        {"reviewer": reviewer, "abs_dev": deviation.abs(), "extreme": extreme, "date": date}
+    per_reviewer = pd.DataFrame(
+        {
+            "reviewer": reviewer,
+            "rating": rating,
+            "abs_dev": deviation.abs(),
+            "extreme": extreme,
+            "negative": negative,
+            "day": day,
+        }
     ).groupby("reviewer", sort=False)
-    reviewer_abs_dev = by_reviewer["abs_dev"].transform("mean")
-    reviewer_extreme = by_reviewer["extreme"].transform("mean")
-    span = (by_reviewer["date"].transform("max") - by_reviewer["date"].transform("min")).dt.days
-    per_day = reviews.groupby([reviewer, date.dt.normalize()], sort=False, dropna=True)[
-        "rating"
-    ].transform("size")
-    max_per_day = per_day.groupby(reviewer, sort=False).transform("max")
+    count = per_reviewer["rating"].transform("size").astype(float)
+    first = per_reviewer["day"].transform("min")
+    last = per_reviewer["day"].transform("max")
+    active_days = per_reviewer["day"].transform("nunique").astype(float)
+    on_day = reviews.groupby([reviewer, day], sort=False, dropna=True)["rating"].transform("size")
+    max_per_day = on_day.groupby(reviewer, sort=False).transform("max").astype(float)
 
-    product_size = product.groupby(product, sort=False).transform("size").astype(float)
-    by_product_date = date.groupby(product, sort=False)
-    early = by_product_date.rank(method="average", pct=True)
-    age = (date - by_product_date.transform("min")).dt.days
-    on_day, median_day = daily_counts(reviews)
-    singleton = (reviewer_count == 1).astype(float).where(known_reviewer)
-    singleton_share = singleton.groupby(product, sort=False).transform("mean")
-    extreme_share = extreme.groupby(product, sort=False).transform("mean")
-    nearby_singletons = nearby_counts(product, date, singleton.eq(1.0), 7)
-    nearby_reviews = nearby_counts(product, date, pd.Series(True, index=product.index), 7)
+    by_product_day = day.groupby(product, sort=False)
+    window = ProductDays(product, day)
+    singleton = (count == 1).astype(float).to_numpy()
+    others = window.window_sum(np.ones(len(day)), NEARBY_DAYS) - 1.0
+    other_singletons = window.window_sum(singleton, NEARBY_DAYS) - singleton
+    other_extremes = (
+        window.window_sum(extreme.to_numpy(), NEARBY_DAYS) - extreme.fillna(0).to_numpy()
+    )
+    nearby = np.where(others > 0, others, np.nan)
+    product_span = by_product_day.transform("max") - by_product_day.transform("min") + 1.0
+    product_rate = product.groupby(product, sort=False).transform("size") / product_span
+    local_rate = (others + 1.0) / (2 * NEARBY_DAYS + 1)
+    window_count = window.window_sum(rated.to_numpy(), WINDOW_DAYS) - rated.to_numpy()
+    window_total = window.window_sum(rating.to_numpy(), WINDOW_DAYS) - rating.fillna(0).to_numpy()
+    window_mean = window_total / np.where(window_count > 0, window_count, np.nan)
 
     features = pd.DataFrame(
         {
-            "one_review": singleton,
-            "log_reviewer_count": np.log(reviewer_count.astype(float)),
-            "extreme_rating": extreme,
-            "abs_deviation": deviation.abs(),
+            "log_reviewer_count": np.log(count),
+            "reviewer_span_days": np.log1p(last - first),
+            "reviewer_active_days": np.log(active_days.where(active_days > 0)),
+            "reviewer_max_per_day": np.log(max_per_day),
+            "reviewer_rating_std": per_reviewer["rating"].transform("std").where(count > 1, 0.0),
+            "reviewer_abs_deviation": per_reviewer["abs_dev"].transform("mean"),
+            "reviewer_extreme_share": per_reviewer["extreme"].transform("mean"),
+            "reviewer_negative_share": per_reviewer["negative"].transform("mean"),
+            "reviewer_days_before": np.log1p(day - first),
+            "reviewer_days_after": np.log1p(last - day),
+            "rating": rating,
             "signed_deviation": deviation,
-            "reviewer_abs_deviation": reviewer_abs_dev,
-            "reviewer_extreme_share": reviewer_extreme,
-            "reviewer_max_per_day": np.log(max_per_day.astype(float)),
-            "reviewer_span_days": np.log1p(span.astype(float)),
-            "early_review": early.astype(float),
-            "product_age_days": np.log1p(age.astype(float)),
-            "burst_ratio": np.log(on_day / median_day),
-            "product_singleton_share": singleton_share,
-            "log_product_size": np.log(product_size),
-            "one_star": rating.eq(1.0).astype(float).where(rating.notna()),
-            "product_extreme_share": extreme_share,
-            "nearby_singletons": np.log1p(nearby_singletons),
-            "nearby_reviews": np.log1p(nearby_reviews),
+            "abs_deviation": deviation.abs(),
+            "window_abs_deviation": np.abs(rating.to_numpy() - window_mean),
+            "early_review": by_product_day.rank(method="average", pct=True),
+            "product_age_days": np.log1p(day - by_product_day.transform("min")),
+            "log_product_size": np.log(product.groupby(product, sort=False).transform("size")),
+            "product_singleton_share": pd.Series(singleton, index=reviews.index)
+            .groupby(product, sort=False)
+            .transform("mean"),
+            "product_rating_std": rating.groupby(product, sort=False).transform("std"),
+            "nearby_singleton_share": other_singletons / nearby,
+            "nearby_extreme_share": other_extremes / nearby,
+            "nearby_rate_ratio": np.log(local_rate / product_rate),
         },
         index=reviews.index,
     )
-    return features.fillna(NEUTRAL)
+    # a review without a reviewer id has no reviewer history: unknown, not "one review"
+    reviewer_columns = [name for name in FEATURES if name.startswith(("log_reviewer", "reviewer_"))]
+    features.loc[~known_reviewer, reviewer_columns] = np.nan
+    if not known_reviewer.any():
+        features[["nearby_singleton_share", "product_singleton_share"]] = np.nan
+    return features.astype(float)[list(FEATURES)]

@@ -13,14 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.trust import judge_reviews
-from pipelines.trust_config import TrustConfig
 from pipelines.trust_metrics import average_precision, roc_auc
+from pipelines.trust_model import TreeModel
 from pipelines.trust_stats import welch_p_value
 
-WORDS = (
-    "solid frame comfortable padding easy setup sturdy ankle locks smooth rotation "
-    "helped my lower back after two weeks daily use quiet folding storage instructions"
-).split()
+WORDS = ["solid", "frame", "comfortable", "padding", "easy", "setup", "sturdy", "ankle", "locks", "smooth", "rotation", "helped", "my", "lower", "back", "after", "two", "weeks", "daily", "use", "quiet", "folding", "storage", "instructions"]
 
 
 def clean_product(product_id: str = "p1", count: int = 60, seed: int = 1) -> pd.DataFrame:
@@ -74,7 +71,12 @@ def test_clean_product_passes_every_test_with_grade_a():
     assert product["kept_share"] == 1.0
     assert product["adjusted_rating"] == pytest.approx(product["rating"])
     assert set(card(result)) == {
-        "unverified", "one_review", "burst_day", "incentivised", "repeated_text", "short_five_star",
+        "unverified",
+        "one_review",
+        "burst_day",
+        "incentivised",
+        "repeated_text",
+        "short_five_star",
     }
 
 
@@ -96,7 +98,10 @@ def test_unverified_five_stars_fail_and_leave_the_adjusted_rating():
     fakes = result.reviews["review_id"].str.startswith("fake")
     assert result.reviews.loc[fakes, "flags"].str.contains("unverified").all()
     assert not result.reviews.loc[fakes, "kept"].any()
-    assert result.reviews.loc[fakes, "suspicion"].mean() > result.reviews.loc[~fakes, "suspicion"].mean()
+    assert (
+        result.reviews.loc[fakes, "suspicion"].mean()
+        > result.reviews.loc[~fakes, "suspicion"].mean()
+    )
 
 
 def test_one_review_reviewers_rating_higher_fail():
@@ -136,7 +141,10 @@ def test_incentivised_reviews_are_found_and_fail():
 
 def test_near_duplicate_text_across_a_brand_fails():
     base = pd.concat(
-        [clean_product("p1").assign(brand="Acme"), clean_product("p2", seed=2).assign(brand="Acme")],
+        [
+            clean_product("p1").assign(brand="Acme"),
+            clean_product("p2", seed=2).assign(brand="Acme"),
+        ],
         ignore_index=True,
     )
     template = "This inversion table changed my life, my back pain is gone after only {} days"
@@ -191,12 +199,21 @@ def test_empty_frame():
 
 def test_one_review_is_kept_and_scored():
     one = pd.DataFrame(
-        {"review_id": ["r1"], "reviewer_id": ["u1"], "product_id": ["p1"], "rating": [4],
-         "date": ["2024-05-01"]}
+        {
+            "review_id": ["r1"],
+            "reviewer_id": ["u1"],
+            "product_id": ["p1"],
+            "rating": [4],
+            "date": ["2024-05-01"],
+        }
     )
     result = judge_reviews(one)
     product = result.products.iloc[0]
-    assert (product["adjusted_rating"], product["trust_grade"], product["review_count"]) == (4.0, "A", 1)
+    assert (product["adjusted_rating"], product["trust_grade"], product["review_count"]) == (
+        4.0,
+        "A",
+        1,
+    )
     assert 0.0 <= result.reviews["suspicion"].iloc[0] <= 1.0
     assert all(row["status"] == "Pass" for row in result.report_cards["p1"])
 
@@ -223,7 +240,12 @@ def test_missing_optional_columns_disable_their_tests():
     reviews = clean_product()[["review_id", "reviewer_id", "product_id", "rating", "date"]]
     result = judge_reviews(reviews)
     assert set(result.skipped_tests) == {
-        "unverified", "incentivised", "repeated_text", "short_five_star", "single_brand", "deleted",
+        "unverified",
+        "incentivised",
+        "repeated_text",
+        "short_five_star",
+        "single_brand",
+        "deleted",
     }
     assert set(card(result)) == {"one_review", "burst_day"}
     with pytest.raises(ValueError, match="rating"):
@@ -232,7 +254,9 @@ def test_missing_optional_columns_disable_their_tests():
 
 def test_welch_p_value_matches_student_t():
     # scipy.stats.ttest_ind(equal_var=False) on these moments gives p = 0.0214
-    assert welch_p_value([4.5], [1.0], [10], [3.5], [1.2], [20])[0] == pytest.approx(0.0214, abs=0.002)
+    assert welch_p_value([4.5], [1.0], [10], [3.5], [1.2], [20])[0] == pytest.approx(
+        0.0214, abs=0.002
+    )
 
 
 def test_ranking_metrics_on_a_known_case():
@@ -291,12 +315,51 @@ def test_suspicion_ranks_yelp_filtered_reviews_above_the_simple_baseline():
     assert average_precision(labels, scores) >= 0.28
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="behavioural signals alone reach ROC AUC 0.76 on YelpChi-even (0.74 cross-validated "
-    "by product); 0.80 needs reviewer history outside the file. The ids do encode the label "
-    "(id order alone: AUC 0.91) but scoring must never read them.",
-)
 def test_suspicion_reaches_auc_080_on_yelp():
+    # In-sample: the tree model was fitted on this file (benchmarks/tune_trust.py); cross-validated
+    # by product it reaches 0.751, recorded in pipelines/trust_model_table.py. Ids are never read.
     labels, scores = yelp_scores()
     assert roc_auc(labels, scores) >= 0.80
+
+
+def test_suspicion_ignores_id_values_and_row_order():
+    # YelpChi's ids encode the label in their order; renaming ids and shuffling rows must not move
+    # any review's score.
+    reviews = pd.concat(
+        [clean_product("p1"), clean_product("p2", seed=2), with_planted(clean_product("p3"), 10)],
+        ignore_index=True,
+    )
+    reviews.loc[reviews["review_id"].str.startswith("fake"), "product_id"] = "p3"
+    scores = judge_reviews(reviews).reviews.set_index("review_id")["suspicion"]
+    rng = np.random.default_rng(3)
+    names = reviews["reviewer_id"].unique()
+    renamed = dict(zip(names, rng.permutation([f"z{i}" for i in range(len(names))])))
+    shuffled = reviews.sample(frac=1.0, random_state=5).assign(
+        reviewer_id=lambda frame: frame["reviewer_id"].map(renamed)
+    )
+    shuffled_scores = judge_reviews(shuffled).reviews.set_index("review_id")["suspicion"]
+    assert shuffled_scores.reindex(scores.index).to_numpy() == pytest.approx(scores.to_numpy())
+
+
+def test_behaviour_model_reads_its_splits_and_sends_nan_to_the_recorded_side():
+    model = TreeModel.from_rows(("a", "b"), 1, -1.0, (((0,), (2.0,), "R", (0.5, -0.5)),))
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, np.nan], "b": 0.0})
+    assert model.log_odds(frame).tolist() == [-0.5, -0.5, -1.5, -1.5]
+    with pytest.raises(ValueError, match="b"):
+        model.log_odds(frame[["a"]])
+    with pytest.raises(ValueError, match="tree 0"):
+        TreeModel.from_rows(("a",), 2, 0.0, (((0,), (1.0,), "L", (0.0, 0.0)),))
+
+
+def test_lone_reviewers_with_extreme_ratings_score_above_regulars():
+    # the behaviour the Yelp fit learnt, on a store-shaped frame: author names, no review text
+    regular = clean_product(count=60).drop(columns=["body", "title", "verified"])
+    lone = regular.sample(20, random_state=4).assign(
+        review_id=[f"lone{i}" for i in range(20)],
+        reviewer_id=[f"once{i}" for i in range(20)],
+        rating=[1.0, 5.0] * 10,
+    )
+    frame = pd.concat([regular, lone], ignore_index=True).rename(columns={"reviewer_id": "author"})
+    scored = judge_reviews(frame).reviews
+    is_lone = scored["review_id"].str.startswith("lone")
+    assert scored.loc[is_lone, "suspicion"].min() > scored.loc[~is_lone, "suspicion"].max()
