@@ -377,7 +377,7 @@ def review_quotes_by_listing(catalog: Any, reviews: pd.DataFrame) -> dict[int, l
         return {}
     may_quote = _quotable(catalog)
     result: dict[int, list[ReviewQuote]] = {}
-    rows = reviews.to_dict("records")
+    rows = values.records(reviews)
     rows.sort(key=lambda r: (-(values.integer(r.get("helpful_votes")) or 0), str(r.get("date") or "")))
     for row in rows:
         listing_id, body = values.integer(row.get("listing_id")), values.text(row.get("body"))
@@ -401,7 +401,7 @@ def price_series_by_listing(history: pd.DataFrame | None) -> dict[int, list[tupl
     if history is None or history.empty:
         return {}
     result: dict[int, list[tuple[str, datetime, Decimal]]] = {}
-    columns = history[["listing_id", "store", "fetched_at", "price"]].to_dict("records")
+    columns = values.records(history[["listing_id", "store", "fetched_at", "price"]])
     for row in columns:
         listing_id, moment = values.integer(row["listing_id"]), values.timestamp(row["fetched_at"])
         price = values.decimal(row["price"])
@@ -523,7 +523,7 @@ def summary_views(
         joined = product_listings[["product_id", "listing_id"]].merge(
             offers[columns], on="listing_id", how="inner"
         )
-        for row in joined.to_dict("records"):
+        for row in values.records(joined):
             offers_by_product.setdefault(str(row["product_id"]), []).append(
                 offer_view(catalog, row, now)
             )
@@ -534,7 +534,7 @@ def summary_views(
     return [
         _summary_view(catalog, row, slugs[str(row["product_id"])], names,
                       tuple(offers_by_product.get(str(row["product_id"]), ())))
-        for row in products[columns].to_dict("records")
+        for row in values.records(products[columns])
     ]  # fmt: skip
 
 
@@ -553,7 +553,7 @@ def detailed_views(
         return []
     rows = {
         str(row["product_id"]): row
-        for row in products[products["product_id"].astype(str).isin(wanted)].to_dict("records")
+        for row in values.records(products[products["product_id"].astype(str).isin(wanted)])
     }
     listings = {pid: lids for pid, lids in _listings_by_product(product_listings).items() if pid in wanted}
     listing_ids = {lid for lids in listings.values() for lid in lids}

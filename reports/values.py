@@ -73,6 +73,13 @@ def timestamp(value: object) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dict("records")``, column by column: pandas boxes text cells one at a time."""
+    names = [str(name) for name in frame.columns]
+    columns = [frame[name].tolist() for name in frame.columns]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
 def items(value: object) -> list[Any]:
     """A list cell (list or tuple); [] when absent or of another type."""
     return list(value) if isinstance(value, list | tuple) else []

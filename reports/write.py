@@ -159,7 +159,7 @@ def write_site_stats(
                     file.write(data)
                 written += 1
             manifest[relative] = {"sha256": digest, "key": keys.get(relative, "")}
-        (staging / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+        (staging / MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
         if out_dir.exists():
             os.rename(out_dir, retired)
         os.rename(staging, out_dir)
