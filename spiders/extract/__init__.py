@@ -117,7 +117,7 @@ def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> P
     sel = _html_selector(text)
     language = page_language(sel)
     data = read_structured_data(text, url, sel)
-    base = generic.parse_listing(sel, data, url)
+    base = generic.parse_listing(sel, data, url, text)
     if kind == "amazon":
         listing = generic.merge(base, amazon.parse_listing(sel, url), prefer_second=True)
         reviews = amazon.parse_reviews(sel, url)
@@ -165,7 +165,7 @@ def parse_review_page(html: str | bytes, url: str, platform: str = "auto") -> Re
     if kind == "woocommerce":
         return woocommerce.parse_review_page(sel, url, language)
     data = read_structured_data(text, url, sel)
-    listing: Listing = generic.parse_listing(sel, data, url)
+    listing: Listing = generic.parse_listing(sel, data, url, text)
     return ReviewPage(
         reviews=generic.parse_reviews(data, url, language),
         rating=listing.rating,

@@ -9,6 +9,7 @@ from parsel import Selector
 
 from spiders.extract.markup import canonical_url, squash, text_of
 from spiders.extract.schemaorg import StructuredData, listing_from_structured, reviews_from_structured
+from spiders.extract.visible import reconcile_identifiers, reconcile_price
 from spiders.items import Listing, Review
 from spiders.normalise import normalise_gtin
 
@@ -35,11 +36,18 @@ _ANY_LABEL = re.compile(
 _LABELLED_GTIN = re.compile(r"\b(?:EAN|GTIN|UPC|EAN-13|Barcode)\s*[:#]?\s*(\d{8,14})\b")
 
 
-def parse_listing(sel: Selector, data: StructuredData, url: str) -> Listing:
-    """Listing from structured data; canonical URL and a no-reviews count from the page."""
+def parse_listing(sel: Selector, data: StructuredData, url: str, text: str | None = None) -> Listing:
+    """Listing from structured data; canonical URL and a no-reviews count from the page.
+
+    Where the page visibly contradicts the structured data (a product code, the buy box's
+    price), the visible value wins; `text` is the page markup `sel` was parsed from.
+    """
     listing = listing_from_structured(data, url)
     listing.platform = "generic"
     listing.canonical_url = canonical_url(sel, url) or listing.canonical_url
+    markup = sel.get() if text is None else text
+    listing = reconcile_identifiers(listing, sel, markup, (listing.image_url, data.opengraph.get("og:image")))
+    listing = reconcile_price(listing, sel, markup)
     if listing.title is None:
         headings = sel.css("h1")
         listing.title = text_of(headings) if len(headings) == 1 else None

@@ -1,0 +1,154 @@
+"""What a reader sees on the page overrides structured identifiers and prices nobody can see."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from parsel import Selector
+
+from spiders.extract.markup import squash
+from spiders.items import Listing
+from spiders.normalise import parse_currency, parse_price
+
+# A labelled code inside one text node: ">Product code: 83810610<". Only these labels count, and
+# only a code-shaped value (one token with a digit), so prose never becomes an identifier.
+_SKU_LABELS = (
+    r"product\s+code|item\s+code|item\s+no\.?|item\s+number|item\s*#|article\s+no\.?|article\s+number"
+    r"|art\.?-nr\.?|artikel-?nr\.?|artikelnummer|sku"
+)
+_MPN_LABELS = (
+    r"model\s+number|model\s+no\.?|mpn|manufacturer\s+part\s+number(?:\s*\(mpn\))?|mfr\.?\s+part\s+number"
+)
+_INLINE_CODE = re.compile(
+    r">\s*(?:(?P<sku>" + _SKU_LABELS + r")|(?P<mpn>" + _MPN_LABELS + r"))(?:\s*[:#]\s*|\s+)"
+    r"(?P<value>[A-Za-z0-9][A-Za-z0-9./_-]{1,39})\s*<",
+    re.I,
+)
+# Labels of a spec-table cell (dt/th/td) whose next cell holds the manufacturer's code.
+_MPN_CELL_LABELS = frozenset((
+    "manufacturer part number (mpn)", "manufacturer part number", "mpn", "model number", "model no.",
+    "mfr part number", "mfr. part number",
+))
+_LABEL_CELLS = "//body//*[self::dt or self::th or self::td][string-length(normalize-space(.)) < 40]"
+_CODE_SHAPE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9./_-]{1,39}$")
+_VISIBLE_TEXT_WITH = (
+    "boolean(//body//text()[contains(., $value)][not(ancestor::script or ancestor::style"
+    " or ancestor::noscript or ancestor::template)])"
+)
+# Short ids ("127") turn up by chance in any URL: only longer ones are judged by where they occur.
+_MIN_JUDGED_LENGTH = 5
+
+# Buy box: an element whose class or id names it so ("buybox", "buy-box", "buyBox"), the parts of
+# it named after the price, and their text, struck-through "was" prices left out.
+_BUY_BOX_HINTS = ("buybox", "buy-box", "buyBox", "BuyBox", "buy_box")
+_BUY_BOX_PRICE_TEXT = (
+    "//body//*[contains(@class, 'buy-box') or contains(@class, 'buybox') or contains(@class, 'buyBox')"
+    " or contains(@class, 'buy_box') or contains(@id, 'buybox') or contains(@id, 'buyBox')"
+    " or contains(@id, 'buy-box')]"
+    "//*[@*[contains(., 'price') or contains(., 'Price')]]"
+    "//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::del or ancestor::s)]"
+)
+# A text node that is a price and nothing else: "53,11 €", "€1,149.00", "EUR 43.90".
+_WHOLE_PRICE = re.compile(
+    r"^\s*(?:[€£$¥]|[A-Z]{3}\s?)?\s*\d{1,3}(?:[.,\s]?\d{3})*(?:[.,]\d{2})?\s*(?:[€£$¥]|\s?[A-Z]{3})?\s*$"
+)
+
+
+def inline_codes(text: str) -> dict[str, str]:
+    """Codes shown as "Label: value" in one text node, by kind ("sku", "mpn"); a kind whose label
+    shows two different values is left out (it is not clear which one is this product's)."""
+    found: dict[str, set[str]] = {}
+    for match in _INLINE_CODE.finditer(text):
+        if not any(ch.isdigit() for ch in match.group("value")):
+            continue
+        kind = "sku" if match.group("sku") else "mpn"
+        found.setdefault(kind, set()).add(match.group("value"))
+    return {kind: next(iter(values)) for kind, values in found.items() if len(values) == 1}
+
+
+def cell_mpn(sel: Selector) -> str | None:
+    """The code in the cell after a "Manufacturer Part Number" / "Model number" label cell."""
+    values = set()
+    for node in sel.root.xpath(_LABEL_CELLS):
+        label = (squash(" ".join(node.itertext())) or "").lower().rstrip(" :")
+        if label not in _MPN_CELL_LABELS:
+            continue
+        following = node.getnext()
+        value = squash(" ".join(following.itertext())) if following is not None else None
+        if is_code(value):
+            values.add(value)
+    return next(iter(values)) if len(values) == 1 else None
+
+
+def is_code(value: str | None) -> bool:
+    """A single token with a digit: what a product code looks like."""
+    return bool(value and _CODE_SHAPE.match(value))
+
+
+def shows(sel: Selector, value: str) -> bool:
+    """Whether the value appears in the page's visible text (not in scripts, styles or attributes)."""
+    return bool(sel.root.xpath(_VISIBLE_TEXT_WITH, value=value))
+
+
+def only_in_image(value: str, listing: Listing, image_urls: tuple[str | None, ...]) -> bool:
+    """The id is part of an image URL but of neither page URL: an image id, not the product's."""
+    if len(value) < _MIN_JUDGED_LENGTH or not any(value in image for image in image_urls if image):
+        return False
+    return not any(value in page for page in (listing.url, listing.canonical_url) if page)
+
+
+def reconcile_identifiers(
+    listing: Listing, sel: Selector, text: str, image_urls: tuple[str | None, ...] = ()
+) -> Listing:
+    """The listing with sku / mpn read the way a reader would.
+
+    A structured value the page's visible text never shows gives way to the code the page shows
+    under a label ("Product code: 287807", a "Manufacturer Part Number" spec cell); if there is
+    none, it is kept, unless it occurs only in an image URL (an image id): then it is dropped.
+    The page is searched for labels only when a structured value is not visible.
+    """
+    unseen = [kind for kind in ("sku", "mpn") if getattr(listing, kind) and not shows(sel, getattr(listing, kind))]
+    if not unseen:
+        return listing
+    shown = inline_codes(text)
+    if "mpn" in unseen and "mpn" not in shown:
+        mpn = cell_mpn(sel)
+        if mpn is not None:
+            shown["mpn"] = mpn
+    changes: dict[str, str | None] = {}
+    for kind in unseen:
+        current = getattr(listing, kind)
+        if shown.get(kind) is not None:
+            changes[kind] = shown[kind]
+        elif only_in_image(current, listing, image_urls):
+            changes[kind] = None
+    return dataclasses.replace(listing, **changes) if changes else listing
+
+
+def buy_box_price(sel: Selector, text: str) -> str | None:
+    """The first whole price in the price part of the page's buy box, as shown ("53,11 €")."""
+    if not any(hint in text for hint in _BUY_BOX_HINTS):
+        return None
+    for node in sel.root.xpath(_BUY_BOX_PRICE_TEXT):
+        value = squash(node)
+        if value and _WHOLE_PRICE.match(value) and parse_currency(value) and parse_price(value):
+            return value
+    return None
+
+
+def reconcile_price(listing: Listing, sel: Selector, text: str) -> Listing:
+    """The listing with the buy box's visible price when it disagrees with the structured one.
+
+    Only a structured price is replaced (a missing one is never filled), and only by a visible
+    price in the same currency: a reader pays what the buy box shows.
+    """
+    if listing.price is None or listing.currency is None:
+        return listing
+    currency = parse_currency(listing.currency)
+    shown = buy_box_price(sel, text) if currency else None
+    if shown is None or parse_currency(shown, currency) != currency:
+        return listing
+    if parse_price(shown) == parse_price(listing.price):
+        return listing
+    return dataclasses.replace(listing, price=shown)
