@@ -51,6 +51,17 @@ def _optional(store: Any, method: str) -> Any:
     return getattr(store, method)() if hasattr(store, method) else None
 
 
+def live_offers(offers: pd.DataFrame) -> pd.DataFrame:
+    """The offers still listed: a ``gone`` (delisted) listing's offer and link leave the site.
+
+    A store without the ``gone`` column (before issue 5) lists every offer.
+    """
+    if "gone" not in offers.columns or offers.empty:
+        return offers
+    gone = offers["gone"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return offers[~gone].reset_index(drop=True)
+
+
 def context_from_store(
     catalog: Any, store: StoreReader, now: datetime, reuse: Reuse | None = None
 ) -> SiteContext:
@@ -58,7 +69,7 @@ def context_from_store(
 
     With ``reuse`` (see ``reuse_for``), unchanged products keep their pages from the last build.
     """
-    offers = store.read_offers(latest=True)
+    offers = live_offers(store.read_offers(latest=True))
     reviews = store.read_reviews()
     products = store.read_products()
     product_listings = store.read_product_listings()
