@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,9 @@ INCENTIVISED_PATTERN = (
 
 
 
+# texts hashed together in minhash_signatures (bounds its temporary arrays)
+MINHASH_CHUNK = 50_000
+
 # every incentive disclosure contains one of these; a cheap first pass before the full pattern
 _INCENTIVE_WORDS = r"exchange|free|discount|no cost|no charge|complimentary"
 
@@ -32,9 +37,24 @@ def incentivised(text: pd.Series) -> pd.Series:
     return found.astype(bool)
 
 
+_WORD = re.compile(r"\w+")
+
+
 def tokenise(text: pd.Series) -> pd.Series:
-    """Lower-case word lists of each text (NaN where there is no text)."""
-    return text.str.lower().str.findall(r"\w+")
+    """Lower-case word lists of each text (NaN where there is no text).
+
+    Each distinct word is one shared string object: a million reviews hold tens of millions
+    of words but a small vocabulary, so sharing saves gigabytes.
+    """
+    vocabulary: dict[str, str] = {}
+    shared = vocabulary.setdefault
+    find = _WORD.findall
+
+    def words(value: str) -> list[str]:
+        return [shared(word, word) for word in find(value)]
+
+    lowered = text.str.lower()
+    return lowered.astype(object).map(words, na_action="ignore")
 
 
 def word_count(words: pd.Series) -> pd.Series:
@@ -55,9 +75,26 @@ def minhash_signatures(
     words = words[long_enough.fillna(False).astype(bool)]
     if words.empty:
         return pd.DataFrame(index=words.index)
+    rng = np.random.default_rng(seed)
+    multipliers = rng.integers(1, 2**63, size=permutations, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    offsets = rng.integers(0, 2**63, size=permutations, dtype=np.uint64)
+    # texts are independent: a chunk at a time keeps the word arrays small (a million
+    # reviews explode into tens of millions of words)
+    parts = [
+        _signature_chunk(words.iloc[i : i + MINHASH_CHUNK], shingle_words, multipliers, offsets)
+        for i in range(0, len(words), MINHASH_CHUNK)
+    ]
+    return pd.DataFrame(np.concatenate(parts), index=words.index)
+
+
+def _signature_chunk(
+    words: pd.Series, shingle_words: int, multipliers: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """The MinHash rows of ``words`` (each at least ``shingle_words`` long)."""
     tokens = words.explode()
     owner = np.repeat(np.arange(len(words)), words.str.len().to_numpy())
     word_hash = pd.util.hash_array(tokens.to_numpy(dtype=object))
+    del tokens
     count = len(word_hash) - shingle_words + 1
     shingle = word_hash[:count].copy()
     for offset in range(1, shingle_words):
@@ -66,14 +103,11 @@ def minhash_signatures(
     valid = owner[:count] == owner[shingle_words - 1 :]
     shingle, shingle_owner = shingle[valid], owner[:count][valid]
     starts = np.flatnonzero(np.r_[True, shingle_owner[1:] != shingle_owner[:-1]])
-    rng = np.random.default_rng(seed)
-    multipliers = rng.integers(1, 2**63, size=permutations, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    offsets = rng.integers(0, 2**63, size=permutations, dtype=np.uint64)
-    signature = np.empty((len(starts), permutations), dtype=np.uint64)
-    for k in range(permutations):
+    signature = np.empty((len(starts), len(multipliers)), dtype=np.uint64)
+    for k in range(len(multipliers)):
         permuted = shingle * multipliers[k] + offsets[k]
         signature[:, k] = np.minimum.reduceat(permuted, starts)
-    return pd.DataFrame(signature, index=words.index)
+    return signature
 
 
 def near_duplicates(
