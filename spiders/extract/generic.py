@@ -8,7 +8,11 @@ import re
 from parsel import Selector
 
 from spiders.extract.markup import canonical_url, squash, text_of
-from spiders.extract.schemaorg import StructuredData, listing_from_structured, reviews_from_structured
+from spiders.extract.schemaorg import (
+    StructuredData,
+    listing_from_structured,
+    reviews_from_structured,
+)
 from spiders.extract.visible import reconcile_identifiers, reconcile_price
 from spiders.items import Listing, Review
 from spiders.normalise import normalise_gtin

@@ -23,7 +23,7 @@ _MPN_LABELS = (
 _INLINE_CODE = re.compile(
     r">\s*(?:(?P<sku>" + _SKU_LABELS + r")|(?P<mpn>" + _MPN_LABELS + r"))(?:\s*[:#]\s*|\s+)"
     r"(?P<value>[A-Za-z0-9][A-Za-z0-9./_-]{1,39})\s*<",
-    re.I,
+    re.IGNORECASE,
 )
 # Labels of a spec-table cell (dt/th/td) whose next cell holds the manufacturer's code.
 _MPN_CELL_LABELS = frozenset((
@@ -33,25 +33,25 @@ _MPN_CELL_LABELS = frozenset((
 _LABEL_CELLS = "//body//*[self::dt or self::th or self::td][string-length(normalize-space(.)) < 40]"
 _CODE_SHAPE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9./_-]{1,39}$")
 _VISIBLE_TEXT_WITH = (
-    "boolean(//body//text()[contains(., $value)][not(ancestor::script or ancestor::style"
-    " or ancestor::noscript or ancestor::template)])"
+    "/html/body/descendant::text()[contains(., $first) or contains(., $second)]"
+    "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
 )
 # Short ids ("127") turn up by chance in any URL: only longer ones are judged by where they occur.
 _MIN_JUDGED_LENGTH = 5
 
 # Buy box: an element whose class or id names it so ("buybox", "buy-box", "buyBox"), the parts of
-# it named after the price, and their text, struck-through "was" prices left out.
-_BUY_BOX_HINTS = ("buybox", "buy-box", "buyBox", "BuyBox", "buy_box")
+# it named after the price, and their text, struck-through "was" prices left out. Only the
+# spellings the markup contains are looked for: each one costs a pass over every element.
+_BUY_BOX_HINTS = ("buy-box", "buybox", "buyBox", "BuyBox", "buy_box")
 _BUY_BOX_PRICE_TEXT = (
-    "//body//*[contains(@class, 'buy-box') or contains(@class, 'buybox') or contains(@class, 'buyBox')"
-    " or contains(@class, 'buy_box') or contains(@id, 'buybox') or contains(@id, 'buyBox')"
-    " or contains(@id, 'buy-box')]"
-    "//*[@*[contains(., 'price') or contains(., 'Price')]]"
-    "//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::del or ancestor::s)]"
+    "/html/body/descendant::*[{boxes}]"
+    "/descendant-or-self::*[@*[contains(., 'price') or contains(., 'Price')]]"
+    "/descendant::text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::del"
+    " or ancestor::s)]"
 )
-# A text node that is a price and nothing else: "53,11 €", "€1,149.00", "EUR 43.90".
+# A text node that is a price and nothing else: "53,11 €", "€1,149.00", "US$ 57.40", "EUR 43.90".
 _WHOLE_PRICE = re.compile(
-    r"^\s*(?:[€£$¥]|[A-Z]{3}\s?)?\s*\d{1,3}(?:[.,\s]?\d{3})*(?:[.,]\d{2})?\s*(?:[€£$¥]|\s?[A-Z]{3})?\s*$"
+    r"^\s*(?:[A-Z]{0,3}[€£$¥]|[A-Z]{3}\s?)?\s*\d{1,3}(?:[.,\s]?\d{3})*(?:[.,]\d{2})?\s*(?:[€£$¥]|\s?[A-Z]{3})?\s*$"
 )
 
 
@@ -86,9 +86,14 @@ def is_code(value: str | None) -> bool:
     return bool(value and _CODE_SHAPE.match(value))
 
 
-def shows(sel: Selector, value: str) -> bool:
-    """Whether the value appears in the page's visible text (not in scripts, styles or attributes)."""
-    return bool(sel.root.xpath(_VISIBLE_TEXT_WITH, value=value))
+def shown_values(sel: Selector, values: list[str]) -> set[str]:
+    """Those of the values (at most two) that appear in the page's visible text, not only in
+    scripts, styles or attributes; one pass over the text for both."""
+    if not values:
+        return set()
+    first, second = values[0], values[-1]
+    nodes = sel.root.xpath(_VISIBLE_TEXT_WITH, first=first, second=second)
+    return {value for value in (first, second) if any(value in node for node in nodes)}
 
 
 def only_in_image(value: str, listing: Listing, image_urls: tuple[str | None, ...]) -> bool:
@@ -108,7 +113,9 @@ def reconcile_identifiers(
     none, it is kept, unless it occurs only in an image URL (an image id): then it is dropped.
     The page is searched for labels only when a structured value is not visible.
     """
-    unseen = [kind for kind in ("sku", "mpn") if getattr(listing, kind) and not shows(sel, getattr(listing, kind))]
+    present = [kind for kind in ("sku", "mpn") if getattr(listing, kind)]
+    visible = shown_values(sel, [getattr(listing, kind) for kind in present])
+    unseen = [kind for kind in present if getattr(listing, kind) not in visible]
     if not unseen:
         return listing
     shown = inline_codes(text)
@@ -128,9 +135,11 @@ def reconcile_identifiers(
 
 def buy_box_price(sel: Selector, text: str) -> str | None:
     """The first whole price in the price part of the page's buy box, as shown ("53,11 €")."""
-    if not any(hint in text for hint in _BUY_BOX_HINTS):
+    hints = [hint for hint in _BUY_BOX_HINTS if hint in text]
+    if not hints:
         return None
-    for node in sel.root.xpath(_BUY_BOX_PRICE_TEXT):
+    boxes = " or ".join(f"contains(@class, '{hint}') or contains(@id, '{hint}')" for hint in hints)
+    for node in sel.root.xpath(_BUY_BOX_PRICE_TEXT.format(boxes=boxes)):
         value = squash(node)
         if value and _WHOLE_PRICE.match(value) and parse_currency(value) and parse_price(value):
             return value
