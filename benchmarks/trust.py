@@ -21,6 +21,7 @@ import pandas as pd
 
 from pipelines.trust import judge_reviews
 from pipelines.trust_metrics import average_precision, roc_auc
+from pipelines.trust_model_table import SUMMARY as MODEL_FIT
 
 
 def load_amazon_jsonl(path: Path) -> pd.DataFrame:
@@ -54,7 +55,9 @@ def synthetic_reviews(count: int, seed: int = 7) -> pd.DataFrame:
     """A random review table of ``count`` rows with text, verified flag and brand (benchmark)."""
     rng = np.random.default_rng(seed)
     products = max(count // 100, 1)
-    words = np.array("great table back pain relief sturdy easy assemble straps foam".split())
+    words = np.array(
+        ["great", "table", "back", "pain", "relief", "sturdy", "easy", "assemble", "straps", "foam"]
+    )
     phrases = pd.Series([" ".join(rng.choice(words, 12)) for _ in range(5000)])
     product = rng.integers(0, products, count)
     return pd.DataFrame(
@@ -104,11 +107,20 @@ def main() -> None:
         "mean_suspicion": round(float(result.reviews["suspicion"].mean()), 4),
         "kept_share": round(float(result.reviews["kept"].mean()), 4),
         "flag_counts": {k: int(v) for k, v in flags[flags != ""].value_counts().items()},
-        "grades": {k: int(v) for k, v in products["trust_grade"].value_counts().sort_index().items()},
+        "grades": {
+            k: int(v) for k, v in products["trust_grade"].value_counts().sort_index().items()
+        },
         "tests_failed": {
-            test: int(sum(row["test"] == test and row["status"] == "Fail"
-                          for card in result.report_cards.values() for row in card))
-            for test in sorted({row["test"] for card in result.report_cards.values() for row in card})
+            test: int(
+                sum(
+                    row["test"] == test and row["status"] == "Fail"
+                    for card in result.report_cards.values()
+                    for row in card
+                )
+            )
+            for test in sorted(
+                {row["test"] for card in result.report_cards.values() for row in card}
+            )
         },
         "skipped_tests": result.skipped_tests,
     }
@@ -118,7 +130,13 @@ def main() -> None:
         figures["label_rate"] = round(float(np.mean(y)), 4)
         figures["roc_auc"] = round(roc_auc(y, scores), 4)
         figures["average_precision"] = round(average_precision(y, scores), 4)
-        print(f"ROC AUC {figures['roc_auc']:.4f}  average precision {figures['average_precision']:.4f}")
+        print(
+            f"ROC AUC {figures['roc_auc']:.4f}  average precision {figures['average_precision']:.4f}"
+        )
+        print(
+            "suspicion model as fitted: ROC AUC {in_sample_roc_auc} in-sample, {cv_roc_auc} "
+            "cross-validated by product ({reviews} reviews)".format(**MODEL_FIT)
+        )
     print(f"{len(table)} reviews, {len(products)} products scored in {seconds:.2f} s")
     print(json.dumps(figures))
 

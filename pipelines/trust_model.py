@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+
+# the code of a NaN value: above every threshold code
+MISSING = 255
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,60 @@ class TreeModel:
         missing = [name for name in self.features if name not in features.columns]
         if missing:
             raise ValueError(f"suspicion model needs feature(s): {', '.join(missing)}")
-        # one contiguous column per feature, so a split reads a single row of this array
-        columns = np.ascontiguousarray(features[list(self.features)].to_numpy(dtype=float).T)
-        rows = np.arange(columns.shape[1])
-        total = np.full(columns.shape[1], self.base)
-        splits = self.feature.shape[1]
+        edges, node_code = self._split_codes
+        # each feature once as a small code: code <= k exactly when value <= the k-th edge, and
+        # NaN gets MISSING; comparing 1-byte codes is far cheaper than float columns
+        codes = np.empty((len(self.features), len(features)), dtype=np.uint8)
+        for j, name in enumerate(self.features):
+            values = features[name].to_numpy(dtype=float)
+            codes[j] = np.searchsorted(edges[j], values, "left")
+            codes[j][np.isnan(values)] = MISSING
+        has_nan = (codes == MISSING).any(axis=1)
+        total = np.full(len(features), self.base)
         for tree in range(len(self.leaf)):
-            node = np.zeros(columns.shape[1], dtype=np.intp)
-            for _ in range(self.depth):
-                value = columns[self.feature[tree, node], rows]
-                left = value <= self.threshold[tree, node]
-                left |= np.isnan(value) & self.missing_left[tree, node]
-                node = 2 * node + np.where(left, 1, 2)
-            total += self.leaf[tree, node - splits]
+            leaf = np.zeros(len(features), dtype=np.uint8)
+            for bit in self._path_bits(tree, 0, 0, codes, node_code, has_nan):
+                leaf = (leaf << 1) | bit.view(np.uint8)
+            total += self.leaf[tree][leaf]
         return total
+
+    @cached_property
+    def _split_codes(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per feature its sorted distinct finite thresholds; per split node its threshold's code."""
+        edges = []
+        node_code = np.zeros(self.threshold.shape, dtype=np.uint8)
+        for j in range(len(self.features)):
+            used = self.feature == j
+            finite = np.unique(self.threshold[used & np.isfinite(self.threshold)])
+            if len(finite) >= MISSING:
+                raise ValueError(f"feature {self.features[j]}: too many distinct thresholds")
+            edges.append(finite)
+            # +inf (a split that only parts NaN from the rest) becomes the largest code in use
+            node_code[used] = np.searchsorted(finite, self.threshold[used], "left")
+        return edges, node_code
+
+    def _path_bits(
+        self,
+        tree: int,
+        node: int,
+        level: int,
+        codes: np.ndarray,
+        node_code: np.ndarray,
+        has_nan: np.ndarray,
+    ) -> list[np.ndarray]:
+        """Per level below ``node``, whether each row turns right there (its leaf, in binary).
+
+        Every split compares a whole 1-byte code row and the branches are merged with boolean
+        masks: 2**depth contiguous comparisons beat gathering one value per row and level.
+        """
+        if level == self.depth:
+            return []
+        feature = self.feature[tree, node]
+        code = codes[feature]
+        right = code > node_code[tree, node]  # NaN (MISSING) goes right here
+        if has_nan[feature] and self.missing_left[tree, node]:
+            right &= code != MISSING
+        args = (codes, node_code, has_nan)
+        left_bits = self._path_bits(tree, 2 * node + 1, level + 1, *args)
+        right_bits = self._path_bits(tree, 2 * node + 2, level + 1, *args)
+        return [right] + [(right & r) | (~right & l) for l, r in zip(left_bits, right_bits)]

@@ -17,7 +17,32 @@ from pipelines.trust_metrics import average_precision, roc_auc
 from pipelines.trust_model import TreeModel
 from pipelines.trust_stats import welch_p_value
 
-WORDS = ["solid", "frame", "comfortable", "padding", "easy", "setup", "sturdy", "ankle", "locks", "smooth", "rotation", "helped", "my", "lower", "back", "after", "two", "weeks", "daily", "use", "quiet", "folding", "storage", "instructions"]
+WORDS = [
+    "solid",
+    "frame",
+    "comfortable",
+    "padding",
+    "easy",
+    "setup",
+    "sturdy",
+    "ankle",
+    "locks",
+    "smooth",
+    "rotation",
+    "helped",
+    "my",
+    "lower",
+    "back",
+    "after",
+    "two",
+    "weeks",
+    "daily",
+    "use",
+    "quiet",
+    "folding",
+    "storage",
+    "instructions",
+]
 
 
 def clean_product(product_id: str = "p1", count: int = 60, seed: int = 1) -> pd.DataFrame:
@@ -317,7 +342,7 @@ def test_suspicion_ranks_yelp_filtered_reviews_above_the_simple_baseline():
 
 def test_suspicion_reaches_auc_080_on_yelp():
     # In-sample: the tree model was fitted on this file (benchmarks/tune_trust.py); cross-validated
-    # by product it reaches 0.751, recorded in pipelines/trust_model_table.py. Ids are never read.
+    # by product it reaches 0.751 (SUMMARY in pipelines/trust_model_table.py). Ids are never read.
     labels, scores = yelp_scores()
     assert roc_auc(labels, scores) >= 0.80
 
