@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -56,14 +60,34 @@ def read_manifest(out_dir: str | Path) -> dict[str, dict[str, str]]:
     return manifest if isinstance(manifest, dict) else {}
 
 
+def _files_under(root: str) -> set[str]:
+    """Every file below ``root`` as a relative POSIX path (one directory scan, no stat per file)."""
+    found: set[str] = set()
+    for folder, _, names in os.walk(root):
+        relative = os.path.relpath(folder, root).replace(os.sep, "/")
+        prefix = "" if relative == "." else relative + "/"
+        found.update(prefix + name for name in names)
+    return found
+
+
 def previous_keys(out_dir: str | Path, existing: bool = False) -> dict[str, str]:
     """The render key of every page in the previous build (``existing``: only files still there)."""
-    keys = {p: e["key"] for p, e in read_manifest(out_dir).items() if isinstance(e, dict) and e.get("key")}
-    if existing:
-        # a plain stat per file; a tampered path is refused later, by safe_join, when reused
-        root = os.fspath(out_dir)
-        keys = {p: k for p, k in keys.items() if os.path.isfile(os.path.join(root, p))}
+    keys = {
+        p: e["key"]
+        for p, e in read_manifest(out_dir).items()
+        if isinstance(e, dict) and e.get("key")
+    }
+    if existing and keys:
+        # a tampered path is refused later, by safe_join, when reused
+        present = _files_under(os.fspath(out_dir))
+        keys = {p: k for p, k in keys.items() if p in present}
     return keys
+
+
+def spare_dir(out_dir: str | Path) -> Path:
+    """The previous-but-one build beside ``out_dir``, updated into the next build and swapped in."""
+    out_dir = Path(out_dir)
+    return out_dir.parent / f".{out_dir.name}.spare"
 
 
 def _static_files(static_dirs: Iterable[Path]) -> dict[str, bytes]:
@@ -81,8 +105,45 @@ def _carry_over(old: str, new: str) -> None:
     """Put the previous build's file in the new tree without rewriting it (same inode, mtime)."""
     try:
         os.link(old, new)
+    except FileNotFoundError:
+        raise
     except OSError:  # a filesystem without hard links: a copy that keeps the mtime
         shutil.copy2(old, new)
+
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2``); False where unsupported."""
+    renameat2 = getattr(_LIBC, "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False  # an old kernel or a filesystem without exchange
+    raise OSError(code, os.strerror(code), os.fspath(a))
+
+
+def _swap_in(spare: Path, out_dir: Path) -> None:
+    """Make ``spare`` the site and the site the spare; readers see one or the other, whole."""
+    if not out_dir.exists():
+        os.rename(spare, out_dir)
+        return
+    if _exchange(spare, out_dir):
+        return
+    # two renames: for an instant there is no site, but never half of one
+    retired = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:12]}"
+    os.rename(out_dir, retired)
+    try:
+        os.rename(spare, out_dir)
+    except BaseException:
+        os.rename(retired, out_dir)
+        raise
+    os.rename(retired, spare)
 
 
 def write_site(
@@ -97,11 +158,36 @@ def write_site(
 
     Incremental: a file whose content hash matches the previous build's manifest, and every
     path in ``reuse`` (pages the caller did not re-render because their ``keys`` match), is
-    hard-linked from the previous tree, so unchanged files keep their mtime. Everything goes
-    to a temporary folder beside ``out_dir`` first; then the old site is renamed away, the new
-    one renamed in, and the old one deleted. On any error the previous site stays as it was.
+    carried over as a hard link, so unchanged files keep their inode and mtime.
+
+    Two trees take turns: the site, and beside it the build before (``.<name>.spare``). The
+    spare is brought up to date with only the files that differ from it (so an incremental
+    build touches the changed files, not all of them), then the two folders are swapped in one
+    step (Linux ``renameat2``; two renames elsewhere). ``out_dir`` stays a plain folder. On any
+    error the site stays as it was; a spare left half-updated has no manifest and is rebuilt.
     """
     return write_site_stats(pages, out_dir, static_dirs=static_dirs, keys=keys, reuse=reuse)[0]
+
+
+def _planned(
+    pages: Mapping[str, str | bytes],
+    static_dirs: Iterable[Path],
+    previous: Mapping[str, dict[str, str]],
+    reuse: Iterable[str],
+) -> tuple[dict[str, str], dict[str, bytes]]:
+    """``(sha256 per path of the new build, the bytes of every rendered and static file)``."""
+    hashes: dict[str, str] = {}
+    for relative in reuse:
+        entry = previous.get(safe_relative(relative))
+        if entry is None:
+            raise FileNotFoundError(f"{relative} cannot be reused: not in the previous build")
+        hashes[relative] = entry["sha256"]
+    contents: dict[str, bytes] = {}
+    for relative, content in {**_static_files(static_dirs), **pages}.items():
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        hashes[safe_relative(relative)] = hashlib.sha256(data).hexdigest()
+        contents[relative] = data
+    return hashes, contents
 
 
 def write_site_stats(
@@ -117,56 +203,69 @@ def write_site_stats(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     keys = dict(keys or {})
     previous = read_manifest(out_dir)
-    token = uuid.uuid4().hex[:12]
-    staging = out_dir.parent / f".{out_dir.name}.new-{token}"
-    retired = out_dir.parent / f".{out_dir.name}.old-{token}"
-    staging.mkdir()
-    manifest: dict[str, dict[str, str]] = {}
-    written = kept = 0
-    made_dirs: set[str] = set()
+    # Every path is checked before the spare is touched: an unsafe one fails with nothing done.
+    hashes, contents = _planned(pages, static_dirs, previous, reuse)
+    spare = spare_dir(out_dir)
+    had_spare = spare.is_dir()
+    spare_files = read_manifest(spare) if had_spare else {}
+    if had_spare and not spare_files:  # half-updated or foreign: start it afresh
+        shutil.rmtree(spare)
+        had_spare = False
     # Plain strings and os calls below: pathlib costs more than the writing at 20,000 files.
-    staging_root, out_root = os.fspath(staging), os.fspath(out_dir)
-
-    def place(relative: str) -> str:
-        target = os.path.join(staging_root, safe_relative(relative))
-        parent = os.path.dirname(target)
-        if parent not in made_dirs:
-            os.makedirs(parent, exist_ok=True)
-            made_dirs.add(parent)
-        return target
-
+    spare_root, out_root = os.fspath(spare), os.fspath(out_dir)
+    made_dirs: set[str] = set()
+    written = kept = 0
     try:
-        for relative in reuse:
-            entry = previous.get(relative)
-            old = os.path.join(out_root, safe_relative(relative))
-            if entry is None or not os.path.isfile(old):
-                raise FileNotFoundError(f"{relative} cannot be reused: not in the previous build")
-            _carry_over(old, place(relative))
-            manifest[relative] = {"sha256": entry["sha256"], "key": keys.get(relative, "")}
-            kept += 1
-        files = {**_static_files(static_dirs), **pages}
-        for relative, content in files.items():
-            data = content if isinstance(content, bytes) else content.encode("utf-8")
-            digest = hashlib.sha256(data).hexdigest()
-            target = place(relative)
-            old = os.path.join(out_root, relative)
-            entry = previous.get(relative)
-            if entry and entry.get("sha256") == digest and os.path.isfile(old) and os.path.getsize(old) == len(data):
-                _carry_over(old, target)
+        if had_spare:
+            os.unlink(os.path.join(spare_root, MANIFEST))  # from here on the spare is unknown
+        else:
+            os.mkdir(spare_root)
+        for relative in spare_files.keys() - hashes.keys():  # pages gone since the spare was built
+            _remove(spare_root, relative)
+        for relative, digest in hashes.items():
+            entry = spare_files.get(relative)
+            if entry is not None and entry.get("sha256") == digest:
+                kept += 1
+                continue
+            target = os.path.join(spare_root, relative)
+            if entry is not None:
+                # never write into it (the site may share its inode); already missing is fine
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)
+            else:
+                parent = os.path.dirname(target)
+                if parent not in made_dirs:
+                    os.makedirs(parent, exist_ok=True)
+                    made_dirs.add(parent)
+            data = contents.get(relative)
+            live = os.path.join(out_root, relative)
+            same = (previous.get(relative) or {}).get("sha256") == digest
+            if data is None or (
+                same and os.path.isfile(live) and os.path.getsize(live) == len(data)
+            ):
+                _carry_over(live, target)  # a reused page missing from the site raises here
                 kept += 1
             else:
                 with open(target, "wb") as file:
                     file.write(data)
                 written += 1
-            manifest[relative] = {"sha256": digest, "key": keys.get(relative, "")}
-        (staging / MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
-        if out_dir.exists():
-            os.rename(out_dir, retired)
-        os.rename(staging, out_dir)
+        manifest = {p: {"sha256": h, "key": keys.get(p, "")} for p, h in hashes.items()}
+        with open(os.path.join(spare_root, MANIFEST), "w", encoding="utf-8") as file:
+            file.write(json.dumps(manifest, separators=(",", ":")))
+        _swap_in(spare, out_dir)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired.exists() and not out_dir.exists():
-            os.rename(retired, out_dir)
+        if not had_spare:
+            shutil.rmtree(spare, ignore_errors=True)
         raise
-    shutil.rmtree(retired, ignore_errors=True)
     return out_dir, WriteStats(written=written, kept=kept)
+
+
+def _remove(root: str, relative: str) -> None:
+    """Delete a file of the spare and the folders it leaves empty (``go/<slug>/``)."""
+    path = os.path.join(root, safe_relative(relative))
+    if os.path.isfile(path):
+        os.unlink(path)
+    folder = os.path.dirname(path)
+    while folder != root and not os.listdir(folder):
+        os.rmdir(folder)
+        folder = os.path.dirname(folder)
