@@ -130,6 +130,10 @@ def _best_split(
         j, b = np.unravel_index(np.argmax(gain), gain.shape)
         if gain[j, b] > best_gain + 1e-9:
             best_gain, best = float(gain[j, b]), (int(j), int(b), nan_left)
+    if best is not None and c_nan[best[0]] == 0:
+        # no NaN seen here: a missing value follows the larger side, the typical case
+        j, b, _ = best
+        best = (j, b, bool(c_left[j, b] >= c_all[j, 0] - c_left[j, b]))
     return best
 
 

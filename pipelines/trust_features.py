@@ -81,8 +81,8 @@ def behaviour_features(reviews: pd.DataFrame) -> pd.DataFrame:
     """One row per review, the FEATURES columns; NaN where an input is missing.
 
     ``reviews`` has ``reviewer_id`` (NaN when unknown), ``product_id``, ``rating`` (1-5, NaN
-    when unknown) and ``date`` (datetime64, NaT when unknown). The suspicion model sends a
-    NaN down the side of each split that most training reviews took.
+    when unknown) and ``date`` (datetime64, NaT when unknown). At each split the suspicion
+    model sends a NaN the way the fit chose (where it saw NaN), else down the larger side.
     """
     rating = reviews["rating"].astype(float)
     product = reviews["product_id"]
