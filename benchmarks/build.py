@@ -1,4 +1,4 @@
-"""Site build speed at scale: cold build pages/s, then an incremental rebuild after 1% change.
+"""Site build speed at scale: cold build pages/s, then incremental rebuilds after 1% change.
 
 Synthetic products go through the real path (site_context -> render -> write):
     .venv/bin/python benchmarks/build.py [--products 10000] [--out benchmarks/out/site]
@@ -100,11 +100,14 @@ def main() -> int:
           f"({pages / total_s:,.0f} pages/s; CPU {cpu_s:.2f} s; context {context_s:.2f} s, "
           f"rendered {rendered:,}); home page {home / 1024:,.0f} KiB")
 
-    changed = products.sample(frac=0.01, random_state=1).index
-    products.loc[changed, "composite_score"] = products.loc[changed, "composite_score"] / 2
-    context_s, total_s, rendered, written, cpu_s = build(products, links, offers, history, args.out)
-    print(f"incremental rebuild after {len(changed):,} products changed: {total_s:.2f} s "
-          f"(CPU {cpu_s:.2f} s; context {context_s:.2f} s, rendered {rendered:,}, written {written:,})")
+    # The first refresh also fills the writer's spare tree (the build before); later refreshes
+    # are the steady state: only files that differ from the spare are touched.
+    for label, seed in (("first incremental rebuild", 1), ("steady-state rebuild", 2)):
+        changed = products.sample(frac=0.01, random_state=seed).index
+        products.loc[changed, "composite_score"] = products.loc[changed, "composite_score"] / 2
+        context_s, total_s, rendered, written, cpu_s = build(products, links, offers, history, args.out)
+        print(f"{label} after {len(changed):,} products changed: {total_s:.2f} s "
+              f"(CPU {cpu_s:.2f} s; context {context_s:.2f} s, rendered {rendered:,}, written {written:,})")
     return 0
 
 
