@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -49,12 +50,24 @@ def safe_join(root: Path, relative: str) -> Path:
 
 
 def read_manifest(out_dir: str | Path) -> dict[str, dict[str, str]]:
-    """The previous build's ``{path: {"sha256", "key"}}``; {} when there is none or it is unreadable."""
-    path = Path(out_dir) / MANIFEST
-    if not path.is_file():
-        return {}
+    """The previous build's ``{path: {"sha256", "key"}}``; {} when there is none or it is unreadable.
+
+    Read-only for callers: one build reads it several times, so the parsed file is shared
+    while its inode, size and mtime stay the same (each build writes a new file).
+    """
+    path = os.path.join(os.fspath(out_dir), MANIFEST)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        status = os.stat(path)
+    except FileNotFoundError:
+        return {}
+    return _parsed_manifest(path, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_manifest(path: str, inode: int, size: int, mtime_ns: int) -> dict[str, dict[str, str]]:
+    try:
+        with open(path, encoding="utf-8") as file:
+            manifest = json.load(file)
     except (OSError, ValueError):
         return {}  # a damaged manifest only costs a full rewrite
     return manifest if isinstance(manifest, dict) else {}
