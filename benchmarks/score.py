@@ -263,14 +263,16 @@ class PeakMemory:
     def __init__(self, interval: float = 0.25) -> None:
         self.interval = interval
         self.peak_total_kb = 0
+        self.peak_worker_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            total = _rss_kb(me) + sum(_rss_kb(pid) for pid in _descendants(me))
-            self.peak_total_kb = max(self.peak_total_kb, total)
+            workers = [_rss_kb(pid) for pid in _descendants(me)]
+            self.peak_total_kb = max(self.peak_total_kb, _rss_kb(me) + sum(workers))
+            self.peak_worker_kb = max([self.peak_worker_kb, *workers])
             self._stop.wait(self.interval)
 
     def start(self) -> None:
@@ -281,13 +283,15 @@ class PeakMemory:
         self._thread.join()
 
 
-def peak_rss_mb(total_kb: int) -> dict[str, float]:
+def peak_rss_mb(memory: PeakMemory) -> dict[str, float]:
+    """Peak resident MB: the main process (its own high-water mark), the largest worker and
+    all of them together (sampled; workers are the forkserver's children, so the kernel's
+    RUSAGE_CHILDREN never sees them)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "main": round(own, 1),
-        "largest_worker": round(children, 1),
-        "total": round(total_kb / 1024, 1),
+        "largest_worker": round(memory.peak_worker_kb / 1024, 1),
+        "total": round(memory.peak_total_kb / 1024, 1),
     }
 
 
@@ -355,7 +359,7 @@ def main() -> None:
           f" {counts['products_reused']} reused", flush=True)  # fmt: skip
     print(f"  steps: {again.summary['timings']}", flush=True)
     memory.stop()
-    rss = peak_rss_mb(memory.peak_total_kb)
+    rss = peak_rss_mb(memory)
     print(f"peak RSS: {rss['total']:.0f} MB main and workers together ({rss['main']:.0f} MB"
           f" main, {rss['largest_worker']:.0f} MB largest worker)")  # fmt: skip
     print(
