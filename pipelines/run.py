@@ -182,10 +182,13 @@ def previous_matches(previous_inputs: pd.DataFrame | None) -> pd.DataFrame:
 def _neighbour_keys(offers: pd.DataFrame) -> pd.DataFrame:
     """``position, key``: identifiers, brand and title first words, and model-code-like
     tokens of each listing; listings sharing none of them are never matched together."""
+
     def words(value: object) -> list[str]:
-        return "".join(c if c.isalnum() else " " for c in value.casefold()).split() if isinstance(
-            value, str
-        ) else []
+        return (
+            "".join(c if c.isalnum() else " " for c in value.casefold()).split()
+            if isinstance(value, str)
+            else []
+        )
 
     rows: list[tuple[int, str]] = []
     for position, (title, brand, gtin, asin, mpn, sku) in enumerate(
@@ -222,7 +225,9 @@ def incremental_match(
     listing_keys = offers["listing_id"].astype(str).to_numpy()
     before = previous.drop_duplicates("listing").set_index("listing")
     old_group = pd.Series(listing_keys).map(before["group"]).to_numpy(dtype=object)
-    same = pd.Series(listing_keys).map(before["digest"]).to_numpy(dtype=object) == digests.to_numpy()
+    same = (
+        pd.Series(listing_keys).map(before["digest"]).to_numpy(dtype=object) == digests.to_numpy()
+    )
     if not same.any():
         return None
     kept_keys = set(listing_keys[same])
@@ -239,9 +244,7 @@ def incremental_match(
         neighbour_groups = set(groups.iloc[near][~rematch[near]])
         whole = (~rematch) & groups.isin(neighbour_groups).to_numpy()
         subset = offers[rematch | whole]
-        kept_together = (
-            pd.Series(listing_keys[whole]).groupby(groups[whole].to_numpy()).agg(tuple)
-        )
+        kept_together = pd.Series(listing_keys[whole]).groupby(groups[whole].to_numpy()).agg(tuple)
         owner = overrides or MatchOverrides()
         extended = MatchOverrides(
             same=owner.same + tuple(g for g in kept_together if len(g) > 1),
@@ -722,7 +725,9 @@ def score(
     offers = offers.reset_index(drop=True)
     clock = Stopwatch()
     with clock("matching"):
-        digests = match_digests(offers, f"{settings.fingerprint}/{_overrides_digest(match_overrides)}")
+        digests = match_digests(
+            offers, f"{settings.fingerprint}/{_overrides_digest(match_overrides)}"
+        )
         reused = None
         previous = previous_matches(previous_inputs)
         if len(previous) and len(offers):

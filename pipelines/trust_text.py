@@ -19,7 +19,6 @@ INCENTIVISED_PATTERN = (
 )
 
 
-
 # texts hashed together in minhash_signatures (bounds its temporary arrays)
 MINHASH_CHUNK = 50_000
 
@@ -33,7 +32,9 @@ def incentivised(text: pd.Series) -> pd.Series:
     candidate = text.str.contains(_INCENTIVE_WORDS, case=False, regex=True)
     candidate = candidate.fillna(False).astype(bool)
     if candidate.any():
-        found[candidate] = text[candidate].str.contains(INCENTIVISED_PATTERN, case=False, regex=True)
+        found[candidate] = text[candidate].str.contains(
+            INCENTIVISED_PATTERN, case=False, regex=True
+        )
     return found.astype(bool)
 
 
@@ -76,7 +77,8 @@ def minhash_signatures(
     if words.empty:
         return pd.DataFrame(index=words.index)
     rng = np.random.default_rng(seed)
-    multipliers = rng.integers(1, 2**63, size=permutations, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    odd = rng.integers(1, 2**63, size=permutations, dtype=np.uint64)
+    multipliers = odd * np.uint64(2) + np.uint64(1)
     offsets = rng.integers(0, 2**63, size=permutations, dtype=np.uint64)
     # texts are independent: a chunk at a time keeps the word arrays small (a million
     # reviews explode into tens of millions of words)
@@ -130,7 +132,10 @@ def near_duplicates(
     """
     flagged = pd.Series(False, index=words.index)
     signature = minhash_signatures(
-        words, shingle_words=shingle_words, permutations=bands * rows, min_words=min_words,
+        words,
+        shingle_words=shingle_words,
+        permutations=bands * rows,
+        min_words=min_words,
         seed=seed,
     )
     if len(signature) < 2:
