@@ -22,7 +22,7 @@ from pipelines.trust_config import TrustConfig
 DEFAULT_PRIOR_STRENGTH = 10.0
 # Bump when a per-product step (trust, specs, pros and cons) changes what it computes, so
 # results stored by an older version are rescored instead of reused.
-SCORING_VERSION = "backrank-scoring-1"
+SCORING_VERSION = "backrank-scoring-2"  # 2: boosted-tree suspicion model
 
 
 def trust_config(table: Mapping[str, Any]) -> TrustConfig:
