@@ -6,7 +6,7 @@ import re
 from html import escape
 from urllib.parse import quote_plus
 
-from backrank.marketplace.catalog import KINDS, Catalog, StoreListing, money
+from backrank.marketplace.catalog import KINDS, StoreListing, money
 from backrank.marketplace.response import (
     Response,
     html_page,
@@ -18,6 +18,7 @@ from backrank.marketplace.response import (
     xml_response,
 )
 from backrank.marketplace.reviews import page_count, reviews_page
+from backrank.marketplace.storefront import StoreFront, page_number
 
 STORE = "amazon"
 DISALLOWED = "/gp/cart/"
@@ -40,28 +41,22 @@ def count_text(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"
 
 
-class AmazonStore:
+class AmazonStore(StoreFront):
     """Routes Amazon-style paths to pages."""
 
-    def __init__(self, catalog: Catalog, base_url: str):
-        self.catalog = catalog
-        self.base_url = base_url
-        self.listings = catalog.listings[STORE]
-        self.by_asin = catalog.by_key[STORE]
-
-    def url(self, listing: StoreListing) -> str:
-        return self.base_url + listing_path(listing)
+    store = STORE
+    listing_path = staticmethod(listing_path)
 
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
-            listing = self.by_asin.get(match.group(1))
+            listing = self.by_key.get(match.group(1))
             return self.product_page(listing) if listing else not_found()
         if match := REVIEWS_PATH.match(path):
-            listing = self.by_asin.get(match.group(1))
-            page = _int(query.get("pageNumber", "1"))
+            listing = self.by_key.get(match.group(1))
+            page = page_number(query.get("pageNumber", "1"))
             return self.reviews_page(listing, page) if listing and page else not_found()
         if path == "/s":
-            page = _int(query.get("page", "1"))
+            page = page_number(query.get("page", "1"))
             return self.search_page(query.get("k", ""), page) if page else not_found()
         if path == "/robots.txt":
             return text_response(self.robots())
@@ -321,8 +316,3 @@ class AmazonStore:
             f'<input type="hidden" name="asin" value="{row.key}">'
         )
         return html_page(f"Amazon.com: Customer reviews: {row.title}", body)
-
-
-def _int(text: str) -> int | None:
-    """A positive page number, or None for anything else."""
-    return int(text) if text.isdigit() and 0 < int(text) < 10**7 else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from backrank.marketplace.catalog import XSS_IMAGE_URL, Catalog, StoreListing, money
+from backrank.marketplace.catalog import XSS_IMAGE_URL, StoreListing, money
 from backrank.marketplace.response import (
     Response,
     html_page,
@@ -18,6 +18,7 @@ from backrank.marketplace.response import (
     xml_response,
 )
 from backrank.marketplace.reviews import GeneratedReview, page_count, reviews_page
+from backrank.marketplace.storefront import StoreFront, page_number
 
 STORE = "shopify"
 DISALLOWED = "/cart"
@@ -36,21 +37,15 @@ def decimal_text(cents: int | None) -> str | None:
     return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
 
 
-class ShopifyStore:
+class ShopifyStore(StoreFront):
     """Routes Shopify paths to pages and JSON endpoints."""
 
-    def __init__(self, catalog: Catalog, base_url: str):
-        self.catalog = catalog
-        self.base_url = base_url
-        self.listings = catalog.listings[STORE]
-        self.by_handle = catalog.by_key[STORE]
-
-    def url(self, listing: StoreListing) -> str:
-        return self.base_url + listing_path(listing)
+    store = STORE
+    listing_path = staticmethod(listing_path)
 
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
-            listing = self.by_handle.get(match.group(1))
+            listing = self.by_key.get(match.group(1))
             if listing is None:
                 return not_found()
             if match.group(2) == ".js":
@@ -59,13 +54,13 @@ class ShopifyStore:
                 return json_response({"product": self.product_record(listing)})
             return self.product_page(listing)
         if match := REVIEWS_PATH.match(path):
-            listing = self.by_handle.get(match.group(1))
-            page = _int(query.get("page", "1"))
+            listing = self.by_key.get(match.group(1))
+            page = page_number(query.get("page", "1"))
             if listing is None or page is None:
                 return not_found()
             return html_page(f"Reviews of {listing.title}", self.review_widget(listing, page))
         if path == "/products.json":
-            page, limit = _int(query.get("page", "1")), _int(query.get("limit", "30"))
+            page, limit = page_number(query.get("page", "1")), page_number(query.get("limit", "30"))
             if page is None or limit is None:
                 return not_found()
             limit = min(limit, 250)
@@ -292,7 +287,3 @@ class ShopifyStore:
             f'<div class="jdgm-rev__actions"><span class="jdgm-rev__thumb-count" '
             f'data-count="{review.helpful_votes}">{review.helpful_votes}</span></div></div>'
         )
-
-
-def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() and 0 < int(text) < 10**7 else None

@@ -18,6 +18,7 @@ from backrank.marketplace.response import (
     xml_response,
 )
 from backrank.marketplace.reviews import GeneratedReview, page_count, reviews_page
+from backrank.marketplace.storefront import StoreFront, by_category, page_number
 
 STORE = "walmart"
 DISALLOWED = "/account/"
@@ -35,34 +36,29 @@ def listing_path(listing: StoreListing) -> str:
     return f"/ip/{listing.slug}/{listing.key}"
 
 
-class WalmartStore:
+class WalmartStore(StoreFront):
     """Routes Walmart-style paths to Next.js pages."""
 
-    def __init__(self, catalog: Catalog, base_url: str):
-        self.catalog = catalog
-        self.base_url = base_url
-        self.listings = catalog.listings[STORE]
-        self.by_item_id = catalog.by_key[STORE]
-        self.by_category: dict[str, list[StoreListing]] = {kind.category: [] for kind in KINDS}
-        for row in self.listings:
-            self.by_category[row.product.category].append(row)
+    store = STORE
+    listing_path = staticmethod(listing_path)
 
-    def url(self, listing: StoreListing) -> str:
-        return self.base_url + listing_path(listing)
+    def __init__(self, catalog: Catalog, base_url: str):
+        super().__init__(catalog, base_url)
+        self.by_category = by_category(self.listings)
 
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
-            listing = self.by_item_id.get(match.group(1))
+            listing = self.by_key.get(match.group(1))
             return self.product_page(listing) if listing else not_found()
         if match := REVIEWS_PATH.match(path):
-            listing = self.by_item_id.get(match.group(1))
-            page = _int(query.get("page", "1"))
+            listing = self.by_key.get(match.group(1))
+            page = page_number(query.get("page", "1"))
             if listing is None or page is None:
                 return not_found()
             return self.reviews_page(listing, page)
         if match := BROWSE_PATH.match(path):
             rows = self.by_category.get(match.group(1))
-            page = _int(query.get("page", "1"))
+            page = page_number(query.get("page", "1"))
             return self.browse_page(match.group(1), rows, page) if rows and page else not_found()
         if path == "/robots.txt":
             return text_response(self.robots())
@@ -138,7 +134,9 @@ class WalmartStore:
                 ]
             },
             "imageInfo": {
-                "thumbnailUrl": XSS_IMAGE_URL if row.hostile else f"{self.base_url}/images/{row.key}.jpeg"
+                "thumbnailUrl": XSS_IMAGE_URL
+                if row.hostile
+                else f"{self.base_url}/images/{row.key}.jpeg"
             },
         }
         if row.show_mpn:
@@ -271,7 +269,3 @@ def _review(review: GeneratedReview) -> dict:
         "positiveFeedback": review.helpful_votes,
         "negativeFeedback": 0,
     }
-
-
-def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() and 0 < int(text) < 10**7 else None

@@ -18,6 +18,7 @@ from backrank.marketplace.response import (
 )
 from backrank.marketplace.reviews import GeneratedReview, page_count, reviews_page
 from backrank.marketplace.shopify import decimal_text
+from backrank.marketplace.storefront import StoreFront, by_category
 
 STORE = "woocommerce"
 DISALLOWED = "/cart/"
@@ -34,24 +35,19 @@ def listing_path(listing: StoreListing) -> str:
     return f"/product/{listing.key}/"
 
 
-class WooCommerceStore:
+class WooCommerceStore(StoreFront):
     """Routes WordPress/WooCommerce paths to pages."""
 
-    def __init__(self, catalog: Catalog, base_url: str):
-        self.catalog = catalog
-        self.base_url = base_url
-        self.listings = catalog.listings[STORE]
-        self.by_slug = catalog.by_key[STORE]
-        self.by_category: dict[str, list[StoreListing]] = {kind.category: [] for kind in KINDS}
-        for row in self.listings:
-            self.by_category[row.product.category].append(row)
+    store = STORE
+    listing_path = staticmethod(listing_path)
 
-    def url(self, listing: StoreListing) -> str:
-        return self.base_url + listing_path(listing)
+    def __init__(self, catalog: Catalog, base_url: str):
+        super().__init__(catalog, base_url)
+        self.by_category = by_category(self.listings)
 
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
-            listing = self.by_slug.get(match.group(1))
+            listing = self.by_key.get(match.group(1))
             page = int(match.group(2) or 1)
             if listing is None or not 1 <= page <= page_count(listing, REVIEWS_PER_PAGE):
                 return not_found()
