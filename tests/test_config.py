@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import SITE_TOML, write_catalog
 
 from backrank.config import (
     AffiliateProgram,
@@ -14,14 +15,13 @@ from backrank.config import (
     validate_catalog,
 )
 
-MINIMAL = """\
-[site]
-name = "Back Pain Picks"
-base_url = "https://example.com"
-
+MINIMAL = (
+    SITE_TOML
+    + """
 [[stores]]
 product_urls = ["https://www.shop.example/products/inversion-table"]
 """
+)
 
 FULL = """\
 [site]
@@ -79,14 +79,8 @@ trust_weight = 0.5
 """
 
 
-def write(tmp_path: Path, text: str, name: str = "catalog.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_minimal_catalog_loads_with_defaults(tmp_path: Path) -> None:
-    catalog = load_catalog(write(tmp_path, MINIMAL))
+    catalog = load_catalog(write_catalog(tmp_path, MINIMAL))
     assert catalog.site.name == "Back Pain Picks"
     assert catalog.site.max_price_age_hours == 24
     assert catalog.site.demo is False
@@ -117,7 +111,7 @@ def test_minimal_catalog_loads_with_defaults(tmp_path: Path) -> None:
 
 
 def test_full_catalog_reads_every_section(tmp_path: Path) -> None:
-    catalog = load_catalog(write(tmp_path, FULL))
+    catalog = load_catalog(write_catalog(tmp_path, FULL))
     assert catalog.site.base_url == "https://example.com"
     assert catalog.site.theme_dir == (tmp_path / "theme").resolve()
     assert catalog.site.db == "picks.db"
@@ -146,11 +140,11 @@ def test_full_catalog_reads_every_section(tmp_path: Path) -> None:
 
 def test_affiliate_store_of_amazon_kind_does_not_quote_reviews(tmp_path: Path) -> None:
     text = FULL.replace('platform = "amazon"\n', "")
-    assert load_catalog(write(tmp_path, text)).stores[0].quote_reviews is False
+    assert load_catalog(write_catalog(tmp_path, text)).stores[0].quote_reviews is False
 
 
 def test_affiliate_links(tmp_path: Path) -> None:
-    catalog = load_catalog(write(tmp_path, FULL))
+    catalog = load_catalog(write_catalog(tmp_path, FULL))
     amazon = catalog.affiliates["amazon"]
     assert amazon.link_for({"url": "https://www.amazon.com/x/dp/B0TEST1234", "asin": "B0TEST1234"}) == (
         "https://www.amazon.com/dp/B0TEST1234?tag=backrank-20"
@@ -186,13 +180,13 @@ def test_affiliate_links(tmp_path: Path) -> None:
     ],
 )
 def test_default_categories_first_match_wins(tmp_path: Path, title: str, slug: str) -> None:
-    catalog = load_catalog(write(tmp_path, MINIMAL))
+    catalog = load_catalog(write_catalog(tmp_path, MINIMAL))
     assert catalog.category_for(title).slug == slug
 
 
 def error_of(tmp_path: Path, text: str) -> str:
     with pytest.raises(CatalogError) as caught:
-        load_catalog(write(tmp_path, text))
+        load_catalog(write_catalog(tmp_path, text))
     return str(caught.value)
 
 
@@ -281,7 +275,7 @@ def test_toml_syntax_error_gives_its_line(tmp_path: Path) -> None:
 
 
 def test_missing_site_and_urls_are_reported(tmp_path: Path) -> None:
-    errors = validate_catalog(write(tmp_path, "[[stores]]\nname = 'x'\n", "shops.toml"))
+    errors = validate_catalog(write_catalog(tmp_path, "[[stores]]\nname = 'x'\n", "shops.toml"))
     assert [str(e) for e in errors] == [
         "shops.toml:1: site: a [site] table is required",
         "shops.toml:1: stores[0]: needs at least one of sitemap_urls, start_urls, product_urls",
@@ -294,13 +288,13 @@ def test_validate_lists_every_error_in_line_order(tmp_path: Path) -> None:
         .replace("concurrency = 4", "concurrency = -4")
         .replace('base_url = "https://example.com/"', 'base_url = "nope"')
     )
-    errors = validate_catalog(write(tmp_path, text))
+    errors = validate_catalog(write_catalog(tmp_path, text))
     assert [(e.line, e.key) for e in errors] == [
         (3, "site.base_url"),
         (13, "crawl.concurrency"),
         (35, "stores[1].platform"),
     ]
-    assert validate_catalog(write(tmp_path, FULL)) == []
+    assert validate_catalog(write_catalog(tmp_path, FULL)) == []
 
 
 def test_missing_file_is_a_catalog_error(tmp_path: Path) -> None:
@@ -325,7 +319,7 @@ def test_demo_catalog_template_loads_after_substitution(tmp_path: Path) -> None:
             filled_lines.append(
                 re.sub(r"\{(\w+)\}", lambda m: f"http://127.0.0.1:{next(ports)}", line)
             )
-    catalog = load_catalog(write(tmp_path, "\n".join(filled_lines) + "\n"))
+    catalog = load_catalog(write_catalog(tmp_path, "\n".join(filled_lines) + "\n"))
     assert catalog.stores
     assert all(store.urls for store in catalog.stores)
 
@@ -334,7 +328,7 @@ def test_cloak_is_read_for_other_programs_and_refused_for_amazon(tmp_path: Path)
     text = MINIMAL + (
         '\n[affiliates.network]\nurl_template = "{url}?ref={ref}"\nref = "bpp"\ncloak = true\n'
     )
-    assert load_catalog(write(tmp_path, text)).affiliates["network"].cloak is True
+    assert load_catalog(write_catalog(tmp_path, text)).affiliates["network"].cloak is True
     amazon = MINIMAL + (
         '\n[affiliates.amazon]\nurl_template = "https://www.amazon.com/dp/{asin}?tag={tag}"\n'
         'tag = "x-20"\ncloak = true\n'

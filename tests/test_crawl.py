@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
+from helpers import SITE_TOML, load_catalog_text
 from protego import Protego
 
 from backrank.config import Catalog, load_catalog
@@ -229,14 +230,11 @@ def test_scrapy_list_from_the_repo_root_names_the_catalog_spider() -> None:
 
 
 def _catalog(tmp_path: Path, crawl: str = "") -> Catalog:
-    path = tmp_path / "catalog.toml"
-    path.write_text(
-        '[site]\nname = "Back Pain Picks"\nbase_url = "https://example.com"\n'
-        f"{crawl}\n"
+    return load_catalog_text(
+        tmp_path,
+        f"{SITE_TOML}{crawl}\n"
         '[[stores]]\nname = "shop"\nproduct_urls = ["http://127.0.0.1:8101/products/back-stretcher"]\n',
-        encoding="utf-8",
     )
-    return load_catalog(path)
 
 
 def test_polite_settings_throttle_and_name_the_bot(tmp_path: Path) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 import scrapy
+from helpers import SITE_TOML, load_catalog_text
 from scrapy.utils.reactor import is_reactor_installed
 from scrapy.utils.test import get_crawler
 
-from backrank.config import Catalog, load_catalog
+from backrank.config import Catalog
 from backrank.store import Store
 from spiders.items import Listing, Review
 
@@ -24,17 +25,16 @@ PIPELINES = {
 STORE = "maple-backcare"
 PRODUCT = "https://maple.example/products/neck-traction"
 
-CATALOG = """\
-[site]
-name = "Back Pain Picks"
-base_url = "https://example.com"
-
+CATALOG = (
+    SITE_TOML
+    + """
 [[stores]]
 name = "maple-backcare"
 platform = "shopify"
 product_urls = ["https://maple.example/products/neck-traction"]
 currency = "CAD"
 """
+)
 
 
 class ItemsSpider(scrapy.Spider):
@@ -65,9 +65,7 @@ def crawl(items: list[Any], db: Path, catalog: Catalog | None = None, **settings
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> Catalog:
-    path = tmp_path / "catalog.toml"
-    path.write_text(CATALOG, encoding="utf-8")
-    return load_catalog(path)
+    return load_catalog_text(tmp_path, CATALOG)
 
 
 def good_listing(**fields: Any) -> Listing:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import CATEGORIES_TOML, SITE_TOML, load_catalog_text
 
 from backrank.cli import main
-from backrank.config import CatalogError, load_catalog
+from backrank.config import CatalogError
 from backrank.export import PRODUCT_COLUMNS as EXPORT_PRODUCT_COLUMNS
 from backrank.export import read_table, write_frame
 from backrank.rescore import current_reviews, live_offers, score_store
@@ -23,11 +24,10 @@ from pipelines.run import PRODUCT_COLUMNS, SchemaError, score
 from spiders.items import Listing, Review
 
 NOW = datetime(2024, 7, 1, 12, tzinfo=UTC)
-CATALOG = """
-[site]
-name = "Back Pain Picks"
-base_url = "https://example.com"
-
+CATALOG = (
+    "\n"
+    + SITE_TOML
+    + """
 [[stores]]
 name = "shop-a"
 platform = "shopify"
@@ -43,20 +43,13 @@ name = "Heavy-duty inversion tables"
 slug = "heavy-duty-inversion-tables"
 keywords = ["inversion table"]
 min_max_user_weight_lb = 300
-
-[[categories]]
-name = "Inversion tables"
-slug = "inversion-tables"
-keywords = ["inversion table"]
-
-[[categories]]
-name = "Back stretchers"
-slug = "back-stretchers"
-keywords = ["back stretcher"]
-
+"""
+    + CATEGORIES_TOML
+    + """
 [scoring]
 prior_strength = 5
 """
+)
 
 PRAISE = [
     "Very sturdy frame, no wobble at all.",
@@ -126,9 +119,7 @@ def fill(store: Store) -> int:
 
 @pytest.fixture
 def catalog(tmp_path: Path):
-    path = tmp_path / "catalog.toml"
-    path.write_text(CATALOG, encoding="utf-8")
-    return load_catalog(path)
+    return load_catalog_text(tmp_path, CATALOG)
 
 
 @pytest.fixture
@@ -243,9 +234,8 @@ def test_rescoring_after_a_setting_changes_rescores_everything(
     store: Store, catalog, tmp_path: Path
 ) -> None:
     score_store(store, catalog, now=NOW)
-    path = tmp_path / "catalog.toml"
-    path.write_text(CATALOG + "\n[scoring.trust]\nwarn_p = 0.04\n", encoding="utf-8")
-    result = score_store(store, load_catalog(path), now=NOW)
+    changed = load_catalog_text(tmp_path, CATALOG + "\n[scoring.trust]\nwarn_p = 0.04\n")
+    result = score_store(store, changed, now=NOW)
     assert result.summary["counts"]["products_rescored"] == 3
 
 
@@ -347,11 +337,9 @@ def test_cli_score_then_export(store: Store, catalog, tmp_path: Path, capsys) ->
 def test_bad_scoring_tables_are_catalog_errors_with_a_line(
     tmp_path: Path, table: str, line: int, message: str
 ) -> None:
-    path = tmp_path / "catalog.toml"
-    path.write_text(CATALOG + table, encoding="utf-8")
     offset = CATALOG.count("\n")
     with pytest.raises(CatalogError) as error:
-        load_catalog(path)
+        load_catalog_text(tmp_path, CATALOG + table)
     assert str(error.value).startswith(f"catalog.toml:{offset + line}:")
     assert message in str(error.value)
 

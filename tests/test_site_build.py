@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import CATEGORIES_TOML, SITE_TOML, load_catalog_text
 
-from backrank.config import Catalog, load_catalog
+from backrank.config import Catalog
 from reports.build import build_site
 from reports.context import product_slugs, safe_http_url, slugify
 from reports.filters import money
@@ -24,11 +25,10 @@ STALE = "2024-06-20T09:00:00Z"
 SCRIPT = "<script>alert(1)</script>"
 SVG = '"><svg onload=alert(1)>'
 
-CATALOG_TOML = """
-[site]
-name = "Back Pain Picks"
-base_url = "https://example.com"
-demo = true
+CATALOG_TOML = (
+    "\n"
+    + SITE_TOML
+    + """demo = true
 max_price_age_hours = 24
 
 [affiliates.amazon]
@@ -56,20 +56,13 @@ affiliate = "shop_ref"
 name = "plain-store"
 platform = "generic"
 product_urls = ["https://plain.example/p/1"]
-
-[[categories]]
-name = "Inversion tables"
-slug = "inversion-tables"
-keywords = ["inversion table"]
-
-[[categories]]
-name = "Back stretchers"
-slug = "back-stretchers"
-keywords = ["back stretcher"]
-
+"""
+    + CATEGORIES_TOML
+    + """
 [scoring]
 prior_strength = 10
 """
+)
 
 
 def offer(listing_id: int, store: str, url: str, **fields: object) -> dict[str, object]:
@@ -140,9 +133,7 @@ class FrameStore:
 
 
 def make_catalog(folder: Path, extra: str = "") -> Catalog:
-    path = folder / "catalog.toml"
-    path.write_text(CATALOG_TOML + extra, encoding="utf-8")
-    return load_catalog(path)
+    return load_catalog_text(folder, CATALOG_TOML + extra)
 
 
 def build_demo_site(
