@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browser import chromium
 
 from backrank.cli import main
 from backrank.crawl import run_crawl_subprocess
@@ -24,15 +25,6 @@ from backrank.marketplace.catalog import (
 from backrank.serve import make_site_server
 from backrank.store import Store
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SEED, SCALE = 7, 6
 SCRIPT_IN_BODY = XSS_REVIEW_BODY.split(" <a ")[0]  # "<script>alert(document.domain)</script>"
 # What must never reach a built page as markup (it may only appear escaped, as text).
@@ -204,36 +196,28 @@ def site_url(hostile_site: HostileSite) -> Iterator[str]:
 def test_every_built_page_in_chromium_runs_no_payload(
     hostile_site: HostileSite, site_url: str
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
     pages = html_pages(hostile_site.site_dir)
     shown: dict[str, str] = {}
     redirects: dict[str, str] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            visit = Visit(browser.new_page(), site_url)
-            for path in pages:
-                url = f"{site_url}/{path}"
-                if path.startswith("go/"):
-                    # the meta refresh heads for the store: the route records it and stays put
-                    leaving = lambda request: not request.url.startswith(site_url + "/")
-                    with visit.page.expect_request(leaving, timeout=5000) as hop:
-                        visit.page.goto(url, wait_until="load")
-                    redirects[path] = hop.value.url
-                else:
+    with chromium() as browser:
+        visit = Visit(browser.new_page(), site_url)
+        for path in pages:
+            url = f"{site_url}/{path}"
+            if path.startswith("go/"):
+                # the meta refresh heads for the store: the route records it and stays put
+                leaving = lambda request: not request.url.startswith(site_url + "/")
+                with visit.page.expect_request(leaving, timeout=5000) as hop:
                     visit.page.goto(url, wait_until="load")
-                probe = visit.page.evaluate(DOM_PROBE)
-                assert visit.page.url == url, f"{path} navigated to {visit.page.url}"
-                assert probe["found"] == [], f"{path}: injected markup {probe['found']}"
-                assert probe["xss"] == "undefined", f"{path}: a payload ran"
-                assert visit.dialogs == [], f"{path}: dialogs {visit.dialogs}"
-                shown[path] = probe["text"]
-            visit.page.close()
-        finally:
-            browser.close()
+                redirects[path] = hop.value.url
+            else:
+                visit.page.goto(url, wait_until="load")
+            probe = visit.page.evaluate(DOM_PROBE)
+            assert visit.page.url == url, f"{path} navigated to {visit.page.url}"
+            assert probe["found"] == [], f"{path}: injected markup {probe['found']}"
+            assert probe["xss"] == "undefined", f"{path}: a payload ran"
+            assert visit.dialogs == [], f"{path}: dialogs {visit.dialogs}"
+            shown[path] = probe["text"]
+        visit.page.close()
     assert visit.csp == [], f"markup reached the page and CSP stopped it: {visit.csp}"
     assert visit.errors == [], visit.errors
     assert visit.missing == [], visit.missing
