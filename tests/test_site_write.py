@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reports import write as writer
 from reports.write import MANIFEST, previous_keys, spare_dir, write_site_stats
 
 
@@ -82,3 +83,46 @@ def test_a_failed_write_leaves_site_and_spare_usable(tmp_path: Path) -> None:
     assert on_disk(out) == {"index.html": "2"}
     write(out, {"index.html": "4", "new.html": "n"})
     assert on_disk(out) == {"index.html": "4", "new.html": "n"}
+
+
+def test_a_small_first_build_leaves_only_the_site(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write(out, {"index.html": "1", "a.html": "a"})
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    _, stats = write(out, {"index.html": "2", "a.html": "a"})  # fills the spare: a few links
+    assert (stats.written, stats.kept) == (1, 1)
+    assert on_disk(spare_dir(out)) == {"index.html": "1", "a.html": "a"}
+
+
+def test_a_big_first_build_leaves_the_spare_ready_so_the_next_touches_only_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "TWIN_MIN_FILES", 40)  # 51 files count as big here
+    out = tmp_path / "site"
+    pages = {f"p/{n}.html": f"page {n}" for n in range(50)} | {"index.html": "1"}
+    _, first = write(out, pages)
+    assert first.written == 51
+    spare = spare_dir(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.spare", "site"]  # no twin left
+    assert on_disk(spare) == on_disk(out) == pages
+    assert os.stat(spare / "p" / "7.html").st_ino == os.stat(out / "p" / "7.html").st_ino
+    inode = os.stat(out / "p" / "7.html").st_ino
+    _, second = write(out, pages | {"index.html": "2", "p/3.html": "changed"})
+    assert (second.written, second.kept) == (2, 49)  # no whole-site fill on the first rebuild
+    assert on_disk(out) == pages | {"index.html": "2", "p/3.html": "changed"}
+    assert on_disk(spare) == pages  # the build before, untouched by the rebuild
+    assert os.stat(out / "p" / "7.html").st_ino == inode
+
+
+def test_a_failed_first_build_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer, "TWIN_MIN_FILES", 1)
+    out = tmp_path / "site"
+    with pytest.raises(OSError):  # "a" is a file, so "a/b.html" fails half way through writing
+        write(out, {"index.html": "1", "a": "x", "a/b.html": "y"})
+    assert list(tmp_path.iterdir()) == []  # no site, no spare, no twin
+    (tmp_path / ".site.twin").mkdir()  # a twin a killed build left is cleared, never trusted
+    (tmp_path / ".site.twin" / "stale.html").write_text("x", encoding="utf-8")
+    write(out, {"index.html": "1"})
+    write(out, {"index.html": "2"})
+    assert on_disk(out) == {"index.html": "2"} and on_disk(spare_dir(out)) == {"index.html": "1"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.spare", "site"]
