@@ -26,7 +26,9 @@ NOW = datetime(2024, 7, 2, 12, 0, tzinfo=UTC)
 STORES = ("shop-a", "shop-b", "shop-c")
 
 
-def synthetic_frames(n: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def synthetic_frames(
+    n: int, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``(products, product_listings, offers, history)`` for ``n`` products, two listings each."""
     rng = random.Random(seed)
     categories = [c.slug for c in DEFAULT_CATEGORIES]
@@ -66,11 +68,18 @@ def synthetic_frames(n: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame,
 
 
 def catalog() -> Catalog:
-    return Catalog(path=Path("bench.toml"), site=SiteConfig(name="Bench Picks", base_url="https://example.com"))
+    return Catalog(
+        path=Path("bench.toml"), site=SiteConfig(name="Bench Picks", base_url="https://example.com")
+    )
 
 
-def build(products: pd.DataFrame, links: pd.DataFrame, offers: pd.DataFrame, history: pd.DataFrame,
-          out: Path) -> tuple[float, float, int, int, float]:
+def build(
+    products: pd.DataFrame,
+    links: pd.DataFrame,
+    offers: pd.DataFrame,
+    history: pd.DataFrame,
+    out: Path,
+) -> tuple[float, float, int, int, float]:
     """``(context seconds, total seconds, files rendered, files written, CPU seconds)`` of one build.
 
     CPU seconds (this process, user + system) are printed beside wall time: on a shared
@@ -78,12 +87,25 @@ def build(products: pd.DataFrame, links: pd.DataFrame, offers: pd.DataFrame, his
     """
     start, cpu = time.perf_counter(), time.process_time()
     reviews = pd.DataFrame(columns=["listing_id", "store", "body"])
-    context = site_context(catalog(), products, links, offers, reviews, NOW, offer_history=history,
-                           reuse=reuse_for(catalog(), out))
+    context = site_context(
+        catalog(),
+        products,
+        links,
+        offers,
+        reviews,
+        NOW,
+        offer_history=history,
+        reuse=reuse_for(catalog(), out),
+    )
     built = time.perf_counter()
     result = write_context(context, out)
-    return (built - start, time.perf_counter() - start, result.rendered, result.written,
-            time.process_time() - cpu)
+    return (
+        built - start,
+        time.perf_counter() - start,
+        result.rendered,
+        result.written,
+        time.process_time() - cpu,
+    )
 
 
 def main() -> int:
@@ -98,18 +120,24 @@ def main() -> int:
     context_s, total_s, rendered, written, cpu_s = build(products, links, offers, history, args.out)
     pages = sum(1 for p in args.out.rglob("*") if p.is_file()) - 1  # minus the manifest
     home = (args.out / "index.html").stat().st_size
-    print(f"cold build: {pages:,} files for {args.products:,} products in {total_s:.2f} s "
-          f"({pages / total_s:,.0f} pages/s; CPU {cpu_s:.2f} s; context {context_s:.2f} s, "
-          f"rendered {rendered:,}); home page {home / 1024:,.0f} KiB")
+    print(
+        f"cold build: {pages:,} files for {args.products:,} products in {total_s:.2f} s "
+        f"({pages / total_s:,.0f} pages/s; CPU {cpu_s:.2f} s; context {context_s:.2f} s, "
+        f"rendered {rendered:,}); home page {home / 1024:,.0f} KiB"
+    )
 
     # The cold build leaves the writer's spare tree ready (a hard-link twin of the site), so the
     # first refresh already touches only the files that differ, like every later one.
     for label, seed in (("first incremental rebuild", 1), ("steady-state rebuild", 2)):
         changed = products.sample(frac=0.01, random_state=seed).index
         products.loc[changed, "composite_score"] = products.loc[changed, "composite_score"] / 2
-        context_s, total_s, rendered, written, cpu_s = build(products, links, offers, history, args.out)
-        print(f"{label} after {len(changed):,} products changed: {total_s:.2f} s "
-              f"(CPU {cpu_s:.2f} s; context {context_s:.2f} s, rendered {rendered:,}, written {written:,})")
+        context_s, total_s, rendered, written, cpu_s = build(
+            products, links, offers, history, args.out
+        )
+        print(
+            f"{label} after {len(changed):,} products changed: {total_s:.2f} s "
+            f"(CPU {cpu_s:.2f} s; context {context_s:.2f} s, rendered {rendered:,}, written {written:,})"
+        )
     return 0
 
 

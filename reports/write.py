@@ -268,7 +268,9 @@ def write_site_stats(
                 if parent not in made_dirs:
                     os.makedirs(parent, exist_ok=True)
                     if twin_root is not None:
-                        os.makedirs(os.path.dirname(os.path.join(twin_root, relative)), exist_ok=True)
+                        os.makedirs(
+                            os.path.dirname(os.path.join(twin_root, relative)), exist_ok=True
+                        )
                     made_dirs.add(parent)
             data = contents.get(relative)
             live = os.path.join(out_root, relative)

@@ -114,7 +114,9 @@ def test_a_big_first_build_leaves_the_spare_ready_so_the_next_touches_only_chang
     assert os.stat(out / "p" / "7.html").st_ino == inode
 
 
-def test_a_failed_first_build_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_first_build_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(writer, "TWIN_MIN_FILES", 1)
     out = tmp_path / "site"
     with pytest.raises(OSError):  # "a" is a file, so "a/b.html" fails half way through writing
