@@ -571,20 +571,6 @@ def detailed_views(
     ]
 
 
-def product_views(
-    catalog: Any,
-    products: pd.DataFrame,
-    product_listings: pd.DataFrame,
-    offers: pd.DataFrame,
-    reviews: pd.DataFrame,
-    now: datetime,
-    offer_history: pd.DataFrame | None = None,
-) -> list[ProductView]:
-    """Every scored product as a full view, with its offers, quotes and charts."""
-    summaries = summary_views(catalog, products, product_listings, offers, now)
-    return detailed_views(catalog, summaries, products, product_listings, reviews, offer_history)
-
-
 def category_views(catalog: Any, views: Iterable[ProductView]) -> list[CategoryView]:
     """Products grouped by subcategory in catalog order, each ranked, with its top comparisons."""
     views = list(views)
