@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import threading
 import urllib.request
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from browser import chromium
+from browser import chromium, served
 from test_site_build import anchors
 from test_site_pages import ARC, BUDGET, TEETER, build_rich_site
 
@@ -46,24 +42,6 @@ a { color: rgb(0, 128, 0); }
 """
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
-        """Keep test output clean; requests are checked through the browser instead."""
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Serve the site's own 404 page, as a static host does."""
-        page = Path(self.directory) / "404.html"
-        if code == 404 and page.is_file():
-            body = page.read_bytes()
-            self.send_response(404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        else:
-            super().send_error(code, message, explain)
-
-
 @pytest.fixture(scope="module")
 def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("browser-site")
@@ -71,25 +49,10 @@ def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "site"
 
 
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """``folder`` over HTTP on 127.0.0.1 (a free port) in a thread."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def base_url(site_dir: Path) -> Iterator[str]:
-    with serve(site_dir) as url:
-        yield url
+    with served(site_dir) as url:
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")
@@ -278,8 +241,8 @@ def test_embed_pasted_into_a_blog_post(browser, base_url: str, site_dir: Path) -
     (blog / "framed.html").write_text(BLOG_POST.replace("<!--EMBED-->", iframe), encoding="utf-8")
     style = """id => { const s = getComputedStyle(document.getElementById(id));
         return [s.color, s.fontSize, s.fontFamily, s.lineHeight, s.marginBottom].join('|'); }"""
-    with serve(blog) as blog_url:
-        check_blog_post(Visit(browser, 390), blog_url, style)
+    with served(blog) as blog_origin:
+        check_blog_post(Visit(browser, 390), blog_origin + "/", style)
 
 
 def check_blog_post(visit: Visit, blog_url: str, style: str) -> None:

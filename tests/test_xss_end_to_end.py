@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser import chromium
+from browser import chromium, served
 
 from backrank.cli import main
 from backrank.crawl import run_crawl_subprocess
@@ -22,7 +21,6 @@ from backrank.marketplace.catalog import (
     XSS_REVIEW_TITLE,
     XSS_TITLE,
 )
-from backrank.serve import make_site_server
 from backrank.store import Store
 
 SEED, SCALE = 7, 6
@@ -179,17 +177,8 @@ class Visit:
 
 @pytest.fixture(scope="module")
 def site_url(hostile_site: HostileSite) -> Iterator[str]:
-    server = make_site_server(hostile_site.site_dir, port=0)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with served(hostile_site.site_dir) as origin:
+        yield origin
 
 
 @pytest.mark.browser
