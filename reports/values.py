@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
+
+from pipelines.money import as_decimal
 
 MAX_SLUG_LENGTH = 80
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
@@ -42,19 +43,8 @@ def integer(value: object) -> int | None:
     return None if result is None else int(result)
 
 
-def decimal(value: object) -> Decimal | None:
-    """Money: a Decimal or decimal string; a float is refused, since it already lost cents."""
-    if missing(value):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, float):
-        raise TypeError(f"price {value!r} is a float; prices must be Decimal or decimal strings")
-    try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
+# Money: a Decimal or decimal string, read as the pipelines read it; a float is refused.
+decimal = as_decimal
 
 
 def timestamp(value: object) -> datetime | None:
