@@ -14,7 +14,6 @@ from backrank.marketplace.response import (
     rendered_once,
     sitemap_index,
     text_response,
-    urlset,
     xml_response,
 )
 from backrank.marketplace.reviews import page_count, reviews_page
@@ -46,6 +45,7 @@ class AmazonStore(StoreFront):
 
     store = STORE
     listing_path = staticmethod(listing_path)
+    sitemap_size = SITEMAP_CHUNK
 
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
@@ -83,13 +83,8 @@ class AmazonStore(StoreFront):
 
     @rendered_once
     def sitemap(self) -> str:
-        chunks = -(-len(self.listings) // SITEMAP_CHUNK)
+        chunks = self.sitemap_count()
         return sitemap_index([f"{self.base_url}/sitemaps/dp_{n}.xml" for n in range(1, chunks + 1)])
-
-    @rendered_once
-    def sitemap_chunk(self, number: int) -> str | None:
-        rows = self.listings[(number - 1) * SITEMAP_CHUNK : number * SITEMAP_CHUNK]
-        return urlset([self.url(row) for row in rows]) if number >= 1 and rows else None
 
     @rendered_once
     def _matches(self, keyword: str) -> tuple[StoreListing, ...]:

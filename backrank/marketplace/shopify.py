@@ -42,6 +42,7 @@ class ShopifyStore(StoreFront):
 
     store = STORE
     listing_path = staticmethod(listing_path)
+    sitemap_size = SITEMAP_CHUNK
 
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
@@ -91,7 +92,7 @@ class ShopifyStore(StoreFront):
 
     @rendered_once
     def sitemap(self) -> str:
-        chunks = -(-len(self.listings) // SITEMAP_CHUNK)
+        chunks = self.sitemap_count()
         return sitemap_index(
             [
                 f"{self.base_url}/sitemap_products_{n}.xml?from={self.listings[(n - 1) * SITEMAP_CHUNK].number_id}"
@@ -102,8 +103,8 @@ class ShopifyStore(StoreFront):
 
     @rendered_once
     def sitemap_chunk(self, number: int) -> str | None:
-        rows = self.listings[(number - 1) * SITEMAP_CHUNK : number * SITEMAP_CHUNK]
-        if number < 1 or not rows:
+        rows = self.sitemap_rows(number)
+        if not rows:
             return None
         # As real Shopify: the first <url> is the shop root, then products with images.
         root = f"  <url>\n    <loc>{self.base_url}/</loc>\n    <changefreq>daily</changefreq>\n  </url>\n"

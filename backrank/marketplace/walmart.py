@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from backrank.marketplace.catalog import KINDS, XSS_IMAGE_URL, Catalog, StoreListing, money
+from backrank.marketplace.catalog import KINDS, XSS_IMAGE_URL, StoreListing, money
 from backrank.marketplace.response import (
     Response,
     html_page,
@@ -14,11 +14,10 @@ from backrank.marketplace.response import (
     script_json,
     sitemap_index,
     text_response,
-    urlset,
     xml_response,
 )
 from backrank.marketplace.reviews import GeneratedReview, page_count, reviews_page
-from backrank.marketplace.storefront import StoreFront, by_category, page_number
+from backrank.marketplace.storefront import StoreFront, page_number
 
 STORE = "walmart"
 DISALLOWED = "/account/"
@@ -41,10 +40,7 @@ class WalmartStore(StoreFront):
 
     store = STORE
     listing_path = staticmethod(listing_path)
-
-    def __init__(self, catalog: Catalog, base_url: str):
-        super().__init__(catalog, base_url)
-        self.by_category = by_category(self.listings)
+    sitemap_size = SITEMAP_CHUNK
 
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
@@ -84,13 +80,8 @@ class WalmartStore(StoreFront):
 
     @rendered_once
     def sitemap(self) -> str:
-        chunks = -(-len(self.listings) // SITEMAP_CHUNK)
+        chunks = self.sitemap_count()
         return sitemap_index([f"{self.base_url}/sitemap_ip_{n}.xml" for n in range(1, chunks + 1)])
-
-    @rendered_once
-    def sitemap_chunk(self, number: int) -> str | None:
-        rows = self.listings[(number - 1) * SITEMAP_CHUNK : number * SITEMAP_CHUNK]
-        return urlset([self.url(row) for row in rows]) if number >= 1 and rows else None
 
     def _page(self, title: str, visible: str, page: str, query: dict, data: dict) -> Response:
         next_data = {

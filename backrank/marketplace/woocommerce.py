@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from backrank.marketplace.catalog import KINDS, XSS_IMAGE_URL, Catalog, StoreListing, money
+from backrank.marketplace.catalog import KINDS, XSS_IMAGE_URL, StoreListing, money
 from backrank.marketplace.response import (
     Response,
     html_page,
@@ -18,7 +18,7 @@ from backrank.marketplace.response import (
 )
 from backrank.marketplace.reviews import GeneratedReview, page_count, reviews_page
 from backrank.marketplace.shopify import decimal_text
-from backrank.marketplace.storefront import StoreFront, by_category
+from backrank.marketplace.storefront import StoreFront
 
 STORE = "woocommerce"
 DISALLOWED = "/cart/"
@@ -40,10 +40,7 @@ class WooCommerceStore(StoreFront):
 
     store = STORE
     listing_path = staticmethod(listing_path)
-
-    def __init__(self, catalog: Catalog, base_url: str):
-        super().__init__(catalog, base_url)
-        self.by_category = by_category(self.listings)
+    sitemap_size = SITEMAP_CHUNK
 
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
@@ -88,7 +85,7 @@ class WooCommerceStore(StoreFront):
 
     @rendered_once
     def sitemap(self) -> str:
-        chunks = -(-len(self.listings) // SITEMAP_CHUNK)
+        chunks = self.sitemap_count()
         names = ["product-sitemap.xml"] + [f"product-sitemap{n}.xml" for n in range(2, chunks + 1)]
         return sitemap_index(
             [f"{self.base_url}/{name}" for name in names],
@@ -97,8 +94,8 @@ class WooCommerceStore(StoreFront):
 
     @rendered_once
     def sitemap_chunk(self, number: int) -> str | None:
-        rows = self.listings[(number - 1) * SITEMAP_CHUNK : number * SITEMAP_CHUNK]
-        if number < 1 or not rows:
+        rows = self.sitemap_rows(number)
+        if not rows:
             return None
         entries = "".join(
             f"\t<url>\n\t\t<loc>{self.url(row)}</loc>\n\t\t<lastmod>2024-05-24T16:23:11+00:00"
