@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from multiprocessing import get_context
 from typing import Any
 
@@ -24,6 +24,7 @@ from pipelines.badges import assign_badges
 from pipelines.categories import CategoryRuleLike
 from pipelines.grouping import identifier_keys, listing_fallback_id
 from pipelines.matching import MatchOverrides, match_listings
+from pipelines.money import as_decimal
 from pipelines.prices import price_summaries
 from pipelines.ranking import (
     bayesian_average,
@@ -128,21 +129,6 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> N
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         raise SchemaError(f"{what} frame is missing columns: {', '.join(missing)}")
-
-
-def as_decimal(value: object) -> Decimal | None:
-    """A price as Decimal (from Decimal, str or int), None when missing or not a number."""
-    if value is None or (not isinstance(value, str | Decimal) and pd.isna(value)):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, float):
-        raise TypeError(f"price {value!r} is a float; prices must be Decimal or decimal strings")
-    try:
-        price = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return price if price.is_finite() else None
 
 
 def with_decimal_prices(offers: pd.DataFrame) -> pd.DataFrame:
