@@ -57,13 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler, help_text: str, *, out: bool = False) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler, help_text: str, *, out: bool = False
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--catalog", default=DEFAULT_CATALOG, help="catalog file (default: %(default)s)")
-        sub.add_argument("--db", help="database path (default: the catalog's [site] db, else ./backrank.db)")
-        sub.add_argument("--quiet", action="store_true", help="no progress, only errors and the summary line")
+        sub.add_argument(
+            "--catalog", default=DEFAULT_CATALOG, help="catalog file (default: %(default)s)"
+        )
+        sub.add_argument(
+            "--db", help="database path (default: the catalog's [site] db, else ./backrank.db)"
+        )
+        sub.add_argument(
+            "--quiet", action="store_true", help="no progress, only errors and the summary line"
+        )
         if out:
-            sub.add_argument("--out", default=DEFAULT_SITE_DIR, help="site folder (default: %(default)s)")
+            sub.add_argument(
+                "--out", default=DEFAULT_SITE_DIR, help="site folder (default: %(default)s)"
+            )
         sub.set_defaults(handler=handler)
         return sub
 
@@ -86,12 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
 
     market = command("marketplace", cmd_marketplace, "serve the demo marketplace's four stores")
-    market.add_argument("--port", type=int, default=8701, help="first of four ports (0: free ports)")
+    market.add_argument(
+        "--port", type=int, default=8701, help="first of four ports (0: free ports)"
+    )
     market.add_argument("--seed", type=int, default=7)
     market.add_argument("--scale", type=int, default=None, help="number of product models")
     market.add_argument("--truth", help="write the marketplace's ground truth JSON here")
     market.add_argument("--catalog-out", help="write a catalog for the live stores here")
-    market.add_argument("--faults", default="none", choices=PROFILES, help="fault profile (default: none)")
+    market.add_argument(
+        "--faults", default="none", choices=PROFILES, help="fault profile (default: none)"
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -99,20 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start the demo marketplace, refresh the demo catalog against it, build the "
         "site and serve it on http://127.0.0.1:8000 until Ctrl-C.",
     )
-    demo.add_argument("--out", default=str(DEMO_DIR / "site"), help="site folder (default: %(default)s)")
+    demo.add_argument(
+        "--out", default=str(DEMO_DIR / "site"), help="site folder (default: %(default)s)"
+    )
     demo.add_argument("--db", default=str(DEMO_DIR / "backrank.db"))
     demo.add_argument("--no-serve", action="store_true", help="stop after the build")
     demo.add_argument("--port", type=int, default=8000, help="port to serve the site on")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--quiet", action="store_true")
-    demo.add_argument("--faults", default="none", choices=PROFILES, help="fault profile of the demo stores")
+    demo.add_argument(
+        "--faults", default="none", choices=PROFILES, help="fault profile of the demo stores"
+    )
     demo.set_defaults(handler=cmd_demo, catalog=None)
     return parser
 
 
 def open_context(args: argparse.Namespace, console: Console) -> Context:
     catalog = load_catalog(args.catalog)
-    return Context(catalog=catalog, db_path=resolve_db(args.db, catalog), console=console, quiet=args.quiet)
+    return Context(
+        catalog=catalog, db_path=resolve_db(args.db, catalog), console=console, quiet=args.quiet
+    )
 
 
 def resolve_db(db_arg: str | None, catalog: Catalog) -> Path:
@@ -132,7 +152,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     if errors:
         return EXIT_FAILED
     catalog = load_catalog(args.catalog)
-    print(f"{args.catalog}: ok ({len(catalog.stores)} stores, {len(catalog.affiliates)} affiliate programs)")
+    print(
+        f"{args.catalog}: ok ({len(catalog.stores)} stores, {len(catalog.affiliates)} affiliate programs)"
+    )
     return EXIT_OK
 
 
@@ -158,13 +180,17 @@ def crawl_step(context: Context, *, store: str | None = None) -> StepOutcome:
     )  # fmt: skip
     report = read_report(context.db_path, result.run_id) if result.report_json else None
     if report is not None:
-        Console(stderr=False, width=None if sys.stdout.isatty() else 160).print(render_table(report))
+        Console(stderr=False, width=None if sys.stdout.isatty() else 160).print(
+            render_table(report)
+        )
         for warning in report["warnings"]:
             context.console.print(f"[yellow]{warning}[/yellow]", highlight=False)
         print(f"refresh report: {result.report_html}")
     elif not result.complete:
         context.console.print(f"crawl stopped early: run {result.run_id} resumes next time")
-    dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items())) or "none"
+    dropped = (
+        ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items())) or "none"
+    )
     summary = (
         f"crawl: {result.pages} pages, {result.listings} listings, {result.reviews} reviews, "
         f"{result.errors} errors, dropped: {dropped} ({result.elapsed:.1f} s, run {result.run_id})"
@@ -210,9 +236,7 @@ def build_step(context: Context, out_dir: Path) -> StepOutcome:
     started = time.perf_counter()
     with Store.open(context.db_path) as store:
         result = build_site(context.catalog, store, out_dir)
-    summary = (
-        f"build: {len(result.pages)} pages in {result.out_dir} ({time.perf_counter() - started:.1f} s)"
-    )
+    summary = f"build: {len(result.pages)} pages in {result.out_dir} ({time.perf_counter() - started:.1f} s)"
     print(summary)
     return StepOutcome(EXIT_OK, summary)
 
@@ -239,8 +263,23 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
             ).fetchall()
         )
     table = Table(title=f"runs in {context.db_path}")
-    for column in ("run", "started", "finished", "status", "pages", "listings", "errors", "blocked", "drifted"):
-        table.add_column(column, justify="right" if column in ("run", "pages", "listings", "errors", "blocked") else "left")
+    for column in (
+        "run",
+        "started",
+        "finished",
+        "status",
+        "pages",
+        "listings",
+        "errors",
+        "blocked",
+        "drifted",
+    ):
+        table.add_column(
+            column,
+            justify="right"
+            if column in ("run", "pages", "listings", "errors", "blocked")
+            else "left",
+        )
     for run in runs.to_dict("records"):
         stats = run["stats"]
         errors = sum(int(v) for k, v in stats.items() if k.startswith("backrank/errors/"))
@@ -256,7 +295,9 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
 def refresh(context: Context, out_dir: Path, *, store: str | None = None) -> int:
     crawled = crawl_step(context, store=store)
     if crawled.exit_code == EXIT_FAILED:
-        context.console.print("[red]refresh stopped: the crawl stored nothing; the last site stays[/red]")
+        context.console.print(
+            "[red]refresh stopped: the crawl stored nothing; the last site stays[/red]"
+        )
         return EXIT_FAILED
     scored = score_step(context)
     if scored.exit_code == EXIT_FAILED:
@@ -279,7 +320,9 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     from backrank.serve import serve_site
 
     if not Path(args.out).is_dir():
-        console.print(f"[red]{args.out} is not a built site; run `backrank build --out {args.out}`[/red]")
+        console.print(
+            f"[red]{args.out} is not a built site; run `backrank build --out {args.out}`[/red]"
+        )
         return EXIT_FAILED
     serve_site(Path(args.out), port=args.port)
     return EXIT_OK
@@ -288,7 +331,9 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
     from backrank.marketplace import Marketplace
 
-    marketplace = Marketplace(seed=args.seed, scale=args.scale, faults=args.faults).start(port=args.port)
+    marketplace = Marketplace(seed=args.seed, scale=args.scale, faults=args.faults).start(
+        port=args.port
+    )
     try:
         if args.truth:
             marketplace.write_truth(args.truth)

@@ -173,7 +173,13 @@ DEFAULT_CATEGORIES: tuple[CategoryRule, ...] = (
     CategoryRule(
         name="Back stretchers",
         slug="back-stretchers",
-        keywords=("back stretcher", "spine stretcher", "lumbar stretcher", "back arch", "stretcher"),
+        keywords=(
+            "back stretcher",
+            "spine stretcher",
+            "lumbar stretcher",
+            "back arch",
+            "stretcher",
+        ),
     ),
     CategoryRule(
         name="Back wheels",
@@ -555,7 +561,9 @@ def _affiliates(reader: _Reader, data: dict[str, Any]) -> dict[str, AffiliatePro
         )
         cloak = reader.value(program, "cloak", "bool", table, label, False)
         if cloak and kind == "amazon":
-            reader.error(table, "cloak", f"{label}.cloak", "Amazon links must go straight to Amazon")
+            reader.error(
+                table, "cloak", f"{label}.cloak", "Amazon links must go straight to Amazon"
+            )
             cloak = False
         if template is not None:
             programs[name] = AffiliateProgram(

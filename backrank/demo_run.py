@@ -33,7 +33,13 @@ def _previous_runs(db_path: Path) -> int:
 
 
 def run_demo(
-    *, out_dir: Path, db_path: Path, seed: int, serve_port: int | None, console: Console, quiet: bool,
+    *,
+    out_dir: Path,
+    db_path: Path,
+    seed: int,
+    serve_port: int | None,
+    console: Console,
+    quiet: bool,
     faults: str = "none",
 ) -> int:
     from backrank.cli import EXIT_FAILED, Context, refresh
@@ -46,8 +52,10 @@ def run_demo(
     # the same ports across runs so its database grows a price history instead of duplicates.
     port = PREFERRED_MARKETPLACE_PORT if ports_free(PREFERRED_MARKETPLACE_PORT) else 0
     if port == 0 and db_path.exists():
-        console.print(f"ports {PREFERRED_MARKETPLACE_PORT}-{PREFERRED_MARKETPLACE_PORT + 3} are busy: "
-                      f"starting a fresh demo database at {db_path}")
+        console.print(
+            f"ports {PREFERRED_MARKETPLACE_PORT}-{PREFERRED_MARKETPLACE_PORT + 3} are busy: "
+            f"starting a fresh demo database at {db_path}"
+        )
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     marketplace = Marketplace(seed=seed, faults=faults)

@@ -38,7 +38,11 @@ COLUMNS = (
 
 def _store_stats(stats: dict[str, Any], store: str) -> dict[str, int]:
     prefix = f"backrank/store/{store}/"
-    return {key.removeprefix(prefix): int(value) for key, value in stats.items() if key.startswith(prefix)}
+    return {
+        key.removeprefix(prefix): int(value)
+        for key, value in stats.items()
+        if key.startswith(prefix)
+    }
 
 
 def _by_prefix(figures: dict[str, int], prefixes: tuple[str, ...]) -> dict[str, int]:

@@ -27,14 +27,19 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def make_site_server(site_dir: Path, port: int = 8000, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def make_site_server(
+    site_dir: Path, port: int = 8000, host: str = "127.0.0.1"
+) -> ThreadingHTTPServer:
     handler = functools.partial(SiteRequestHandler, directory=str(site_dir))
     return ThreadingHTTPServer((host, port), handler)
 
 
 def serve_site(site_dir: Path, port: int = 8000, host: str = "127.0.0.1") -> None:
     server = make_site_server(site_dir, port, host)
-    print(f"serving {site_dir} on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+    print(
+        f"serving {site_dir} on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -280,23 +280,32 @@ def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
-def _typed(frame: pd.DataFrame, floats: Iterable[str] = (), ints: Iterable[str] = (),
-           decimals: Iterable[str] = (), bools: Iterable[str] = ()) -> pd.DataFrame:
+def _typed(
+    frame: pd.DataFrame,
+    floats: Iterable[str] = (),
+    ints: Iterable[str] = (),
+    decimals: Iterable[str] = (),
+    bools: Iterable[str] = (),
+) -> pd.DataFrame:
     """Give the numeric columns their types; text columns stay object with None for NULL."""
     for column in floats:
         frame[column] = pd.Series(
-            [math.nan if v is None else float(v) for v in frame[column]], index=frame.index,
+            [math.nan if v is None else float(v) for v in frame[column]],
+            index=frame.index,
             dtype="float64",
         )
     for column in ints:
-        frame[column] = pd.Series(list(frame[column]), index=frame.index, dtype=object).astype("Int64")
+        frame[column] = pd.Series(list(frame[column]), index=frame.index, dtype=object).astype(
+            "Int64"
+        )
     for column in decimals:
         frame[column] = pd.Series(
             [_decimal(v) for v in frame[column]], index=frame.index, dtype=object
         )
     for column in bools:
         frame[column] = pd.Series(
-            [None if v is None else bool(v) for v in frame[column]], index=frame.index,
+            [None if v is None else bool(v) for v in frame[column]],
+            index=frame.index,
             dtype="boolean",
         )
     return frame
@@ -623,7 +632,10 @@ class Store:
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
         return pd.DataFrame(
-            {name: pd.Series([row[i] for row in rows], dtype=object) for i, name in enumerate(columns)},
+            {
+                name: pd.Series([row[i] for row in rows], dtype=object)
+                for i, name in enumerate(columns)
+            },
             columns=columns,
         )
 
@@ -714,7 +726,9 @@ class Store:
         columns = [*PRODUCT_COLUMNS, "run_id", "extra_json"]
         # Without a run there is nothing to file a snapshot under; products still replace.
         snapshots = (
-            [] if run_id is None else [_snapshot_row(run_id, r) for r in products.to_dict("records")]
+            []
+            if run_id is None
+            else [_snapshot_row(run_id, r) for r in products.to_dict("records")]
         )
         with self.conn:
             if run_id is not None:
@@ -802,7 +816,9 @@ class Store:
         """Cache per-review features (``content_hash``, ``features`` dict) in one transaction."""
         now = _now()
         rows = []
-        for content_hash, values in zip(features["content_hash"], features["features"], strict=True):
+        for content_hash, values in zip(
+            features["content_hash"], features["features"], strict=True
+        ):
             if not isinstance(content_hash, str) or not content_hash:
                 raise ValueError(f"review features need a content_hash, got {content_hash!r}")
             if not isinstance(values, Mapping):

@@ -37,9 +37,25 @@ REPO = Path(__file__).resolve().parent.parent
 def start_marketplace(scale: int, seed: int, workdir: Path) -> tuple[subprocess.Popen, Path]:
     catalog = workdir / "catalog.toml"
     process = subprocess.Popen(
-        [sys.executable, "-m", "backrank.cli", "marketplace", "--port", "0", "--seed", str(seed),
-         "--scale", str(scale), "--catalog-out", str(catalog), "--truth", str(workdir / "truth.json")],
-        stdout=subprocess.PIPE, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "backrank.cli",
+            "marketplace",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--scale",
+            str(scale),
+            "--catalog-out",
+            str(catalog),
+            "--truth",
+            str(workdir / "truth.json"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     for line in process.stdout:
         if "running" in line:
@@ -69,7 +85,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def py_spy() -> str:
-    found = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    found = shutil.which(
+        "py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    )
     if found is None:
         raise SystemExit("--profile needs py-spy: pip install py-spy")
     return found
@@ -77,8 +95,20 @@ def py_spy() -> str:
 
 def sampled(command: list[str], output: Path) -> list[str]:
     """`command` run under py-spy, writing collapsed stacks (one line per stack) to `output`."""
-    return [py_spy(), "record", "--format", "raw", "--function", "--nonblocking", "--rate", "200",
-            "--output", str(output), "--", *command]
+    return [
+        py_spy(),
+        "record",
+        "--format",
+        "raw",
+        "--function",
+        "--nonblocking",
+        "--rate",
+        "200",
+        "--output",
+        str(output),
+        "--",
+        *command,
+    ]
 
 
 def top_functions(stacks: Path, limit: int = 20) -> str:
@@ -102,7 +132,9 @@ def top_functions(stacks: Path, limit: int = 20) -> str:
         return "  (no samples)"
     rows = [f"  {total} samples; own% = in the function itself, incl% = with what it calls"]
     rows += [f"  own {100 * n / total:5.1f}%  {name}" for name, n in own.most_common(limit)]
-    rows += [f"  incl {100 * n / total:5.1f}%  {name}" for name, n in inclusive.most_common(limit + 10)]
+    rows += [
+        f"  incl {100 * n / total:5.1f}%  {name}" for name, n in inclusive.most_common(limit + 10)
+    ]
     return "\n".join(rows)
 
 
@@ -114,8 +146,18 @@ def _short_frame(frame: str) -> str:
 
 def crawl_figures(catalog: Path, workdir: Path, profile: Path | None = None) -> dict:
     stats_file = workdir / "crawl-stats.json"
-    command = [sys.executable, "-m", "backrank.crawl", "--catalog", str(catalog), "--db",
-               str(workdir / "bench.db"), "--quiet", "--json-stats", str(stats_file)]
+    command = [
+        sys.executable,
+        "-m",
+        "backrank.crawl",
+        "--catalog",
+        str(catalog),
+        "--db",
+        str(workdir / "bench.db"),
+        "--quiet",
+        "--json-stats",
+        str(stats_file),
+    ]
     if profile is not None:
         command = sampled(command, profile / "crawl-stacks.txt")
     wall, peak_rss, cpu, _ = run_measured(command, cwd=REPO)
@@ -139,7 +181,14 @@ def scrapy_bench_figures(seconds: int) -> dict:
     # Run outside the project so its polite settings don't apply to the reference figure.
     with tempfile.TemporaryDirectory() as outside:
         _, peak_rss, cpu, log = run_measured(
-            [sys.executable, "-m", "scrapy.cmdline", "bench", "-s", f"CLOSESPIDER_TIMEOUT={seconds}"],
+            [
+                sys.executable,
+                "-m",
+                "scrapy.cmdline",
+                "bench",
+                "-s",
+                f"CLOSESPIDER_TIMEOUT={seconds}",
+            ],
             cwd=Path(outside),
         )
     pages = int(re.search(r"'downloader/response_count': (\d+)", log).group(1))
@@ -158,9 +207,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1000, help="product models in the marketplace")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--bench-seconds", type=int, default=10, help="how long `scrapy bench` runs")
-    parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="sample both processes with py-spy; stacks and top functions go to DIR")
+    parser.add_argument(
+        "--bench-seconds", type=int, default=10, help="how long `scrapy bench` runs"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample both processes with py-spy; stacks and top functions go to DIR",
+    )
     args = parser.parse_args()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -171,15 +226,29 @@ def main() -> int:
         server_sampler = None
         if args.profile is not None:
             server_sampler = subprocess.Popen(
-                [py_spy(), "record", "--format", "raw", "--function", "--nonblocking", "--rate",
-                 "200", "--output", str(args.profile / "marketplace-stacks.txt"),
-                 "--pid", str(marketplace.pid)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    py_spy(),
+                    "record",
+                    "--format",
+                    "raw",
+                    "--function",
+                    "--nonblocking",
+                    "--rate",
+                    "200",
+                    "--output",
+                    str(args.profile / "marketplace-stacks.txt"),
+                    "--pid",
+                    str(marketplace.pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         try:
             server_cpu_before = cpu_seconds(marketplace.pid)
             crawl = crawl_figures(catalog, workdir, args.profile)
-            crawl["marketplace_cpu_seconds"] = round(cpu_seconds(marketplace.pid) - server_cpu_before, 1)
+            crawl["marketplace_cpu_seconds"] = round(
+                cpu_seconds(marketplace.pid) - server_cpu_before, 1
+            )
         finally:
             if server_sampler is not None:
                 server_sampler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
@@ -196,15 +265,23 @@ def main() -> int:
     cpu_ratio = round(crawl["pages_per_cpu_s"] / bench["pages_per_cpu_s"], 2)
 
     print(f"backrank crawl, marketplace --scale {args.scale}, politeness off:")
-    print(f"  {crawl['pages']} pages, {crawl['listings']} listings, {crawl['reviews']} reviews, "
-          f"{crawl['errors']} errors in {crawl['seconds']} s")
-    print(f"  {crawl['pages_per_s']} pages/s, {crawl['items_per_s']} items/s, "
-          f"peak RSS {crawl['peak_rss_mb']} MB")
-    print(f"  CPU seconds: crawl {crawl['cpu_seconds']}, marketplace "
-          f"{crawl['marketplace_cpu_seconds']}: {crawl['pages_per_cpu_s']} pages per CPU second")
-    print(f"scrapy bench on this machine: {bench['pages_per_s']} pages/s "
-          f"({bench['pages']} pages in {bench['seconds']} s), peak RSS {bench['peak_rss_mb']} MB, "
-          f"{bench['pages_per_cpu_s']} pages per CPU second")
+    print(
+        f"  {crawl['pages']} pages, {crawl['listings']} listings, {crawl['reviews']} reviews, "
+        f"{crawl['errors']} errors in {crawl['seconds']} s"
+    )
+    print(
+        f"  {crawl['pages_per_s']} pages/s, {crawl['items_per_s']} items/s, "
+        f"peak RSS {crawl['peak_rss_mb']} MB"
+    )
+    print(
+        f"  CPU seconds: crawl {crawl['cpu_seconds']}, marketplace "
+        f"{crawl['marketplace_cpu_seconds']}: {crawl['pages_per_cpu_s']} pages per CPU second"
+    )
+    print(
+        f"scrapy bench on this machine: {bench['pages_per_s']} pages/s "
+        f"({bench['pages']} pages in {bench['seconds']} s), peak RSS {bench['peak_rss_mb']} MB, "
+        f"{bench['pages_per_cpu_s']} pages per CPU second"
+    )
     print(f"ratio backrank / scrapy bench: {ratio} (per CPU second: {cpu_ratio})")
     if args.profile is not None:
         for name in ("crawl", "marketplace"):
@@ -212,8 +289,17 @@ def main() -> int:
             summary = top_functions(stacks) if stacks.exists() else "  (py-spy wrote nothing)"
             (args.profile / f"{name}-top.txt").write_text(summary + "\n", encoding="utf-8")
             print(f"{name} profile (py-spy, {stacks}):\n{summary}")
-    print(json.dumps({"scale": args.scale, "crawl": crawl, "scrapy_bench": bench, "ratio": ratio,
-                      "cpu_ratio": cpu_ratio}))
+    print(
+        json.dumps(
+            {
+                "scale": args.scale,
+                "crawl": crawl,
+                "scrapy_bench": bench,
+                "ratio": ratio,
+                "cpu_ratio": cpu_ratio,
+            }
+        )
+    )
     return 0
 
 

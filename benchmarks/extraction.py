@@ -29,8 +29,14 @@ FIELDS = {
     "mpn": "mpn",
     "asin": "asin",
 }
-REVIEW_FIELDS = {"id": "review_id", "author": "author", "rating": "rating", "title": "title",
-                 "date": "date", "verified": "verified"}
+REVIEW_FIELDS = {
+    "id": "review_id",
+    "author": "author",
+    "rating": "rating",
+    "title": "title",
+    "date": "date",
+    "verified": "verified",
+}
 
 
 def realpages_dir() -> Path:
@@ -50,7 +56,9 @@ def matches(expected: object, actual: object) -> bool:
     if actual is None:
         return False
     if isinstance(expected, float) or isinstance(actual, float):
-        return isinstance(actual, (int, float)) and math.isclose(float(expected), actual, abs_tol=0.005)
+        return isinstance(actual, (int, float)) and math.isclose(
+            float(expected), actual, abs_tol=0.005
+        )
     if isinstance(actual, Decimal):
         return actual == Decimal(str(expected))
     if isinstance(expected, str):
@@ -69,7 +77,9 @@ def run(root: Path, repeat: int) -> dict:
     manifest = json.loads((root / "manifest.json").read_text())
     table: dict[str, dict[str, int]] = {}
     failures: list[str] = []
-    pages = [(e, read_page(root, e)) for e in manifest if e["kind"] in ("product_page", "review_page")]
+    pages = [
+        (e, read_page(root, e)) for e in manifest if e["kind"] in ("product_page", "review_page")
+    ]
     for entry, html in pages:
         url = entry["url"] or "https://example.invalid/"
         if entry["kind"] == "product_page":
@@ -80,8 +90,10 @@ def run(root: Path, repeat: int) -> dict:
                 result = outcome(entry["expected"][key], getattr(listing, attr))
                 table.setdefault(key, {"correct": 0, "wrong": 0, "missing": 0})[result] += 1
                 if result != "correct":
-                    failures.append(f"{entry['file']}: {key}: expected {entry['expected'][key]!r}, "
-                                    f"got {getattr(listing, attr)!r}")
+                    failures.append(
+                        f"{entry['file']}: {key}: expected {entry['expected'][key]!r}, "
+                        f"got {getattr(listing, attr)!r}"
+                    )
         else:
             page = extract.parse_review_page(html, url)
             reviews = [normalise_review(r) for r in page.reviews]
@@ -91,10 +103,14 @@ def run(root: Path, repeat: int) -> dict:
                 for key, attr in REVIEW_FIELDS.items():
                     actual = getattr(review, attr) if review else None
                     result = outcome(expected[key], actual)
-                    table.setdefault(f"review.{key}", {"correct": 0, "wrong": 0, "missing": 0})[result] += 1
+                    table.setdefault(f"review.{key}", {"correct": 0, "wrong": 0, "missing": 0})[
+                        result
+                    ] += 1
                     if result != "correct":
-                        failures.append(f"{entry['file']}: review {expected['id']} {key}: "
-                                        f"expected {expected[key]!r}, got {actual!r}")
+                        failures.append(
+                            f"{entry['file']}: review {expected['id']} {key}: "
+                            f"expected {expected[key]!r}, got {actual!r}"
+                        )
     started = time.perf_counter()
     for _ in range(repeat):
         for entry, html in pages:
@@ -127,14 +143,20 @@ def main(argv: list[str] | None = None) -> int:
     for key, counts in figures["fields"].items():
         total = sum(counts.values())
         accuracy[key] = round(counts["correct"] / total, 3) if total else None
-        print(f"{key:<16}{counts['correct']:>8}{counts['wrong']:>7}{counts['missing']:>9}"
-              f"{accuracy[key]:>10.1%}")
+        print(
+            f"{key:<16}{counts['correct']:>8}{counts['wrong']:>7}{counts['missing']:>9}"
+            f"{accuracy[key]:>10.1%}"
+        )
     if args.failures:
         for failure in figures["failures"]:
             print("  " + failure)
     print(f"{figures['pages']} pages, extraction alone: {figures['pages_per_second']} pages/s")
-    summary = {"fields": figures["fields"], "accuracy": accuracy, "pages": figures["pages"],
-               "pages_per_second": figures["pages_per_second"]}
+    summary = {
+        "fields": figures["fields"],
+        "accuracy": accuracy,
+        "pages": figures["pages"],
+        "pages_per_second": figures["pages_per_second"],
+    }
     print(json.dumps(summary, sort_keys=True))
     return 0
 

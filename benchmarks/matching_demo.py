@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     result = run(args.seed, args.scale)
-    print(f"marketplace seed {args.seed}, {result['products']} models, {result['listings']} listings")
+    print(
+        f"marketplace seed {args.seed}, {result['products']} models, {result['listings']} listings"
+    )
     print(f"precision  {result['precision']:.4f}")
     print(f"recall     {result['recall']:.4f}")
     print(f"F1         {result['f1']:.4f}")

@@ -180,8 +180,11 @@ def model_codes(title: object, mpn: object = None, brand: object = None) -> Mode
     target_compact = "".join(after_for)
     targets = {code for code in strong | weak if code in target_compact}
     return ModelCodes(
-        strong=frozenset(strong), weak=frozenset(weak - strong), compact=compact,
-        words=frozenset(every_word), targets=frozenset(targets),
+        strong=frozenset(strong),
+        weak=frozenset(weak - strong),
+        compact=compact,
+        words=frozenset(every_word),
+        targets=frozenset(targets),
     )
 
 
@@ -209,28 +212,72 @@ def _mixed_or_number(code: str) -> bool:
 
 
 _COLOURS = {
-    "black": "black", "white": "white", "red": "red", "blue": "blue", "green": "green",
-    "grn": "green", "silver": "silver", "sil": "silver", "gray": "gray", "grey": "gray",
-    "pink": "pink", "purple": "purple", "violet": "purple", "yellow": "yellow",
-    "orange": "orange", "brown": "brown", "cyan": "cyan", "magenta": "magenta", "gold": "gold",
-    "beige": "beige", "bronze": "bronze", "navy": "blue", "teal": "teal", "camo": "camouflage",
-    "camouflage": "camouflage", "clear": "clear", "ivory": "ivory", "tan": "tan",
+    "black": "black",
+    "white": "white",
+    "red": "red",
+    "blue": "blue",
+    "green": "green",
+    "grn": "green",
+    "silver": "silver",
+    "sil": "silver",
+    "gray": "gray",
+    "grey": "gray",
+    "pink": "pink",
+    "purple": "purple",
+    "violet": "purple",
+    "yellow": "yellow",
+    "orange": "orange",
+    "brown": "brown",
+    "cyan": "cyan",
+    "magenta": "magenta",
+    "gold": "gold",
+    "beige": "beige",
+    "bronze": "bronze",
+    "navy": "blue",
+    "teal": "teal",
+    "camo": "camouflage",
+    "camouflage": "camouflage",
+    "clear": "clear",
+    "ivory": "ivory",
+    "tan": "tan",
 }
 _QUANTITY = re.compile(
     r"(\d+(?:\.\d+)?)\s?(tb|gb|mb|mp|ghz|mhz|w|mah|ft|feet|foot|inch|inches|in|pk|pack|"
     r"ct|count|sheets|pages|page|port|ports|outlet|outlets|piece|pieces|oz|lb|lbs|mm|ml)\b"
 )
 _UNIT_FAMILY = {
-    "tb": ("bytes", 1000.0), "gb": ("bytes", 1.0), "mb": ("bytes", 0.001),
-    "mp": ("megapixels", 1.0), "ghz": ("hertz", 1000.0), "mhz": ("hertz", 1.0),
-    "w": ("watts", 1.0), "mah": ("mah", 1.0), "ft": ("length", 12.0), "feet": ("length", 12.0),
-    "foot": ("length", 12.0), "inch": ("length", 1.0), "inches": ("length", 1.0),
-    "in": ("length", 1.0), "mm": ("length", 1 / 25.4), "pk": ("count", 1.0),
-    "pack": ("count", 1.0), "ct": ("count", 1.0), "count": ("count", 1.0),
-    "sheets": ("sheets", 1.0), "pages": ("pages", 1.0), "page": ("pages", 1.0),
-    "port": ("ports", 1.0), "ports": ("ports", 1.0), "outlet": ("outlets", 1.0),
-    "outlets": ("outlets", 1.0), "piece": ("count", 1.0), "pieces": ("count", 1.0),
-    "oz": ("ounces", 1.0), "lb": ("pounds", 1.0), "lbs": ("pounds", 1.0), "ml": ("ml", 1.0),
+    "tb": ("bytes", 1000.0),
+    "gb": ("bytes", 1.0),
+    "mb": ("bytes", 0.001),
+    "mp": ("megapixels", 1.0),
+    "ghz": ("hertz", 1000.0),
+    "mhz": ("hertz", 1.0),
+    "w": ("watts", 1.0),
+    "mah": ("mah", 1.0),
+    "ft": ("length", 12.0),
+    "feet": ("length", 12.0),
+    "foot": ("length", 12.0),
+    "inch": ("length", 1.0),
+    "inches": ("length", 1.0),
+    "in": ("length", 1.0),
+    "mm": ("length", 1 / 25.4),
+    "pk": ("count", 1.0),
+    "pack": ("count", 1.0),
+    "ct": ("count", 1.0),
+    "count": ("count", 1.0),
+    "sheets": ("sheets", 1.0),
+    "pages": ("pages", 1.0),
+    "page": ("pages", 1.0),
+    "port": ("ports", 1.0),
+    "ports": ("ports", 1.0),
+    "outlet": ("outlets", 1.0),
+    "outlets": ("outlets", 1.0),
+    "piece": ("count", 1.0),
+    "pieces": ("count", 1.0),
+    "oz": ("ounces", 1.0),
+    "lb": ("pounds", 1.0),
+    "lbs": ("pounds", 1.0),
+    "ml": ("ml", 1.0),
 }
 
 

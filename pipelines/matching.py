@@ -123,7 +123,9 @@ class MatchConfig:
     # Walmart-Amazon pairs never meet this pass.
     mutual_threshold: float = 0.01
     price_ratio_limit: float = 2.0  # prices further apart than this ratio are suspicious
-    code_variant_similarity: float = 0.7  # normalised Levenshtein above which two codes are variants
+    code_variant_similarity: float = (
+        0.7  # normalised Levenshtein above which two codes are variants
+    )
     candidate_cutoff: float = 60.0  # token_set_ratio a same-block pair needs to be scored at all
     candidates_per_listing: int = 8  # nearest titles per listing in a block that get scored
     max_block_size: int = 100  # larger blocks are compared by sorted neighbourhood instead
@@ -242,7 +244,10 @@ def prepare_listings(listings: pd.DataFrame) -> pd.DataFrame:
         "_aftermarket": [is_aftermarket(t) for t in titles],
     }
     return frame.assign(
-        **{name: pd.Series(values, index=frame.index, dtype=object) for name, values in columns.items()}
+        **{
+            name: pd.Series(values, index=frame.index, dtype=object)
+            for name, values in columns.items()
+        }
     )
 
 
@@ -255,7 +260,11 @@ def _brand_relation(brand_a: str | None, brand_b: str | None, title_a: str, titl
         if brand_a == brand_b or brand_a.split()[0] == brand_b.split()[0]:
             return 1
         joined_a, joined_b = brand_a.replace(" ", ""), brand_b.replace(" ", "")
-        if joined_a == joined_b or _brand_in_title(brand_a, title_b) or _brand_in_title(brand_b, title_a):
+        if (
+            joined_a == joined_b
+            or _brand_in_title(brand_a, title_b)
+            or _brand_in_title(brand_b, title_a)
+        ):
             return 1
         return -1
     if brand_a and _brand_in_title(brand_a, title_b):
@@ -379,9 +388,13 @@ def _idf_similarities(
         weight_a = {w: idf.get(w, rarest) for w in words_a}
         weight_b = {w: idf.get(w, rarest) for w in words_b}
         shared = words_a & words_b
-        norm = math.sqrt(sum(v * v for v in weight_a.values()) * sum(v * v for v in weight_b.values()))
+        norm = math.sqrt(
+            sum(v * v for v in weight_a.values()) * sum(v * v for v in weight_b.values())
+        )
         cosine.append(sum(weight_a[w] ** 2 for w in shared) / norm if norm else 0.0)
-        short, weights = (words_a, weight_a) if len(words_a) <= len(words_b) else (words_b, weight_b)
+        short, weights = (
+            (words_a, weight_a) if len(words_a) <= len(words_b) else (words_b, weight_b)
+        )
         total = sum(weights.values())
         coverage.append(sum(weights[w] for w in shared) / total if total else 0.0)
         missing.append(sum(weights[w] for w in short - shared) / total if total else 0.0)
@@ -464,10 +477,14 @@ def pair_features(
             "title_x_brand": token_set * (brands == 1),
             "code_suffixed": [r.suffixed for r in relations],
             "code_for_device": [r.for_device for r in relations],
-            "colour_one_sided": [bool(a) != bool(b) for a, b in zip(left["_colours"], right["_colours"])],
+            "colour_one_sided": [
+                bool(a) != bool(b) for a, b in zip(left["_colours"], right["_colours"])
+            ],
             "aftermarket_one_sided": left["_aftermarket"].to_numpy(dtype=bool)
             != right["_aftermarket"].to_numpy(dtype=bool),
-            "quantity_agree": [bool(a & b) for a, b in zip(left["_quantities"], right["_quantities"])],
+            "quantity_agree": [
+                bool(a & b) for a, b in zip(left["_quantities"], right["_quantities"])
+            ],
             "price_missing": np.isnan(ratio),
             "price_ratio": ratio,
             "code_detail": [r.detail for r in relations],
@@ -516,7 +533,9 @@ def pair_signals(
     rules = _identifier_rules(left, right)
     return pair_features(left, right, config, idf).assign(
         identifier=pd.Series([rule for rule, _ in rules], index=left.index, dtype=object),
-        identifier_reason=pd.Series([reason for _, reason in rules], index=left.index, dtype=object),
+        identifier_reason=pd.Series(
+            [reason for _, reason in rules], index=left.index, dtype=object
+        ),
     )
 
 
@@ -525,7 +544,10 @@ def decide(signals: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
     weighted = signals[list(FEATURES)].to_numpy(dtype=float) @ config.weights()
     score = 1.0 / (1.0 + np.exp(-(config.bias + weighted)))
     identifier = signals["identifier"].to_numpy(dtype=object)
-    score = np.where(identifier == True, 1.0, np.where(identifier == False, 0.0, score))
+    # identifier is an object array of True / False / None: compare elementwise
+    decided_same = identifier == True  # noqa: E712
+    decided_apart = identifier == False  # noqa: E712
+    score = np.where(decided_same, 1.0, np.where(decided_apart, 0.0, score))
     return pd.DataFrame({"score": score, "match": score >= config.threshold}, index=signals.index)
 
 
@@ -603,7 +625,9 @@ def _block_keys(prepared: pd.DataFrame) -> dict[str, list[int]]:
 def candidate_pairs(prepared: pd.DataFrame, config: MatchConfig) -> np.ndarray:
     """Position pairs (i < j) worth scoring, found inside blocks so cost grows near linearly."""
     titles = prepared["_title"].tolist()
-    stores = np.array([str(s) if not _missing(s) else f"\0{i}" for i, s in enumerate(prepared["store"])])
+    stores = np.array(
+        [str(s) if not _missing(s) else f"\0{i}" for i, s in enumerate(prepared["store"])]
+    )
     found: set[tuple[int, int]] = set()
     for key, members in _block_keys(prepared).items():
         if len(members) < 2:
@@ -698,7 +722,10 @@ class _Products:
         root_a, root_b = self.find(a), self.find(b)
         if root_a == root_b:
             return True
-        if self.forbidden[root_a] & self.members[root_b] or self.forbidden[root_b] & self.members[root_a]:
+        if (
+            self.forbidden[root_a] & self.members[root_b]
+            or self.forbidden[root_b] & self.members[root_a]
+        ):
             return False
         if not owner:
             gtins_a, gtins_b = self.gtins[root_a], self.gtins[root_b]
@@ -801,7 +828,10 @@ def match_listings(
 
 
 def _mutual_best(
-    pairs: np.ndarray, score: np.ndarray, signals: pd.DataFrame, stores: np.ndarray,
+    pairs: np.ndarray,
+    score: np.ndarray,
+    signals: pd.DataFrame,
+    stores: np.ndarray,
     config: MatchConfig,
 ) -> np.ndarray:
     """Positions of unsure pairs whose listings are each other's best candidate in that store.

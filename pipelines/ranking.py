@@ -99,7 +99,10 @@ def best_prices(listings: pd.DataFrame) -> pd.DataFrame:
     if priced.empty:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
     main_currency = (
-        priced.groupby(["product_id", "currency"]).size().rename("n").reset_index()
+        priced.groupby(["product_id", "currency"])
+        .size()
+        .rename("n")
+        .reset_index()
         .sort_values(["product_id", "n", "currency"], ascending=[True, False, True])
         .drop_duplicates("product_id")
         .set_index("product_id")["currency"]

@@ -60,12 +60,18 @@ def prepare_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
     work["reviewer_id"] = reviewer.to_numpy()
     rating = pd.to_numeric(reviews["rating"], errors="coerce").to_numpy(dtype=float)
     work["rating"] = np.where((rating >= 1) & (rating <= 5), rating, np.nan)
-    work["date"] = pd.to_datetime(
-        reviews["date"].to_numpy(), errors="coerce", format="mixed"
-    ).tz_localize(None) if len(reviews) else pd.Series(dtype="datetime64[ns]")
+    work["date"] = (
+        pd.to_datetime(reviews["date"].to_numpy(), errors="coerce", format="mixed").tz_localize(
+            None
+        )
+        if len(reviews)
+        else pd.Series(dtype="datetime64[ns]")
+    )
     if "verified" in reviews.columns:
         work["verified"] = reviews["verified"].map(_as_bool).to_numpy()
-    text_column = "body" if "body" in reviews.columns else "text" if "text" in reviews.columns else None
+    text_column = (
+        "body" if "body" in reviews.columns else "text" if "text" in reviews.columns else None
+    )
     if text_column is not None:
         work["body"] = reviews[text_column].astype("string").to_numpy()
     if "title" in reviews.columns:
@@ -185,9 +191,7 @@ def flagged_reviews(reviews: pd.DataFrame, masks: pd.DataFrame) -> pd.DataFrame:
     return flagged
 
 
-def deleted_reviews(
-    reviews: pd.DataFrame, previous: pd.DataFrame | None
-) -> pd.DataFrame | None:
+def deleted_reviews(reviews: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame | None:
     """Previously seen reviews of current products that are gone now (None without a previous)."""
     if previous is None:
         return None
@@ -244,7 +248,10 @@ def test_outcomes(
     big_enough = gap.abs() >= config.min_effect
     counted = counts & big_enough & direction_ok & outcomes["p_value"].notna()
     status = np.select(
-        [counted & (outcomes["p_value"] < config.fail_p), counted & (outcomes["p_value"] < config.warn_p)],
+        [
+            counted & (outcomes["p_value"] < config.fail_p),
+            counted & (outcomes["p_value"] < config.warn_p),
+        ],
         ["Fail", "Warn"],
         default="Pass",
     )
@@ -254,9 +261,7 @@ def test_outcomes(
     return outcomes.assign(status=status, share=share, counted=counts)
 
 
-def suspicion_score(
-    features: pd.DataFrame, flags: pd.DataFrame, config: TrustConfig
-) -> pd.Series:
+def suspicion_score(features: pd.DataFrame, flags: pd.DataFrame, config: TrustConfig) -> pd.Series:
     """Probability-like score in [0, 1]: the behaviour model's log-odds plus weighted 0/1 flags.
 
     ``features`` is ``behaviour_features`` output; ``flags`` has one 0/1 column per
@@ -291,8 +296,18 @@ def report_cards(outcomes: pd.DataFrame) -> dict[object, list[dict]]:
         share=outcomes["share"].round(4),
         p_value=outcomes["p_value"].round(6),
     )[
-        ["product_id", "test", "status", "description", "subset_size", "share",
-         "subset_mean", "rest_mean", "p_value", "counted"]
+        [
+            "product_id",
+            "test",
+            "status",
+            "description",
+            "subset_size",
+            "share",
+            "subset_mean",
+            "rest_mean",
+            "p_value",
+            "counted",
+        ]
     ]
     cards: dict[object, list[dict]] = {}
     for row in card.to_dict("records"):
@@ -353,7 +368,9 @@ def judge_reviews(
 
     products = product_summary(work, kept, suspicion, outcomes, config)
     return TrustResult(
-        reviews=scored, products=products, report_cards=report_cards(outcomes),
+        reviews=scored,
+        products=products,
+        report_cards=report_cards(outcomes),
         skipped_tests=skipped,
     )
 
@@ -398,6 +415,15 @@ def product_summary(
     summary["tests_warned"] = status["Warn"].reindex(summary.index, fill_value=0).astype(int)
     summary["trust_grade"] = trust_grade(summary["kept_share"], config)
     return summary.reset_index()[
-        ["product_id", "review_count", "rating", "adjusted_rating", "kept_share", "trust_grade",
-         "tests_failed", "tests_warned", "mean_suspicion"]
+        [
+            "product_id",
+            "review_count",
+            "rating",
+            "adjusted_rating",
+            "kept_share",
+            "trust_grade",
+            "tests_failed",
+            "tests_warned",
+            "mean_suspicion",
+        ]
     ]

@@ -118,4 +118,4 @@ class TreeModel:
         args = (codes, node_code, has_nan)
         left_bits = self._path_bits(tree, 2 * node + 1, level + 1, *args)
         right_bits = self._path_bits(tree, 2 * node + 2, level + 1, *args)
-        return [right] + [(right & r) | (~right & l) for l, r in zip(left_bits, right_bits)]
+        return [right] + [(right & r) | (~right & left) for left, r in zip(left_bits, right_bits)]

@@ -89,13 +89,28 @@ def subset_vs_rest(rating: pd.Series, product: pd.Series, masks: pd.DataFrame) -
         )
     if not frames:
         return pd.DataFrame(
-            columns=["product_id", "test", "product_reviews", "subset_size", "rated_subset",
-                     "rest_size", "subset_mean", "subset_var", "rest_mean", "rest_var", "p_value"]
+            columns=[
+                "product_id",
+                "test",
+                "product_reviews",
+                "subset_size",
+                "rated_subset",
+                "rest_size",
+                "subset_mean",
+                "subset_var",
+                "rest_mean",
+                "rest_var",
+                "p_value",
+            ]
         )
     result = pd.concat(frames, ignore_index=True)
     result["p_value"] = welch_p_value(
-        result["subset_mean"], result["subset_var"], result["rated_subset"],
-        result["rest_mean"], result["rest_var"], result["rest_size"],
+        result["subset_mean"],
+        result["subset_var"],
+        result["rated_subset"],
+        result["rest_mean"],
+        result["rest_var"],
+        result["rest_size"],
     )
     return result
 

@@ -123,7 +123,9 @@ def write_context(context: SiteContext, out_dir: str | Path) -> BuildResult:
     return _result(written_dir, pages, unchanged, stats)
 
 
-def _result(out_dir: Path, pages: dict[str, str], unchanged: set[str], stats: WriteStats) -> BuildResult:
+def _result(
+    out_dir: Path, pages: dict[str, str], unchanged: set[str], stats: WriteStats
+) -> BuildResult:
     return BuildResult(
         out_dir=out_dir,
         pages=tuple(sorted(set(pages) | unchanged)),
@@ -141,5 +143,7 @@ def build_site(
     Uses the products ``backrank score`` saved; when there are none, scores the offers now
     (without saving: only ``score`` writes to the store).
     """
-    context = context_from_store(catalog, store, now or datetime.now(UTC), reuse_for(catalog, out_dir))
+    context = context_from_store(
+        catalog, store, now or datetime.now(UTC), reuse_for(catalog, out_dir)
+    )
     return write_context(context, out_dir)

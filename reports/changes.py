@@ -65,7 +65,10 @@ def changes_between_runs(snapshots: pd.DataFrame | None) -> Changes:
         return Changes(run_before=None, run_after=runs[-1] if runs else None)
     run_before, run_after = runs[-2], runs[-1]
     by_run = {
-        run: {str(r["product_id"]): r for r in snapshots[snapshots["run_id"] == run].to_dict("records")}
+        run: {
+            str(r["product_id"]): r
+            for r in snapshots[snapshots["run_id"] == run].to_dict("records")
+        }
         for run in (run_before, run_after)
     }
     before, after = by_run[run_before], by_run[run_after]
@@ -73,11 +76,15 @@ def changes_between_runs(snapshots: pd.DataFrame | None) -> Changes:
     gone = [_change(before[p], None) for p in sorted(set(before) - set(after))]
     both = [_change(before[p], after[p]) for p in sorted(set(before) & set(after))]
     price_moves = [
-        c for c in both
-        if c.price_before is not None and c.price_after is not None and c.price_before != c.price_after
+        c
+        for c in both
+        if c.price_before is not None
+        and c.price_after is not None
+        and c.price_before != c.price_after
     ]
     rank_moves = [
-        c for c in both
+        c
+        for c in both
         if c.rank_before is not None and c.rank_after is not None and c.rank_before != c.rank_after
     ]
     price_moves.sort(key=lambda c: (c.price_after - c.price_before, c.name))  # type: ignore[operator]

@@ -184,7 +184,11 @@ class CategoryView:
 
     @property
     def top_pick(self) -> ProductView | None:
-        rated = [p for p in self.products if p.adjusted_rating is not None or p.composite_score is not None]
+        rated = [
+            p
+            for p in self.products
+            if p.adjusted_rating is not None or p.composite_score is not None
+        ]
         return rated[0] if rated else None
 
     @property
@@ -305,7 +309,9 @@ def cloaks(catalog: Any, store_name: str) -> bool:
     store = catalog.store(store_name)
     program = catalog.affiliates.get(store.affiliate) if store and store.affiliate else None
     # ``cloak`` is read tolerantly: catalogs written before the key existed have no such field.
-    return bool(program is not None and program.kind != "amazon" and getattr(program, "cloak", False))
+    return bool(
+        program is not None and program.kind != "amazon" and getattr(program, "cloak", False)
+    )
 
 
 def offer_view(catalog: Any, offer: Mapping[str, Any], now: datetime) -> OfferView:
@@ -337,9 +343,7 @@ def _offer_order(offer: OfferView) -> tuple[int, Decimal, str]:
     return (0 if buyable else 1, offer.price if buyable else Decimal(0), offer.store)
 
 
-def _with_go_paths(
-    catalog: Any, slug: str, offers: tuple[OfferView, ...]
-) -> tuple[OfferView, ...]:
+def _with_go_paths(catalog: Any, slug: str, offers: tuple[OfferView, ...]) -> tuple[OfferView, ...]:
     """Give cloaked affiliate offers a stable ``go/<product>-<store>/`` path."""
     result, used = [], set()
     for offer in offers:
@@ -378,7 +382,9 @@ def review_quotes_by_listing(catalog: Any, reviews: pd.DataFrame) -> dict[int, l
     may_quote = _quotable(catalog)
     result: dict[int, list[ReviewQuote]] = {}
     rows = values.records(reviews)
-    rows.sort(key=lambda r: (-(values.integer(r.get("helpful_votes")) or 0), str(r.get("date") or "")))
+    rows.sort(
+        key=lambda r: (-(values.integer(r.get("helpful_votes")) or 0), str(r.get("date") or ""))
+    )
     for row in rows:
         listing_id, body = values.integer(row.get("listing_id")), values.text(row.get("body"))
         store = str(row.get("store"))
@@ -396,7 +402,9 @@ def review_quotes_by_listing(catalog: Any, reviews: pd.DataFrame) -> dict[int, l
     return result
 
 
-def price_series_by_listing(history: pd.DataFrame | None) -> dict[int, list[tuple[str, datetime, Decimal]]]:
+def price_series_by_listing(
+    history: pd.DataFrame | None,
+) -> dict[int, list[tuple[str, datetime, Decimal]]]:
     """``listing_id -> [(store, fetched_at, price), ...]`` from the offer history."""
     if history is None or history.empty:
         return {}
@@ -503,7 +511,9 @@ def _with_details(
 def _listings_by_product(product_listings: pd.DataFrame) -> dict[str, list[int]]:
     result: dict[str, list[int]] = {}
     if len(product_listings):
-        for pid, lid in zip(product_listings["product_id"], product_listings["listing_id"], strict=True):
+        for pid, lid in zip(
+            product_listings["product_id"], product_listings["listing_id"], strict=True
+        ):
             if not values.missing(lid):
                 result.setdefault(str(pid), []).append(int(lid))
     return result
@@ -555,7 +565,9 @@ def detailed_views(
         str(row["product_id"]): row
         for row in values.records(products[products["product_id"].astype(str).isin(wanted)])
     }
-    listings = {pid: lids for pid, lids in _listings_by_product(product_listings).items() if pid in wanted}
+    listings = {
+        pid: lids for pid, lids in _listings_by_product(product_listings).items() if pid in wanted
+    }
     listing_ids = {lid for lids in listings.values() for lid in lids}
 
     def own(frame: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -566,7 +578,9 @@ def detailed_views(
     quotes = review_quotes_by_listing(catalog, own(reviews))  # type: ignore[arg-type]
     prices = price_series_by_listing(own(offer_history))
     return [
-        _with_details(catalog, v, rows[v.product_id], listings.get(v.product_id, ()), quotes, prices)
+        _with_details(
+            catalog, v, rows[v.product_id], listings.get(v.product_id, ()), quotes, prices
+        )
         for v in summaries
     ]
 
@@ -578,7 +592,9 @@ def category_views(catalog: Any, views: Iterable[ProductView]) -> list[CategoryV
     order = {rule.slug: i for i, rule in enumerate(catalog.categories)}
     result = []
     for slug in sorted({v.category for v in views}, key=lambda s: (order.get(s, len(order)), s)):
-        ranked = tuple(sorted((v for v in views if v.category == slug), key=lambda v: (v.rank, v.slug)))
+        ranked = tuple(
+            sorted((v for v in views if v.category == slug), key=lambda v: (v.rank, v.slug))
+        )
         top = ranked[:3]
         comparisons = tuple(
             Comparison(path=f"compare/{a.slug}-vs-{b.slug}.html", a=a, b=b)

@@ -139,7 +139,8 @@ def report_card(value: object) -> tuple[TrustTest, ...]:
         rows.append(
             TrustTest(
                 test=values.text(row.get("test")) or "—",
-                status=status.capitalize() if status and status.capitalize() in STATUSES
+                status=status.capitalize()
+                if status and status.capitalize() in STATUSES
                 else "Not run",
                 description=values.text(row.get("description")),
                 subset_size=values.integer(row.get("subset_size")),
@@ -152,7 +153,9 @@ def report_card(value: object) -> tuple[TrustTest, ...]:
     return tuple(rows)
 
 
-def aspects(value: object, may_quote: Callable[[str], bool], max_quotes: int = 2) -> tuple[Aspect, ...]:
+def aspects(
+    value: object, may_quote: Callable[[str], bool], max_quotes: int = 2
+) -> tuple[Aspect, ...]:
     """Pros or cons; a quote is kept only when its store's catalog entry allows quoting."""
     result = []
     for aspect in map(values.mapping, values.items(value)):
@@ -207,7 +210,9 @@ def specs(value: object) -> tuple[Spec, ...]:
 def rating_histogram(value: object) -> dict[int, int]:
     """``{"1": n, ...}`` as ``{1: n, ..., 5: n}``; {} when absent or empty."""
     table = values.mapping(value)
-    counts = {star: values.integer(table.get(str(star), table.get(star))) or 0 for star in range(1, 6)}
+    counts = {
+        star: values.integer(table.get(str(star), table.get(star))) or 0 for star in range(1, 6)
+    }
     return counts if any(counts.values()) else {}
 
 

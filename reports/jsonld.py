@@ -66,7 +66,9 @@ def product_document(
             "@type": "Offer",
             "price": str(offer["price"]),
             "priceCurrency": offer["currency"],
-            "availability": AVAILABILITY.get(offer["availability"], "https://schema.org/LimitedAvailability"),
+            "availability": AVAILABILITY.get(
+                offer["availability"], "https://schema.org/LimitedAvailability"
+            ),
             "url": offer["url"],
             "seller": {"@type": "Organization", "name": offer["store"]},
         }

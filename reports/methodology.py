@@ -74,7 +74,9 @@ def trust_config(raw: Mapping[str, Any]) -> TrustConfig:
     """TrustConfig defaults, overridden by the catalog's [scoring.trust] keys it knows."""
     overrides = values.mapping(raw.get("trust"))
     known = {f.name for f in fields(TrustConfig)}
-    config = TrustConfig(**{k: v for k, v in overrides.items() if k in known and k != "grade_bounds"})
+    config = TrustConfig(
+        **{k: v for k, v in overrides.items() if k in known and k != "grade_bounds"}
+    )
     return config
 
 
@@ -105,8 +107,11 @@ def methodology(catalog: Any, summary: Mapping[str, Any] | None) -> Methodology:
         grade_bounds=bounds,
         sensitivity=flatten(values.mapping(summary.get("sensitivity")))
         if isinstance(summary.get("sensitivity"), dict)
-        else ((Setting(name="sensitivity", value=shown(summary["sensitivity"])),)
-              if "sensitivity" in summary else ()),
+        else (
+            (Setting(name="sensitivity", value=shown(summary["sensitivity"])),)
+            if "sensitivity" in summary
+            else ()
+        ),
         other_settings=others + flatten(extra_summary, "run."),
         summary_run=values.text(summary.get("run_id")),
     )

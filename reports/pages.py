@@ -62,7 +62,9 @@ def _root(path: str) -> str:
 def _crumbs(site: SiteInfo, trail: Sequence[tuple[str, str]]) -> tuple[Any, ...]:
     """The breadcrumb trail for the page and as JSON-LD."""
     return (
-        jsonld.script_json(jsonld.breadcrumb_list([(name, _url(site, path)) for name, path in trail])),
+        jsonld.script_json(
+            jsonld.breadcrumb_list([(name, _url(site, path)) for name, path in trail])
+        ),
     )
 
 
@@ -112,7 +114,9 @@ def _product_page(
     )
 
 
-def _category_pages(site: SiteInfo, category: CategoryView, inputs: Mapping[str, str]) -> list[Page]:
+def _category_pages(
+    site: SiteInfo, category: CategoryView, inputs: Mapping[str, str]
+) -> list[Page]:
     """The category's ranking, ``CATEGORY_PAGE_SIZE`` rows a page; picks and comparisons on the first."""
     pages = []
     count = category.page_count
@@ -125,7 +129,9 @@ def _category_pages(site: SiteInfo, category: CategoryView, inputs: Mapping[str,
         if number > 1:
             trail.append((f"Page {number}", url))
         rows = category.page_products(number)
-        members = tuple((p.slug, inputs.get(p.product_id)) for p in rows) + (picks if number == 1 else ())
+        members = tuple((p.slug, inputs.get(p.product_id)) for p in rows) + (
+            picks if number == 1 else ()
+        )
         pages.append(Page(
             path=path, template="category.html", title=f"Best {category.name.lower()}{suffix}",
             root=_root(path), amazon_links=False,
@@ -231,7 +237,9 @@ class Reuse:
     templates_fingerprint: str
 
 
-def _comparison_inputs(comparisons: Sequence[Comparison], inputs: Mapping[str, str]) -> tuple[Any, ...]:
+def _comparison_inputs(
+    comparisons: Sequence[Comparison], inputs: Mapping[str, str]
+) -> tuple[Any, ...]:
     """What a product page shows of its comparisons: their paths and the other product."""
     return tuple(
         (c.path, *((p.slug, inputs.get(p.product_id)) for p in (c.a, c.b))) for c in comparisons
@@ -243,11 +251,15 @@ def _home_page(site: SiteInfo, categories: Sequence[CategoryView], grades: tuple
     """Top picks, and the top ``HOME_ROWS_PER_CATEGORY`` of each category with a link to the rest."""
     rows = tuple(p for c in categories for p in c.products[:HOME_ROWS_PER_CATEGORY])
     sections = tuple(
-        CategorySection(slug=c.slug, name=c.name, path=c.path, count=len(c.products), top_pick=c.top_pick)
+        CategorySection(
+            slug=c.slug, name=c.name, path=c.path, count=len(c.products), top_pick=c.top_pick
+        )
         for c in categories
     )
     keys = tuple((p.slug, inputs.get(p.product_id)) for p in rows)
-    keys += tuple((s.top_pick.slug, inputs.get(s.top_pick.product_id)) for s in sections if s.top_pick)
+    keys += tuple(
+        (s.top_pick.slug, inputs.get(s.top_pick.product_id)) for s in sections if s.top_pick
+    )
     return Page(
         path=HOME_PATH, template="home.html", title=site.name, root="", amazon_links=False,
         data={"categories": sections, "products": rows, "grades": grades, "built_at": site.generated_at,
@@ -303,20 +315,32 @@ def site_pages(
         page_inputs = embed_inputs = None
         if key is not None:
             own = (key, product.slug, product.category_name)
-            page_inputs = digest(*own, _comparison_inputs(comparisons_of.get(product.product_id, ()), inputs))
+            page_inputs = digest(
+                *own, _comparison_inputs(comparisons_of.get(product.product_id, ()), inputs)
+            )
             embed_inputs = digest(*own)
         if reuse and page_inputs and embed_inputs:
             page_key = inputs_key(prefix, product.path, page_inputs)
             embed_path = f"embed/{product.slug}.html"
             embed_key = inputs_key(prefix, embed_path, embed_inputs)
-            if reuse.previous.get(product.path) == page_key and reuse.previous.get(embed_path) == embed_key:
+            if (
+                reuse.previous.get(product.path) == page_key
+                and reuse.previous.get(embed_path) == embed_key
+            ):
                 kept[product.path], kept[embed_path] = page_key, embed_key
                 continue
         stale.append((product, page_inputs, embed_inputs))
-    paired = {p.product_id: p for c in categories for comp in c.comparisons for p in (comp.a, comp.b)}
-    wanted = [p for p, _, _ in stale if not p.detailed] + [p for p in paired.values() if not p.detailed]
+    paired = {
+        p.product_id: p for c in categories for comp in c.comparisons for p in (comp.a, comp.b)
+    }
+    wanted = [p for p, _, _ in stale if not p.detailed] + [
+        p for p in paired.values() if not p.detailed
+    ]
     detailed = {p.product_id: p for p in (detail(wanted) if detail and wanted else ())}
-    full = {pid: detailed.get(pid, p) for pid, p in {**{p.product_id: p for p, _, _ in stale}, **paired}.items()}
+    full = {
+        pid: detailed.get(pid, p)
+        for pid, p in {**{p.product_id: p for p, _, _ in stale}, **paired}.items()
+    }
     if any(not p.detailed for p in full.values()):
         raise ValueError("product pages need detailed views: pass detail=")
 
@@ -390,7 +414,9 @@ def site_context(
     site = site_info(catalog, now)
     summaries = summary_views(catalog, products, product_listings, offers, site.generated_at)
     # Offer links, quoting and names also come from the catalog: its change changes every key.
-    catalog_inputs = digest(repr(catalog.stores), repr(catalog.affiliates), repr(catalog.categories))
+    catalog_inputs = digest(
+        repr(catalog.stores), repr(catalog.affiliates), repr(catalog.categories)
+    )
     inputs = {
         pid: f"{key}-{catalog_inputs}"
         for pid, key in product_input_keys(products, product_listings, offers, reviews,

@@ -15,4 +15,8 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
+# House style: lint and format are part of the suite.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
 exec .venv/bin/python -m pytest -ra "$@"

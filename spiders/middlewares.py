@@ -26,7 +26,9 @@ logger = logging.getLogger(__name__)
 _HTML_END = re.compile(rb"</html\s*>", re.IGNORECASE)
 
 
-def retry_after_seconds(value: bytes | str | None, cap: float, now: datetime | None = None) -> float:
+def retry_after_seconds(
+    value: bytes | str | None, cap: float, now: datetime | None = None
+) -> float:
     """Seconds a ``Retry-After`` header asks to wait (delta seconds or an HTTP date), capped;
     0 when absent or unreadable."""
     if value is None:
@@ -100,7 +102,9 @@ class FaultTolerantRetryMiddleware(RetryMiddleware):
             return self._retry(request, "truncated_html") or response
         return response
 
-    def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+    def process_exception(
+        self, request: Request, exception: Exception
+    ) -> Request | Response | None:
         if isinstance(exception, ResponseDataLossError) or (
             isinstance(exception, ResponseFailed)
             and any(reason.check(_DataLoss, PotentialDataLoss) for reason in exception.reasons)

@@ -148,8 +148,16 @@ _DATE_SETTINGS = {
     "PARSERS": ["custom-formats", "absolute-time"],
     "RETURN_AS_TIMEZONE_AWARE": False,
 }
-_DATE_ORDER = {"en": "MDY", "de": "DMY", "fr": "DMY", "it": "DMY", "es": "DMY", "pt": "DMY",
-               "pl": "DMY", "nl": "DMY"}
+_DATE_ORDER = {
+    "en": "MDY",
+    "de": "DMY",
+    "fr": "DMY",
+    "it": "DMY",
+    "es": "DMY",
+    "pt": "DMY",
+    "pl": "DMY",
+    "nl": "DMY",
+}
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _OUT_OF = re.compile(r"(?:\b(?:out of|of|von|su|sur|de|z|van)\b|/)\s*(\d+(?:[.,]\d+)?)", re.I)
@@ -269,7 +277,7 @@ def parse_count(value: object) -> int | None:
     match = _GROUPED_INT.search(text)
     if match is None:
         return None
-    rest = text[match.end():]
+    rest = text[match.end() :]
     # "4.5" or "1.2K" is not an exact count: prefer None to a guess.
     if re.match(r"[.,]\d|\s*[kKmM]\b", rest):
         return None
@@ -332,7 +340,9 @@ def quick_date(text: str, lang: str | None) -> str | None:
         return _checked_iso(year, month, day)
     english = _ENGLISH_DATE.match(text) if lang in (None, "en") else None
     if english:
-        month_name, day, year = english.group(1, 2, 3) if english.group(1) else english.group(5, 4, 6)
+        month_name, day, year = (
+            english.group(1, 2, 3) if english.group(1) else english.group(5, 4, 6)
+        )
         return _checked_iso(year, str(_MONTHS[month_name.lower()]), day)
     return None
 

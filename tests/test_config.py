@@ -146,12 +146,14 @@ def test_affiliate_store_of_amazon_kind_does_not_quote_reviews(tmp_path: Path) -
 def test_affiliate_links(tmp_path: Path) -> None:
     catalog = load_catalog(write_catalog(tmp_path, FULL))
     amazon = catalog.affiliates["amazon"]
-    assert amazon.link_for({"url": "https://www.amazon.com/x/dp/B0TEST1234", "asin": "B0TEST1234"}) == (
-        "https://www.amazon.com/dp/B0TEST1234?tag=backrank-20"
-    )
+    assert amazon.link_for(
+        {"url": "https://www.amazon.com/x/dp/B0TEST1234", "asin": "B0TEST1234"}
+    ) == ("https://www.amazon.com/dp/B0TEST1234?tag=backrank-20")
     assert amazon.link_for({"url": "https://www.amazon.com/x", "asin": None}) is None
     ref = catalog.affiliates["shopify_ref"]
-    assert ref.link_for({"url": "https://shop.example/p/1"}) == "https://shop.example/p/1?ref=backrank"
+    assert (
+        ref.link_for({"url": "https://shop.example/p/1"}) == "https://shop.example/p/1?ref=backrank"
+    )
     assert ref.link_for({"url": "https://shop.example/p/1?variant=2"}) == (
         "https://shop.example/p/1?variant=2&ref=backrank"
     )
@@ -238,7 +240,7 @@ def error_of(tmp_path: Path, text: str) -> str:
         ),
         (
             lambda t: t.replace('"{url}?ref={ref}"', '"ftp://x/{sku}"'),
-            'catalog.toml:22: affiliates.shopify_ref.url_template: must give an http(s) URL '
+            "catalog.toml:22: affiliates.shopify_ref.url_template: must give an http(s) URL "
             '(got "ftp://x/{sku}")',
         ),
         (

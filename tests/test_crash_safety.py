@@ -79,10 +79,7 @@ def test_kill_9_mid_crawl_then_rerun_resumes_the_run_without_duplicates(tmp_path
     assert not listings.duplicated(["store", "listing_key"]).any()
     assert not reviews.duplicated(["store", "review_id"]).any()
     expected = {identity(row["store"], row["url"], row.get("asin")) for row in truth["listings"]}
-    got = {
-        identity(row["store"], row["url"], row["asin"])
-        for row in listings.to_dict("records")
-    }
+    got = {identity(row["store"], row["url"], row["asin"]) for row in listings.to_dict("records")}
     assert got == expected, f"missing {expected - got}, extra {got - expected}"
     assert len(reviews) == truth["review_total"], "every review once, none lost"
 
@@ -128,8 +125,7 @@ def test_soak_three_refreshes_under_full_faults_keep_every_listing_still_sold(
     with Store.open(db) as store:
         offers = store.read_offers(latest=True)
     latest = {
-        identity(row["store"], row["url"], row["asin"]): row
-        for row in offers.to_dict("records")
+        identity(row["store"], row["url"], row["asin"]): row for row in offers.to_dict("records")
     }
     sold = [row for row in truth["listings"] if row["url"] not in delisted]
     present = [
@@ -141,7 +137,9 @@ def test_soak_three_refreshes_under_full_faults_keep_every_listing_still_sold(
     figures = (
         f"soak: {len(sold)} listings still sold, {len(present)} stored with their latest good "
         f"price; {len(delisted)} delisted; runs "
-        + ", ".join(f"{r.run_id}:{r.status} {r.listings} stored drifted={r.drifted}" for r in results)
+        + ", ".join(
+            f"{r.run_id}:{r.status} {r.listings} stored drifted={r.drifted}" for r in results
+        )
     )
     print(figures)
     assert len(present) == len(sold), figures

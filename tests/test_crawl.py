@@ -473,7 +473,9 @@ def test_one_store_crawl_counts_a_dead_url_and_stops_at_max_review_pages(
     result = run_crawl_subprocess(
         catalog_path, tmp_path / "one.db", store="demo-amazon", quiet=True, timeout=120
     )
-    amazon_listings = [l for l in marketplace.truth()["listings"] if l["store"] == "amazon"]
+    amazon_listings = [
+        listing for listing in marketplace.truth()["listings"] if listing["store"] == "amazon"
+    ]
     assert result.listings == len(amazon_listings)
     assert result.stats["backrank/errors/http_404"] == 1
     assert (result.errors, result.status) == (1, "warnings")

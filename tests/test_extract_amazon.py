@@ -61,31 +61,54 @@ UNAVAILABLE_US = """<html lang="en-us"><body><span id="productTitle">Back Stretc
 
 
 def test_german_product_page() -> None:
-    page = extract.parse_product_page(PRODUCT_DE.encode("utf-8"), "https://www.amazon.de/dp/B0TESTASIN")
+    page = extract.parse_product_page(
+        PRODUCT_DE.encode("utf-8"), "https://www.amazon.de/dp/B0TESTASIN"
+    )
     assert extract.detect_platform(PRODUCT_DE, "https://example.invalid/") == "amazon"
     listing = normalise_listing(page.listing)
     assert listing.platform == "amazon"
     assert listing.title == "Inversionsbank klappbar für Rückenschmerzen"
     assert listing.brand == "GORILLA SPORTS"
-    assert (listing.price, listing.currency, listing.availability) == (Decimal("149.99"), "EUR", "in_stock")
+    assert (listing.price, listing.currency, listing.availability) == (
+        Decimal("149.99"),
+        "EUR",
+        "in_stock",
+    )
     assert (listing.rating, listing.review_count) == (4.3, 1204)
     assert (listing.asin, listing.mpn) == ("B0TESTASIN", "100876-00019")
     assert listing.canonical_url == "https://www.amazon.de/Inversionsbank-Klappbar/dp/B0TESTASIN"
     assert page.review_page_urls == [
-        "https://www.amazon.de/Inversionsbank/product-reviews/B0TESTASIN/ref=cm_cr_dp_d_show_all_btm"]
+        "https://www.amazon.de/Inversionsbank/product-reviews/B0TESTASIN/ref=cm_cr_dp_d_show_all_btm"
+    ]
     [review] = [normalise_review(r) for r in page.reviews]
-    assert (review.review_id, review.author, review.rating, review.title) == ("R3DE1", "Petra", 5.0, "Endlich schmerzfrei")
-    assert (review.date, review.verified, review.helpful_votes, review.language) == ("2018-06-07", True, 1, "de")
+    assert (review.review_id, review.author, review.rating, review.title) == (
+        "R3DE1",
+        "Petra",
+        5.0,
+        "Endlich schmerzfrei",
+    )
+    assert (review.date, review.verified, review.helpful_votes, review.language) == (
+        "2018-06-07",
+        True,
+        1,
+        "de",
+    )
 
 
 def test_italian_review_page() -> None:
     page = extract.parse_review_page(REVIEWS_IT, "https://www.amazon.it/product-reviews/B0ITALYXYZ")
     reviews = [normalise_review(r) for r in page.reviews]
-    assert [(r.review_id, r.author, r.rating, r.title, r.date, r.verified, r.helpful_votes) for r in reviews] == [
+    assert [
+        (r.review_id, r.author, r.rating, r.title, r.date, r.verified, r.helpful_votes)
+        for r in reviews
+    ] == [
         ("RIT0001", "Giulia", 2.0, "Non per me", "2021-03-03", False, 1),
         ("RIT0002", "Marco", 5.0, "Ottimo", "2022-01-15", True, 12),
     ]
-    assert page.next_url == "https://www.amazon.it/product-reviews/B0ITALYXYZ/ref=cm_cr_arp_d_paging_btm_2?pageNumber=2"
+    assert (
+        page.next_url
+        == "https://www.amazon.it/product-reviews/B0ITALYXYZ/ref=cm_cr_arp_d_paging_btm_2?pageNumber=2"
+    )
     assert page.rating == "4,1 su 5" and page.total_ratings == "2.345 valutazioni globali"
     assert page.asin == "B0ITALYXYZ" and page.product_name == "Dispositivo di trazione cervicale"
 
@@ -93,8 +116,12 @@ def test_italian_review_page() -> None:
 def test_last_review_page_has_no_next_url() -> None:
     last = REVIEWS_IT.replace(
         '<li class="a-last"><a href="/product-reviews/B0ITALYXYZ/ref=cm_cr_arp_d_paging_btm_2?pageNumber=2">Avanti</a></li>',
-        '<li class="a-disabled a-last">Avanti</li>')
-    assert extract.parse_review_page(last, "https://www.amazon.it/product-reviews/B0ITALYXYZ").next_url is None
+        '<li class="a-disabled a-last">Avanti</li>',
+    )
+    assert (
+        extract.parse_review_page(last, "https://www.amazon.it/product-reviews/B0ITALYXYZ").next_url
+        is None
+    )
 
 
 def test_unavailable_item_has_no_price_and_builds_the_reviews_url() -> None:
@@ -109,5 +136,7 @@ def test_unavailable_item_has_no_price_and_builds_the_reviews_url() -> None:
 
 def test_asin_from_url_when_the_hidden_input_is_missing() -> None:
     html = UNAVAILABLE_US.replace('<input type="hidden" id="ASIN" value="B0UNAVAIL1">', "")
-    listing = extract.parse_product_page(html, "https://www.amazon.com/Back-Stretcher/dp/B0FROMURL1?th=1").listing
+    listing = extract.parse_product_page(
+        html, "https://www.amazon.com/Back-Stretcher/dp/B0FROMURL1?th=1"
+    ).listing
     assert normalise_listing(listing).asin == "B0FROMURL1"

@@ -14,7 +14,13 @@ import pytest
 
 from spiders import extract
 from spiders.items import Listing, ReviewPage
-from spiders.normalise import clean_text, normalise_listing, normalise_review, parse_count, parse_rating
+from spiders.normalise import (
+    clean_text,
+    normalise_listing,
+    normalise_review,
+    parse_count,
+    parse_rating,
+)
 
 REALPAGES = Path(
     os.environ.get("BACKRANK_REALPAGES")
@@ -22,12 +28,26 @@ REALPAGES = Path(
 )
 MANIFEST = REALPAGES / "manifest.json"
 LISTING_FIELDS = {
-    "name": "title", "price": "price", "currency": "currency", "availability": "availability",
-    "brand": "brand", "rating": "rating", "review_count": "review_count", "sku": "sku",
-    "gtin": "gtin", "mpn": "mpn", "asin": "asin",
+    "name": "title",
+    "price": "price",
+    "currency": "currency",
+    "availability": "availability",
+    "brand": "brand",
+    "rating": "rating",
+    "review_count": "review_count",
+    "sku": "sku",
+    "gtin": "gtin",
+    "mpn": "mpn",
+    "asin": "asin",
 }
-REVIEW_FIELDS = {"id": "review_id", "author": "author", "rating": "rating", "title": "title",
-                 "date": "date", "verified": "verified"}
+REVIEW_FIELDS = {
+    "id": "review_id",
+    "author": "author",
+    "rating": "rating",
+    "title": "title",
+    "date": "date",
+    "verified": "verified",
+}
 
 # (file, field) -> why our extraction does not match what a person reads on the page.
 KNOWN_FAILURES: dict[tuple[str, str], str] = {}
@@ -66,8 +86,16 @@ def _review_page(file: str) -> ReviewPage:
 def _cases() -> list:
     entries = _manifest()
     if not entries:
-        return [pytest.param(None, None, None, marks=pytest.mark.skip(
-            reason=f"no realpages manifest at {MANIFEST} (set BACKRANK_REALPAGES)"))]
+        return [
+            pytest.param(
+                None,
+                None,
+                None,
+                marks=pytest.mark.skip(
+                    reason=f"no realpages manifest at {MANIFEST} (set BACKRANK_REALPAGES)"
+                ),
+            )
+        ]
     cases = []
     for entry in entries:
         stem = Path(entry["file"]).name.split(".")[0]
@@ -76,16 +104,35 @@ def _cases() -> list:
                 if key in entry["expected"]:
                     reason = KNOWN_FAILURES.get((entry["file"], key))
                     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-                    cases.append(pytest.param(entry["file"], key, entry["expected"][key],
-                                              id=f"{stem}-{key}", marks=marks))
+                    cases.append(
+                        pytest.param(
+                            entry["file"],
+                            key,
+                            entry["expected"][key],
+                            id=f"{stem}-{key}",
+                            marks=marks,
+                        )
+                    )
         elif entry["kind"] == "review_page":
             for key in ("rating", "total_ratings", "product_name", "asin"):
-                cases.append(pytest.param(entry["file"], f"page.{key}", entry["expected"][key],
-                                          id=f"{stem}-page.{key}"))
+                cases.append(
+                    pytest.param(
+                        entry["file"],
+                        f"page.{key}",
+                        entry["expected"][key],
+                        id=f"{stem}-page.{key}",
+                    )
+                )
             for review in entry["expected"]["reviews"]:
                 for key in REVIEW_FIELDS:
-                    cases.append(pytest.param(entry["file"], f"review.{review['id']}.{key}",
-                                              review[key], id=f"{stem}-{review['id']}-{key}"))
+                    cases.append(
+                        pytest.param(
+                            entry["file"],
+                            f"review.{review['id']}.{key}",
+                            review[key],
+                            id=f"{stem}-{review['id']}-{key}",
+                        )
+                    )
     return cases
 
 
@@ -135,7 +182,11 @@ def test_review_page_has_every_review_and_a_next_page() -> None:
 
 @pytest.mark.skipif(not MANIFEST.exists(), reason="no realpages manifest")
 def test_amazon_product_page_points_to_its_review_pages() -> None:
-    entry = next(e for e in _manifest() if e["file"].endswith("amazon-com-brome-squirrel-buster-mini.html.gz"))
+    entry = next(
+        e
+        for e in _manifest()
+        if e["file"].endswith("amazon-com-brome-squirrel-buster-mini.html.gz")
+    )
     page = extract.parse_product_page(_read(entry), entry["url"])
     assert page.review_page_urls
     assert page.review_page_urls[0].startswith("https://www.amazon.com/")
@@ -189,7 +240,9 @@ def test_robot_check_page_is_blocked_and_yields_nothing() -> None:
     assert extract.is_blocked(ROBOT_CHECK.encode("utf-8"))
     page = extract.parse_product_page(ROBOT_CHECK, "https://www.amazon.com/dp/B001FK81PU")
     assert page.blocked and page.listing is None and page.reviews == []
-    assert extract.parse_review_page(ROBOT_CHECK, "https://www.amazon.com/product-reviews/B001FK81PU").blocked
+    assert extract.parse_review_page(
+        ROBOT_CHECK, "https://www.amazon.com/product-reviews/B001FK81PU"
+    ).blocked
 
 
 @pytest.mark.skipif(not MANIFEST.exists(), reason="no realpages manifest")

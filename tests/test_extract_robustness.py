@@ -8,9 +8,11 @@ from hypothesis import strategies as st
 
 from spiders import extract
 
-PRODUCT = ('<html><head><script type="application/ld+json">{"@type":"Product","name":"Back Brace",'
-           '"offers":{"price":"20","priceCurrency":"USD"}}</script></head><body><h1>Back Brace</h1>'
-           '<form class="newsletter"><div class="g-recaptcha" data-sitekey="x"></div></form></body></html>')
+PRODUCT = (
+    '<html><head><script type="application/ld+json">{"@type":"Product","name":"Back Brace",'
+    '"offers":{"price":"20","priceCurrency":"USD"}}</script></head><body><h1>Back Brace</h1>'
+    '<form class="newsletter"><div class="g-recaptcha" data-sitekey="x"></div></form></body></html>'
+)
 
 
 @pytest.mark.parametrize(
@@ -29,9 +31,13 @@ def test_challenge_pages_are_blocked(html: str) -> None:
 
 
 def test_a_shop_page_with_a_newsletter_captcha_is_not_blocked() -> None:
-    padded = PRODUCT.replace("</body>", "<p>" + "Lumbar support for long drives. " * 800 + "</p></body>")
+    padded = PRODUCT.replace(
+        "</body>", "<p>" + "Lumbar support for long drives. " * 800 + "</p></body>"
+    )
     assert not extract.is_blocked(padded)
-    assert extract.parse_product_page(padded, "https://shop.example/p/1").listing.title == "Back Brace"
+    assert (
+        extract.parse_product_page(padded, "https://shop.example/p/1").listing.title == "Back Brace"
+    )
 
 
 def test_domain_does_not_decide_the_platform() -> None:
@@ -50,18 +56,39 @@ def test_forced_platform_is_used() -> None:
 
 
 def test_latin1_bytes_with_declared_charset_decode() -> None:
-    html = ('<html><head><meta charset="iso-8859-1"></head><body>'
-            '<script type="application/ld+json">{"@type":"Product","name":"Rückenstrecker"}</script>'
-            '</body></html>').encode("iso-8859-1")
-    assert extract.parse_product_page(html, "https://shop.example/p").listing.title == "Rückenstrecker"
+    html = (
+        '<html><head><meta charset="iso-8859-1"></head><body>'
+        '<script type="application/ld+json">{"@type":"Product","name":"Rückenstrecker"}</script>'
+        "</body></html>"
+    ).encode("iso-8859-1")
+    assert (
+        extract.parse_product_page(html, "https://shop.example/p").listing.title == "Rückenstrecker"
+    )
 
 
-fragments = st.lists(st.sampled_from([
-    "<html>", "<body>", "<div itemscope itemtype='https://schema.org/Product'>", "<span itemprop='name'>",
-    "<script type='application/ld+json'>", "</script>", '{"@type": "Product", "offers": [', "]}", "</div>",
-    '<div data-hook="review" id="R1">', '<span data-hook="review-date">', "<li class='a-last'><a href='?p=2'>",
-    "<div class='jdgm-rev' data-review-id='1'>", "<script id='__NEXT_DATA__'>", '{"props": null}',
-]) | st.text(max_size=20), max_size=25).map("".join)
+fragments = st.lists(
+    st.sampled_from(
+        [
+            "<html>",
+            "<body>",
+            "<div itemscope itemtype='https://schema.org/Product'>",
+            "<span itemprop='name'>",
+            "<script type='application/ld+json'>",
+            "</script>",
+            '{"@type": "Product", "offers": [',
+            "]}",
+            "</div>",
+            '<div data-hook="review" id="R1">',
+            '<span data-hook="review-date">',
+            "<li class='a-last'><a href='?p=2'>",
+            "<div class='jdgm-rev' data-review-id='1'>",
+            "<script id='__NEXT_DATA__'>",
+            '{"props": null}',
+        ]
+    )
+    | st.text(max_size=20),
+    max_size=25,
+).map("".join)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

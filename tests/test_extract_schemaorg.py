@@ -26,77 +26,186 @@ def listing_of(html: str, url: str = URL):
 
 
 def test_full_product_with_reviews() -> None:
-    html = page({
-        "@context": "https://schema.org",
-        "@type": "Product",
-        "name": "Teeter FitSpine X3 Inversion Table",
-        "brand": {"@type": "Brand", "name": "Teeter"},
-        "sku": 1234,
-        "gtin13": "5901885533094",
-        "mpn": "X3-01",
-        "offers": {"@type": "Offer", "price": "449.00", "priceCurrency": "USD",
-                   "availability": "https://schema.org/InStock"},
-        "aggregateRating": {"@type": "AggregateRating", "ratingValue": "4.6", "reviewCount": "1,204"},
-        "review": [
-            {"@type": "Review", "author": {"@type": "Person", "name": "Dana"},
-             "reviewRating": {"@type": "Rating", "ratingValue": 5}, "datePublished": "2024-03-02",
-             "name": "Back pain gone", "reviewBody": "Ten minutes a day and my back is fine."},
-            {"@type": "Review", "author": "Lee", "reviewRating": {"ratingValue": "2"},
-             "datePublished": "2024-01-15", "description": "Wobbly frame."},
-        ],
-    })
+    html = page(
+        {
+            "@context": "https://schema.org",
+            "@type": "Product",
+            "name": "Teeter FitSpine X3 Inversion Table",
+            "brand": {"@type": "Brand", "name": "Teeter"},
+            "sku": 1234,
+            "gtin13": "5901885533094",
+            "mpn": "X3-01",
+            "offers": {
+                "@type": "Offer",
+                "price": "449.00",
+                "priceCurrency": "USD",
+                "availability": "https://schema.org/InStock",
+            },
+            "aggregateRating": {
+                "@type": "AggregateRating",
+                "ratingValue": "4.6",
+                "reviewCount": "1,204",
+            },
+            "review": [
+                {
+                    "@type": "Review",
+                    "author": {"@type": "Person", "name": "Dana"},
+                    "reviewRating": {"@type": "Rating", "ratingValue": 5},
+                    "datePublished": "2024-03-02",
+                    "name": "Back pain gone",
+                    "reviewBody": "Ten minutes a day and my back is fine.",
+                },
+                {
+                    "@type": "Review",
+                    "author": "Lee",
+                    "reviewRating": {"ratingValue": "2"},
+                    "datePublished": "2024-01-15",
+                    "description": "Wobbly frame.",
+                },
+            ],
+        }
+    )
     result = extract.parse_product_page(html, URL)
     listing = normalise_listing(result.listing)
     assert listing.title == "Teeter FitSpine X3 Inversion Table"
-    assert (listing.brand, listing.sku, listing.gtin, listing.mpn) == ("Teeter", "1234", "5901885533094", "X3-01")
-    assert (listing.price, listing.currency, listing.availability) == (Decimal("449.00"), "USD", "in_stock")
+    assert (listing.brand, listing.sku, listing.gtin, listing.mpn) == (
+        "Teeter",
+        "1234",
+        "5901885533094",
+        "X3-01",
+    )
+    assert (listing.price, listing.currency, listing.availability) == (
+        Decimal("449.00"),
+        "USD",
+        "in_stock",
+    )
     assert listing.rating == 4.6 and listing.review_count == 1204
     reviews = [normalise_review(r) for r in result.reviews]
     assert [(r.author, r.rating, r.date, r.title) for r in reviews] == [
-        ("Dana", 5.0, "2024-03-02", "Back pain gone"), ("Lee", 2.0, "2024-01-15", None)]
+        ("Dana", 5.0, "2024-03-02", "Back pain gone"),
+        ("Lee", 2.0, "2024-01-15", None),
+    ]
     assert reviews[1].body == "Wobbly frame."
 
 
 def test_graph_lowercase_type_bare_instock_and_escaped_name() -> None:
-    html = page({"@context": "https://schema.org", "@graph": [
-        {"@type": "WebPage", "name": "Shop"},
-        {"@type": ["product", "Thing"], "name": "11&quot; Back Stretcher",
-         "brand": ["Chirp", "Other"], "offers": {"price": "39.5", "priceCurrency": "GBP", "availability": "InStock"}},
-    ]})
+    html = page(
+        {
+            "@context": "https://schema.org",
+            "@graph": [
+                {"@type": "WebPage", "name": "Shop"},
+                {
+                    "@type": ["product", "Thing"],
+                    "name": "11&quot; Back Stretcher",
+                    "brand": ["Chirp", "Other"],
+                    "offers": {"price": "39.5", "priceCurrency": "GBP", "availability": "InStock"},
+                },
+            ],
+        }
+    )
     listing = listing_of(html)
     assert listing.title == '11" Back Stretcher'
     assert listing.brand == "Chirp"
-    assert (listing.price, listing.currency, listing.availability) == (Decimal("39.50"), "GBP", "in_stock")
+    assert (listing.price, listing.currency, listing.availability) == (
+        Decimal("39.50"),
+        "GBP",
+        "in_stock",
+    )
 
 
 def test_offer_list_per_size_takes_cheapest_in_stock_and_product_sku() -> None:
-    html = page({"@context": "http://schema.org", "@type": "Product", "name": "Posture Corrector",
-                 "sku": "PC-1", "offers": [
-                     {"@type": "Offer", "sku": "PC-1-S", "price": "19.99", "priceCurrency": "EUR",
-                      "availability": "http://schema.org/OutOfStock"},
-                     {"@type": "Offer", "sku": "PC-1-M", "price": "24.99", "priceCurrency": "EUR",
-                      "availability": "http://schema.org/InStock"},
-                     {"@type": "Offer", "sku": "PC-1-L", "price": "29.99", "priceCurrency": "EUR",
-                      "availability": "http://schema.org/InStock"}]})
+    html = page(
+        {
+            "@context": "http://schema.org",
+            "@type": "Product",
+            "name": "Posture Corrector",
+            "sku": "PC-1",
+            "offers": [
+                {
+                    "@type": "Offer",
+                    "sku": "PC-1-S",
+                    "price": "19.99",
+                    "priceCurrency": "EUR",
+                    "availability": "http://schema.org/OutOfStock",
+                },
+                {
+                    "@type": "Offer",
+                    "sku": "PC-1-M",
+                    "price": "24.99",
+                    "priceCurrency": "EUR",
+                    "availability": "http://schema.org/InStock",
+                },
+                {
+                    "@type": "Offer",
+                    "sku": "PC-1-L",
+                    "price": "29.99",
+                    "priceCurrency": "EUR",
+                    "availability": "http://schema.org/InStock",
+                },
+            ],
+        }
+    )
     listing = listing_of(html)
-    assert (listing.price, listing.availability, listing.sku) == (Decimal("24.99"), "in_stock", "PC-1")
+    assert (listing.price, listing.availability, listing.sku) == (
+        Decimal("24.99"),
+        "in_stock",
+        "PC-1",
+    )
 
 
 def test_all_offers_sold_out_is_out_of_stock() -> None:
-    html = page({"@type": "Product", "name": "Lumbar Roll", "offers": [
-        {"price": "12", "priceCurrency": "USD", "availability": "https://schema.org/SoldOut"}]})
+    html = page(
+        {
+            "@type": "Product",
+            "name": "Lumbar Roll",
+            "offers": [
+                {
+                    "price": "12",
+                    "priceCurrency": "USD",
+                    "availability": "https://schema.org/SoldOut",
+                }
+            ],
+        }
+    )
     assert listing_of(html).availability == "out_of_stock"
 
 
 def test_aggregate_offer_and_price_specification() -> None:
-    aggregate = page({"@type": "Product", "name": "Traction Belt",
-                      "offers": {"@type": "AggregateOffer", "lowPrice": "59.00", "highPrice": "79.00",
-                                 "priceCurrency": "USD", "offerCount": 3}})
+    aggregate = page(
+        {
+            "@type": "Product",
+            "name": "Traction Belt",
+            "offers": {
+                "@type": "AggregateOffer",
+                "lowPrice": "59.00",
+                "highPrice": "79.00",
+                "priceCurrency": "USD",
+                "offerCount": 3,
+            },
+        }
+    )
     assert listing_of(aggregate).price == Decimal("59.00")
-    spec = page({"@type": "Product", "name": "AV Backpack", "sku": 127, "offers": [
-        {"@type": "Offer", "priceSpecification": [{"@type": "UnitPriceSpecification", "price": "35.00",
-                                                   "priceCurrency": "USD", "valueAddedTaxIncluded": "false"}],
-         "availability": "http://schema.org/InStock"}]})
+    spec = page(
+        {
+            "@type": "Product",
+            "name": "AV Backpack",
+            "sku": 127,
+            "offers": [
+                {
+                    "@type": "Offer",
+                    "priceSpecification": [
+                        {
+                            "@type": "UnitPriceSpecification",
+                            "price": "35.00",
+                            "priceCurrency": "USD",
+                            "valueAddedTaxIncluded": "false",
+                        }
+                    ],
+                    "availability": "http://schema.org/InStock",
+                }
+            ],
+        }
+    )
     listing = listing_of(spec)
     assert (listing.price, listing.currency, listing.sku) == (Decimal("35.00"), "USD", "127")
 
@@ -113,7 +222,11 @@ def test_microdata_with_scheme_less_context_and_count_in_words() -> None:
     </div></body></html>"""
     listing = listing_of(html)
     assert listing.title == "Neck Traction Device" and listing.brand == "Vive"
-    assert (listing.price, listing.currency, listing.availability) == (Decimal("32.00"), "PLN", "in_stock")
+    assert (listing.price, listing.currency, listing.availability) == (
+        Decimal("32.00"),
+        "PLN",
+        "in_stock",
+    )
     assert listing.rating == pytest.approx(4.72) and listing.review_count == 36
 
 
@@ -123,30 +236,50 @@ def test_template_placeholder_brand_is_dropped() -> None:
 
 
 def test_opengraph_price_fills_a_page_without_offers() -> None:
-    head = ('<meta property="og:title" content="Back Stretcher">'
-            '<meta property="product:price:amount" content="29.00">'
-            '<meta property="product:price:currency" content="EUR">')
+    head = (
+        '<meta property="og:title" content="Back Stretcher">'
+        '<meta property="product:price:amount" content="29.00">'
+        '<meta property="product:price:currency" content="EUR">'
+    )
     listing = listing_of(page(head=head))
-    assert (listing.title, listing.price, listing.currency) == ("Back Stretcher", Decimal("29.00"), "EUR")
+    assert (listing.title, listing.price, listing.currency) == (
+        "Back Stretcher",
+        Decimal("29.00"),
+        "EUR",
+    )
 
 
 def test_no_structured_price_means_none_not_a_guess() -> None:
-    html = page({"@type": "Product", "name": "Foam Roller"}, body="<p>Call us for a quote: 0800 123 456</p>")
+    html = page(
+        {"@type": "Product", "name": "Foam Roller"}, body="<p>Call us for a quote: 0800 123 456</p>"
+    )
     listing = listing_of(html)
     assert listing.price is None and listing.currency is None and listing.rating is None
 
 
 def test_no_reviews_wording_is_a_count_of_zero() -> None:
-    html = page({"@type": "Product", "name": "Foam Roller", "offers": {"price": "9", "priceCurrency": "USD"}},
-                body="<div class='reviews'>Be the first to review this product</div>")
+    html = page(
+        {
+            "@type": "Product",
+            "name": "Foam Roller",
+            "offers": {"price": "9", "priceCurrency": "USD"},
+        },
+        body="<div class='reviews'>Be the first to review this product</div>",
+    )
     listing = listing_of(html)
     assert listing.review_count == 0 and listing.rating is None
 
 
 def test_top_level_review_objects_and_canonical_url() -> None:
     html = page(
-        {"@context": "http://schema.org", "@type": "Review", "author": {"name": "Sam"},
-         "reviewRating": {"ratingValue": 4}, "reviewBody": "Solid.", "datePublished": "2020-11-03"},
+        {
+            "@context": "http://schema.org",
+            "@type": "Review",
+            "author": {"name": "Sam"},
+            "reviewRating": {"ratingValue": 4},
+            "reviewBody": "Solid.",
+            "datePublished": "2020-11-03",
+        },
         head='<link rel="canonical" href="/p/123">',
     )
     result = extract.parse_product_page(html, "https://www.bigbox.example/site/p/123?skuId=9")
@@ -162,15 +295,21 @@ def test_broken_json_ld_is_ignored_not_fatal() -> None:
 def test_empty_and_garbage_input_give_an_empty_listing() -> None:
     for html in ("", b"", "not html at all", b"\xff\xfe\x00garbage"):
         page_ = extract.parse_product_page(html, URL)
-        assert page_.listing is not None and page_.listing.title is None and page_.listing.price is None
+        assert (
+            page_.listing is not None
+            and page_.listing.title is None
+            and page_.listing.price is None
+        )
 
 
 def test_labelled_spec_cells_fill_missing_sku_and_brand_only() -> None:
-    html = page({"@type": "Product", "name": "Hoodie", "offers": {"price": "25", "priceCurrency": "EUR"}},
-                body="<table><tr><td class='attrLabels'>Brand: </td><td><span>Fruit of the Loom</span></td></tr>"
-                     "<tr><td>Material:</td><td>Cotton</td></tr></table>"
-                     "<div class='itm-num'>eBay item number:</div><div>223820586800</div>"
-                     "<p>Our brand: we write long prose here that is not a value.</p>")
+    html = page(
+        {"@type": "Product", "name": "Hoodie", "offers": {"price": "25", "priceCurrency": "EUR"}},
+        body="<table><tr><td class='attrLabels'>Brand: </td><td><span>Fruit of the Loom</span></td></tr>"
+        "<tr><td>Material:</td><td>Cotton</td></tr></table>"
+        "<div class='itm-num'>eBay item number:</div><div>223820586800</div>"
+        "<p>Our brand: we write long prose here that is not a value.</p>",
+    )
     listing = listing_of(html)
     assert (listing.brand, listing.sku) == ("Fruit of the Loom", "223820586800")
     declared = html.replace('"name": "Hoodie"', '"name": "Hoodie", "sku": "H-1", "brand": "Gildan"')

@@ -21,16 +21,38 @@ REALPAGES = Path(
 )
 
 PRODUCT_JS = {  # /products/<handle>.js: prices are integer cents
-    "id": 7001, "title": "Lumbar Stretcher", "handle": "lumbar-stretcher", "vendor": "SpineWell",
-    "type": "Back stretchers", "available": True, "price": 3499,
+    "id": 7001,
+    "title": "Lumbar Stretcher",
+    "handle": "lumbar-stretcher",
+    "vendor": "SpineWell",
+    "type": "Back stretchers",
+    "available": True,
+    "price": 3499,
     "variants": [
-        {"id": 1, "title": "Blue", "price": 3999, "available": False, "sku": "LS-BLU", "barcode": "5901885533094"},
-        {"id": 2, "title": "Black", "price": 3499, "available": True, "sku": "LS-BLK", "barcode": "4054278533728",
-         "compare_at_price": 4499},
+        {
+            "id": 1,
+            "title": "Blue",
+            "price": 3999,
+            "available": False,
+            "sku": "LS-BLU",
+            "barcode": "5901885533094",
+        },
+        {
+            "id": 2,
+            "title": "Black",
+            "price": 3499,
+            "available": True,
+            "sku": "LS-BLK",
+            "barcode": "4054278533728",
+            "compare_at_price": 4499,
+        },
     ],
 }
 PRODUCTS_JSON_RECORD = {  # products.json: prices are strings in units
-    "id": 7001, "title": "Lumbar Stretcher", "handle": "lumbar-stretcher", "vendor": "SpineWell",
+    "id": 7001,
+    "title": "Lumbar Stretcher",
+    "handle": "lumbar-stretcher",
+    "vendor": "SpineWell",
     "product_type": "Back stretchers",
     "variants": [{"id": 2, "price": "34.99", "available": True, "sku": "LS-BLK", "barcode": None}],
 }
@@ -62,10 +84,24 @@ JUDGEME_PAGE = """<html lang="en"><head><script>var Shopify = Shopify || {}; Sho
 
 
 def test_product_js_cents_cheapest_available_variant() -> None:
-    listing = normalise_listing(parse_shopify_product_json(PRODUCT_JS, URL + ".js"), currency_hint="USD")
-    assert (listing.title, listing.brand, listing.category) == ("Lumbar Stretcher", "SpineWell", "Back stretchers")
-    assert (listing.price, listing.list_price, listing.currency) == (Decimal("34.99"), Decimal("44.99"), "USD")
-    assert (listing.availability, listing.sku, listing.gtin) == ("in_stock", "LS-BLK", "4054278533728")
+    listing = normalise_listing(
+        parse_shopify_product_json(PRODUCT_JS, URL + ".js"), currency_hint="USD"
+    )
+    assert (listing.title, listing.brand, listing.category) == (
+        "Lumbar Stretcher",
+        "SpineWell",
+        "Back stretchers",
+    )
+    assert (listing.price, listing.list_price, listing.currency) == (
+        Decimal("34.99"),
+        Decimal("44.99"),
+        "USD",
+    )
+    assert (listing.availability, listing.sku, listing.gtin) == (
+        "in_stock",
+        "LS-BLK",
+        "4054278533728",
+    )
     assert listing.canonical_url == "https://backshop.example/products/lumbar-stretcher"
 
 
@@ -76,8 +112,11 @@ def test_products_json_strings_are_units_and_wrapper_is_unwrapped() -> None:
 
 
 def test_sold_out_product_js() -> None:
-    sold_out = {**PRODUCT_JS, "available": False,
-                "variants": [{**v, "available": False} for v in PRODUCT_JS["variants"]]}
+    sold_out = {
+        **PRODUCT_JS,
+        "available": False,
+        "variants": [{**v, "available": False} for v in PRODUCT_JS["variants"]],
+    }
     listing = normalise_listing(parse_shopify_product_json(sold_out, URL))
     assert listing.availability == "out_of_stock" and listing.price == Decimal("34.99")
 
@@ -86,20 +125,31 @@ def test_page_with_judgeme_reviews() -> None:
     assert extract.detect_platform(JUDGEME_PAGE, "https://x.invalid/") == "shopify"
     page = extract.parse_product_page(JUDGEME_PAGE, URL)
     listing = normalise_listing(page.listing)
-    assert (listing.platform, listing.brand, listing.price, listing.sku) == ("shopify", "SpineWell", Decimal("34.99"), "LS-BLK")
+    assert (listing.platform, listing.brand, listing.price, listing.sku) == (
+        "shopify",
+        "SpineWell",
+        Decimal("34.99"),
+        "LS-BLK",
+    )
     reviews = [normalise_review(r) for r in page.reviews]
     assert [(r.review_id, r.author, r.rating, r.title, r.date, r.verified) for r in reviews] == [
         ("a1b2c3", "Robin K.", 5.0, "Helped my sciatica", "2024-05-02", True),
         ("d4e5f6", "Sam", 2.0, "Too hard", "2023-12-24", False),
     ]
     assert reviews[0].body == "Use it every evening." and reviews[0].helpful_votes == 4
-    assert page.review_page_urls == ["https://backshop.example/products/lumbar-stretcher?page=2#judgeme"]
+    assert page.review_page_urls == [
+        "https://backshop.example/products/lumbar-stretcher?page=2#judgeme"
+    ]
 
 
 def test_judgeme_review_page_next_is_the_page_after_the_current_one() -> None:
-    second = (JUDGEME_PAGE
-              .replace('jdgm-paginate__page jdgm-curt" data-page="1">1', 'jdgm-paginate__page" data-page="1" href="/products/lumbar-stretcher?page=1#judgeme">1')
-              .replace('class="jdgm-paginate__page" data-page="2"', 'class="jdgm-paginate__page jdgm-curt" data-page="2"'))
+    second = JUDGEME_PAGE.replace(
+        'jdgm-paginate__page jdgm-curt" data-page="1">1',
+        'jdgm-paginate__page" data-page="1" href="/products/lumbar-stretcher?page=1#judgeme">1',
+    ).replace(
+        'class="jdgm-paginate__page" data-page="2"',
+        'class="jdgm-paginate__page jdgm-curt" data-page="2"',
+    )
     page = extract.parse_review_page(second, URL + "?page=2")
     assert page.next_url == "https://backshop.example/products/lumbar-stretcher?page=3#judgeme"
     assert (page.rating, page.total_ratings, len(page.reviews)) == ("4.50", "27", 2)
@@ -107,16 +157,20 @@ def test_judgeme_review_page_next_is_the_page_after_the_current_one() -> None:
 
 def test_og_price_in_cents_is_not_trusted_over_json_ld() -> None:
     cents = JUDGEME_PAGE.replace('content="34.99"', 'content="3499"')
-    assert normalise_listing(extract.parse_product_page(cents, URL).listing).price == Decimal("34.99")
+    assert normalise_listing(extract.parse_product_page(cents, URL).listing).price == Decimal(
+        "34.99"
+    )
 
 
 def _js_object_to_json(source: str) -> str:
     """The saved record is a JS module (single quotes, bare keys): turn that literal into JSON."""
-    body = source[source.index("{"): source.rindex("}") + 1]
+    body = source[source.index("{") : source.rindex("}") + 1]
     out, pos = [], 0
-    token = re.compile(r"'((?:\\.|[^'\\])*)'|\"((?:\\.|[^\"\\])*)\"|([A-Za-z_$][\w$]*)(\s*:)|,(\s*[}\]])")
+    token = re.compile(
+        r"'((?:\\.|[^'\\])*)'|\"((?:\\.|[^\"\\])*)\"|([A-Za-z_$][\w$]*)(\s*:)|,(\s*[}\]])"
+    )
     for match in token.finditer(body):
-        out.append(body[pos:match.start()])
+        out.append(body[pos : match.start()])
         if match.group(1) is not None:
             out.append(json.dumps(re.sub(r"\\(.)", r"\1", match.group(1))))
         elif match.group(2) is not None:
@@ -135,8 +189,14 @@ def test_real_shopify_product_record() -> None:
     if not path.exists():
         pytest.skip(f"no realpages at {REALPAGES}")
     record = json.loads(_js_object_to_json(path.read_text(encoding="utf-8")))
-    listing = normalise_listing(parse_shopify_product_json(record, "https://shop.example/products/kamik-snowbug3-olive"))
+    listing = normalise_listing(
+        parse_shopify_product_json(record, "https://shop.example/products/kamik-snowbug3-olive")
+    )
     assert listing.title == "Kamik Snowbug 3 Winter Boot (Olive)"
-    assert (listing.brand, listing.price, listing.availability) == ("Kamik", Decimal("51.99"), "in_stock")
+    assert (listing.brand, listing.price, listing.availability) == (
+        "Kamik",
+        Decimal("51.99"),
+        "in_stock",
+    )
     assert listing.sku == "008153 OL sz5"
     assert listing.canonical_url == "https://shop.example/products/kamik-snowbug3-olive"

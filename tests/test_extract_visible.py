@@ -10,7 +10,12 @@ from spiders.normalise import normalise_listing
 
 
 def _page(product: dict, body: str, canonical: str | None = None) -> str:
-    data = {"@context": "https://schema.org", "@type": "Product", "name": "Teeter Inversion Table", **product}
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": "Teeter Inversion Table",
+        **product,
+    }
     link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
     return (
         f'<html lang="en"><head><title>t</title>{link}<script type="application/ld+json">{json.dumps(data)}'
@@ -27,14 +32,17 @@ OFFER = {"@type": "Offer", "price": "49.00", "priceCurrency": "GBP", "availabili
 
 
 def test_visible_product_code_replaces_a_structured_sku_the_page_never_shows() -> None:
-    html = _page({"sku": "10206131", "offers": OFFER},
-                 '<p class="prd-code">Product code: 287807</p>')
+    html = _page(
+        {"sku": "10206131", "offers": OFFER}, '<p class="prd-code">Product code: 287807</p>'
+    )
     assert _listing(html).sku == "287807"
 
 
 def test_structured_sku_the_page_shows_is_kept_over_another_labelled_code() -> None:
-    html = _page({"sku": "10206131", "offers": OFFER},
-                 '<p>SKU 10206131</p><p class="code">Item code: 287807</p>')
+    html = _page(
+        {"sku": "10206131", "offers": OFFER},
+        '<p>SKU 10206131</p><p class="code">Item code: 287807</p>',
+    )
     assert _listing(html).sku == "10206131"
 
 
@@ -45,8 +53,10 @@ def test_structured_sku_kept_when_the_page_shows_no_labelled_code() -> None:
 
 
 def test_two_different_labelled_codes_are_ambiguous_and_change_nothing() -> None:
-    html = _page({"sku": "10206131", "offers": OFFER},
-                 "<ul><li>Product code: 287807</li><li>Product code: 555123</li></ul>")
+    html = _page(
+        {"sku": "10206131", "offers": OFFER},
+        "<ul><li>Product code: 287807</li><li>Product code: 555123</li></ul>",
+    )
     assert _listing(html).sku == "10206131"
 
 
@@ -56,8 +66,10 @@ def test_a_label_followed_by_words_is_not_a_code() -> None:
 
 
 def test_identifier_found_only_in_the_image_url_is_dropped() -> None:
-    html = _page({"sku": "238368885", "mpn": "238368885", "image": IMAGE, "offers": OFFER},
-                 "<p>Hands-free smart speaker.</p>")
+    html = _page(
+        {"sku": "238368885", "mpn": "238368885", "image": IMAGE, "offers": OFFER},
+        "<p>Hands-free smart speaker.</p>",
+    )
     listing = _listing(html)
     assert listing.sku is None and listing.mpn is None
     assert listing.image_url == IMAGE
@@ -65,8 +77,15 @@ def test_identifier_found_only_in_the_image_url_is_dropped() -> None:
 
 def test_image_id_that_is_also_the_page_id_is_kept() -> None:
     # Argos: the catalogue number is in the image URL and in the product URL itself.
-    html = _page({"sku": "4667999", "image": "https://media.example/i/Argos/4667999_R_Z001A", "offers": OFFER},
-                 "<p>466/7999</p>", canonical="https://www.argos.example/product/4667999")
+    html = _page(
+        {
+            "sku": "4667999",
+            "image": "https://media.example/i/Argos/4667999_R_Z001A",
+            "offers": OFFER,
+        },
+        "<p>466/7999</p>",
+        canonical="https://www.argos.example/product/4667999",
+    )
     assert _listing(html, "https://www.argos.example/product/4667999").sku == "4667999"
 
 
@@ -83,14 +102,21 @@ def test_spec_table_mpn_replaces_an_image_id_mpn() -> None:
 
 
 def test_visible_mpn_in_structured_data_is_untouched_even_with_other_cells() -> None:
-    body = "<table><tr><th>Model Number</th><td>ALI469</td></tr></table><p>Item# N82E16883360054</p>"
+    body = (
+        "<table><tr><th>Model Number</th><td>ALI469</td></tr></table><p>Item# N82E16883360054</p>"
+    )
     html = _page({"sku": "N82E16883360054", "mpn": "ALI469", "offers": OFFER}, body)
     listing = _listing(html)
     assert (listing.sku, listing.mpn) == ("N82E16883360054", "ALI469")
 
 
-ETSY_OFFER = {"@type": "AggregateOffer", "priceCurrency": "EUR", "lowPrice": "43.90", "highPrice": "43.90",
-              "availability": "https://schema.org/InStock"}
+ETSY_OFFER = {
+    "@type": "AggregateOffer",
+    "priceCurrency": "EUR",
+    "lowPrice": "43.90",
+    "highPrice": "43.90",
+    "availability": "https://schema.org/InStock",
+}
 
 
 def _buy_box(price_html: str) -> str:
@@ -98,7 +124,7 @@ def _buy_box(price_html: str) -> str:
         '<div id="listing-right-column" class="listing-buy-box-experiment"><div data-buy-box>'
         f'<div data-buy-box-region="price"><p class="wt-text-title-03">{price_html}</p></div>'
         '<div data-buy-box-region="klarna">3 pagos de 17,70 €</div>'
-        '<button>Añadir a la cesta</button></div></div>'
+        "<button>Añadir a la cesta</button></div></div>"
     )
 
 

@@ -42,8 +42,16 @@ def test_woocommerce_product_and_reviews() -> None:
     assert extract.detect_platform(WOO_PAGE, "https://x.invalid/") == "woocommerce"
     page = extract.parse_product_page(WOO_PAGE, WOO_URL)
     listing = normalise_listing(page.listing)
-    assert (listing.platform, listing.title, listing.sku) == ("woocommerce", "Foldable Inversion Table", "127")
-    assert (listing.price, listing.currency, listing.availability) == (Decimal("189.00"), "GBP", "in_stock")
+    assert (listing.platform, listing.title, listing.sku) == (
+        "woocommerce",
+        "Foldable Inversion Table",
+        "127",
+    )
+    assert (listing.price, listing.currency, listing.availability) == (
+        Decimal("189.00"),
+        "GBP",
+        "in_stock",
+    )
     assert listing.list_price == Decimal("219.00")
     assert (listing.rating, listing.review_count) == (4.5, 2)
     reviews = [normalise_review(r) for r in page.reviews]
@@ -51,45 +59,86 @@ def test_woocommerce_product_and_reviews() -> None:
         ("41", "Alex P.", 5.0, "2024-02-11", True, "Sturdy and easy to fold."),
         ("42", "Jo", 4.0, "2023-10-01", False, "Good, but heavy."),
     ]
-    assert page.review_page_urls == ["https://backcare.example/product/inversion-table/comment-page-2/#comments"]
+    assert page.review_page_urls == [
+        "https://backcare.example/product/inversion-table/comment-page-2/#comments"
+    ]
 
 
 def test_woocommerce_visible_template_fills_a_page_without_json_ld() -> None:
-    bare = WOO_PAGE.split('<script type="application/ld+json"')[0] + WOO_PAGE.split("</script></head>")[1]
+    bare = (
+        WOO_PAGE.split('<script type="application/ld+json"')[0]
+        + WOO_PAGE.split("</script></head>")[1]
+    )
     listing = normalise_listing(extract.parse_product_page(bare, WOO_URL).listing)
     assert (listing.title, listing.price, listing.currency, listing.availability, listing.sku) == (
-        "Foldable Inversion Table", Decimal("189.00"), "GBP", "in_stock", "127")
+        "Foldable Inversion Table",
+        Decimal("189.00"),
+        "GBP",
+        "in_stock",
+        "127",
+    )
 
 
 def test_woocommerce_review_page() -> None:
     page = extract.parse_review_page(WOO_PAGE, WOO_URL)
     assert len(page.reviews) == 2
-    assert page.next_url == "https://backcare.example/product/inversion-table/comment-page-2/#comments"
+    assert (
+        page.next_url == "https://backcare.example/product/inversion-table/comment-page-2/#comments"
+    )
 
 
 NEXT_DATA = {
-    "props": {"pageProps": {"initialData": {"data": {
-        "product": {
-            "usItemId": "5129928603", "name": "Back Decompression Stretcher", "brand": "Relief Co",
-            "model": "RC-200", "upc": "810575035433", "shortDescription": "<p>Gentle <b>stretch</b></p>",
-            "priceInfo": {"currentPrice": {"price": 39.88, "currencyUnit": "USD"},
-                          "wasPrice": {"price": 49.99, "currencyUnit": "USD"}},
-            "availabilityStatus": "IN_STOCK", "averageRating": 4.3, "numberOfReviews": 212,
-            "category": {"path": [{"name": "Health"}, {"name": "Back Care"}]},
-        },
-        "reviews": {
-            "averageOverallRating": 4.3, "totalReviewCount": 212,
-            "customerReviews": [
-                {"reviewId": "287001", "userNickname": "Kim", "rating": 5, "reviewTitle": "Relief",
-                 "reviewText": "Works for my lower back.", "reviewSubmissionTime": "7/1/2024",
-                 "badges": [{"id": "VerifiedPurchaser"}], "positiveFeedback": 3},
-                {"reviewId": "287002", "userNickname": "Lou", "rating": 1, "reviewTitle": None,
-                 "reviewText": "Broke.", "reviewSubmissionTime": "12/24/2023", "badges": [],
-                 "positiveFeedback": 0},
-            ],
-            "pagination": {"next": {"url": "/reviews/product/5129928603?page=2"}},
-        },
-    }}}},
+    "props": {
+        "pageProps": {
+            "initialData": {
+                "data": {
+                    "product": {
+                        "usItemId": "5129928603",
+                        "name": "Back Decompression Stretcher",
+                        "brand": "Relief Co",
+                        "model": "RC-200",
+                        "upc": "810575035433",
+                        "shortDescription": "<p>Gentle <b>stretch</b></p>",
+                        "priceInfo": {
+                            "currentPrice": {"price": 39.88, "currencyUnit": "USD"},
+                            "wasPrice": {"price": 49.99, "currencyUnit": "USD"},
+                        },
+                        "availabilityStatus": "IN_STOCK",
+                        "averageRating": 4.3,
+                        "numberOfReviews": 212,
+                        "category": {"path": [{"name": "Health"}, {"name": "Back Care"}]},
+                    },
+                    "reviews": {
+                        "averageOverallRating": 4.3,
+                        "totalReviewCount": 212,
+                        "customerReviews": [
+                            {
+                                "reviewId": "287001",
+                                "userNickname": "Kim",
+                                "rating": 5,
+                                "reviewTitle": "Relief",
+                                "reviewText": "Works for my lower back.",
+                                "reviewSubmissionTime": "7/1/2024",
+                                "badges": [{"id": "VerifiedPurchaser"}],
+                                "positiveFeedback": 3,
+                            },
+                            {
+                                "reviewId": "287002",
+                                "userNickname": "Lou",
+                                "rating": 1,
+                                "reviewTitle": None,
+                                "reviewText": "Broke.",
+                                "reviewSubmissionTime": "12/24/2023",
+                                "badges": [],
+                                "positiveFeedback": 0,
+                            },
+                        ],
+                        "pagination": {"next": {"url": "/reviews/product/5129928603?page=2"}},
+                    },
+                }
+            }
+        }
+    },
 }
 WALMART_PAGE = (
     '<html><head><title>Back Decompression Stretcher - Walmart.com</title></head><body><div id="__next"></div>'
@@ -103,24 +152,47 @@ def test_walmart_next_data_product_and_reviews() -> None:
     page = extract.parse_product_page(WALMART_PAGE, url)
     listing = normalise_listing(page.listing)
     assert (listing.title, listing.brand, listing.mpn, listing.gtin, listing.sku) == (
-        "Back Decompression Stretcher", "Relief Co", "RC-200", "810575035433", "5129928603")
-    assert (listing.price, listing.list_price, listing.currency) == (Decimal("39.88"), Decimal("49.99"), "USD")
+        "Back Decompression Stretcher",
+        "Relief Co",
+        "RC-200",
+        "810575035433",
+        "5129928603",
+    )
+    assert (listing.price, listing.list_price, listing.currency) == (
+        Decimal("39.88"),
+        Decimal("49.99"),
+        "USD",
+    )
     assert (listing.availability, listing.rating, listing.review_count) == ("in_stock", 4.3, 212)
     assert listing.category == "Health > Back Care"
     reviews = [normalise_review(r) for r in page.reviews]
-    assert [(r.review_id, r.author, r.rating, r.title, r.date, r.verified, r.helpful_votes) for r in reviews] == [
+    assert [
+        (r.review_id, r.author, r.rating, r.title, r.date, r.verified, r.helpful_votes)
+        for r in reviews
+    ] == [
         ("287001", "Kim", 5.0, "Relief", "2024-07-01", True, 3),
         ("287002", "Lou", 1.0, None, "2023-12-24", False, 0),
     ]
     assert page.review_page_urls == ["https://www.walmart.com/reviews/product/5129928603?page=2"]
-    review_page = extract.parse_review_page(WALMART_PAGE, "https://www.walmart.com/reviews/product/5129928603")
-    assert (review_page.rating, review_page.total_ratings, len(review_page.reviews)) == (4.3, 212, 2)
+    review_page = extract.parse_review_page(
+        WALMART_PAGE, "https://www.walmart.com/reviews/product/5129928603"
+    )
+    assert (review_page.rating, review_page.total_ratings, len(review_page.reviews)) == (
+        4.3,
+        212,
+        2,
+    )
     assert review_page.next_url == "https://www.walmart.com/reviews/product/5129928603?page=2"
 
 
 def test_walmart_out_of_stock() -> None:
     sold_out = WALMART_PAGE.replace('"IN_STOCK"', '"OUT_OF_STOCK"')
-    assert normalise_listing(extract.parse_product_page(sold_out, "https://w.example/ip/1").listing).availability == "out_of_stock"
+    assert (
+        normalise_listing(
+            extract.parse_product_page(sold_out, "https://w.example/ip/1").listing
+        ).availability
+        == "out_of_stock"
+    )
 
 
 WALMART_FRAGMENT = """<div id="product-overview"><h1 class="prod-ProductTitle" itemprop="name">Lumbar Support Pillow</h1>
@@ -136,7 +208,17 @@ WALMART_FRAGMENT = """<div id="product-overview"><h1 class="prod-ProductTitle" i
 
 def test_walmart_saved_fragment_without_next_data() -> None:
     assert extract.detect_platform(WALMART_FRAGMENT, "https://x.invalid/") == "walmart"
-    listing = normalise_listing(extract.parse_product_page(WALMART_FRAGMENT, "https://www.walmart.com/ip/1").listing)
-    assert (listing.title, listing.brand, listing.sku) == ("Lumbar Support Pillow", "Comfort Co", "575782833")
-    assert (listing.price, listing.currency, listing.availability) == (Decimal("19.94"), "USD", "in_stock")
+    listing = normalise_listing(
+        extract.parse_product_page(WALMART_FRAGMENT, "https://www.walmart.com/ip/1").listing
+    )
+    assert (listing.title, listing.brand, listing.sku) == (
+        "Lumbar Support Pillow",
+        "Comfort Co",
+        "575782833",
+    )
+    assert (listing.price, listing.currency, listing.availability) == (
+        Decimal("19.94"),
+        "USD",
+        "in_stock",
+    )
     assert (listing.rating, listing.review_count) == (3.4, 72)

@@ -26,7 +26,9 @@ def start(profile: str, seed: int = 11) -> Marketplace:
 def crawl(marketplace: Marketplace, tmp_path: Path) -> CrawlResult:
     catalog = tmp_path / "catalog.toml"
     if not catalog.exists():
-        text = marketplace.demo_catalog_text().replace("max_review_pages = 50", "max_review_pages = 1")
+        text = marketplace.demo_catalog_text().replace(
+            "max_review_pages = 50", "max_review_pages = 1"
+        )
         catalog.write_text(text, encoding="utf-8")
     return run_crawl_subprocess(catalog, tmp_path / "faults.db", quiet=True, settings=SETTINGS)
 
@@ -101,7 +103,9 @@ def test_slow_pages_time_out_and_are_retried(market: Marketplace, tmp_path: Path
     result = crawl(market, tmp_path)
     slow = served(market, "slow")
     assert slow
-    timeouts = sum(c for k, c in result.stats.items() if k.startswith("retry/reason_count/") and "Timeout" in k)
+    timeouts = sum(
+        c for k, c in result.stats.items() if k.startswith("retry/reason_count/") and "Timeout" in k
+    )
     assert timeouts == len(slow), {k: v for k, v in result.stats.items() if k.startswith("retry/")}
     assert per_store(offers(tmp_path)) == truth_per_store(market)
 
@@ -170,7 +174,9 @@ def test_a_redesigned_store_is_flagged_drifted_and_keeps_its_last_good_prices(
     crawl(market, tmp_path)
     before = offers(tmp_path)
     market.next_day()
-    redesigned = "demo-" + market.faults.redesigned_store(("amazon", "shopify", "woocommerce", "walmart"))
+    redesigned = "demo-" + market.faults.redesigned_store(
+        ("amazon", "shopify", "woocommerce", "walmart")
+    )
     result = crawl(market, tmp_path)
     assert result.drifted == [redesigned] and result.status == "warnings"
     after = offers(tmp_path)

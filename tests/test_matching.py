@@ -103,7 +103,11 @@ def test_brand_normalisation_drops_punctuation_and_legal_suffix() -> None:
 def test_pair_score_explains_a_model_number_match() -> None:
     decision = pair_score(
         {"title": "Teeter EP-960 Inversion Table", "brand": "Teeter", "price": Decimal("399.99")},
-        {"title": "Teeter EP960 inversion table with back pain relief", "brand": "TEETER", "price": 379.0},
+        {
+            "title": "Teeter EP960 inversion table with back pain relief",
+            "brand": "TEETER",
+            "price": 379.0,
+        },
     )
     assert decision.match
     assert 0.5 < decision.score <= 1.0
@@ -124,7 +128,10 @@ def test_remanufactured_stand_in_is_not_the_original_product() -> None:
         "title": "Xerox 108R00657 extended-capacity maintenance kit for WorkCentre C2424",
         "brand": "Xerox", "mpn": "108R00657", "price": Decimal("154.84"),
     }  # fmt: skip
-    same = {"title": "Xerox WorkCentre C2424 108R00657 extended-capacity maintenance kit", "price": 139.99}
+    same = {
+        "title": "Xerox WorkCentre C2424 108R00657 extended-capacity maintenance kit",
+        "price": 139.99,
+    }
     stand_in = {
         "title": "LD Xerox WorkCentre C2424 remanufactured 108R00657 extended-capacity maintenance kit",
         "brand": "4inkjets", "price": 129.99,
@@ -149,7 +156,11 @@ def test_score_pairs_is_row_aligned_and_keeps_the_index() -> None:
     left = pd.DataFrame(
         [
             {"title": "Teeter FitSpine X3 inversion table", "brand": "Teeter", "mpn": "X3"},
-            {"title": "Teeter FitSpine X3 inversion table", "brand": "Teeter", "gtin": "036000291452"},
+            {
+                "title": "Teeter FitSpine X3 inversion table",
+                "brand": "Teeter",
+                "gtin": "036000291452",
+            },
         ],
         index=[10, 11],
     )
@@ -209,8 +220,20 @@ def test_conflicting_gtins_are_kept_apart_despite_identical_titles() -> None:
 def test_different_model_numbers_stay_apart_despite_similar_titles() -> None:
     frame = pd.DataFrame(
         [
-            listing(1, "a", "Innova ITX9600 Heat and Massage inversion table", brand="Innova", mpn="ITX9600"),
-            listing(2, "b", "Innova ITX9800 heat and massage inversion table", brand="Innova", mpn="ITX9800"),
+            listing(
+                1,
+                "a",
+                "Innova ITX9600 Heat and Massage inversion table",
+                brand="Innova",
+                mpn="ITX9600",
+            ),
+            listing(
+                2,
+                "b",
+                "Innova ITX9800 heat and massage inversion table",
+                brand="Innova",
+                mpn="ITX9800",
+            ),
             listing(3, "a", "Ironman Gravity 4000 inversion table", brand="Ironman", mpn="GR4000"),
             listing(4, "b", "Ironman Gravity 3000 inversion table", brand="Ironman", mpn="GR3000"),
         ]
@@ -221,10 +244,34 @@ def test_different_model_numbers_stay_apart_despite_similar_titles() -> None:
 def test_reworded_titles_of_one_product_are_merged() -> None:
     frame = pd.DataFrame(
         [
-            listing(1, "amazon", "Teeter FitSpine X3 Inversion Table, Back Pain Relief Kit", brand="Teeter", price=Decimal("449.99")),
-            listing(2, "walmart", "Teeter Fitspine X3 inversion table with back pain relief kit", brand="Teeter", price=Decimal("429.00")),
-            listing(3, "shop", "FitSpine X3 inversion table (Teeter) - back pain relief", brand="teeter", price=None),
-            listing(4, "walmart", "Chirp Wheel+ back roller 3-pack", brand="Chirp", price=Decimal("89.95")),
+            listing(
+                1,
+                "amazon",
+                "Teeter FitSpine X3 Inversion Table, Back Pain Relief Kit",
+                brand="Teeter",
+                price=Decimal("449.99"),
+            ),
+            listing(
+                2,
+                "walmart",
+                "Teeter Fitspine X3 inversion table with back pain relief kit",
+                brand="Teeter",
+                price=Decimal("429.00"),
+            ),
+            listing(
+                3,
+                "shop",
+                "FitSpine X3 inversion table (Teeter) - back pain relief",
+                brand="teeter",
+                price=None,
+            ),
+            listing(
+                4,
+                "walmart",
+                "Chirp Wheel+ back roller 3-pack",
+                brand="Chirp",
+                price=Decimal("89.95"),
+            ),
         ]
     )
     assert products(frame) == [{1, 2, 3}, {4}]
@@ -305,7 +352,13 @@ def test_empty_frame_and_single_listing() -> None:
 
 
 def test_optional_columns_may_be_missing_entirely() -> None:
-    frame = pd.DataFrame({"listing_id": [1, 2], "store": ["a", "b"], "title": ["Nubax Trio NT-100 back traction device", "Nubax Trio NT100 back traction"]})
+    frame = pd.DataFrame(
+        {
+            "listing_id": [1, 2],
+            "store": ["a", "b"],
+            "title": ["Nubax Trio NT-100 back traction device", "Nubax Trio NT100 back traction"],
+        }
+    )
     assert products(frame) == [{1, 2}]
 
 
@@ -327,7 +380,9 @@ def test_blocking_keeps_cost_near_linear() -> None:
             code = f"{brand[:2].upper()}{brand_number:03d}-{product_number:03d}Z"
             title = f"{brand} {rng.choice(adjectives)} {rng.choice(nouns)} {code}"
             for store in ("amazon", "walmart"):
-                rows.append(listing(len(rows), store, title, brand=brand, price=rng.uniform(20, 400)))
+                rows.append(
+                    listing(len(rows), store, title, brand=brand, price=rng.uniform(20, 400))
+                )
     frame = pd.DataFrame(rows)
     started = time.perf_counter()
     matched = match_listings(frame)
@@ -340,7 +395,9 @@ def test_blocking_keeps_cost_near_linear() -> None:
 
 
 def _benchmark_module():
-    spec = importlib.util.spec_from_file_location("benchmark_matching", REPO / "benchmarks" / "matching.py")
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_matching", REPO / "benchmarks" / "matching.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

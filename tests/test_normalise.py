@@ -217,7 +217,12 @@ def test_normalise_gtin(value: object, gtin: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "asin"),
-    [("B001FK81PU", "B001FK81PU"), (" b07g2l3jmm ", "B07G2L3JMM"), ("B001FK81P", None), (None, None)],
+    [
+        ("B001FK81PU", "B001FK81PU"),
+        (" b07g2l3jmm ", "B07G2L3JMM"),
+        ("B001FK81P", None),
+        (None, None),
+    ],
 )
 def test_normalise_asin(value: str | None, asin: str | None) -> None:
     assert normalise_asin(value) == asin
@@ -251,7 +256,9 @@ def test_normalise_listing_types_every_field() -> None:
 
 
 def test_normalise_listing_uses_the_store_hint_for_a_bare_dollar() -> None:
-    listing = normalise_listing(Listing(url="https://x.example/p", price="$249.99"), currency_hint="CAD")
+    listing = normalise_listing(
+        Listing(url="https://x.example/p", price="$249.99"), currency_hint="CAD"
+    )
     assert listing.currency == "CAD"
     assert normalise_listing(Listing(url="https://x.example/p", price="$249.99")).currency == "USD"
 
@@ -275,7 +282,11 @@ def test_normalise_review() -> None:
         )
     )
     assert (review.author, review.rating, review.date, review.helpful_votes) == (
-        "Kunde", 4.0, "2018-06-07", 1)
+        "Kunde",
+        4.0,
+        "2018-06-07",
+        1,
+    )
     assert review.verified is True
 
 
@@ -305,8 +316,10 @@ def test_review_dates_are_iso_or_none(text: str, language: str | None) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Nd", "No", "Nl")), max_size=40),
-       st.sampled_from(["en", "de", "it", None]))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Nd", "No", "Nl")), max_size=40),
+    st.sampled_from(["en", "de", "it", None]),
+)
 def test_no_digits_no_date(text: str, language: str | None) -> None:
     # dateparser would happily read "today"; a date we did not see must not be invented.
     assert parse_review_date(text, language) is None
@@ -338,4 +351,6 @@ def test_gtin_is_kept_only_with_a_valid_check_digit(body: str) -> None:
     gtin = normalise_gtin(body)
     if gtin is not None:
         digits = [int(d) for d in reversed(gtin[:-1])]
-        assert (10 - sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits)) % 10) % 10 == int(gtin[-1])
+        assert (
+            10 - sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits)) % 10
+        ) % 10 == int(gtin[-1])

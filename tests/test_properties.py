@@ -55,9 +55,7 @@ listings = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(listings)
 def test_what_goes_into_the_store_comes_out(rows: list[dict]) -> None:
-    saved = [
-        {**row, "store": "s", "url": f"https://s.example/p/{n}"} for n, row in enumerate(rows)
-    ]
+    saved = [{**row, "store": "s", "url": f"https://s.example/p/{n}"} for n, row in enumerate(rows)]
     with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "p.db") as store:
         run_id = store.start_run()
         assert store.save_listings(run_id, saved) == len(saved)
@@ -72,8 +70,12 @@ def test_what_goes_into_the_store_comes_out(rows: list[dict]) -> None:
         assert out["title"] == row["title"]
         assert out["availability"] == row["availability"]
         assert out["currency"] == row["currency"]
-        assert (row["rating"] is None and out["rating"] != out["rating"]) or out["rating"] == row["rating"]
-        assert (row["review_count"] is None and out["review_count"] is _na()) or out["review_count"] == row["review_count"]
+        assert (row["rating"] is None and out["rating"] != out["rating"]) or out["rating"] == row[
+            "rating"
+        ]
+        assert (row["review_count"] is None and out["review_count"] is _na()) or out[
+            "review_count"
+        ] == row["review_count"]
         assert not out["gone"]
 
 
@@ -87,7 +89,9 @@ def test_no_price_is_never_read_as_zero() -> None:
     with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "z.db") as store:
         run_id = store.start_run()
         store.save_listings(run_id, [{"store": "s", "url": "https://s.example/p", "price": None}])
-        store.save_listings(store.start_run(), [{"store": "s", "url": "https://s.example/q", "price": Decimal(0)}])
+        store.save_listings(
+            store.start_run(), [{"store": "s", "url": "https://s.example/q", "price": Decimal(0)}]
+        )
         offers = store.read_offers().set_index("url")
     assert offers.loc["https://s.example/p", "price"] is None
     assert offers.loc["https://s.example/q", "price"] == Decimal(0)

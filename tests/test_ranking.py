@@ -189,9 +189,10 @@ def test_few_perfect_reviews_do_not_beat_many_good_ones() -> None:
     # well-known 3.5 is the composite's call (review volume is one of its components).
     assert rank["Inversion table B"] == 1
     assert rank["Inversion table A"] > rank["Inversion table B"]
-    assert ranked.loc["Inversion table B", "adjusted_rating"] > ranked.loc[
-        "Inversion table A", "adjusted_rating"
-    ]
+    assert (
+        ranked.loc["Inversion table B", "adjusted_rating"]
+        > ranked.loc["Inversion table A", "adjusted_rating"]
+    )
     assert sorted(rank.values()) == [1, 2, 3, 4]
     assert rank["Inversion table D"] == 4  # nothing known ranks last
     assert pd.isna(ranked.loc["Inversion table D", "adjusted_rating"])
@@ -224,9 +225,10 @@ def test_two_five_star_reviews_do_not_outrank_hundreds_at_four_and_a_half() -> N
     by_name = products.set_index("name")
     assert by_name.loc["Inversion table B", "rank"] == 1
     assert by_name.loc["Inversion table A", "rank"] == 2
-    assert by_name.loc["Inversion table B", "composite_score"] > by_name.loc[
-        "Inversion table A", "composite_score"
-    ]
+    assert (
+        by_name.loc["Inversion table B", "composite_score"]
+        > by_name.loc["Inversion table A", "composite_score"]
+    )
 
 
 def test_rating_is_review_weighted_across_listings_and_falls_back_to_stored_reviews() -> None:
@@ -270,8 +272,13 @@ def test_best_price_is_lowest_in_stock_decimal_and_missing_prices_never_become_z
     offers = offers_frame(
         offer(1, gtin="4006381333931", title="Back stretcher", price=Decimal("129.99")),
         offer(2, store="shop-b", gtin="4006381333931", price="119.50"),
-        offer(3, store="shop-c", gtin="4006381333931", price=Decimal("99.00"),
-              availability="out_of_stock"),  # fmt: skip
+        offer(
+            3,
+            store="shop-c",
+            gtin="4006381333931",
+            price=Decimal("99.00"),
+            availability="out_of_stock",
+        ),  # fmt: skip
         offer(4, store="shop-d", gtin="4006381333931", price=None),
         offer(5, store="shop-e", gtin="4006381333931", price=Decimal("89.00"), currency="EUR"),
         offer(6, title="Back stretcher, price unknown", asin="B000000009", price=None),
@@ -302,8 +309,14 @@ def test_empty_frames_give_empty_products_with_all_columns() -> None:
 
 def test_one_listing_is_one_ranked_product() -> None:
     offers = offers_frame(
-        offer(1, title="Inversion Table", brand="Acme", price=Decimal("199"), rating=4.2,
-              review_count=12),  # fmt: skip
+        offer(
+            1,
+            title="Inversion Table",
+            brand="Acme",
+            price=Decimal("199"),
+            rating=4.2,
+            review_count=12,
+        ),  # fmt: skip
     )
     products, _ = score(offers, no_reviews(), categories=RULES, prior_strength=10)
     (row,) = products.to_dict("records")

@@ -57,7 +57,9 @@ def test_report_shows_drift_gone_and_price_moves_and_keeps_good_prices(tmp_path:
     bad_prices = offers.loc[offers["store"] == "<b>bad</b>", "price"].tolist()
     assert bad_prices == [Decimal("50.00")] * 5, "a drifted store keeps its last good prices"
     assert stores["good"]["gone_new"] == 1 and stores["good"]["gone_total"] == 1
-    assert offers.loc[offers["url"].str.endswith("/p/4") & (offers["store"] == "good"), "gone"].all()
+    assert offers.loc[
+        offers["url"].str.endswith("/p/4") & (offers["store"] == "good"), "gone"
+    ].all()
     assert stores["good"]["price_moves"] == {"up": 0, "down": 0}  # third run: no new moves
     assert stores["good"]["drops"] == {"dropped/no_title": 1}
     assert any("drifted" in warning for warning in report["warnings"])

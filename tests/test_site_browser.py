@@ -146,7 +146,10 @@ def test_product_page_content_and_links(browser, base_url: str) -> None:
     stores = page.locator("table.offers-table tbody th").all_inner_texts()
     assert stores == ["plain-store", "spine-shop", "amazon"]  # cheapest current first
     assert page.locator("table.offers-table tbody td").nth(2).inner_text() == "2024-07-02 09:00 UTC"
-    assert page.locator("svg.histogram").is_visible() and page.locator("svg.price-history").is_visible()
+    assert (
+        page.locator("svg.histogram").is_visible()
+        and page.locator("svg.price-history").is_visible()
+    )
     assert page.locator("table.report-card tbody tr").count() == 2
     links = page.locator("a[rel~='sponsored']")
     assert links.count() == 2
@@ -202,7 +205,9 @@ def test_every_page_passes_axe_and_runs_no_payload(browser, base_url: str) -> No
     for name, path in PAGE_TYPES.items():
         visit.go(base_url + path)
         results = axe.run(visit.page)
-        serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        serious = [
+            v for v in results.response["violations"] if v["impact"] in ("serious", "critical")
+        ]
         assert serious == [], f"{name}: {results.generate_report()}"
         visit.assert_inert(name)
     visit.page.close()

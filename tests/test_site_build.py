@@ -281,7 +281,7 @@ def test_home_has_top_picks_and_the_full_ranking(site: dict[str, str]) -> None:
     table = home[home.index('id="ranking-all"') :]
     assert table.index("Teeter EP-960") < table.index("Budget Inversion Table")
     assert table.index("Budget Inversion Table") < table.index("Back Stretcher")
-    assert "$289.00 <span class=\"store\">at plain-store</span>" in table  # lowest in stock
+    assert '$289.00 <span class="store">at plain-store</span>' in table  # lowest in stock
     assert "$329.99" not in home
     assert "Top picks" in home
     assert "Demo data." in home
@@ -296,7 +296,9 @@ def test_stale_prices_are_not_shown_as_current(site: dict[str, str]) -> None:
     current = page.split('<table class="price-summary">')[0]
     assert "$149.00" not in current
     assert "Price not current" in page
-    assert "$149.00" not in page.split('<table class="price-summary">')[1].split("</td>")[0]  # "Now"
+    assert (
+        "$149.00" not in page.split('<table class="price-summary">')[1].split("</td>")[0]
+    )  # "Now"
     assert "$149.00" not in site["index.html"]
     assert "2024-06-20 09:00 UTC" in page  # when the price was seen
 
@@ -383,7 +385,7 @@ def test_rebuild_replaces_the_site_and_drops_removed_pages(tmp_path: Path) -> No
 
 def test_pages_declare_language_charset_viewport_and_csp(site: dict[str, str]) -> None:
     for path, html in documents(site).items():
-        assert html.startswith("<!doctype html>\n<html lang=\"en\">"), path
+        assert html.startswith('<!doctype html>\n<html lang="en">'), path
         assert '<meta charset="utf-8">' in html
         assert 'name="viewport"' in html
         assert "default-src 'self'" in html

@@ -13,9 +13,6 @@ from typing import Any
 import extruct
 import pandas as pd
 import pytest
-
-from backrank.config import AffiliateProgram, Catalog
-from reports.build import build_site
 from test_site_build import (
     NOW,
     anchors,
@@ -24,6 +21,9 @@ from test_site_build import (
     make_catalog,
     product_page,
 )
+
+from backrank.config import AffiliateProgram, Catalog
+from reports.build import build_site
 
 # Payloads that set a flag if they ever run (the browser test checks it) and show a dialog.
 PAYLOADS = {
@@ -274,7 +274,12 @@ def test_absent_and_null_scoring_columns_degrade_cleanly(
     # without a summary or snapshots the pages say so instead of failing
     assert "only one refresh so far" in bare["changes.html"]
     assert "No composite weights are configured yet" in bare["methodology.html"]
-    assert "Trust" not in visible_text(bare["index.html"]).split("Top 10 of every ranking")[1].split("Stock")[0]
+    assert (
+        "Trust"
+        not in visible_text(bare["index.html"])
+        .split("Top 10 of every ranking")[1]
+        .split("Stock")[0]
+    )
 
 
 def test_charts_hold_only_numbers_and_escaped_labels(rich: dict[str, str]) -> None:
@@ -406,7 +411,7 @@ def test_embeds_are_scoped_script_free_and_disclosed(rich: dict[str, str]) -> No
         assert selectors and all(s.startswith(".brk-embed") for s in selectors), path
         assert "We may earn a commission" in html
         assert not re.search(r'(src|href)="(?!https?://)', html)  # absolute links only
-        assert not re.search(r'<(img|link|iframe)', html)
+        assert not re.search(r"<(img|link|iframe)", html)
         for link in anchors(html):
             href = link["href"] or ""
             if "spine-shop" in href or "amazon" in href or "/go/" in href:
@@ -417,7 +422,7 @@ def test_embeds_are_scoped_script_free_and_disclosed(rich: dict[str, str]) -> No
     assert "$289.00 at plain-store" not in teeter  # plain-store's javascript: URL gave no link
     assert "$299.00 at spine-shop" in teeter and "Price as of 2024-07-02 09:00 UTC" in teeter
     assert "(paid link)" in teeter and "As an Amazon Associate" in teeter
-    assert "Trust grade <span class=\"brk-grade\">A</span>" in teeter
+    assert 'Trust grade <span class="brk-grade">A</span>' in teeter
 
 
 def test_theme_templates_and_static_files_take_precedence(tmp_path: Path) -> None:
@@ -446,7 +451,9 @@ def test_incremental_rebuild_keeps_unchanged_files(tmp_path: Path) -> None:
     same = build_site(catalog, ScoredStore(scored_products()), root, now=later)
     assert same.rendered <= 2 + 3  # home, changes; robots, _redirects, feed
     after = {p: os.stat(root / p) for p in same.pages}
-    unchanged = [p for p in same.pages if p not in ("index.html", "changes.html", "api/products.json")]
+    unchanged = [
+        p for p in same.pages if p not in ("index.html", "changes.html", "api/products.json")
+    ]
     for path in unchanged:
         assert after[path].st_ino == before[path].st_ino, path
         assert after[path].st_mtime_ns == before[path].st_mtime_ns, path

@@ -114,7 +114,10 @@ def test_two_runs_keep_one_listing_and_one_snapshot_per_run(store: Store) -> Non
     listings = store.read_listings()
     assert len(listings) == 1
     assert listings.iloc[0]["title"] == "Teeter X3 Inversion Table"  # NULL never overwrites
-    assert (listings.iloc[0]["first_seen_run"], listings.iloc[0]["last_seen_run"]) == (first, second)
+    assert (listings.iloc[0]["first_seen_run"], listings.iloc[0]["last_seen_run"]) == (
+        first,
+        second,
+    )
     history = store.read_offers(latest=False)
     assert list(history["price"]) == [Decimal("399.99"), Decimal("379.00")]
     assert list(history["run_id"]) == [first, second]
@@ -131,12 +134,12 @@ def test_two_runs_keep_one_listing_and_one_snapshot_per_run(store: Store) -> Non
 
 
 def test_listing_identity_prefers_asin_then_canonical_then_url() -> None:
-    assert listing_key({"url": "https://www.amazon.com/x/dp/B0TEST1234?th=1", "asin": "b0test1234"}) == (
-        "asin:B0TEST1234"
-    )
-    assert listing_key({"url": "https://Shop.example/p?utm=1", "canonical_url": "https://shop.example/p/"}) == (
-        "https://shop.example/p"
-    )
+    assert listing_key(
+        {"url": "https://www.amazon.com/x/dp/B0TEST1234?th=1", "asin": "b0test1234"}
+    ) == ("asin:B0TEST1234")
+    assert listing_key(
+        {"url": "https://Shop.example/p?utm=1", "canonical_url": "https://shop.example/p/"}
+    ) == ("https://shop.example/p")
     assert listing_key({"url": "HTTPS://Shop.Example/p/1/?utm_source=x#reviews"}) == (
         "https://shop.example/p/1"
     )
@@ -147,7 +150,9 @@ def test_same_product_under_tracking_urls_is_one_listing(store: Store) -> None:
     store.save_listings(
         run,
         [
-            listing(canonical_url=None, url="http://127.0.0.1:8102/products/teeter-x3?utm_source=a"),
+            listing(
+                canonical_url=None, url="http://127.0.0.1:8102/products/teeter-x3?utm_source=a"
+            ),
             listing(canonical_url=None, url="http://127.0.0.1:8102/products/teeter-x3/"),
         ],
     )
@@ -215,7 +220,9 @@ def test_reader_sees_writer_commits_while_both_open(tmp_path: Path) -> None:
         run = writer.start_run(None)
         writer.save_listings(run, [listing()])
         assert len(reader.read_offers()) == 1
-        writer.save_listings(run, [listing(url="http://127.0.0.1:8102/products/other", canonical_url=None)])
+        writer.save_listings(
+            run, [listing(url="http://127.0.0.1:8102/products/other", canonical_url=None)]
+        )
         assert len(reader.read_offers()) == 2
     finally:
         writer.close()
@@ -231,7 +238,9 @@ def test_offers_need_a_real_run(store: Store) -> None:
 def test_bad_price_is_refused_not_stored_as_zero(store: Store) -> None:
     run = store.start_run(None)
     with pytest.raises(ValueError, match="not a decimal price"):
-        store.save_listings(run, [listing(), listing(url="http://x.example/p", price="about 5 dollars")])
+        store.save_listings(
+            run, [listing(), listing(url="http://x.example/p", price="about 5 dollars")]
+        )
     assert store.read_listings().empty
 
 
@@ -275,7 +284,9 @@ prices = st.one_of(
 texts = st.one_of(st.none(), st.text(min_size=1, max_size=40))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     price=prices,
     list_price=prices,
@@ -284,7 +295,9 @@ texts = st.one_of(st.none(), st.text(min_size=1, max_size=40))
     rating=st.one_of(st.none(), st.floats(min_value=0, max_value=5)),
     review_count=st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
 )
-def test_round_trip_property(tmp_path: Path, price, list_price, title, brand, rating, review_count) -> None:
+def test_round_trip_property(
+    tmp_path: Path, price, list_price, title, brand, rating, review_count
+) -> None:
     with Store.open(":memory:") as store:
         run = store.start_run(None)
         saved = listing(
@@ -325,8 +338,16 @@ def test_each_scoring_run_appends_a_snapshot_and_keeps_products_replaced(store: 
     store.save_products(first, pd.DataFrame([scored()]), links)
     second = store.start_run(None)
     cheaper = scored(best_price=Decimal("379.00"), rank=2, composite_score=7.5, in_stock=False)
-    newcomer = scored(product_id="asin:B0NEW", name="New", subcategory=None, category="traction",
-                      best_price=None, currency=None, composite_score=float("nan"), rank=None)
+    newcomer = scored(
+        product_id="asin:B0NEW",
+        name="New",
+        subcategory=None,
+        category="traction",
+        best_price=None,
+        currency=None,
+        composite_score=float("nan"),
+        rank=None,
+    )
     store.save_products(second, pd.DataFrame([cheaper, newcomer]), links)
     store.save_products(second, pd.DataFrame([cheaper, newcomer]), links)  # same run: replaced
 
@@ -344,7 +365,9 @@ def test_each_scoring_run_appends_a_snapshot_and_keeps_products_replaced(store: 
 
 
 def test_products_without_a_run_write_no_snapshot(store: Store) -> None:
-    store.save_products(None, pd.DataFrame([scored()]), pd.DataFrame(columns=["product_id", "listing_id"]))
+    store.save_products(
+        None, pd.DataFrame([scored()]), pd.DataFrame(columns=["product_id", "listing_id"])
+    )
     assert len(store.read_products()) == 1
     assert store.read_product_snapshots().empty
 
@@ -354,7 +377,9 @@ def test_scoring_summary_is_the_latest_runs(store: Store) -> None:
     first, second = store.start_run(None), store.start_run(None)
     summary = {
         "weights": {"rating": 0.35, "wilson": 0.2},
-        "sensitivity": {"overall": {"min_tau": 0.8, "runs": [{"weight": "rating", "top1_same": True}]}},
+        "sensitivity": {
+            "overall": {"min_tau": 0.8, "runs": [{"weight": "rating", "top1_same": True}]}
+        },
         "min_price": Decimal("19.90"),
     }
     store.save_scoring_summary(second, summary)
@@ -369,7 +394,9 @@ def test_scoring_summary_is_the_latest_runs(store: Store) -> None:
 
 def test_review_features_cache_round_trip(store: Store) -> None:
     run = store.start_run(None)
-    store.save_reviews(run, [review(fetched_at="2024-07-01T10:00:00+00:00"), review(review_id="r-2", body="Meh")])
+    store.save_reviews(
+        run, [review(fetched_at="2024-07-01T10:00:00+00:00"), review(review_id="r-2", body="Meh")]
+    )
     reviews = store.read_reviews()
     assert {"content_hash", "fetched_at"} <= set(reviews.columns)
     assert reviews.iloc[0]["fetched_at"] == "2024-07-01T10:00:00+00:00"
@@ -388,7 +415,9 @@ def test_review_features_cache_round_trip(store: Store) -> None:
     only = store.read_review_features([hashes[1], "not-stored"])
     assert list(only["content_hash"]) == [hashes[1]]
     assert store.read_review_features([]).empty
-    store.save_review_features(pd.DataFrame({"content_hash": [hashes[1]], "features": [{"compound": 0.2}]}))
+    store.save_review_features(
+        pd.DataFrame({"content_hash": [hashes[1]], "features": [{"compound": 0.2}]})
+    )
     assert store.read_review_features([hashes[1]]).iloc[0]["features"] == {"compound": 0.2}
 
 
@@ -400,7 +429,9 @@ def test_review_features_refuse_rows_without_a_hash(store: Store) -> None:
 
 def test_review_features_lookup_beyond_one_statement(store: Store) -> None:
     hashes = [f"{i:040x}" for i in range(1200)]
-    store.save_review_features(pd.DataFrame({"content_hash": hashes, "features": [{"i": i} for i in range(1200)]}))
+    store.save_review_features(
+        pd.DataFrame({"content_hash": hashes, "features": [{"i": i} for i in range(1200)]})
+    )
     found = store.read_review_features(hashes[::-1])
     assert list(found["content_hash"]) == hashes
     assert [f["i"] for f in found["features"]] == list(range(1200))
@@ -427,7 +458,9 @@ def test_scored_columns_survive_the_round_trip(store: Store) -> None:
         price_summary=price_summary,
         wilson_lower=float("nan"),
     )
-    store.save_products(run, pd.DataFrame([product]), pd.DataFrame(columns=["product_id", "listing_id"]))
+    store.save_products(
+        run, pd.DataFrame([product]), pd.DataFrame(columns=["product_id", "listing_id"])
+    )
     row = store.read_products().iloc[0]
     assert row["score_breakdown"] == breakdown
     assert row["badges"] == ["best-overall", "best-in-inversion-tables"]

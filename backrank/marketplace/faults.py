@@ -65,7 +65,9 @@ class FaultPlan:
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
-            raise ValueError(f"unknown fault profile {self.profile!r}; one of {', '.join(PROFILES)}")
+            raise ValueError(
+                f"unknown fault profile {self.profile!r}; one of {', '.join(PROFILES)}"
+            )
         if self.profile == "full":
             self.rates = dict(FULL_RATES)
         elif self.profile in FAULT_KINDS:
@@ -123,11 +125,11 @@ class FaultPlan:
 def robot_check_page() -> Response:
     """An Amazon-shaped robot check, served with status 200 like the real one."""
     body = (
-        "<!doctype html><html lang=\"en-us\"><head><meta charset=\"utf-8\">"
+        '<!doctype html><html lang="en-us"><head><meta charset="utf-8">'
         "<title>Amazon.com</title></head><body>"
         f'<p class="backrank-demo-note">{DEMO_NOTE}</p>'
         '<div class="a-container a-padding-double-large"><h4>Enter the characters you see below</h4>'
-        "<p class=\"a-last\">Sorry, we just need to make sure you're not a robot. For best results, "
+        '<p class="a-last">Sorry, we just need to make sure you\'re not a robot. For best results, '
         "please make sure your browser is accepting cookies.</p>"
         '<form method="get" action="/errors/validateCaptcha" name="">'
         '<div class="a-row"><img src="/captcha/abcdefgh.jpg"></div>'

@@ -186,7 +186,9 @@ class Marketplace:
         if not self.faults.active:
             return self._plain(respond())
         listing = self._product_page_listing(store, path)
-        key = None if listing is None else urlsplit(self._stores[store].url(listing)).path.rstrip("/")
+        key = (
+            None if listing is None else urlsplit(self._stores[store].url(listing)).path.rstrip("/")
+        )
         served = apply_faults(
             self.faults, store=store, path=path, query=query, attempt=attempt, day=self.day,
             listing=listing, delisted=self.faults.is_delisted(store, key, self.day),

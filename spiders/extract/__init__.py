@@ -132,7 +132,9 @@ def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> P
         more = shopify.review_page_urls(sel, url)
     elif kind == "woocommerce":
         listing = generic.merge(base, woocommerce.parse_listing(sel, url), prefer_second=False)
-        reviews = woocommerce.parse_reviews(sel, url, language) or generic.parse_reviews(data, url, language)
+        reviews = woocommerce.parse_reviews(sel, url, language) or generic.parse_reviews(
+            data, url, language
+        )
         more = woocommerce.review_page_urls(sel, url)
     else:
         listing = base

@@ -78,17 +78,21 @@ def asin_from_url(url: str) -> str | None:
 def detail_table(sel: Selector) -> dict[str, str]:
     """Product details (table rows and detail bullets) as {lower-case label: value}."""
     details: dict[str, str] = {}
-    for row in sel.css("#productDetails_techSpec_section_1 tr, #productDetails_detailBullets_sections1 tr,"
-                       " #prodDetails tr, table.prodDetTable tr, #technicalSpecifications_section_1 tr"):
+    for row in sel.css(
+        "#productDetails_techSpec_section_1 tr, #productDetails_detailBullets_sections1 tr,"
+        " #prodDetails tr, table.prodDetTable tr, #technicalSpecifications_section_1 tr"
+    ):
         label = text_of(row.css("th"))
         value = text_of(row.css("td"))
         if label and value:
             details.setdefault(_label(label), value)
-    for bullet in sel.css("#detailBullets_feature_div li, #detail-bullets li, #detailBulletsWrapper_feature_div li"):
+    for bullet in sel.css(
+        "#detailBullets_feature_div li, #detail-bullets li, #detailBulletsWrapper_feature_div li"
+    ):
         label = text_of(bullet.css("span.a-text-bold")) or text_of(bullet.css("b"))
         full = text_of(bullet.css("span.a-list-item")) or text_of([bullet])
         if label and full and len(full) > len(label):
-            details.setdefault(_label(label), squash(_MARKS.sub(" ", full[len(label):])) or "")
+            details.setdefault(_label(label), squash(_MARKS.sub(" ", full[len(label) :])) or "")
     return {key: value for key, value in details.items() if value}
 
 
@@ -154,7 +158,11 @@ def _availability(sel: Selector) -> str | None:
     if not node:
         node = sel.css("#outOfStock, #availabilityInsideBuyBox_feature_div")
     # Only visible text: the block also holds <script>s and hidden templates.
-    parts = node.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]").getall() if node else []
+    parts = (
+        node.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]").getall()
+        if node
+        else []
+    )
     return squash(" ".join(parts))
 
 
@@ -190,7 +198,9 @@ def parse_reviews(sel: Selector, url: str) -> list[Review]:
                 title=squash(" ".join(title_parts)),
                 body=text_of(block.css('[data-hook="review-body"]')),
                 date=date,
-                verified=bool(block.css('[data-hook="avp-badge"], [data-hook="avp-badge-linkless"]')),
+                verified=bool(
+                    block.css('[data-hook="avp-badge"], [data-hook="avp-badge-linkless"]')
+                ),
                 helpful_votes=helpful,
                 language=_language_of_date(date),
             )
@@ -214,6 +224,7 @@ def parse_review_page(sel: Selector, url: str) -> ReviewPage:
         total_ratings=text_of(sel.css('[data-hook="total-review-count"]'))
         or text_of(sel.css("#cr-filter-info-review-rating-count")),
         product_name=text_of(sel.css('[data-hook="product-link"]')),
-        asin=asin_from_url(url) or asin_from_url(next_href or "")
+        asin=asin_from_url(url)
+        or asin_from_url(next_href or "")
         or asin_from_url(sel.css('[data-hook="product-link"]::attr(href)').get() or ""),
     )

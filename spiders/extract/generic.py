@@ -29,8 +29,16 @@ _LABEL_CELLS = (
     "[not(descendant::div or descendant::td or descendant::table)]"
     "[string-length(normalize-space(.)) < 24][contains(., ':') or contains(., '#') or self::td or self::th or self::dt]"
 )
-_SKU_LABELS = ("ebay item number", "item number", "product code", "id produto", "sku", "artikelnummer",
-               "référence", "ref")
+_SKU_LABELS = (
+    "ebay item number",
+    "item number",
+    "product code",
+    "id produto",
+    "sku",
+    "artikelnummer",
+    "référence",
+    "ref",
+)
 _BRAND_LABELS = ("brand", "marke", "marca", "marque", "marchio", "merk", "marka")
 _ALL_LABELS = frozenset(_SKU_LABELS + _BRAND_LABELS)
 # Cheap pre-check on the markup so the XPath walk only runs on pages that show such a label.
@@ -40,7 +48,9 @@ _ANY_LABEL = re.compile(
 _LABELLED_GTIN = re.compile(r"\b(?:EAN|GTIN|UPC|EAN-13|Barcode)\s*[:#]?\s*(\d{8,14})\b")
 
 
-def parse_listing(sel: Selector, data: StructuredData, url: str, text: str | None = None) -> Listing:
+def parse_listing(
+    sel: Selector, data: StructuredData, url: str, text: str | None = None
+) -> Listing:
     """Listing from structured data; canonical URL and a no-reviews count from the page.
 
     Where the page visibly contradicts the structured data (a product code, the buy box's
@@ -50,7 +60,9 @@ def parse_listing(sel: Selector, data: StructuredData, url: str, text: str | Non
     listing.platform = "generic"
     listing.canonical_url = canonical_url(sel, url) or listing.canonical_url
     markup = sel.get() if text is None else text
-    listing = reconcile_identifiers(listing, sel, markup, (listing.image_url, data.opengraph.get("og:image")))
+    listing = reconcile_identifiers(
+        listing, sel, markup, (listing.image_url, data.opengraph.get("og:image"))
+    )
     listing = reconcile_price(listing, sel, markup)
     if listing.title is None:
         headings = sel.css("h1")
@@ -60,7 +72,9 @@ def parse_listing(sel: Selector, data: StructuredData, url: str, text: str | Non
     if listing.sku is None or listing.brand is None:
         labelled = labelled_values(sel)
         listing.sku = listing.sku or next((labelled[k] for k in _SKU_LABELS if k in labelled), None)
-        listing.brand = listing.brand or next((labelled[k] for k in _BRAND_LABELS if k in labelled), None)
+        listing.brand = listing.brand or next(
+            (labelled[k] for k in _BRAND_LABELS if k in labelled), None
+        )
     if listing.review_count is None and listing.rating is None and _says_no_reviews(sel):
         listing.review_count = 0
     return listing
@@ -109,5 +123,3 @@ def merge(first: Listing, second: Listing, *, prefer_second: bool) -> Listing:
         mine = getattr(winner, item.name)
         values[item.name] = mine if mine is not None else getattr(filler, item.name)
     return Listing(**values)
-
-

@@ -42,7 +42,9 @@ class StructuredData:
     opengraph: dict[str, str] = field(default_factory=dict)
 
 
-def read_structured_data(html: str | bytes, url: str, sel: Selector | None = None) -> StructuredData:
+def read_structured_data(
+    html: str | bytes, url: str, sel: Selector | None = None
+) -> StructuredData:
     """All schema.org nodes (JSON-LD @graph and nesting flattened, microdata, RDFa) and og: meta.
 
     `sel`, the page already parsed, saves parsing it again; each syntax is read only when the
@@ -84,7 +86,9 @@ def _extruct(text: str, sel: Selector, url: str) -> dict | None:
         # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse:
         # only when some element declares a type.
         if _RDFA_TYPEOF.search(text):
-            raw |= extruct.extract(text, base_url=url, syntaxes=["rdfa"], uniform=True, errors="ignore")
+            raw |= extruct.extract(
+                text, base_url=url, syntaxes=["rdfa"], uniform=True, errors="ignore"
+            )
     except (ValueError, TypeError, AttributeError) as error:
         # extruct raises on some malformed documents; structured data is then absent.
         log.warning("extruct failed on %s: %s", url, error)
@@ -147,7 +151,8 @@ def _rdfa_nodes(rdfa: list[dict]) -> list[dict]:
     return [
         convert(node, 0)
         for node in rdfa
-        if isinstance(node, dict) and any(_SCHEMA_PREFIX.match(str(t)) for t in node.get("@type", []))
+        if isinstance(node, dict)
+        and any(_SCHEMA_PREFIX.match(str(t)) for t in node.get("@type", []))
     ]
 
 
@@ -205,7 +210,9 @@ def main_product(data: StructuredData) -> dict | None:
         return None
 
     def weight(node: dict) -> tuple[int, int]:
-        known = sum(1 for key in ("name", "offers", "aggregateRating", "brand", "sku") if node.get(key))
+        known = sum(
+            1 for key in ("name", "offers", "aggregateRating", "brand", "sku") if node.get(key)
+        )
         return known, len(node)
 
     return max(products, key=weight)
@@ -216,17 +223,23 @@ def choose_offer(offers: object) -> dict | None:
 
     AggregateOffer's lowPrice counts as its price; a priceSpecification is read when price is absent.
     """
-    candidates = [o for o in (offers if isinstance(offers, list) else [offers]) if isinstance(o, dict)]
+    candidates = [
+        o for o in (offers if isinstance(offers, list) else [offers]) if isinstance(o, dict)
+    ]
     flat: list[dict] = []
     for offer in candidates:
         flat.append(offer)
         nested = offer.get("offers")
         if "aggregateoffer" in types_of(offer) and nested and offer_price(offer) is None:
-            flat.extend(o for o in (nested if isinstance(nested, list) else [nested]) if isinstance(o, dict))
+            flat.extend(
+                o for o in (nested if isinstance(nested, list) else [nested]) if isinstance(o, dict)
+            )
     if not flat:
         return None
     priced = [o for o in flat if parse_price(offer_price(o)) is not None]
-    in_stock = [o for o in priced if normalise_availability(scalar(o.get("availability"))) == "in_stock"]
+    in_stock = [
+        o for o in priced if normalise_availability(scalar(o.get("availability"))) == "in_stock"
+    ]
     pool = in_stock or priced
     if not pool:
         return flat[0]
@@ -279,7 +292,9 @@ def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
     listing.brand = _brand(product)
     product_id = scalar(product.get("productID"))
     # productID is the shop's own id unless it names a scheme ("isbn:...", "gtin13:...").
-    listing.sku = scalar(product.get("sku")) or (product_id if product_id and ":" not in product_id else None)
+    listing.sku = scalar(product.get("sku")) or (
+        product_id if product_id and ":" not in product_id else None
+    )
     listing.mpn = scalar(product.get("mpn")) or (
         scalar(product.get("model")) if not isinstance(first(product.get("model")), dict) else None
     )
@@ -293,7 +308,9 @@ def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
         image = first(image.get("url") or image.get("contentUrl"))
     listing.image_url = absolute(image, url) if isinstance(image, str) else None
     category = product.get("category")
-    listing.category = name_of(category) if not isinstance(category, list) else name_of(category[-1])
+    listing.category = (
+        name_of(category) if not isinstance(category, list) else name_of(category[-1])
+    )
     offers = product.get("offers")
     offer = choose_offer(offers)
     if offer is not None:
@@ -309,7 +326,9 @@ def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
     rating = first(product.get("aggregateRating"))
     if isinstance(rating, dict):
         listing.rating = scalar(rating.get("ratingValue"))
-        listing.review_count = scalar(rating.get("ratingCount")) or scalar(rating.get("reviewCount"))
+        listing.review_count = scalar(rating.get("ratingCount")) or scalar(
+            rating.get("reviewCount")
+        )
 
 
 def _brand(product: dict) -> str | None:
@@ -323,7 +342,7 @@ def _product_name(product: dict) -> str | None:
     name = name_of(product.get("name"))
     # eBay's microdata name carries the visible heading's "Details about" prefix.
     if name and name.startswith("Details about "):
-        name = name[len("Details about "):].strip() or None
+        name = name[len("Details about ") :].strip() or None
     return name
 
 
@@ -345,7 +364,9 @@ def _fill_from_opengraph(listing: Listing, opengraph: dict[str, str], url: str) 
         listing.currency = og_currency or listing.currency
 
 
-def reviews_from_structured(data: StructuredData, url: str, language: str | None = None) -> list[Review]:
+def reviews_from_structured(
+    data: StructuredData, url: str, language: str | None = None
+) -> list[Review]:
     """Individual Review nodes (inside the product or top-level), in page order, deduplicated."""
     reviews: list[Review] = []
     seen: set[tuple] = set()
@@ -355,7 +376,9 @@ def reviews_from_structured(data: StructuredData, url: str, language: str | None
         rating = first(node.get("reviewRating"))
         review = Review(
             url=url,
-            review_id=scalar(node.get("@id")) if not str(node.get("@id", "")).startswith("_:") else None,
+            review_id=scalar(node.get("@id"))
+            if not str(node.get("@id", "")).startswith("_:")
+            else None,
             author=name_of(node.get("author")),
             rating=scalar(rating.get("ratingValue")) if isinstance(rating, dict) else None,
             title=name_of(node.get("name")) or name_of(node.get("headline")),
@@ -369,4 +392,3 @@ def reviews_from_structured(data: StructuredData, url: str, language: str | None
         seen.add(key)
         reviews.append(review)
     return reviews
-

@@ -48,7 +48,9 @@ def parse_shopify_product_json(data: dict, url: str) -> Listing:
         gtin=squash(variant.get("barcode")) if variant else None,
         sku=squash(variant.get("sku")) if variant else None,
         category=squash(product.get("product_type") or product.get("type")),
-        description=squash(re.sub(r"<[^>]+>", " ", product.get("body_html") or product.get("description") or "")),
+        description=squash(
+            re.sub(r"<[^>]+>", " ", product.get("body_html") or product.get("description") or "")
+        ),
         image_url=absolute(image, url) if isinstance(image, str) else None,
     )
 
@@ -141,7 +143,7 @@ def _next_page(sel: Selector, url: str) -> str | None:
     for index, page in enumerate(pages):
         classes = page.attrib.get("class", "")
         if "jdgm-curt" in classes or page.attrib.get("aria-current"):
-            for following in pages[index + 1:]:
+            for following in pages[index + 1 :]:
                 href = following.attrib.get("href")
                 if href:
                     return absolute(href, url)

@@ -17,19 +17,24 @@ _SKU_LABELS = (
     r"product\s+code|item\s+code|item\s+no\.?|item\s+number|item\s*#|article\s+no\.?|article\s+number"
     r"|art\.?-nr\.?|artikel-?nr\.?|artikelnummer|sku"
 )
-_MPN_LABELS = (
-    r"model\s+number|model\s+no\.?|mpn|manufacturer\s+part\s+number(?:\s*\(mpn\))?|mfr\.?\s+part\s+number"
-)
+_MPN_LABELS = r"model\s+number|model\s+no\.?|mpn|manufacturer\s+part\s+number(?:\s*\(mpn\))?|mfr\.?\s+part\s+number"
 _INLINE_CODE = re.compile(
     r">\s*(?:(?P<sku>" + _SKU_LABELS + r")|(?P<mpn>" + _MPN_LABELS + r"))(?:\s*[:#]\s*|\s+)"
     r"(?P<value>[A-Za-z0-9][A-Za-z0-9./_-]{1,39})\s*<",
     re.IGNORECASE,
 )
 # Labels of a spec-table cell (dt/th/td) whose next cell holds the manufacturer's code.
-_MPN_CELL_LABELS = frozenset((
-    "manufacturer part number (mpn)", "manufacturer part number", "mpn", "model number", "model no.",
-    "mfr part number", "mfr. part number",
-))
+_MPN_CELL_LABELS = frozenset(
+    (
+        "manufacturer part number (mpn)",
+        "manufacturer part number",
+        "mpn",
+        "model number",
+        "model no.",
+        "mfr part number",
+        "mfr. part number",
+    )
+)
 _LABEL_CELLS = "//body//*[self::dt or self::th or self::td][string-length(normalize-space(.)) < 40]"
 _CODE_SHAPE = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9./_-]{1,39}$")
 _VISIBLE_TEXT_WITH = (

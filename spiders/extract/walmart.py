@@ -47,9 +47,13 @@ def _listing_from_next_data(product: dict, html: str, url: str) -> Listing:
     price = _dig(product, "priceInfo", "currentPrice")
     was = _dig(product, "priceInfo", "wasPrice")
     path = _dig(product, "category", "path")
-    category = " > ".join(
-        squash(step.get("name")) for step in path if isinstance(step, dict) and step.get("name")
-    ) if isinstance(path, list) else None
+    category = (
+        " > ".join(
+            squash(step.get("name")) for step in path if isinstance(step, dict) and step.get("name")
+        )
+        if isinstance(path, list)
+        else None
+    )
     image = _dig(product, "imageInfo", "thumbnailUrl")
     return Listing(
         url=url,
@@ -73,6 +77,7 @@ def _listing_from_next_data(product: dict, html: str, url: str) -> Listing:
 
 def _listing_from_fragment(sel: Selector, url: str) -> Listing:
     """Saved item-page fragments carry itemprops without a Product itemscope around them."""
+
     def prop(name: str) -> str | None:
         node = sel.css(f'[itemprop="{name}"]')
         if not node:
@@ -110,13 +115,17 @@ def parse_reviews(html: str, url: str) -> list[Review]:
         reviews.append(
             Review(
                 url=url,
-                review_id=squash(str(entry["reviewId"])) if entry.get("reviewId") is not None else None,
+                review_id=squash(str(entry["reviewId"]))
+                if entry.get("reviewId") is not None
+                else None,
                 author=squash(entry.get("userNickname")),
                 rating=entry.get("rating"),
                 title=squash(entry.get("reviewTitle")),
                 body=squash(entry.get("reviewText")),
                 date=squash(entry.get("reviewSubmissionTime")),
-                verified=any(isinstance(b, dict) and b.get("id") == "VerifiedPurchaser" for b in badges),
+                verified=any(
+                    isinstance(b, dict) and b.get("id") == "VerifiedPurchaser" for b in badges
+                ),
                 helpful_votes=entry.get("positiveFeedback"),
                 language="en",
             )

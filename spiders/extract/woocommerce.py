@@ -16,13 +16,21 @@ def parse_listing(sel: Selector, url: str) -> Listing:
     """What the visible WooCommerce template shows (used where structured data is silent)."""
     summary = sel.css("div.summary, div.product")
     price_box = summary.css("p.price") or sel.css("p.price")
-    price_node = price_box.css("ins .woocommerce-Price-amount") or price_box.css(".woocommerce-Price-amount")
+    price_node = price_box.css("ins .woocommerce-Price-amount") or price_box.css(
+        ".woocommerce-Price-amount"
+    )
     was_node = price_box.css("del .woocommerce-Price-amount")
     stock = sel.css("p.stock")
     availability = text_of(stock)
     if availability is None and stock:
         classes = stock.attrib.get("class", "")
-        availability = "in stock" if "in-stock" in classes else "out of stock" if "out-of-stock" in classes else None
+        availability = (
+            "in stock"
+            if "in-stock" in classes
+            else "out of stock"
+            if "out-of-stock" in classes
+            else None
+        )
     return Listing(
         url=url,
         platform="woocommerce",
@@ -46,8 +54,10 @@ def parse_reviews(sel: Selector, url: str, language: str | None) -> list[Review]
         node = container[0]
         star = node.css(".star-rating")
         rating = (
-            squash(star.attrib.get("aria-label")) if star else None
-        ) or text_of(star) or text_of(star.css("strong.rating"))
+            (squash(star.attrib.get("aria-label")) if star else None)
+            or text_of(star)
+            or text_of(star.css("strong.rating"))
+        )
         match = _COMMENT_ID.search(item.attrib.get("id", ""))
         reviews.append(
             Review(
@@ -56,7 +66,9 @@ def parse_reviews(sel: Selector, url: str, language: str | None) -> list[Review]
                 author=text_of(node.css(".woocommerce-review__author")),
                 rating=rating,
                 body=text_of(node.css(".description")),
-                date=squash(node.css("time.woocommerce-review__published-date::attr(datetime)").get())
+                date=squash(
+                    node.css("time.woocommerce-review__published-date::attr(datetime)").get()
+                )
                 or text_of(node.css("time.woocommerce-review__published-date")),
                 verified=bool(node.css(".woocommerce-review__verified")),
                 language=language,
@@ -67,7 +79,10 @@ def parse_reviews(sel: Selector, url: str, language: str | None) -> list[Review]
 
 def review_page_urls(sel: Selector, url: str) -> list[str]:
     """The next page of comments, when reviews are paginated."""
-    next_url = absolute(sel.css("#reviews a.next.page-numbers::attr(href), a.next.page-numbers::attr(href)").get(), url)
+    next_url = absolute(
+        sel.css("#reviews a.next.page-numbers::attr(href), a.next.page-numbers::attr(href)").get(),
+        url,
+    )
     return [next_url] if next_url else []
 
 
