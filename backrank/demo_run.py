@@ -16,6 +16,8 @@ FAULT_DEMO_TIMEOUT = 5  # seconds: DOWNLOAD_TIMEOUT while the demo stores misbeh
 def ports_free(first: int, count: int = 4) -> bool:
     for port in range(first, first + count):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # as the marketplace's own servers do: a port the last demo just closed is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
