@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -363,3 +365,24 @@ def test_sentiment_over_worker_processes_matches_in_process(
         serial.new_sentence_cache_rows[columns].sort_values(columns[:2]).reset_index(drop=True),
     )
     pd.testing.assert_series_equal(parallel.products["pros"], serial.products["pros"])
+
+
+def test_export_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """`backrank export reviews | head -1`: no traceback when the reader stops early."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(CATALOG, encoding="utf-8")
+    db = tmp_path / "backrank.db"
+    with Store.open(db) as store:
+        run_id = store.start_run(str(catalog))
+        store.save_listings(run_id, [listing("shop-a", "table", title="Inversion table")])
+        store.save_reviews(
+            run_id, [review("shop-a", "table", n, 5.0, PRAISE[n % 4]) for n in range(5000)]
+        )
+    command = [sys.executable, "-m", "backrank.cli", "export", "reviews"]
+    command += ["--catalog", str(catalog), "--db", str(db)]
+    export = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert export.stdout.readline().startswith(b"store,url,review_id")
+    export.stdout.close()
+    _, stderr = export.communicate(timeout=60)
+    assert b"Traceback" not in stderr, stderr.decode()
+    assert export.returncode in (0, 141)
