@@ -3,67 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import math
-import os
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 from spiders import extract
-from spiders.normalise import clean_text, normalise_listing, normalise_review
-
-REPO = Path(__file__).resolve().parent.parent
-FIELDS = {
-    "name": "title",
-    "price": "price",
-    "currency": "currency",
-    "availability": "availability",
-    "brand": "brand",
-    "rating": "rating",
-    "review_count": "review_count",
-    "sku": "sku",
-    "gtin": "gtin",
-    "mpn": "mpn",
-    "asin": "asin",
-}
-REVIEW_FIELDS = {
-    "id": "review_id",
-    "author": "author",
-    "rating": "rating",
-    "title": "title",
-    "date": "date",
-    "verified": "verified",
-}
-
-
-def realpages_dir() -> Path:
-    """BACKRANK_REALPAGES, else <repo>/../shared/realpages."""
-    return Path(os.environ.get("BACKRANK_REALPAGES") or REPO.parent / "shared" / "realpages")
-
-
-def read_page(root: Path, entry: dict) -> bytes:
-    raw = (root / entry["file"]).read_bytes()
-    return gzip.decompress(raw) if entry["file"].endswith(".gz") else raw
-
-
-def matches(expected: object, actual: object) -> bool:
-    """Whether an extracted value equals the manifest's (prices as Decimal, ratings approx)."""
-    if expected is None:
-        return actual is None
-    if actual is None:
-        return False
-    if isinstance(expected, float) or isinstance(actual, float):
-        return isinstance(actual, (int, float)) and math.isclose(
-            float(expected), actual, abs_tol=0.005
-        )
-    if isinstance(actual, Decimal):
-        return actual == Decimal(str(expected))
-    if isinstance(expected, str):
-        return clean_text(expected) == clean_text(actual)
-    return expected == actual
+from spiders.extract.golden import (
+    LISTING_FIELDS,
+    REVIEW_FIELDS,
+    matches,
+    page_url,
+    read_manifest,
+    read_page,
+    realpages_dir,
+)
+from spiders.normalise import normalise_listing, normalise_review
 
 
 def outcome(expected: object, actual: object) -> str:
@@ -74,17 +29,17 @@ def outcome(expected: object, actual: object) -> str:
 
 
 def run(root: Path, repeat: int) -> dict:
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = read_manifest(root)
     table: dict[str, dict[str, int]] = {}
     failures: list[str] = []
     pages = [
         (e, read_page(root, e)) for e in manifest if e["kind"] in ("product_page", "review_page")
     ]
     for entry, html in pages:
-        url = entry["url"] or "https://example.invalid/"
+        url = page_url(entry)
         if entry["kind"] == "product_page":
             listing = normalise_listing(extract.parse_product_page(html, url).listing)
-            for key, attr in FIELDS.items():
+            for key, attr in LISTING_FIELDS.items():
                 if key not in entry["expected"]:
                     continue
                 result = outcome(entry["expected"][key], getattr(listing, attr))
@@ -114,7 +69,7 @@ def run(root: Path, repeat: int) -> dict:
     started = time.perf_counter()
     for _ in range(repeat):
         for entry, html in pages:
-            url = entry["url"] or "https://example.invalid/"
+            url = page_url(entry)
             if entry["kind"] == "product_page":
                 extract.parse_product_page(html, url)
             else:

@@ -3,76 +3,47 @@
 from __future__ import annotations
 
 import functools
-import gzip
-import json
-import math
-import os
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from spiders import extract
+from spiders.extract.golden import (
+    LISTING_FIELDS,
+    REVIEW_FIELDS,
+    matches,
+    page_url,
+    read_manifest,
+    read_page,
+    realpages_dir,
+)
 from spiders.items import Listing, ReviewPage
 from spiders.normalise import (
-    clean_text,
     normalise_listing,
     normalise_review,
     parse_count,
     parse_rating,
 )
 
-REALPAGES = Path(
-    os.environ.get("BACKRANK_REALPAGES")
-    or Path(__file__).resolve().parent.parent.parent / "shared" / "realpages"
-)
+REALPAGES = realpages_dir()
 MANIFEST = REALPAGES / "manifest.json"
-LISTING_FIELDS = {
-    "name": "title",
-    "price": "price",
-    "currency": "currency",
-    "availability": "availability",
-    "brand": "brand",
-    "rating": "rating",
-    "review_count": "review_count",
-    "sku": "sku",
-    "gtin": "gtin",
-    "mpn": "mpn",
-    "asin": "asin",
-}
-REVIEW_FIELDS = {
-    "id": "review_id",
-    "author": "author",
-    "rating": "rating",
-    "title": "title",
-    "date": "date",
-    "verified": "verified",
-}
 
 # (file, field) -> why our extraction does not match what a person reads on the page.
 KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def _manifest() -> list[dict]:
-    if not MANIFEST.exists():
-        return []
-    return json.loads(MANIFEST.read_text())
+    return read_manifest(REALPAGES)
 
 
 def _read(entry: dict) -> bytes:
-    raw = (REALPAGES / entry["file"]).read_bytes()
-    return gzip.decompress(raw) if entry["file"].endswith(".gz") else raw
-
-
-def _url(entry: dict) -> str:
-    # Pages saved without their URL still need a base for relative links.
-    return entry["url"] or "https://store.example/"
+    return read_page(REALPAGES, entry)
 
 
 @functools.cache
 def _listing(file: str) -> Listing:
     entry = next(e for e in _manifest() if e["file"] == file)
-    page = extract.parse_product_page(_read(entry), _url(entry))
+    page = extract.parse_product_page(_read(entry), page_url(entry))
     assert not page.blocked
     return normalise_listing(page.listing)
 
@@ -80,7 +51,7 @@ def _listing(file: str) -> Listing:
 @functools.cache
 def _review_page(file: str) -> ReviewPage:
     entry = next(e for e in _manifest() if e["file"] == file)
-    return extract.parse_review_page(_read(entry), _url(entry))
+    return extract.parse_review_page(_read(entry), page_url(entry))
 
 
 def _cases() -> list:
@@ -137,16 +108,7 @@ def _cases() -> list:
 
 
 def _assert_equal(actual: object, expected: object) -> None:
-    if expected is None:
-        assert actual is None
-    elif isinstance(expected, float):
-        assert isinstance(actual, (int, float)) and math.isclose(actual, expected, abs_tol=0.005)
-    elif isinstance(actual, Decimal):
-        assert actual == Decimal(expected)
-    elif isinstance(expected, str):
-        assert clean_text(actual) == clean_text(expected)
-    else:
-        assert actual == expected
+    assert matches(expected, actual), f"expected {expected!r}, got {actual!r}"
 
 
 @pytest.mark.parametrize(("file", "field", "expected"), _cases())
