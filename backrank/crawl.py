@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from backrank.config import Catalog
+    from backrank.store import Store
 
 EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
 STATUS_EXIT = {"ok": EXIT_OK, "warnings": EXIT_WARNINGS, "failed": EXIT_FAILED}
@@ -103,9 +104,12 @@ SCRAPY_JOB_STATE = ("requests.queue", "requests.seen", "spider.state")
 
 
 def job_dir(db_path: str | os.PathLike[str], catalog_path: str, store: str | None) -> Path:
-    """Scrapy's JOBDIR for this catalog (and store filter), next to the database."""
+    """Scrapy's JOBDIR for this catalog (and store filter), next to the database (a server
+    database's: in the state folder, see ``backrank.store_target.state_path``)."""
+    from backrank.store_target import state_path
+
     key = hashlib.sha1(f"{Path(catalog_path).resolve()}|{store or ''}".encode()).hexdigest()[:10]
-    return Path(f"{os.fspath(db_path)}.jobs") / f"{Path(catalog_path).stem}-{key}"
+    return state_path(db_path, ".jobs") / f"{Path(catalog_path).stem}-{key}"
 
 
 def resumable_run(db_path: str, jobs: Path) -> int | None:
@@ -146,7 +150,8 @@ def run_crawl(
     run_id: int | None = None,
     settings: dict[str, Any] | None = None,
 ) -> CrawlResult:
-    """Crawl the catalog's stores (or one `store`) into the SQLite database at `db_path`.
+    """Crawl the catalog's stores (or one `store`) into the store at `db_path` (a SQLite
+    path or a database URL, see `backrank.store.Store.open`).
 
     Holds the database's refresh lock (`backrank.lock`); continues the run an interrupted
     crawl of the same catalog left behind (Scrapy JOBDIR next to the database), else opens a
@@ -185,8 +190,6 @@ def _run_crawl_locked(
     # Scrapy 2.19 fetched a robots-disallowed start URL (tests/test_crawl.py caught it).
     from scrapy.crawler import AsyncCrawlerProcess
 
-    from backrank.health import assess_run
-    from backrank.refresh_report import build_report, write_report
     from backrank.store import Store
     from spiders.catalog_spider import CatalogSpider
     from spiders.settings import settings_for
@@ -221,9 +224,7 @@ def _run_crawl_locked(
     with Store.open(db_path) as db:
         if resumed:
             # listings an earlier process of this run stored count as this run's too
-            stats["backrank/resumed_listings"] = db.conn.execute(
-                "SELECT count(*) FROM offers WHERE run_id = ?", (run_id,)
-            ).fetchone()[0]
+            stats["backrank/resumed_listings"] = db.count_offers(run_id)
             stats["backrank/resumed"] = 1
         result = summarise(stats, run_id=run_id, elapsed=time.perf_counter() - started)
         result.resumed = resumed
@@ -235,21 +236,39 @@ def _run_crawl_locked(
             )
             result.status = "failed"
             return result
-        names = [store] if store else [entry.name for entry in catalog.stores]
-        health = assess_run(
-            db, run_id, stats, names, gone_after_misses=catalog.crawl.gone_after_misses
-        )
-        result.drifted = [entry.store for entry in health if entry.status == "drifted"]
-        if result.status == "ok" and (
-            result.drifted or any(entry.status == "failed" for entry in health)
-        ):
-            result.status = "warnings"
-        db.finish_run(run_id, result.status, result.stats)
-        report = build_report(db, run_id)
-        json_path, html_path = write_report(report, db_path)
-    result.report_json, result.report_html = str(json_path), str(html_path)
+        close_complete_run(db, catalog, db_path, stats, result, store=store)
     shutil.rmtree(jobs, ignore_errors=True)
     return result
+
+
+def close_complete_run(
+    db: Store,
+    catalog: Catalog,
+    db_path: str,
+    stats: dict[str, Any],
+    result: CrawlResult,
+    *,
+    store: str | None,
+) -> None:
+    """After a complete crawl: judge each store (drift, gone listings), close the run with its
+    status and write the refresh report next to the database (paths set on `result`)."""
+    from backrank.health import assess_run
+    from backrank.refresh_report import build_report, write_report
+
+    assert result.run_id is not None
+    names = [store] if store else [entry.name for entry in catalog.stores]
+    health = assess_run(
+        db, result.run_id, stats, names, gone_after_misses=catalog.crawl.gone_after_misses
+    )
+    result.drifted = [entry.store for entry in health if entry.status == "drifted"]
+    if result.status == "ok" and (
+        result.drifted or any(entry.status == "failed" for entry in health)
+    ):
+        result.status = "warnings"
+    db.finish_run(result.run_id, result.status, result.stats)
+    report = build_report(db, result.run_id)
+    json_path, html_path = write_report(report, db_path)
+    result.report_json, result.report_html = str(json_path), str(html_path)
 
 
 def _reactor_has_run() -> bool:
@@ -308,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m backrank.crawl``: one crawl; exit 0 ok, 1 warnings, 2 nothing stored."""
     parser = argparse.ArgumentParser(prog="python -m backrank.crawl", description=main.__doc__)
     parser.add_argument("--catalog", required=True, help="catalog.toml")
-    parser.add_argument("--db", required=True, help="SQLite database to store into")
+    parser.add_argument("--db", required=True, help="SQLite path or database URL to store into")
     parser.add_argument("--store", help="crawl only this store")
     parser.add_argument("--quiet", action="store_true", help="no progress line, errors only")
     parser.add_argument(

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pandas as pd
+
 from backrank.store import Store
 
 # A store drifted when its share of listings with a price fell below this fraction of the
@@ -60,32 +62,20 @@ def assess_run(
     Misses count only for stores that are ``ok``: an outage or a redesign says nothing about
     whether a product is still sold. Judging a run twice changes nothing.
     """
-    conn = db.conn
     judged = []
     for store in stores:
-        done = conn.execute(
-            "SELECT 1 FROM run_stores WHERE run_id = ? AND store = ?", (run_id, store)
-        ).fetchone()
-        if done:
-            judged.append(_read_health(db, run_id, store))
+        done = db.read_run_stores(run_id)
+        if store in set(done["store"]):
+            judged.append(_health_from_row(done[done["store"] == store].iloc[0]))
             continue
-        listings, with_price = conn.execute(
-            "SELECT count(*), count(o.price) FROM offers o JOIN listings l USING (listing_id)"
-            " WHERE o.run_id = ? AND l.store = ?",
-            (run_id, store),
-        ).fetchone()
+        listings, with_price = db.run_store_yield(run_id, store)
         lost = sum(
             int(stats.get(f"backrank/store/{store}/{key}", 0))
             for key in ("skipped/no_product", "dropped/no_title")
         )
         expected = listings + lost
         share = price_share(with_price, expected)
-        baseline = conn.execute(
-            "SELECT run_id, price_share FROM run_stores WHERE store = ? AND status = 'ok'"
-            " AND run_id < ? ORDER BY run_id DESC LIMIT 1",
-            (store, run_id),
-        ).fetchone()
-        baseline_run, baseline_share = baseline if baseline else (None, None)
+        baseline_run, baseline_share = db.last_good_share(store, run_id)
         pages = int(stats.get(f"backrank/store/{store}/pages/product", 0))
         drifted = is_drifted(share, baseline_share, max(pages, expected))
         health = StoreHealth(
@@ -98,42 +88,29 @@ def assess_run(
             baseline_run=baseline_run,
             baseline_share=baseline_share,
         )
-        with conn:
-            conn.execute(
-                "INSERT INTO run_stores (run_id, store, status, product_pages, listings,"
-                " with_price, price_share, baseline_run, baseline_share) VALUES (:run_id, :store,"
-                " :status, :product_pages, :listings, :with_price, :price_share, :baseline_run,"
-                " :baseline_share)",
-                {"run_id": run_id, **asdict(health)},
-            )
-            if health.status == "ok":
-                _count_misses(db, run_id, store, gone_after_misses)
+        # Misses count in the same transaction as the verdict: judged once, counted once.
+        db.save_run_store(
+            run_id,
+            asdict(health),
+            gone_after_misses=gone_after_misses if health.status == "ok" else None,
+        )
         judged.append(health)
     return judged
 
 
-def _count_misses(db: Store, run_id: int, store: str, gone_after_misses: int) -> None:
-    conn = db.conn
-    conn.execute(
-        "UPDATE listings SET misses = 0, gone_run = NULL WHERE store = ? AND last_seen_run = ?",
-        (store, run_id),
-    )
-    conn.execute(
-        "UPDATE listings SET misses = misses + 1 WHERE store = ? AND last_seen_run < ?",
-        (store, run_id),
-    )
-    conn.execute(
-        "UPDATE listings SET gone_run = ? WHERE store = ? AND gone_run IS NULL AND misses >= ?",
-        (run_id, store, gone_after_misses),
-    )
+def _health_from_row(row: Any) -> StoreHealth:
+    """A StoreHealth from a ``read_run_stores`` row (NA as None)."""
 
+    def plain(value: Any) -> Any:
+        return None if pd.isna(value) else value
 
-def _read_health(db: Store, run_id: int, store: str) -> StoreHealth:
-    row = db.conn.execute(
-        "SELECT store, status, product_pages, listings, with_price, price_share, baseline_run,"
-        " baseline_share FROM run_stores WHERE run_id = ? AND store = ?",
-        (run_id, store),
-    ).fetchone()
-    names = ("store", "status", "product_pages", "listings", "with_price", "price_share",
-             "baseline_run", "baseline_share")  # fmt: skip
-    return StoreHealth(**dict(zip(names, row, strict=True)))
+    return StoreHealth(
+        store=row["store"],
+        status=row["status"],
+        product_pages=int(row["product_pages"]),
+        listings=int(row["listings"]),
+        with_price=int(row["with_price"]),
+        price_share=plain(row["price_share"]),
+        baseline_run=None if pd.isna(row["baseline_run"]) else int(row["baseline_run"]),
+        baseline_share=plain(row["baseline_share"]),
+    )

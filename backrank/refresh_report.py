@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from jinja2 import Environment, select_autoescape
 from rich.table import Table
 
 from backrank.store import Store
+from backrank.store_target import state_path
 
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Refresh report: run {{ report.run_id }}</title>
@@ -55,37 +56,26 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
     run = runs[runs["run_id"] == run_id].iloc[0]
     stats = run["stats"] or {}
     stores = []
-    rows = db.conn.execute(
-        "SELECT store, status, product_pages, listings, with_price, price_share, baseline_share"
-        " FROM run_stores WHERE run_id = ? ORDER BY store",
-        (run_id,),
-    ).fetchall()
-    for name, status, product_pages, listings, with_price, share, baseline in rows:
+    judged = db.read_run_stores()
+    for row in judged[judged["run_id"] == run_id].to_dict("records"):
+        name, status = row["store"], row["status"]
         figures = _store_stats(stats, name)
-        previous = db.conn.execute(
-            "SELECT listings FROM run_stores WHERE store = ? AND run_id < ? ORDER BY run_id DESC"
-            " LIMIT 1",
-            (name, run_id),
-        ).fetchone()
-        gone_new, gone_total, missed = db.conn.execute(
-            "SELECT count(*) FILTER (WHERE gone_run = ?), count(gone_run),"
-            " count(*) FILTER (WHERE gone_run IS NULL AND last_seen_run < ?)"
-            " FROM listings WHERE store = ?",
-            (run_id, run_id, name),
-        ).fetchone()
+        earlier = judged[(judged["store"] == name) & (judged["run_id"] < run_id)]
+        previous = None if earlier.empty else int(earlier["listings"].iloc[-1])
+        gone_new, gone_total, missed = db.gone_counts(run_id, name)
         up, down = _price_moves(db, run_id, name)
         stores.append(
             {
                 "store": name,
                 "status": status,
                 "pages": figures.get("pages", 0),
-                "product_pages": product_pages,
+                "product_pages": int(row["product_pages"]),
                 "listings_found": figures.get("found/listings", 0),
-                "listings_last_run": None if previous is None else previous[0],
-                "listings_stored": listings,
-                "with_price": with_price,
-                "price_share": share,
-                "baseline_price_share": baseline,
+                "listings_last_run": previous,
+                "listings_stored": int(row["listings"]),
+                "with_price": int(row["with_price"]),
+                "price_share": _float(row["price_share"]),
+                "baseline_price_share": _float(row["baseline_share"]),
                 "drifted": status == "drifted",
                 "drops": _by_prefix(figures, ("dropped/", "skipped/")),
                 "errors": _by_prefix(figures, ("errors/",)),
@@ -128,15 +118,13 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
 
 def _price_moves(db: Store, run_id: int, store: str) -> tuple[int, int]:
     """Listings whose price this run went up / down against their previous snapshot."""
-    pairs = db.conn.execute(
-        "SELECT o.price, (SELECT p.price FROM offers p WHERE p.listing_id = o.listing_id"
-        " AND p.run_id < o.run_id AND p.price IS NOT NULL ORDER BY p.run_id DESC LIMIT 1)"
-        " FROM offers o JOIN listings l USING (listing_id) WHERE o.run_id = ? AND l.store = ?"
-        " AND o.price IS NOT NULL",
-        (run_id, store),
-    ).fetchall()
-    moves = [Decimal(now) - Decimal(before) for now, before in pairs if before is not None]
+    moves = [now - before for now, before in db.price_changes(run_id, store)]
     return sum(move > 0 for move in moves), sum(move < 0 for move in moves)
+
+
+def _float(value: Any) -> float | None:
+    """A share as a plain float for JSON; unknown (NaN) as None."""
+    return None if value is None or math.isnan(value) else float(value)
 
 
 def _percent(share: float | None) -> str:
@@ -187,7 +175,9 @@ def render_html(report: dict[str, Any]) -> str:
 
 
 def report_dir(db_path: str | os.PathLike[str]) -> Path:
-    return Path(f"{os.fspath(db_path)}.reports")
+    """``<db>.reports`` beside a SQLite file; for a server database, in the state folder
+    (``$BACKRANK_STATE_DIR``, else the current folder; see ``backrank.store_target``)."""
+    return state_path(db_path, ".reports")
 
 
 def write_report(report: dict[str, Any], db_path: str | os.PathLike[str]) -> tuple[Path, Path]:

@@ -1,196 +1,36 @@
-"""The SQLite store: runs, listings, offer snapshots, reviews and scored products."""
+"""The store: runs, listings, offer snapshots, reviews and scored products, in SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
-import itertools
 import json
 import math
-import sqlite3
-from collections.abc import Iterable, Mapping
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
+from backrank.store_schema import LINK_LOCK_CLASS, MIGRATIONS, migrate, schema_version
+from backrank.store_target import engine_url, is_url, masked
+
+__all__ = ["MIGRATIONS", "Store", "canonical_key", "listing_key", "review_content_hash", "url_key"]
+
+T = TypeVar("T")
 RUN_STATUSES = ("running", "ok", "warnings", "failed")
-
-# Schema steps, applied in order; PRAGMA user_version records how many ran.
-# Append new steps, never edit a released one.
-MIGRATIONS: list[tuple[str, ...]] = [
-    (
-        """CREATE TABLE runs (
-            run_id INTEGER PRIMARY KEY,
-            started_at TEXT NOT NULL,
-            finished_at TEXT,
-            status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'warnings', 'failed')),
-            catalog_path TEXT,
-            stats_json TEXT
-        )""",
-        """CREATE TABLE stores (
-            name TEXT PRIMARY KEY,
-            platform TEXT,
-            base_url TEXT
-        )""",
-        """CREATE TABLE listings (
-            listing_id INTEGER PRIMARY KEY,
-            store TEXT NOT NULL,
-            listing_key TEXT NOT NULL,
-            url TEXT NOT NULL,
-            url_key TEXT NOT NULL,
-            canonical_url TEXT,
-            title TEXT,
-            brand TEXT,
-            gtin TEXT,
-            mpn TEXT,
-            sku TEXT,
-            asin TEXT,
-            category TEXT,
-            description TEXT,
-            image_url TEXT,
-            platform TEXT,
-            first_seen_run INTEGER REFERENCES runs(run_id),
-            last_seen_run INTEGER REFERENCES runs(run_id),
-            UNIQUE (store, listing_key)
-        )""",
-        "CREATE INDEX listings_url_key ON listings (store, url_key)",
-        """CREATE TABLE offers (
-            listing_id INTEGER NOT NULL REFERENCES listings(listing_id) ON DELETE CASCADE,
-            run_id INTEGER NOT NULL REFERENCES runs(run_id),
-            price TEXT,
-            list_price TEXT,
-            currency TEXT,
-            availability TEXT,
-            rating REAL,
-            review_count INTEGER,
-            fetched_at TEXT,
-            PRIMARY KEY (listing_id, run_id)
-        )""",
-        """CREATE TABLE reviews (
-            review_pk INTEGER PRIMARY KEY,
-            store TEXT NOT NULL,
-            review_id TEXT NOT NULL,
-            listing_url TEXT NOT NULL,
-            listing_url_key TEXT NOT NULL,
-            listing_id INTEGER REFERENCES listings(listing_id) ON DELETE SET NULL,
-            author TEXT,
-            rating REAL,
-            title TEXT,
-            body TEXT,
-            date TEXT,
-            verified INTEGER,
-            helpful_votes INTEGER,
-            language TEXT,
-            content_hash TEXT NOT NULL,
-            fetched_at TEXT,
-            first_seen_run INTEGER REFERENCES runs(run_id),
-            last_seen_run INTEGER REFERENCES runs(run_id),
-            UNIQUE (store, review_id)
-        )""",
-        "CREATE INDEX reviews_unlinked ON reviews (store, listing_url_key) WHERE listing_id IS NULL",
-        """CREATE TABLE products (
-            product_id TEXT PRIMARY KEY,
-            run_id INTEGER,
-            name TEXT,
-            brand TEXT,
-            category TEXT,
-            listings INTEGER,
-            best_price TEXT,
-            best_store TEXT,
-            rating REAL,
-            adjusted_rating REAL,
-            review_count INTEGER,
-            rank INTEGER,
-            extra_json TEXT
-        )""",
-        """CREATE TABLE product_listings (
-            product_id TEXT NOT NULL REFERENCES products(product_id) ON DELETE CASCADE,
-            listing_id INTEGER NOT NULL REFERENCES listings(listing_id) ON DELETE CASCADE,
-            PRIMARY KEY (product_id, listing_id)
-        )""",
-    ),
-    (
-        # What each scoring run ranked, so the site can show what changed between refreshes.
-        """CREATE TABLE product_snapshots (
-            run_id INTEGER NOT NULL REFERENCES runs(run_id),
-            product_id TEXT NOT NULL,
-            name TEXT,
-            subcategory TEXT,
-            rank INTEGER,
-            composite_score REAL,
-            best_price TEXT,
-            currency TEXT,
-            in_stock INTEGER,
-            PRIMARY KEY (run_id, product_id)
-        )""",
-        """CREATE TABLE scoring_summaries (
-            run_id INTEGER PRIMARY KEY REFERENCES runs(run_id),
-            summary_json TEXT NOT NULL,
-            saved_at TEXT NOT NULL
-        )""",
-        # Per-review work (sentiment, text features) cached by content, so a refresh scores
-        # only reviews it has not seen.
-        """CREATE TABLE review_features (
-            content_hash TEXT PRIMARY KEY,
-            features_json TEXT NOT NULL,
-            computed_at TEXT NOT NULL
-        )""",
-    ),
-    (
-        # What trust scoring said of each review in the run that last scored its product.
-        """CREATE TABLE review_scores (
-            store TEXT NOT NULL,
-            review_id TEXT NOT NULL,
-            product_id TEXT,
-            suspicion REAL,
-            flags TEXT,
-            kept INTEGER,
-            run_id INTEGER,
-            PRIMARY KEY (store, review_id)
-        )""",
-        # Per-sentence VADER scores of a review's text, keyed by content and scorer version.
-        """CREATE TABLE review_sentences (
-            content_hash TEXT NOT NULL,
-            version TEXT NOT NULL,
-            sentence_index INTEGER NOT NULL,
-            sentence TEXT NOT NULL,
-            compound REAL NOT NULL,
-            PRIMARY KEY (content_hash, version, sentence_index)
-        ) WITHOUT ROWID""",
-        # Each product's input fingerprint and the per-product results scored from it, so a
-        # refresh rescores only products whose listings or reviews changed.
-        """CREATE TABLE product_inputs (
-            product_id TEXT PRIMARY KEY,
-            fingerprint TEXT NOT NULL,
-            results_json TEXT NOT NULL,
-            run_id INTEGER
-        )""",
-    ),
-    (
-        # Refresh health (issue 5): a listing missing from complete crawls is marked gone after
-        # [crawl] gone_after_misses, never deleted; a store whose extraction yield collapsed
-        # has its run marked drifted, and its offers of that run are kept out of the latest.
-        "ALTER TABLE listings ADD COLUMN misses INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE listings ADD COLUMN gone_run INTEGER REFERENCES runs(run_id)",
-        """CREATE TABLE run_stores (
-            run_id INTEGER NOT NULL REFERENCES runs(run_id),
-            store TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('ok', 'drifted', 'failed')),
-            product_pages INTEGER,
-            listings INTEGER,
-            with_price INTEGER,
-            price_share REAL,
-            baseline_run INTEGER,
-            baseline_share REAL,
-            PRIMARY KEY (run_id, store)
-        )""",
-    ),
-]
 
 OFFER_COLUMNS = [
     "store", "url", "canonical_url", "title", "brand", "price", "currency", "availability",
@@ -228,6 +68,17 @@ _REVIEW_FIELDS = (
     "listing_url", "listing_url_key", "author", "rating", "title", "body", "date", "verified",
     "helpful_votes", "language", "content_hash", "fetched_at",
 )  # fmt: skip
+
+
+_RUN_STORE_FIELDS = (
+    "store", "status", "product_pages", "listings", "with_price", "price_share", "baseline_run",
+    "baseline_share",
+)  # fmt: skip
+# A write transaction that hit a PostgreSQL deadlock or serialization failure runs again.
+_WRITE_ATTEMPTS = 6
+# Listing keys map onto this many advisory locks: enough to keep unrelated listings apart,
+# few enough for PostgreSQL's lock table however large a batch is.
+_LINK_LOCKS = 1024
 
 
 def url_key(url: str) -> str:
@@ -375,41 +226,93 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=256)
+def _driver_sql(sql: str, dialect: Dialect) -> str:
+    """``sql`` with ``:name`` parameters written as the driver wants them (sqlite3 takes
+    ``:name`` itself; psycopg ``%(name)s``), so rows go to the driver cursor unconverted."""
+    if dialect.name == "sqlite":
+        return sql
+    return str(text(sql).compile(dialect=dialect))
+
+
+def _placeholders(count: int) -> str:
+    """``:p0, :p1, ...`` for an IN list of ``count`` values (see ``_numbered``)."""
+    return ", ".join(f":p{i}" for i in range(count))
+
+
+def _numbered(values: Iterable[Any]) -> dict[str, Any]:
+    return {f"p{i}": value for i, value in enumerate(values)}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Every SQLite connection: wait for a writer instead of failing, WAL, foreign keys."""
+    dbapi_connection.execute("PRAGMA busy_timeout = 30000")
+    dbapi_connection.execute("PRAGMA journal_mode = WAL")
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+
+def _retryable(error: DBAPIError) -> bool:
+    """A PostgreSQL deadlock or serialization failure: the transaction can simply run again."""
+    return getattr(error.orig, "sqlstate", None) in ("40001", "40P01")
+
+
+def _link_lock_ids(keys: Iterable[tuple[str, str]]) -> list[int]:
+    """Advisory lock ids (sorted, so every writer takes them in one order) of listing keys."""
+    ids = {
+        int.from_bytes(hashlib.sha1(f"{s}\x1f{k}".encode()).digest()[:4]) % _LINK_LOCKS
+        for s, k in keys
+    }
+    return sorted(ids)
+
+
 class Store:
-    """A backrank SQLite database. Open with ``Store.open(path)``."""
+    """A backrank database: a SQLite file or a PostgreSQL database. Open with
+    ``Store.open(target)``."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._conn: sqlite3.Connection | None = None
+        self.path = path if is_url(path) else os.fspath(path)
+        self._engine: Engine | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> Self:
-        """Connect, set WAL and foreign keys, and bring the schema up to date."""
+        """Connect and bring the schema up to date. ``path``: a SQLite file, ``sqlite:///PATH``,
+        ``postgresql://...`` or ``postgresql+psycopg://...``."""
         store = cls(path)
         store._connect()
         return store
 
     def _connect(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        self._conn = conn
-        self._migrate()
+        url = engine_url(self.path)
+        if url.get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url)
+        try:
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        self._engine = engine
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
+    def engine(self) -> Engine:
+        if self._engine is None:
             raise RuntimeError("the store is closed; use Store.open(path)")
-        return self._conn
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     def __enter__(self) -> Self:
-        if self._conn is None:
+        if self._engine is None:
             self._connect()
         return self
 
@@ -421,49 +324,118 @@ class Store:
     ) -> None:
         self.close()
 
+    def __repr__(self) -> str:
+        return f"Store({masked(self.path)!r})"
+
     @property
     def schema_version(self) -> int:
-        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        with self.engine.connect() as conn:
+            return schema_version(conn)
 
-    def _migrate(self) -> None:
-        conn = self.conn
-        # BEGIN IMMEDIATE so two processes opening a new file do not both migrate it.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            for number, steps in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in steps:
-                    conn.execute(statement)
-                # PRAGMA takes no parameters; number is our own int, not input.
-                conn.execute(f"PRAGMA user_version = {int(number)}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    # --- statements -------------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        """``sql`` with ``:name`` parameters in the driver's own style, for exec_driver_sql."""
+        return _driver_sql(sql, self.engine.dialect)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._reading() as conn:
+            return conn.exec_driver_sql(self._sql(sql), params or {}).fetchall()
+
+    def _one(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _transact(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction; again on a PostgreSQL deadlock or
+        serialization failure (``work`` must only touch the database).
+
+        SQLite takes the write lock up front (BEGIN IMMEDIATE), so what ``work`` reads stays
+        true until it commits, and concurrent writers wait their turn (busy_timeout).
+        """
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with self.engine.connect() as conn, conn.begin():
+                    if conn.dialect.name == "sqlite":
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    return work(conn)
+            except DBAPIError as error:
+                if attempt == _WRITE_ATTEMPTS or not _retryable(error):
+                    raise
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _execute(self, conn: Connection, sql: str, params: Any = None) -> Any:
+        """One statement (a list of rows: executemany) on a write connection."""
+        return conn.exec_driver_sql(self._sql(sql), params if params is not None else {})
+
+    def _lock_listing_keys(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+        """PostgreSQL: serialise writers that link reviews and listings by the same key.
+
+        Without it a review saved while its listing's transaction is open would miss the
+        listing, and the listing's link update would miss the review: never linked. SQLite
+        writers are serialised by BEGIN IMMEDIATE already.
+        """
+        if conn.dialect.name != "postgresql":
+            return
+        ids = _link_lock_ids(keys)
+        if ids:
+            self._execute(
+                conn,
+                "SELECT pg_advisory_xact_lock(:lock_class, :lock)",
+                [{"lock_class": LINK_LOCK_CLASS, "lock": lock} for lock in ids],
+            )
+
+    @property
+    def _greatest(self) -> str:
+        """The two-argument maximum: SQLite's scalar max(), PostgreSQL's greatest()."""
+        return "max" if self.dialect == "sqlite" else "greatest"
+
+    @property
+    def _binary(self) -> str:
+        """Sort text by code point on both databases (PostgreSQL's default follows the locale)."""
+        return "" if self.dialect == "sqlite" else ' COLLATE "C"'
 
     # --- runs -------------------------------------------------------------------------
 
     def start_run(self, catalog_path: str | None = None) -> int:
         """Record a new crawl run; return its id."""
-        with self.conn:
-            cursor = self.conn.execute(
-                "INSERT INTO runs (started_at, status, catalog_path) VALUES (?, 'running', ?)",
-                (_now(), None if catalog_path is None else str(catalog_path)),
-            )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        params = {"started": _now(), "catalog": None if catalog_path is None else str(catalog_path)}
+        return self._transact(
+            lambda conn: self._execute(
+                conn,
+                "INSERT INTO runs (started_at, status, catalog_path)"
+                " VALUES (:started, 'running', :catalog) RETURNING run_id",
+                params,
+            ).scalar_one()
+        )
 
     def finish_run(self, run_id: int, status: str, stats: Mapping[str, Any]) -> None:
         """Close a run with its outcome and crawl stats."""
         if status not in RUN_STATUSES:
             raise ValueError(f"status must be one of {', '.join(RUN_STATUSES)} (got {status!r})")
-        stats_json = json.dumps(dict(stats), default=str, sort_keys=True)
-        with self.conn:
-            cursor = self.conn.execute(
-                "UPDATE runs SET finished_at = ?, status = ?, stats_json = ? WHERE run_id = ?",
-                (_now(), status, stats_json, run_id),
+        params = {
+            "finished": _now(),
+            "status": status,
+            "stats": json.dumps(dict(stats), default=str, sort_keys=True),
+            "run_id": run_id,
+        }
+        updated = self._transact(
+            lambda conn: (
+                self._execute(
+                    conn,
+                    "UPDATE runs SET finished_at = :finished, status = :status, stats_json = :stats"
+                    " WHERE run_id = :run_id",
+                    params,
+                ).rowcount
             )
-        if cursor.rowcount != 1:
+        )
+        if updated != 1:
             raise KeyError(f"no run {run_id}")
 
     def runs(self) -> pd.DataFrame:
@@ -478,98 +450,238 @@ class Store:
     def last_run_id(self, status: str | None = "ok") -> int | None:
         """The newest run with ``status`` (any status when None), or None."""
         if status is None:
-            row = self.conn.execute("SELECT max(run_id) FROM runs").fetchone()
+            row = self._one("SELECT max(run_id) FROM runs")
         else:
-            row = self.conn.execute(
-                "SELECT max(run_id) FROM runs WHERE status = ?", (status,)
-            ).fetchone()
+            row = self._one(
+                "SELECT max(run_id) FROM runs WHERE status = :status", {"status": status}
+            )
         return row[0]
+
+    def count_offers(self, run_id: int) -> int:
+        """How many offer snapshots ``run_id`` stored."""
+        return self._one("SELECT count(*) FROM offers WHERE run_id = :run_id", {"run_id": run_id})[
+            0
+        ]
+
+    # --- per-store health of a run (backrank.health) ----------------------------------------
+
+    def read_run_stores(self, run_id: int | None = None) -> pd.DataFrame:
+        """Each judged store of each run (``run_id`` only, when given), by run then store."""
+        where = "" if run_id is None else " WHERE run_id = :run_id"
+        frame = self._frame(
+            "SELECT run_id, store, status, product_pages, listings, with_price, price_share,"
+            f" baseline_run, baseline_share FROM run_stores{where}"
+            f" ORDER BY run_id, store{self._binary}",
+            {"run_id": run_id},
+        )
+        return _typed(
+            frame,
+            floats=["price_share", "baseline_share"],
+            ints=["run_id", "product_pages", "listings", "with_price", "baseline_run"],
+        )
+
+    def run_store_yield(self, run_id: int, store: str) -> tuple[int, int]:
+        """``(listings, with_price)``: offers ``store`` gave in ``run_id`` and how many priced."""
+        listings, with_price = self._one(
+            "SELECT count(*), count(o.price) FROM offers o JOIN listings l USING (listing_id)"
+            " WHERE o.run_id = :run_id AND l.store = :store",
+            {"run_id": run_id, "store": store},
+        )
+        return int(listings), int(with_price)
+
+    def last_good_share(self, store: str, before_run: int) -> tuple[int | None, float | None]:
+        """``(run_id, price_share)`` of the store's newest ``ok`` run before ``before_run``."""
+        row = self._one(
+            "SELECT run_id, price_share FROM run_stores WHERE store = :store AND status = 'ok'"
+            " AND run_id < :run_id ORDER BY run_id DESC LIMIT 1",
+            {"store": store, "run_id": before_run},
+        )
+        return (None, None) if row is None else (row[0], row[1])
+
+    def save_run_store(
+        self, run_id: int, health: Mapping[str, Any], *, gone_after_misses: int | None = None
+    ) -> None:
+        """Record a store's health in a run (``run_stores`` columns); with ``gone_after_misses``
+        also count misses in the same transaction: listings of the store seen this run are
+        live again, the others miss once more and are marked gone at ``gone_after_misses``."""
+        row = {"run_id": run_id, **{c: health[c] for c in _RUN_STORE_FIELDS}}
+        store = health["store"]
+
+        def work(conn: Connection) -> None:
+            self._execute(
+                conn,
+                f"INSERT INTO run_stores (run_id, {', '.join(_RUN_STORE_FIELDS)}) VALUES (:run_id, "
+                + ", ".join(f":{c}" for c in _RUN_STORE_FIELDS)
+                + ")",
+                row,
+            )
+            if gone_after_misses is None:
+                return
+            keys = {"store": store, "run_id": run_id, "misses": gone_after_misses}
+            self._execute(
+                conn,
+                "UPDATE listings SET misses = 0, gone_run = NULL"
+                " WHERE store = :store AND last_seen_run = :run_id",
+                keys,
+            )
+            self._execute(
+                conn,
+                "UPDATE listings SET misses = misses + 1"
+                " WHERE store = :store AND last_seen_run < :run_id",
+                keys,
+            )
+            self._execute(
+                conn,
+                "UPDATE listings SET gone_run = :run_id"
+                " WHERE store = :store AND gone_run IS NULL AND misses >= :misses",
+                keys,
+            )
+
+        self._transact(work)
+
+    def mark_gone(self, run_id: int, listing_ids: Iterable[int]) -> None:
+        """Mark listings delisted as of ``run_id`` (kept, never deleted)."""
+        rows = [{"run_id": run_id, "listing_id": int(i)} for i in listing_ids]
+        self._transact(
+            lambda conn: (
+                self._execute(
+                    conn,
+                    "UPDATE listings SET gone_run = :run_id WHERE listing_id = :listing_id",
+                    rows,
+                )
+                if rows
+                else None
+            )
+        )
+
+    def gone_counts(self, run_id: int, store: str) -> tuple[int, int, int]:
+        """``(gone this run, gone in all, missed this run but not gone yet)`` of a store."""
+        row = self._one(
+            "SELECT count(*) FILTER (WHERE gone_run = :run_id), count(gone_run),"
+            " count(*) FILTER (WHERE gone_run IS NULL AND last_seen_run < :run_id)"
+            " FROM listings WHERE store = :store",
+            {"run_id": run_id, "store": store},
+        )
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def price_changes(self, run_id: int, store: str) -> list[tuple[Decimal, Decimal]]:
+        """``(price now, price before)`` of a store's listings priced in ``run_id`` and in an
+        earlier run (the newest earlier price)."""
+        rows = self._rows(
+            "SELECT o.price, (SELECT p.price FROM offers p WHERE p.listing_id = o.listing_id"
+            " AND p.run_id < o.run_id AND p.price IS NOT NULL ORDER BY p.run_id DESC LIMIT 1)"
+            " FROM offers o JOIN listings l USING (listing_id) WHERE o.run_id = :run_id"
+            " AND l.store = :store AND o.price IS NOT NULL",
+            {"run_id": run_id, "store": store},
+        )
+        return [(Decimal(now), Decimal(before)) for now, before in rows if before is not None]
 
     # --- writing crawl results ----------------------------------------------------------
 
     def save_store(self, name: str, platform: str | None, base_url: str | None) -> None:
         """Record (or update) a catalog store."""
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO stores (name, platform, base_url) VALUES (?, ?, ?)"
+        params = {"name": name, "platform": platform, "base_url": base_url}
+        self._transact(
+            lambda conn: self._execute(
+                conn,
+                "INSERT INTO stores (name, platform, base_url) VALUES (:name, :platform, :base_url)"
                 " ON CONFLICT (name) DO UPDATE SET platform = excluded.platform,"
                 " base_url = excluded.base_url",
-                (name, platform, base_url),
+                params,
             )
+        )
+
+    def read_stores(self) -> pd.DataFrame:
+        """The catalog stores recorded: ``name, platform, base_url``, by name."""
+        return self._frame(
+            f"SELECT name, platform, base_url FROM stores ORDER BY name{self._binary}"
+        )
 
     def save_listings(self, run_id: int, listings: Iterable[Mapping[str, Any]]) -> int:
         """Upsert listings and their offer snapshot for ``run_id`` in one transaction.
 
-        Reviews saved earlier for a listing not stored then are linked to it here.
+        Reviews saved earlier for a listing not stored then are linked to it here. Safe with
+        concurrent writers: upserts keep one row per listing, ``last_seen_run`` the newest.
         """
-        count = 0
+        entries = []
+        for record in listings:
+            listing = _as_mapping(record)
+            if not listing.get("store") or not listing.get("url"):
+                raise ValueError(f"a listing needs store and url: {listing!r}")
+            row = {
+                "store": listing["store"],
+                "listing_key": listing_key(listing),
+                "url": listing["url"],
+                "url_key": url_key(listing["url"]),
+                **{f: listing.get(f) for f in _LISTING_FIELDS if f not in ("url", "url_key")},
+                "run_id": run_id,
+            }
+            offer = {
+                "run_id": run_id,
+                "price": _money(listing.get("price")),
+                "list_price": _money(listing.get("list_price")),
+                "currency": listing.get("currency"),
+                "availability": listing.get("availability"),
+                "rating": _float_or_none(listing.get("rating")),
+                "review_count": _int_or_none(listing.get("review_count")),
+                "fetched_at": listing.get("fetched_at") or _now(),
+            }
+            keys = {row["url_key"], row["listing_key"]}
+            if listing.get("canonical_url"):
+                keys.add(url_key(listing["canonical_url"]))
+            entries.append((row, offer, sorted(keys)))
         set_fields = ", ".join(
             f"{f} = coalesce(excluded.{f}, listings.{f})" for f in _LISTING_FIELDS
         )
         set_offer = ", ".join(f"{f} = coalesce(excluded.{f}, offers.{f})" for f in _OFFER_FIELDS)
-        with self.conn:
-            for record in listings:
-                listing = _as_mapping(record)
-                if not listing.get("store") or not listing.get("url"):
-                    raise ValueError(f"a listing needs store and url: {listing!r}")
-                row = {
-                    "store": listing["store"],
-                    "listing_key": listing_key(listing),
-                    "url": listing["url"],
-                    "url_key": url_key(listing["url"]),
-                    **{f: listing.get(f) for f in _LISTING_FIELDS if f not in ("url", "url_key")},
-                    "run_id": run_id,
-                }
-                listing_id = self.conn.execute(
-                    "INSERT INTO listings (store, listing_key, "
-                    + ", ".join(_LISTING_FIELDS)
-                    + ", first_seen_run, last_seen_run) VALUES (:store, :listing_key, "
-                    + ", ".join(f":{f}" for f in _LISTING_FIELDS)
-                    + ", :run_id, :run_id) ON CONFLICT (store, listing_key) DO UPDATE SET "
-                    + set_fields
-                    + ", last_seen_run = max(listings.last_seen_run, excluded.last_seen_run)"
-                    " RETURNING listing_id",
-                    row,
-                ).fetchone()[0]
-                offer = {
-                    "listing_id": listing_id,
-                    "run_id": run_id,
-                    "price": _money(listing.get("price")),
-                    "list_price": _money(listing.get("list_price")),
-                    "currency": listing.get("currency"),
-                    "availability": listing.get("availability"),
-                    "rating": _float_or_none(listing.get("rating")),
-                    "review_count": _int_or_none(listing.get("review_count")),
-                    "fetched_at": listing.get("fetched_at") or _now(),
-                }
-                self.conn.execute(
-                    "INSERT INTO offers (listing_id, run_id, "
-                    + ", ".join(_OFFER_FIELDS)
-                    + ") VALUES (:listing_id, :run_id, "
-                    + ", ".join(f":{f}" for f in _OFFER_FIELDS)
-                    + ") ON CONFLICT (listing_id, run_id) DO UPDATE SET "
-                    + set_offer,
-                    offer,
-                )
-                keys = {row["url_key"], row["listing_key"]}
-                if listing.get("canonical_url"):
-                    keys.add(url_key(listing["canonical_url"]))
-                for key in keys:
-                    self.conn.execute(
-                        "UPDATE reviews SET listing_id = ? WHERE listing_id IS NULL"
-                        " AND store = ? AND listing_url_key = ?",
-                        (listing_id, row["store"], key),
-                    )
-                count += 1
-        return count
+        upsert_listing = (
+            "INSERT INTO listings (store, listing_key, "
+            + ", ".join(_LISTING_FIELDS)
+            + ", first_seen_run, last_seen_run) VALUES (:store, :listing_key, "
+            + ", ".join(f":{f}" for f in _LISTING_FIELDS)
+            + ", :run_id, :run_id) ON CONFLICT (store, listing_key) DO UPDATE SET "
+            + set_fields
+            + f", last_seen_run = {self._greatest}(listings.last_seen_run, excluded.last_seen_run)"
+            " RETURNING listing_id"
+        )
+        upsert_offer = (
+            "INSERT INTO offers (listing_id, run_id, "
+            + ", ".join(_OFFER_FIELDS)
+            + ") VALUES (:listing_id, :run_id, "
+            + ", ".join(f":{f}" for f in _OFFER_FIELDS)
+            + ") ON CONFLICT (listing_id, run_id) DO UPDATE SET "
+            + set_offer
+        )
+        link_reviews = (
+            "UPDATE reviews SET listing_id = :listing_id WHERE listing_id IS NULL"
+            " AND store = :store AND listing_url_key = :key"
+        )
 
-    def _find_listing(self, store: str, listing_url: str) -> int | None:
+        def work(conn: Connection) -> int:
+            self._lock_listing_keys(
+                conn, ((row["store"], key) for row, _, keys in entries for key in keys)
+            )
+            for row, offer, keys in entries:
+                listing_id = self._execute(conn, upsert_listing, row).scalar_one()
+                self._execute(conn, upsert_offer, {**offer, "listing_id": listing_id})
+                self._execute(
+                    conn,
+                    link_reviews,
+                    [{"listing_id": listing_id, "store": row["store"], "key": k} for k in keys],
+                )
+            return len(entries)
+
+        return self._transact(work) if entries else 0
+
+    def _find_listing(self, conn: Connection, store: str, listing_url: str) -> int | None:
         key = url_key(listing_url)
-        row = self.conn.execute(
-            "SELECT listing_id FROM listings WHERE store = ? AND (url_key = ? OR listing_key = ?"
-            " OR listing_key = ?) ORDER BY last_seen_run DESC LIMIT 1",
-            (store, key, key, canonical_key(listing_url)),
-        ).fetchone()
+        row = self._execute(
+            conn,
+            "SELECT listing_id FROM listings WHERE store = :store AND (url_key = :key"
+            " OR listing_key = :key OR listing_key = :canonical)"
+            " ORDER BY last_seen_run DESC LIMIT 1",
+            {"store": store, "key": key, "canonical": canonical_key(listing_url)},
+        ).first()
         return None if row is None else row[0]
 
     def save_reviews(self, run_id: int, reviews: Iterable[Mapping[str, Any]]) -> int:
@@ -578,9 +690,6 @@ class Store:
         ``review_id`` is the store's id, else ``sha1:`` + the content hash, so a review seen
         again (this run or a later one) updates its row instead of adding one.
         """
-        # One statement for the batch; the listing look-up once per listing URL (a review page
-        # holds a dozen reviews of one listing), as saving reviews adds no listing.
-        listing_ids: dict[tuple[str, str], int | None] = {}
         rows = []
         for record in reviews:
             review = _as_mapping(record)
@@ -588,15 +697,12 @@ class Store:
                 raise ValueError(f"a review needs store and url: {review!r}")
             content_hash = review_content_hash(review)
             verified = review.get("verified")
-            listing = (review["store"], review["url"])
-            if listing not in listing_ids:
-                listing_ids[listing] = self._find_listing(*listing)
             rows.append({
                 "store": review["store"],
                 "review_id": review.get("review_id") or f"sha1:{content_hash}",
                 "listing_url": review["url"],
                 "listing_url_key": url_key(review["url"]),
-                "listing_id": listing_ids[listing],
+                "listing_id": None,
                 "author": review.get("author"),
                 "rating": _float_or_none(review.get("rating")),
                 "title": review.get("title"),
@@ -609,28 +715,46 @@ class Store:
                 "fetched_at": review.get("fetched_at"),
                 "run_id": run_id,
             })  # fmt: skip
+        if not rows:
+            return 0
         set_fields = ", ".join(f"{f} = coalesce(excluded.{f}, reviews.{f})" for f in _REVIEW_FIELDS)
-        with self.conn:
-            self.conn.executemany(
-                "INSERT INTO reviews (store, review_id, listing_id, "
-                + ", ".join(_REVIEW_FIELDS)
-                + ", first_seen_run, last_seen_run) VALUES (:store, :review_id, :listing_id, "
-                + ", ".join(f":{f}" for f in _REVIEW_FIELDS)
-                + ", :run_id, :run_id) ON CONFLICT (store, review_id) DO UPDATE SET "
-                + set_fields
-                + ", listing_id = coalesce(excluded.listing_id, reviews.listing_id)"
-                ", last_seen_run = max(reviews.last_seen_run, excluded.last_seen_run)",
-                rows,
-            )
-        return len(rows)
+        upsert = (
+            "INSERT INTO reviews (store, review_id, listing_id, "
+            + ", ".join(_REVIEW_FIELDS)
+            + ", first_seen_run, last_seen_run) VALUES (:store, :review_id, :listing_id, "
+            + ", ".join(f":{f}" for f in _REVIEW_FIELDS)
+            + ", :run_id, :run_id) ON CONFLICT (store, review_id) DO UPDATE SET "
+            + set_fields
+            + ", listing_id = coalesce(excluded.listing_id, reviews.listing_id)"
+            f", last_seen_run = {self._greatest}(reviews.last_seen_run, excluded.last_seen_run)"
+        )
+        listing_urls = sorted({(row["store"], row["listing_url"]) for row in rows})
+        lock_keys = [
+            (store, key)
+            for store, url in listing_urls
+            for key in (url_key(url), canonical_key(url))
+        ]
+
+        def work(conn: Connection) -> int:
+            # The look-up runs inside the write transaction, after the key locks: a listing
+            # saved concurrently is either seen here or links these reviews itself.
+            self._lock_listing_keys(conn, lock_keys)
+            found = {listing: self._find_listing(conn, *listing) for listing in listing_urls}
+            for row in rows:
+                row["listing_id"] = found[(row["store"], row["listing_url"])]
+            self._execute(conn, upsert, rows)
+            return len(rows)
+
+        return self._transact(work)
 
     # --- reading --------------------------------------------------------------------------
 
-    def _frame(self, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
+    def _frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Rows as an object-dtype frame, so a NULL stays None until a column is typed."""
-        cursor = self.conn.execute(sql, params)
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+        with self._reading() as conn:
+            result = conn.exec_driver_sql(self._sql(sql), params or {})
+            columns = list(result.keys())
+            rows = result.fetchall()
         return pd.DataFrame(
             {
                 name: pd.Series([row[i] for row in rows], dtype=object)
@@ -718,7 +842,7 @@ class Store:
             row["run_id"] = run_id
             rows.append(row)
         links = [
-            (str(_plain(p)), int(_plain(lid)))
+            {"product_id": str(_plain(p)), "listing_id": int(_plain(lid))}
             for p, lid in zip(
                 product_listings["product_id"], product_listings["listing_id"], strict=True
             )
@@ -730,32 +854,44 @@ class Store:
             if run_id is None
             else [_snapshot_row(run_id, r) for r in products.to_dict("records")]
         )
-        with self.conn:
+
+        def work(conn: Connection) -> None:
             if run_id is not None:
                 # Scoring a run again replaces that run's snapshot, never adds to it.
-                self.conn.execute("DELETE FROM product_snapshots WHERE run_id = ?", (run_id,))
-                self.conn.executemany(
-                    f"INSERT INTO product_snapshots ({', '.join(SNAPSHOT_COLUMNS)})"
-                    f" VALUES ({', '.join(f':{c}' for c in SNAPSHOT_COLUMNS)})",
-                    snapshots,
+                self._execute(
+                    conn, "DELETE FROM product_snapshots WHERE run_id = :run_id", {"run_id": run_id}
                 )
-            self.conn.execute("DELETE FROM product_listings")
-            self.conn.execute("DELETE FROM products")
-            self.conn.executemany(
-                f"INSERT INTO products ({', '.join(columns)})"
-                f" VALUES ({', '.join(f':{c}' for c in columns)})",
-                rows,
-            )
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO product_listings (product_id, listing_id) VALUES (?, ?)",
-                links,
-            )
+                if snapshots:
+                    self._execute(
+                        conn,
+                        f"INSERT INTO product_snapshots ({', '.join(SNAPSHOT_COLUMNS)})"
+                        f" VALUES ({', '.join(f':{c}' for c in SNAPSHOT_COLUMNS)})",
+                        snapshots,
+                    )
+            self._execute(conn, "DELETE FROM product_listings")
+            self._execute(conn, "DELETE FROM products")
+            if rows:
+                self._execute(
+                    conn,
+                    f"INSERT INTO products ({', '.join(columns)})"
+                    f" VALUES ({', '.join(f':{c}' for c in columns)})",
+                    rows,
+                )
+            if links:
+                self._execute(
+                    conn,
+                    "INSERT INTO product_listings (product_id, listing_id)"
+                    " VALUES (:product_id, :listing_id) ON CONFLICT DO NOTHING",
+                    links,
+                )
+
+        self._transact(work)
 
     def read_products(self) -> pd.DataFrame:
         """The scored products, best rank first, with their extra columns unpacked."""
         frame = self._frame(
             f"SELECT {', '.join(PRODUCT_COLUMNS)}, run_id, extra_json FROM products"
-            " ORDER BY rank IS NULL, rank, product_id"
+            f" ORDER BY rank IS NULL, rank, product_id{self._binary}"
         )
         frame = _typed(
             frame,
@@ -772,7 +908,8 @@ class Store:
     def read_product_listings(self) -> pd.DataFrame:
         """Which listings each product groups."""
         frame = self._frame(
-            "SELECT product_id, listing_id FROM product_listings ORDER BY product_id, listing_id"
+            "SELECT product_id, listing_id FROM product_listings"
+            f" ORDER BY product_id{self._binary}, listing_id"
         )
         return _typed(frame, ints=["listing_id"])
 
@@ -780,7 +917,8 @@ class Store:
         """Every run's ranked products (SNAPSHOT_COLUMNS), oldest run first, then by rank."""
         frame = self._frame(
             f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM product_snapshots"
-            " ORDER BY run_id, subcategory, rank IS NULL, rank, product_id"
+            f" ORDER BY run_id, subcategory{self._binary}, rank IS NULL, rank,"
+            f" product_id{self._binary}"
         )
         return _typed(
             frame,
@@ -795,19 +933,20 @@ class Store:
     def save_scoring_summary(self, run_id: int, summary: Mapping[str, Any]) -> None:
         """Store a run's scoring figures (weights, thresholds, sensitivity); replaces that run's."""
         summary_json = json.dumps(dict(summary), default=_json_default, sort_keys=True)
-        with self.conn:
-            self.conn.execute(
-                "INSERT INTO scoring_summaries (run_id, summary_json, saved_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (run_id) DO UPDATE SET summary_json = excluded.summary_json,"
-                " saved_at = excluded.saved_at",
-                (run_id, summary_json, _now()),
+        params = {"run_id": run_id, "summary": summary_json, "saved": _now()}
+        self._transact(
+            lambda conn: self._execute(
+                conn,
+                "INSERT INTO scoring_summaries (run_id, summary_json, saved_at)"
+                " VALUES (:run_id, :summary, :saved) ON CONFLICT (run_id) DO UPDATE SET"
+                " summary_json = excluded.summary_json, saved_at = excluded.saved_at",
+                params,
             )
+        )
 
     def read_scoring_summary(self) -> dict[str, Any] | None:
         """The latest run's scoring figures, or None when no run was scored."""
-        row = self.conn.execute(
-            "SELECT summary_json FROM scoring_summaries ORDER BY run_id DESC LIMIT 1"
-        ).fetchone()
+        row = self._one("SELECT summary_json FROM scoring_summaries ORDER BY run_id DESC LIMIT 1")
         return None if row is None else json.loads(row[0])
 
     # --- per-review feature cache ---------------------------------------------------------
@@ -824,14 +963,22 @@ class Store:
             if not isinstance(values, Mapping):
                 raise TypeError(f"features of {content_hash} must be a dict, got {values!r}")
             rows.append(
-                (content_hash, json.dumps(dict(values), default=_json_default, sort_keys=True), now)
+                {
+                    "content_hash": content_hash,
+                    "features": json.dumps(dict(values), default=_json_default, sort_keys=True),
+                    "computed": now,
+                }
             )
-        with self.conn:
-            self.conn.executemany(
-                "INSERT INTO review_features (content_hash, features_json, computed_at)"
-                " VALUES (?, ?, ?) ON CONFLICT (content_hash) DO UPDATE SET"
-                " features_json = excluded.features_json, computed_at = excluded.computed_at",
-                rows,
+        if rows:
+            self._transact(
+                lambda conn: self._execute(
+                    conn,
+                    "INSERT INTO review_features (content_hash, features_json, computed_at)"
+                    " VALUES (:content_hash, :features, :computed) ON CONFLICT (content_hash)"
+                    " DO UPDATE SET features_json = excluded.features_json,"
+                    " computed_at = excluded.computed_at",
+                    rows,
+                )
             )
         return len(rows)
 
@@ -840,13 +987,13 @@ class Store:
         when given (unknown hashes are simply absent)."""
         select = "SELECT content_hash, features_json, computed_at FROM review_features"
         if hashes is None:
-            frame = self._frame(select + " ORDER BY content_hash")
+            frame = self._frame(select + f" ORDER BY content_hash{self._binary}")
         else:
             wanted = list(dict.fromkeys(hashes))
             chunks = [
                 self._frame(
-                    select + f" WHERE content_hash IN ({', '.join('?' * len(chunk))})",
-                    tuple(chunk),
+                    select + f" WHERE content_hash IN ({_placeholders(len(chunk))})",
+                    _numbered(chunk),
                 )
                 for chunk in (
                     wanted[i : i + _LOOKUP_CHUNK] for i in range(0, len(wanted), _LOOKUP_CHUNK)
@@ -855,7 +1002,7 @@ class Store:
             frame = (
                 pd.concat(chunks, ignore_index=True).sort_values("content_hash", ignore_index=True)
                 if chunks
-                else self._frame(select + " WHERE 0")
+                else self._frame(select + " WHERE 1 = 0")
             )
         features = [json.loads(text) for text in frame.pop("features_json")]
         frame.insert(1, "features", pd.Series(features, index=frame.index, dtype=object))
@@ -880,14 +1027,17 @@ class Store:
                 scores["flags"], scores["kept"], strict=True,
             )
         ]  # fmt: skip
-        with self.conn:
-            self.conn.executemany(
-                "INSERT INTO review_scores (store, review_id, product_id, suspicion, flags, kept,"
-                " run_id) VALUES (:store, :review_id, :product_id, :suspicion, :flags, :kept,"
-                " :run_id) ON CONFLICT (store, review_id) DO UPDATE SET"
-                " product_id = excluded.product_id, suspicion = excluded.suspicion,"
-                " flags = excluded.flags, kept = excluded.kept, run_id = excluded.run_id",
-                rows,
+        if rows:
+            self._transact(
+                lambda conn: self._execute(
+                    conn,
+                    "INSERT INTO review_scores (store, review_id, product_id, suspicion, flags,"
+                    " kept, run_id) VALUES (:store, :review_id, :product_id, :suspicion, :flags,"
+                    " :kept, :run_id) ON CONFLICT (store, review_id) DO UPDATE SET"
+                    " product_id = excluded.product_id, suspicion = excluded.suspicion,"
+                    " flags = excluded.flags, kept = excluded.kept, run_id = excluded.run_id",
+                    rows,
+                )
             )
         return len(rows)
 
@@ -895,7 +1045,7 @@ class Store:
         """``store, review_id, product_id, suspicion, flags, kept, run_id`` of scored reviews."""
         frame = self._frame(
             "SELECT store, review_id, product_id, suspicion, flags, kept, run_id"
-            " FROM review_scores ORDER BY store, review_id"
+            f" FROM review_scores ORDER BY store{self._binary}, review_id{self._binary}"
         )
         return _typed(frame, floats=["suspicion"], ints=["run_id"], bools=["kept"])
 
@@ -904,21 +1054,29 @@ class Store:
     def save_review_sentences(self, sentences: pd.DataFrame, version: str) -> int:
         """Cache sentence rows (``review_key`` = content hash, ``sentence_index``, ``sentence``,
         ``compound``) computed by sentiment scorer ``version``."""
-        rows = zip(
-            sentences["review_key"].astype(str),
-            itertools.repeat(version),
-            sentences["sentence_index"].astype("int64").tolist(),
-            sentences["sentence"].astype(str),
-            sentences["compound"].astype(float).tolist(),
-            strict=False,
-        )
-        with self.conn:
-            cursor = self.conn.executemany(
-                "INSERT OR REPLACE INTO review_sentences"
-                " (content_hash, version, sentence_index, sentence, compound) VALUES (?, ?, ?, ?, ?)",
-                rows,
+        rows = [
+            {"hash": h, "version": version, "index": i, "sentence": s, "compound": c}
+            for h, i, s, c in zip(
+                sentences["review_key"].astype(str),
+                sentences["sentence_index"].astype("int64").tolist(),
+                sentences["sentence"].astype(str),
+                sentences["compound"].astype(float).tolist(),
+                strict=True,
             )
-        return cursor.rowcount
+        ]
+        if rows:
+            self._transact(
+                lambda conn: self._execute(
+                    conn,
+                    "INSERT INTO review_sentences"
+                    " (content_hash, version, sentence_index, sentence, compound)"
+                    " VALUES (:hash, :version, :index, :sentence, :compound)"
+                    " ON CONFLICT (content_hash, version, sentence_index) DO UPDATE SET"
+                    " sentence = excluded.sentence, compound = excluded.compound",
+                    rows,
+                )
+            )
+        return len(rows)
 
     def read_review_sentences(
         self, version: str, hashes: Iterable[str] | None = None
@@ -927,19 +1085,19 @@ class Store:
         compound``); only reviews with content hash in ``hashes`` when given."""
         select = (
             "SELECT content_hash AS review_key, sentence_index, sentence, compound"
-            " FROM review_sentences WHERE version = ?"
+            " FROM review_sentences WHERE version = :version"
         )
         if hashes is None:
-            rows = self.conn.execute(select, (version,)).fetchall()
+            rows = self._rows(select, {"version": version})
         else:
             wanted = list(dict.fromkeys(hashes))
             rows = []
             for start in range(0, len(wanted), _LOOKUP_CHUNK):
                 chunk = wanted[start : start + _LOOKUP_CHUNK]
-                rows += self.conn.execute(
-                    select + f" AND content_hash IN ({', '.join('?' * len(chunk))})",
-                    (version, *chunk),
-                ).fetchall()
+                rows += self._rows(
+                    select + f" AND content_hash IN ({_placeholders(len(chunk))})",
+                    {"version": version, **_numbered(chunk)},
+                )
         keys, indexes, texts, compounds = (
             (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])
         )
@@ -963,21 +1121,33 @@ class Store:
             if not isinstance(results, Mapping):
                 raise TypeError(f"results of product {product_id} must be a dict, got {results!r}")
             results_json = json.dumps(dict(results), default=_json_default, sort_keys=True)
-            rows.append((str(product_id), str(fingerprint), results_json, run_id))
-        with self.conn:
-            self.conn.execute("DELETE FROM product_inputs")
-            self.conn.executemany(
-                "INSERT INTO product_inputs (product_id, fingerprint, results_json, run_id)"
-                " VALUES (?, ?, ?, ?)",
-                rows,
+            rows.append(
+                {
+                    "product_id": str(product_id),
+                    "fingerprint": str(fingerprint),
+                    "results": results_json,
+                    "run_id": run_id,
+                }
             )
+
+        def work(conn: Connection) -> None:
+            self._execute(conn, "DELETE FROM product_inputs")
+            if rows:
+                self._execute(
+                    conn,
+                    "INSERT INTO product_inputs (product_id, fingerprint, results_json, run_id)"
+                    " VALUES (:product_id, :fingerprint, :results, :run_id)",
+                    rows,
+                )
+
+        self._transact(work)
         return len(rows)
 
     def read_product_inputs(self) -> pd.DataFrame:
         """``product_id, fingerprint, results`` (dict) of the last scoring, by product id."""
         frame = self._frame(
             "SELECT product_id, fingerprint, results_json, run_id FROM product_inputs"
-            " ORDER BY product_id"
+            f" ORDER BY product_id{self._binary}"
         )
         results = [json.loads(text) for text in frame.pop("results_json")]
         frame.insert(2, "results", pd.Series(results, index=frame.index, dtype=object))

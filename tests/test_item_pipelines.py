@@ -120,8 +120,10 @@ def test_valid_items_are_typed_and_stored(tmp_path: Path, catalog: Catalog) -> N
         assert list(runs["status"]) == ["ok"]  # the pipeline's own run, closed with stats
         assert runs.iloc[0]["stats"]["backrank/stored/listings"] == 1
         assert runs.iloc[0]["catalog_path"] == str(catalog.path)
-        saved_stores = store.conn.execute("SELECT name, platform, base_url FROM stores").fetchall()
-        assert saved_stores == [(STORE, "shopify", "https://maple.example")]
+        saved_stores = store.read_stores().to_dict("records")
+        assert saved_stores == [
+            {"name": STORE, "platform": "shopify", "base_url": "https://maple.example"}
+        ]
 
 
 def test_drops_are_counted_by_reason(tmp_path: Path, catalog: Catalog) -> None:

@@ -255,9 +255,8 @@ def test_a_review_gone_from_a_recrawled_page_is_not_current(store: Store) -> Non
 
 def mark_gone(store: Store, url: str) -> None:
     """What refresh health does after repeated misses: the listing is kept, marked gone."""
-    run = store.last_run_id(status=None)
-    with store.conn:
-        store.conn.execute("UPDATE listings SET gone_run = ? WHERE url = ?", (run, url))
+    listings = store.read_listings()
+    store.mark_gone(store.last_run_id(status=None), listings[listings["url"] == url]["listing_id"])
 
 
 def test_gone_listings_build_no_products(store: Store, catalog) -> None:

@@ -1,8 +1,8 @@
-"""The SQLite store: what goes in comes out, runs don't duplicate, migrations and WAL."""
+"""The store, on SQLite and on PostgreSQL: what goes in comes out, runs don't duplicate, migrations."""
 
 from __future__ import annotations
 
-import sqlite3
+import itertools
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from backrank.store import MIGRATIONS, OFFER_COLUMNS, Store, listing_key
 from spiders.items import Listing, Review
@@ -59,8 +61,8 @@ def review(**fields) -> dict:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store.open(tmp_path / "backrank.db") as opened:
+def store(store_target: str):
+    with Store.open(store_target) as opened:
         yield opened
 
 
@@ -95,10 +97,12 @@ def test_missing_price_stays_missing(store: Store) -> None:
     assert row["price"] is None
     assert row["list_price"] is None
     assert pd.isna(row["rating"]) and pd.isna(row["review_count"])
-    raw = store.conn.execute(
-        "SELECT price, review_count FROM offers WHERE listing_id = ?", (int(row["listing_id"]),)
-    ).fetchone()
-    assert raw == (None, None)  # never 0 for unknown
+    with store.engine.connect() as conn:
+        raw = conn.execute(
+            text("SELECT price, review_count FROM offers WHERE listing_id = :id"),
+            {"id": int(row["listing_id"])},
+        ).one()
+    assert tuple(raw) == (None, None)  # never 0 for unknown
 
 
 def test_two_runs_keep_one_listing_and_one_snapshot_per_run(store: Store) -> None:
@@ -200,22 +204,25 @@ def test_review_round_trip_and_late_listing_link(store: Store) -> None:
     assert store.read_reviews().iloc[-1]["listing_id"] == listing_id
 
 
-def test_reopen_keeps_schema_and_data(tmp_path: Path) -> None:
-    path = tmp_path / "backrank.db"
-    with Store.open(path) as store:
+def test_reopen_keeps_schema_and_data(store_target: str) -> None:
+    with Store.open(store_target) as store:
         store.save_listings(store.start_run(None), [listing()])
         assert store.schema_version == len(MIGRATIONS)
-    with Store.open(path) as store:
+    with Store.open(store_target) as store:
         assert store.schema_version == len(MIGRATIONS)
         assert len(store.read_offers()) == 1
-        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
-def test_reader_sees_writer_commits_while_both_open(tmp_path: Path) -> None:
-    path = tmp_path / "backrank.db"
-    writer = Store.open(path)
-    reader = Store.open(path)
+def test_sqlite_store_is_wal_with_foreign_keys(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "backrank.db") as store, store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30000
+
+
+def test_reader_sees_writer_commits_while_both_open(store_target: str) -> None:
+    writer = Store.open(store_target)
+    reader = Store.open(store_target)
     try:
         run = writer.start_run(None)
         writer.save_listings(run, [listing()])
@@ -230,7 +237,7 @@ def test_reader_sees_writer_commits_while_both_open(tmp_path: Path) -> None:
 
 
 def test_offers_need_a_real_run(store: Store) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         store.save_listings(999, [listing()])
     assert store.read_listings().empty  # the batch rolled back as one transaction
 
@@ -281,7 +288,11 @@ prices = st.one_of(
     st.decimals(min_value=0, max_value=10**7, places=2, allow_nan=False, allow_infinity=False),
     st.decimals(min_value=0, max_value=10**5, allow_nan=False, allow_infinity=False),
 )  # fmt: skip
-texts = st.one_of(st.none(), st.text(min_size=1, max_size=40))
+# No NUL: PostgreSQL text cannot hold one (psycopg refuses it with a DataError).
+texts = st.one_of(
+    st.none(), st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=40)
+)
+_example_number = itertools.count()
 
 
 @settings(
@@ -296,27 +307,29 @@ texts = st.one_of(st.none(), st.text(min_size=1, max_size=40))
     review_count=st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
 )
 def test_round_trip_property(
-    tmp_path: Path, price, list_price, title, brand, rating, review_count
+    store: Store, price, list_price, title, brand, rating, review_count
 ) -> None:
-    with Store.open(":memory:") as store:
-        run = store.start_run(None)
-        saved = listing(
-            price=price, list_price=list_price, title=title, brand=brand, rating=rating,
-            review_count=review_count,
-        )  # fmt: skip
-        store.save_listings(run, [saved])
-        row = store.read_offers().iloc[0]
-        for column in ("price", "list_price"):
-            if saved[column] is None:
-                assert row[column] is None
-            else:
-                assert row[column] == saved[column]
-                assert str(row[column]) == str(saved[column])  # exact, digits and exponent
-        for column in ("title", "brand", "rating", "review_count"):
-            if saved[column] is None:
-                assert pd.isna(row[column])
-            else:
-                assert row[column] == saved[column]
+    # One store for every example: each saves a listing of its own and reads that one back.
+    run = store.start_run(None)
+    url = f"http://127.0.0.1:8102/products/example-{next(_example_number)}"
+    saved = listing(
+        url=url, canonical_url=None, price=price, list_price=list_price, title=title,
+        brand=brand, rating=rating, review_count=review_count,
+    )  # fmt: skip
+    store.save_listings(run, [saved])
+    offers = store.read_offers()
+    row = offers[offers["url"] == url].iloc[0]
+    for column in ("price", "list_price"):
+        if saved[column] is None:
+            assert row[column] is None
+        else:
+            assert row[column] == saved[column]
+            assert str(row[column]) == str(saved[column])  # exact, digits and exponent
+    for column in ("title", "brand", "rating", "review_count"):
+        if saved[column] is None:
+            assert pd.isna(row[column])
+        else:
+            assert row[column] == saved[column]
 
 
 def scored(**fields) -> dict:
