@@ -26,6 +26,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINK_FIELDS = ("canonical_url", "image_url")
 _BARE_NUMBER = re.compile(r"^\s*[-+]?\d+(?:[.,]\d+)?\s*$")
 
+# Signals of the StorePipeline, for a distributed worker (spiders.redis_worker): it sends
+# `items_committed` after every write of its buffer, and writes its buffer when it receives
+# `commit_requested`, so the worker acknowledges a request only once its items are stored.
+items_committed = object()
+commit_requested = object()
+
 
 def is_http_url(value: object) -> bool:
     """True for an absolute http(s) URL with a host."""
@@ -177,12 +183,18 @@ class StorePipeline(_StatsPipeline):
         if not db_path:
             raise NotConfigured("BACKRANK_DB is not set: nothing will be stored")
         run_id = crawler.settings.get("BACKRANK_RUN_ID")
-        return cls(
+        pipeline = cls(
             crawler,
             str(db_path),
             None if run_id in (None, "") else int(run_id),
             crawler.settings.getint("BACKRANK_STORE_BATCH", 200),
         )
+        crawler.signals.connect(pipeline._commit_requested, signal=commit_requested)
+        return pipeline
+
+    def _commit_requested(self) -> None:
+        if self.store is not None:
+            self.flush()
 
     def open_spider(self, spider: Spider | None = None) -> None:
         from backrank.store import Store
@@ -226,6 +238,7 @@ class StorePipeline(_StatsPipeline):
             saved = self.store.save_reviews(self.run_id, self.reviews)
             self.stats.inc_value("backrank/stored/reviews", saved)
             self.reviews = []
+        self.crawler.signals.send_catch_log(items_committed)
 
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.store is None:
