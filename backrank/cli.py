@@ -18,6 +18,7 @@ from backrank.marketplace.faults import PROFILES
 
 DEFAULT_CATALOG = "catalog.toml"
 DEFAULT_DB = "backrank.db"
+DB_VARIABLE = "BACKRANK_DB"  # the database when --db is not given
 DEFAULT_SITE_DIR = "site"
 DEMO_DIR = Path("backrank-demo")
 EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
@@ -25,10 +26,11 @@ EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
 
 @dataclass(frozen=True)
 class Context:
-    """What every subcommand gets: the parsed catalog, the database path and the console."""
+    """What every subcommand gets: the parsed catalog, the database (a SQLite path or a
+    database URL) and the console."""
 
     catalog: Catalog
-    db_path: Path
+    db_path: Path | str
     console: Console
     quiet: bool
     crawl_settings: dict | None = None  # extra Scrapy settings (the fault demo's short timeout)
@@ -71,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--catalog", default=DEFAULT_CATALOG, help="catalog file (default: %(default)s)"
         )
         sub.add_argument(
-            "--db", help="database path (default: the catalog's [site] db, else ./backrank.db)"
+            "--db",
+            help="SQLite path or postgresql:// URL (default: $BACKRANK_DB, else the catalog's "
+            "[site] db, else ./backrank.db)",
         )
         sub.add_argument(
             "--quiet", action="store_true", help="no progress, only errors and the summary line"
@@ -122,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--out", default=str(DEMO_DIR / "site"), help="site folder (default: %(default)s)"
     )
-    demo.add_argument("--db", default=str(DEMO_DIR / "backrank.db"))
+    demo.add_argument(
+        "--db", default=str(DEMO_DIR / "backrank.db"), help="SQLite path or postgresql:// URL"
+    )
     demo.add_argument("--no-serve", action="store_true", help="stop after the build")
     demo.add_argument("--port", type=int, default=8000, help="port to serve the site on")
     demo.add_argument("--seed", type=int, default=7)
@@ -141,11 +147,17 @@ def open_context(args: argparse.Namespace, console: Console) -> Context:
     )
 
 
-def resolve_db(db_arg: str | None, catalog: Catalog) -> Path:
-    """--db wins; then the catalog's [site] db (relative to the catalog file); then ./backrank.db."""
-    if db_arg:
-        return Path(db_arg)
+def resolve_db(db_arg: str | None, catalog: Catalog) -> Path | str:
+    """--db wins; then $BACKRANK_DB; then the catalog's [site] db (a path relative to the
+    catalog file); then ./backrank.db. A database URL stays a string."""
+    from backrank.store_target import is_url
+
+    chosen = db_arg or os.environ.get(DB_VARIABLE)
+    if chosen:
+        return chosen if is_url(chosen) else Path(chosen)
     if catalog.site.db:
+        if is_url(catalog.site.db):
+            return catalog.site.db
         db = Path(catalog.site.db)
         return db if db.is_absolute() else Path(catalog.path).parent / db
     return Path(DEFAULT_DB)
@@ -214,9 +226,11 @@ def score_step(context: Context) -> StepOutcome:
     from backrank.store import Store
 
     started = time.perf_counter()
+    from backrank.store_target import masked
+
     with Store.open(context.db_path) as store:
         if store.read_offers(latest=True).empty:
-            summary = f"score: no offers in {context.db_path}; run `backrank crawl` first"
+            summary = f"score: no offers in {masked(context.db_path)}; run `backrank crawl` first"
             print(summary)
             return StepOutcome(EXIT_FAILED, summary)
         result = score_store(store, context.catalog)
@@ -258,17 +272,14 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     from backrank.store import Store
+    from backrank.store_target import masked
 
     context = open_context(args, console)
     with Store.open(context.db_path) as store:
         runs = store.runs()
-        drifted = dict(
-            store.conn.execute(
-                "SELECT run_id, group_concat(store, ', ') FROM run_stores WHERE status = 'drifted'"
-                " GROUP BY run_id"
-            ).fetchall()
-        )
-    table = Table(title=f"runs in {context.db_path}")
+        judged = store.read_run_stores()
+    drifted = judged[judged["status"] == "drifted"].groupby("run_id")["store"].agg(", ".join)
+    table = Table(title=f"runs in {masked(context.db_path)}")
     for column in (
         "run",
         "started",
@@ -359,7 +370,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
     return run_demo(
         out_dir=Path(args.out),
-        db_path=Path(args.db),
+        db_path=args.db,
         seed=args.seed,
         serve_port=None if args.no_serve else args.port,
         console=console,

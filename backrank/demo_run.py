@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from backrank.config import load_catalog
+from backrank.store_target import masked, sqlite_file
 
 PREFERRED_MARKETPLACE_PORT = 8701
 FAULT_DEMO_TIMEOUT = 5  # seconds: DOWNLOAD_TIMEOUT while the demo stores misbehave
@@ -25,8 +26,8 @@ def ports_free(first: int, count: int = 4) -> bool:
     return True
 
 
-def _previous_runs(db_path: Path) -> int:
-    if not db_path.exists():
+def _previous_runs(db_path: Path | str) -> int:
+    if sqlite_file(db_path) is not None and not Path(db_path).exists():
         return 0
     from backrank.store import Store
 
@@ -37,7 +38,7 @@ def _previous_runs(db_path: Path) -> int:
 def run_demo(
     *,
     out_dir: Path,
-    db_path: Path,
+    db_path: Path | str,
     seed: int,
     serve_port: int | None,
     console: Console,
@@ -49,17 +50,22 @@ def run_demo(
     from backrank.marketplace import Marketplace
     from backrank.serve import serve_site
 
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    # A SQLite demo keeps its catalog beside the database; a server database's demo, beside
+    # the site folder.
+    db_file = sqlite_file(db_path)
+    demo_dir = db_file.parent if db_file is not None else out_dir.parent
+    demo_dir.mkdir(parents=True, exist_ok=True)
     # Listings are keyed by URL, and the URLs carry the marketplace's ports: the demo keeps
     # the same ports across runs so its database grows a price history instead of duplicates.
     port = PREFERRED_MARKETPLACE_PORT if ports_free(PREFERRED_MARKETPLACE_PORT) else 0
-    if port == 0 and db_path.exists():
-        console.print(
-            f"ports {PREFERRED_MARKETPLACE_PORT}-{PREFERRED_MARKETPLACE_PORT + 3} are busy: "
-            f"starting a fresh demo database at {db_path}"
-        )
+    busy = f"ports {PREFERRED_MARKETPLACE_PORT}-{PREFERRED_MARKETPLACE_PORT + 3} are busy"
+    if port == 0 and db_file is not None and db_file.exists():
+        console.print(f"{busy}: starting a fresh demo database at {db_file}")
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    elif port == 0 and db_file is None:
+        # A server database is never dropped by the demo: it gets these ports' listings too.
+        console.print(f"{busy}: the demo's listings in {masked(db_path)} get new URLs")
     marketplace = Marketplace(seed=seed, faults=faults)
     crawl_settings = None
     if faults != "none":
@@ -70,8 +76,9 @@ def run_demo(
         marketplace.day = _previous_runs(db_path)
     marketplace.start(port=port)
     try:
-        catalog_path = db_path.parent / "catalog.toml"
-        catalog_path.write_text(marketplace.demo_catalog_text(db=db_path.name), encoding="utf-8")
+        catalog_path = demo_dir / "catalog.toml"
+        catalog_db = db_file.name if db_file is not None else None
+        catalog_path.write_text(marketplace.demo_catalog_text(db=catalog_db), encoding="utf-8")
         console.print(f"demo marketplace: {', '.join(marketplace.store_urls.values())}")
         context = Context(
             catalog=load_catalog(catalog_path), db_path=db_path, console=console, quiet=quiet,

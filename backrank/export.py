@@ -50,7 +50,7 @@ def reviews_with_scores(store: Store) -> pd.DataFrame:
     return reviews.merge(scores, on=["store", "review_id"], how="left")
 
 
-def export_table(db_path: Path, table: str, fmt: str, output: str | None) -> int:
+def export_table(db_path: Path | str, table: str, fmt: str, output: str | None) -> int:
     """Write one table to `output` (or stdout); returns the number of rows written."""
     with Store.open(db_path) as store:
         frame = read_table(store, table)

@@ -1,4 +1,5 @@
-"""One refresh at a time per database: a non-blocking ``fcntl.flock`` on ``<db>.lock``."""
+"""One refresh at a time per database: ``fcntl.flock`` on ``<db>.lock`` for a SQLite file, a
+session advisory lock for a PostgreSQL database (so it holds across machines)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-_held: dict[str, int] = {}  # lock path -> fd, for the locks this process holds
+from backrank.store_schema import LOCK_CLASS, REFRESH_LOCK
+from backrank.store_target import engine_url, is_server, masked, state_path
+
+_held: dict[str, int] = {}  # lock path or database -> fd (0 for a database), held here
 
 
 class LockBusy(RuntimeError):
@@ -16,16 +20,22 @@ class LockBusy(RuntimeError):
 
 
 def lock_path(db_path: str | os.PathLike[str]) -> Path:
-    return Path(f"{os.fspath(db_path)}.lock")
+    """The lock file of a SQLite database (a server database is locked in the server)."""
+    return state_path(db_path, ".lock")
 
 
 @contextlib.contextmanager
-def refresh_lock(db_path: str | os.PathLike[str]) -> Iterator[Path]:
+def refresh_lock(db_path: str | os.PathLike[str]) -> Iterator[Path | str]:
     """Hold the database's refresh lock for the block; raise LockBusy if another process has it.
 
     Re-entrant within a process (a refresh holds it while its crawl step asks again). The
-    kernel drops the lock when the holder dies, even by ``kill -9``: no stale lock files.
+    lock goes when the holder dies, even by ``kill -9``: the kernel drops the flock, the
+    server the session's advisory lock.
     """
+    if is_server(db_path):
+        with _server_lock(str(db_path)) as name:
+            yield name
+        return
     path = lock_path(db_path)
     key = str(path.resolve())
     if key in _held:
@@ -49,3 +59,51 @@ def refresh_lock(db_path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         del _held[key]
         os.close(fd)  # closing the descriptor releases the flock
+
+
+@contextlib.contextmanager
+def _server_lock(url: str) -> Iterator[str]:
+    """A session advisory lock on a connection of its own, held for the block."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    name = masked(url)
+    target = engine_url(url)
+    key = target.render_as_string(hide_password=False)
+    if key in _held:
+        yield name
+        return
+    # application_name tells a second refresh who holds the lock (pg_stat_activity).
+    holder_name = f"backrank refresh pid {os.getpid()} on {os.uname().nodename}"[:63]
+    engine = create_engine(
+        target, poolclass=NullPool, connect_args={"application_name": holder_name}
+    )
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            lock = {"lock_class": LOCK_CLASS, "lock": REFRESH_LOCK}
+            taken = conn.execute(
+                text("SELECT pg_try_advisory_lock(:lock_class, :lock)"), lock
+            ).scalar_one()
+            if not taken:
+                holder = conn.execute(
+                    text(
+                        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+                        " USING (pid) WHERE l.locktype = 'advisory' AND l.granted"
+                        " AND l.classid = :lock_class AND l.objid = :lock"
+                        " AND l.database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
+                    ),
+                    lock,
+                ).scalar()
+                raise LockBusy(
+                    f"{name} is being refreshed by {holder or 'another process'}; try again later"
+                )
+            _held[key] = 0
+            try:
+                yield name
+            finally:
+                del _held[key]
+                conn.execute(text("SELECT pg_advisory_unlock(:lock_class, :lock)"), lock)
+    finally:
+        engine.dispose()
