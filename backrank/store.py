@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -235,6 +236,15 @@ def _driver_sql(sql: str, dialect: Dialect) -> str:
     return str(text(sql).compile(dialect=dialect))
 
 
+@functools.lru_cache(maxsize=64)
+def _positional_sql(sql: str, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with positional parameters as the driver wants them (``?`` or ``%s``) and the
+    parameter names in the order the rows must give their values."""
+    positional = dialect if dialect.positional else type(dialect)(paramstyle="format")
+    compiled = text(sql).compile(dialect=positional)
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
 def _placeholders(count: int) -> str:
     """``:p0, :p1, ...`` for an IN list of ``count`` values (see ``_numbered``)."""
     return ", ".join(f":p{i}" for i in range(count))
@@ -343,9 +353,22 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
-    def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def _fetch(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows as the driver cursor returns them (plain tuples: no per-row
+        conversion, which counts when a frame has a million reviews)."""
         with self._reading() as conn:
-            return conn.exec_driver_sql(self._sql(sql), params or {}).fetchall()
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(self._sql(sql), params or {})
+                columns = [d[0] for d in cursor.description]
+                return columns, cursor.fetchall()
+            finally:
+                cursor.close()
+
+    def _rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._fetch(sql, params)[1]
 
     def _one(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         rows = self._rows(sql, params)
@@ -751,10 +774,7 @@ class Store:
 
     def _frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Rows as an object-dtype frame, so a NULL stays None until a column is typed."""
-        with self._reading() as conn:
-            result = conn.exec_driver_sql(self._sql(sql), params or {})
-            columns = list(result.keys())
-            rows = result.fetchall()
+        columns, rows = self._fetch(sql, params)
         return pd.DataFrame(
             {
                 name: pd.Series([row[i] for row in rows], dtype=object)
@@ -1054,28 +1074,27 @@ class Store:
     def save_review_sentences(self, sentences: pd.DataFrame, version: str) -> int:
         """Cache sentence rows (``review_key`` = content hash, ``sentence_index``, ``sentence``,
         ``compound``) computed by sentiment scorer ``version``."""
-        rows = [
-            {"hash": h, "version": version, "index": i, "sentence": s, "compound": c}
-            for h, i, s, c in zip(
+        # Positional tuples straight to the driver: this cache takes a row per sentence.
+        sql, order = _positional_sql(
+            "INSERT INTO review_sentences (content_hash, version, sentence_index, sentence,"
+            " compound) VALUES (:hash, :version, :index, :sentence, :compound)"
+            " ON CONFLICT (content_hash, version, sentence_index) DO UPDATE SET"
+            " sentence = excluded.sentence, compound = excluded.compound",
+            self.engine.dialect,
+        )
+        assert order == ("hash", "version", "index", "sentence", "compound"), order
+        rows = list(
+            zip(
                 sentences["review_key"].astype(str),
+                itertools.repeat(version),
                 sentences["sentence_index"].astype("int64").tolist(),
                 sentences["sentence"].astype(str),
                 sentences["compound"].astype(float).tolist(),
-                strict=True,
+                strict=False,
             )
-        ]
+        )
         if rows:
-            self._transact(
-                lambda conn: self._execute(
-                    conn,
-                    "INSERT INTO review_sentences"
-                    " (content_hash, version, sentence_index, sentence, compound)"
-                    " VALUES (:hash, :version, :index, :sentence, :compound)"
-                    " ON CONFLICT (content_hash, version, sentence_index) DO UPDATE SET"
-                    " sentence = excluded.sentence, compound = excluded.compound",
-                    rows,
-                )
-            )
+            self._transact(lambda conn: conn.exec_driver_sql(sql, rows))
         return len(rows)
 
     def read_review_sentences(

@@ -7,7 +7,7 @@ Listings and reviews are generated as the store returns them (``read_offers``,
 brand, model, kind and capacity, and review text from a small template grammar (stock
 phrases repeat, as they do in real reviews; most long sentences are unique), dated over two
 years, most verified. The real ``pipelines.run.score`` runs on them; the incremental part
-saves the first run's per-product inputs and sentence cache to a SQLite store, adds new
+saves the first run's per-product inputs and sentence cache to a store (``--db``), adds new
 reviews (``--new-share`` of the total, on ``--touched-share`` of the products) and rescores
 with what the store hands back. The last line printed is a JSON object of the figures.
 """
@@ -302,6 +302,10 @@ def main() -> None:
     parser.add_argument("--new-share", type=float, default=0.01, help="new reviews / reviews")
     parser.add_argument("--touched-share", type=float, default=0.01, help="products they hit")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--db", help="store for the incremental part: SQLite path or postgresql:// URL "
+        "(default: a temporary SQLite file)",
+    )  # fmt: skip
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
 
@@ -323,7 +327,10 @@ def main() -> None:
           f" ({len(reviews) / full_seconds:,.0f} reviews/s)", flush=True)  # fmt: skip
     print(f"  steps: {full.summary['timings']}", flush=True)
 
-    with tempfile.TemporaryDirectory() as folder, Store.open(Path(folder) / "bench.db") as store:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Store.open(args.db or Path(folder) / "bench.db") as store,
+    ):
         started = time.perf_counter()
         store.save_product_inputs(1, full.product_inputs)
         store.save_review_sentences(full.new_sentence_cache_rows, SENTIMENT_VERSION)

@@ -290,7 +290,8 @@ prices = st.one_of(
 )  # fmt: skip
 # No NUL: PostgreSQL text cannot hold one (psycopg refuses it with a DataError).
 texts = st.one_of(
-    st.none(), st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=40)
+    st.none(),
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=40),
 )
 _example_number = itertools.count()
 
