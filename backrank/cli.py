@@ -7,12 +7,13 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
 
 from backrank.config import Catalog, CatalogError, load_catalog, validate_catalog
+from backrank.crawl import CrawlError
 from backrank.lock import LockBusy, refresh_lock
 from backrank.marketplace.faults import PROFILES
 
@@ -34,6 +35,8 @@ class Context:
     console: Console
     quiet: bool
     crawl_settings: dict | None = None  # extra Scrapy settings (the fault demo's short timeout)
+    workers: int | None = None  # distributed crawl with this many local workers (0: remote only)
+    redis_url: str | None = None  # the distributed crawl's Redis
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except LockBusy as busy:
         print(f"backrank: {busy}", file=sys.stderr)  # shown even with --quiet: cron mails it
+        return EXIT_FAILED
+    except CrawlError as error:  # e.g. the distributed crawl's Redis does not answer
+        print(f"backrank: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -90,10 +96,27 @@ def build_parser() -> argparse.ArgumentParser:
     command("check", cmd_check, "validate a catalog and report every problem as FILE:LINE")
     crawl = command("crawl", cmd_crawl, "crawl the catalog's stores into the database")
     crawl.add_argument("--store", help="crawl only this store")
+    add_distributed_options(crawl)
     command("score", cmd_score, "group listings into products and rank them")
     command("build", cmd_build, "render the static comparison site", out=True)
     refresh = command("refresh", cmd_refresh, "crawl, score and build in one go", out=True)
     refresh.add_argument("--store", help="crawl only this store")
+    add_distributed_options(refresh)
+
+    worker = commands.add_parser(
+        "worker",
+        help="join a distributed crawl from this machine (see `crawl --workers`)",
+        description="Work on the distributed crawl running on a Redis until it is drained.",
+    )
+    worker.add_argument("--redis", default=os.environ.get("BACKRANK_REDIS"), help=REDIS_HELP)
+    worker.add_argument("--crawl", help="crawl id (default: the oldest crawl in progress)")
+    worker.add_argument("--db", help="database (default: the one the coordinator uses)")
+    worker.add_argument("--forever", action="store_true", help="join every crawl that starts")
+    worker.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for a crawl (default: 60)"
+    )
+    worker.add_argument("--quiet", action="store_true", help="errors only")
+    worker.set_defaults(handler=cmd_worker, catalog=None)
 
     command("runs", cmd_runs, "list past crawl runs with their status and figures")
 
@@ -140,6 +163,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+REDIS_HELP = "Redis URL of the distributed crawl (default: $BACKRANK_REDIS)"
+
+
+def add_distributed_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--workers", type=int, metavar="N",
+        help="distributed crawl: N local worker processes sharing a Redis queue "
+        "(0: only workers started elsewhere with `backrank worker`)",
+    )  # fmt: skip
+    sub.add_argument("--redis", default=os.environ.get("BACKRANK_REDIS"), help=REDIS_HELP)
+
+
+def distributed(context: Context, args: argparse.Namespace) -> Context:
+    """The context with the distributed crawl's options, checked."""
+    if args.workers is None:
+        return context
+    if args.workers < 0:
+        raise CatalogError("--workers must be 0 or more")
+    if not args.redis:
+        raise CatalogError("--workers needs --redis URL or BACKRANK_REDIS")
+    return replace(context, workers=args.workers, redis_url=args.redis)
+
+
 def open_context(args: argparse.Namespace, console: Console) -> Context:
     catalog = load_catalog(args.catalog)
     return Context(
@@ -177,7 +223,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace, console: Console) -> int:
-    context = open_context(args, console)
+    context = distributed(open_context(args, console), args)
     with refresh_lock(context.db_path):
         return crawl_step(context, store=args.store).exit_code
 
@@ -192,10 +238,20 @@ def crawl_step(context: Context, *, store: str | None = None) -> StepOutcome:
     from backrank.crawl import STATUS_EXIT, run_crawl
     from backrank.refresh_report import read_report, render_table
 
-    result = run_crawl(
-        context.catalog, str(context.db_path), store=store, quiet=context.quiet,
-        settings=context.crawl_settings,
-    )  # fmt: skip
+    if context.workers is None:
+        result = run_crawl(
+            context.catalog, str(context.db_path), store=store, quiet=context.quiet,
+            settings=context.crawl_settings,
+        )  # fmt: skip
+    else:
+        from backrank.distributed import run_distributed_crawl
+
+        assert context.redis_url is not None
+        result = run_distributed_crawl(
+            context.catalog, str(context.db_path), workers=context.workers,
+            redis_url=context.redis_url, store=store, quiet=context.quiet,
+            settings=context.crawl_settings,
+        )  # fmt: skip
     report = read_report(context.db_path, result.run_id) if result.report_json else None
     if report is not None:
         Console(stderr=False, width=None if sys.stdout.isatty() else 160).print(
@@ -262,7 +318,7 @@ def build_step(context: Context, out_dir: Path) -> StepOutcome:
 
 
 def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
-    context = open_context(args, console)
+    context = distributed(open_context(args, console), args)
     with refresh_lock(context.db_path):
         return refresh(context, Path(args.out), store=args.store)
 
@@ -321,6 +377,18 @@ def refresh(context: Context, out_dir: Path, *, store: str | None = None) -> int
         return EXIT_FAILED
     build_step(context, out_dir)
     return crawled.exit_code
+
+
+def cmd_worker(args: argparse.Namespace, console: Console) -> int:
+    from backrank.distributed import serve_crawls
+
+    if not args.redis:
+        console.print("[red]backrank worker needs --redis URL or BACKRANK_REDIS[/red]")
+        return EXIT_FAILED
+    return serve_crawls(
+        args.redis, crawl_id=args.crawl, db=args.db, quiet=args.quiet,
+        forever=args.forever, wait=args.wait,
+    )  # fmt: skip
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:

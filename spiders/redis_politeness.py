@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
 
-BUSY_POLL = 0.02  # seconds between tries while the domain is at its concurrency cap
+# Seconds between tries while the domain is at its concurrency cap: doubling from the first
+# to the second, so many waiting requests do not keep Redis (and the CPU) busy.
+BUSY_POLL, BUSY_POLL_MAX = 0.01, 0.2
 
 # KEYS: active leases (sorted set, score = expiry ms), next free slot (ms);
 # ARGV: lease token, concurrency cap, delay ms, lease ms.
@@ -93,10 +95,12 @@ class SharedPolitenessDownloader(Downloader):
         slot.transferring.add(request)  # waiting counts against the local concurrency too
         leased = False
         try:
+            pause = BUSY_POLL
             while (wait := self.schedule.try_acquire(
                 domain, token, self.domain_cap, slot.download_delay()
             )) is None:  # fmt: skip
-                await maybe_deferred_to_future(deferLater(reactor, BUSY_POLL, lambda: None))
+                await maybe_deferred_to_future(deferLater(reactor, pause, lambda: None))
+                pause = min(pause * 2, BUSY_POLL_MAX)
             leased = True
             self.crawler.stats.inc_value("backrank/politeness/leases")
             if wait > 0:
