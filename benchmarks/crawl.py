@@ -2,6 +2,13 @@
 
     python benchmarks/crawl.py --scale 1000
     python benchmarks/crawl.py --scale 200 --profile /tmp/crawl-profile   # where the time goes
+    python benchmarks/crawl.py --workers 1,2,4 --scale 10000 --pages 20000   # distributed
+
+``--workers 1,2,4`` measures the distributed crawl (`backrank crawl --workers N`, Redis from
+``--redis`` or $BACKRANK_REDIS) with each worker count, and the single process beside it,
+over the same first ``--pages`` pages of the same marketplace (a whole scale-10000 crawl is
+some 150,000 pages per run): pages/s from the command's start (worker start-up included)
+until the crawl's shared stats count that many responses, then the crawl is stopped.
 
 Starts the marketplace in its own process, runs `python -m backrank.crawl` against it in
 another (the same code path as `backrank crawl`: spider, extraction, item pipelines, SQLite),
@@ -63,7 +70,9 @@ def start_marketplace(scale: int, seed: int, workdir: Path) -> tuple[subprocess.
     raise RuntimeError(f"the marketplace did not start (exit {process.wait()})")
 
 
-def run_measured(command: list[str], cwd: Path) -> tuple[float, int, float, str]:
+def run_measured(
+    command: list[str], cwd: Path, ok_codes: tuple[int, ...] = (0, 1)
+) -> tuple[float, int, float, str]:
     """Run a command; return its wall seconds, peak RSS in bytes, CPU seconds and its stderr."""
     with tempfile.TemporaryFile("w+") as stderr:
         started = time.perf_counter()
@@ -73,7 +82,7 @@ def run_measured(command: list[str], cwd: Path) -> tuple[float, int, float, str]
         wall = time.perf_counter() - started
         stderr.seek(0)
         log = stderr.read()
-    if process.returncode not in (0, 1):
+    if process.returncode not in ok_codes:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{log[-3000:]}")
     return wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, log
 
@@ -144,7 +153,9 @@ def _short_frame(frame: str) -> str:
     return frame.replace(f"({REPO}/", "(")
 
 
-def crawl_figures(catalog: Path, workdir: Path, profile: Path | None = None) -> dict:
+def crawl_figures(
+    catalog: Path, workdir: Path, profile: Path | None = None, pages: int | None = None
+) -> dict:
     stats_file = workdir / "crawl-stats.json"
     command = [
         sys.executable,
@@ -158,9 +169,14 @@ def crawl_figures(catalog: Path, workdir: Path, profile: Path | None = None) -> 
         "--json-stats",
         str(stats_file),
     ]
+    if pages:  # the first N pages only (Scrapy's CloseSpider extension)
+        command += ["--set", f"CLOSESPIDER_PAGECOUNT={pages}"]
     if profile is not None:
         command = sampled(command, profile / "crawl-stacks.txt")
-    wall, peak_rss, cpu, _ = run_measured(command, cwd=REPO)
+    # A crawl stopped at its page budget is incomplete: the run closes as failed (exit 2).
+    wall, peak_rss, cpu, _ = run_measured(
+        command, cwd=REPO, ok_codes=(0, 1, 2) if pages else (0, 1)
+    )
     result = json.loads(stats_file.read_text())
     elapsed = result["elapsed"] or wall
     items = result["listings"] + result["reviews"]
@@ -172,8 +188,57 @@ def crawl_figures(catalog: Path, workdir: Path, profile: Path | None = None) -> 
         "seconds": round(elapsed, 2),
         "pages_per_s": round(result["pages"] / elapsed, 1),
         "items_per_s": round(items / elapsed, 1),
+        "wall_seconds": round(wall, 2),  # from the command's start: Python start-up included
+        "pages_per_wall_s": round(result["pages"] / wall, 1),
         "peak_rss_mb": round(peak_rss / 2**20, 1),
         "cpu_seconds": round(cpu, 1),
+    }
+
+
+def distributed_figures(
+    catalog: Path, workdir: Path, workers: int, pages: int, redis_url: str
+) -> dict:
+    """`backrank crawl --workers N` until the crawl's shared stats count `pages` responses
+    (then stopped with Ctrl-C: the workers give their requests back and leave)."""
+    from redis import Redis
+
+    from backrank.distributed import CrawlSpec, live_crawls
+    from spiders.redis_queue import CrawlKeys
+
+    db = workdir / f"bench-{workers}-workers.db"
+    command = [
+        sys.executable, "-m", "backrank.cli", "crawl", "--catalog", str(catalog), "--db", str(db),
+        "--workers", str(workers), "--redis", redis_url, "--quiet",
+    ]  # fmt: skip
+    server = Redis.from_url(redis_url)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
+    keys, done, stats = None, 0, {}
+    while process.poll() is None and done < pages:
+        if keys is None:
+            for crawl_id in live_crawls(server):
+                spec = server.get(CrawlKeys(crawl_id).spec)
+                if spec and CrawlSpec.from_json(spec).db == str(db):
+                    keys = CrawlKeys(crawl_id)
+        else:
+            stats = {k.decode(): v.decode() for k, v in server.hgetall(keys.stats).items()}
+            done = int(stats.get("response_received_count", 0))
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    _, _, usage = os.wait4(process.pid, 0)  # its workers' CPU included: it waits for them
+    listings = int(stats.get("backrank/stored/listings", 0))
+    return {
+        "workers": workers,
+        "pages": done,
+        "listings": listings,
+        "seconds": round(elapsed, 2),
+        "pages_per_s": round(done / elapsed, 1),
+        "pages_per_s_per_worker": round(done / elapsed / workers, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "pages_per_cpu_s": round(done / max(usage.ru_utime + usage.ru_stime, 0.1), 1),
+        "requeued": int(stats.get("backrank/requeued", 0)),
     }
 
 
@@ -211,12 +276,28 @@ def main() -> int:
         "--bench-seconds", type=int, default=10, help="how long `scrapy bench` runs"
     )
     parser.add_argument(
+        "--workers",
+        help="comma-separated worker counts for the distributed crawl, e.g. 1,2,4",
+    )
+    parser.add_argument(
+        "--pages",
+        type=int,
+        help="measure the first N pages only (default with --workers: 10000; else the whole crawl)",
+    )
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("BACKRANK_REDIS", "redis://127.0.0.1:6379/0"),
+        help="Redis for --workers (default: $BACKRANK_REDIS, else the local one)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
         help="sample both processes with py-spy; stacks and top functions go to DIR",
     )
     args = parser.parse_args()
+    if args.workers:
+        return distributed_main(args)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
 
@@ -245,7 +326,7 @@ def main() -> int:
             )
         try:
             server_cpu_before = cpu_seconds(marketplace.pid)
-            crawl = crawl_figures(catalog, workdir, args.profile)
+            crawl = crawl_figures(catalog, workdir, args.profile, args.pages)
             crawl["marketplace_cpu_seconds"] = round(
                 cpu_seconds(marketplace.pid) - server_cpu_before, 1
             )
@@ -300,6 +381,63 @@ def main() -> int:
             }
         )
     )
+    return 0
+
+
+def distributed_main(args: argparse.Namespace) -> int:
+    """--workers: each worker count and the single process over the same first pages."""
+    counts = [int(count) for count in args.workers.split(",")]
+    pages = args.pages or 10000
+    with tempfile.TemporaryDirectory(prefix="backrank-bench-") as tmp:
+        workdir = Path(tmp)
+        marketplace, catalog = start_marketplace(args.scale, args.seed, workdir)
+        try:
+            single = crawl_figures(catalog, workdir, pages=pages)
+            runs = [
+                distributed_figures(catalog, workdir, count, pages, args.redis) for count in counts
+            ]
+        finally:
+            marketplace.terminate()
+            marketplace.wait()
+    bench = scrapy_bench_figures(args.bench_seconds)
+    cores = os.cpu_count()
+    print(
+        f"backrank crawl, marketplace --scale {args.scale}, politeness off, the first {pages} "
+        f"pages of each run (pages/s from the command's start; CPU s of the crawl's processes, "
+        f"not of Redis or the marketplace; {cores} cores shared by all):"
+    )
+    print(
+        f"  {'workers':>8} {'pages':>7} {'seconds':>8} {'pages/s':>8} {'per worker':>10} "
+        f"{'CPU s':>7} {'pages/CPU s':>11}"
+    )
+    print(
+        f"  {'single':>8} {single['pages']:>7} {single['wall_seconds']:>8} "
+        f"{single['pages_per_wall_s']:>8} {single['pages_per_wall_s']:>10} "
+        f"{single['cpu_seconds']:>7} {round(single['pages'] / single['cpu_seconds'], 1):>11}"
+        "  (one process, no Redis)"
+    )
+    for run in runs:
+        print(
+            f"  {run['workers']:>8} {run['pages']:>7} {run['seconds']:>8} {run['pages_per_s']:>8} "
+            f"{run['pages_per_s_per_worker']:>10} {run['cpu_seconds']:>7} "
+            f"{run['pages_per_cpu_s']:>11}"
+        )
+    print(
+        f"scrapy bench on this machine: {bench['pages_per_s']} pages/s "
+        f"({bench['pages']} pages in {bench['seconds']} s)"
+    )
+    for run in runs:
+        print(
+            f"  {run['workers']} workers / scrapy bench: "
+            f"{round(run['pages_per_s'] / bench['pages_per_s'], 2)}; "
+            f"/ single process: {round(run['pages_per_s'] / single['pages_per_wall_s'], 2)}"
+        )
+    print(
+        json.dumps(
+            {"scale": args.scale, "pages": pages, "cores": cores, "single": single,
+             "distributed": runs, "scrapy_bench": bench}
+        )
+    )  # fmt: skip
     return 0
 
 

@@ -17,6 +17,7 @@ from redis import Redis
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.utils.asyncio import create_looping_call
+from scrapy.utils.defer import deferred_from_coro
 
 from spiders.catalog_spider import CatalogSpider
 from spiders.pipelines import commit_requested, items_committed
@@ -101,8 +102,18 @@ class DistributedWorker:
     def tick(self) -> None:
         self.ticks += 1
         self.heartbeat()
-        if self.ticks % REQUEUE_EVERY == 0 and (moved := self.crawl.requeue_dead()):
-            logger.warning("requeued %d in-flight requests of a worker that stopped", moved)
+        if self.ticks % REQUEUE_EVERY == 0:
+            if not self.server.exists(self.keys.coordinator):
+                # The coordinator stopped (Ctrl-C, killed): nobody will close the run, so stop
+                # here too instead of crawling on; what this worker holds goes back.
+                logger.warning("the crawl's coordinator is gone: leaving")
+                self.loop.stop()
+                deferred_from_coro(
+                    self.crawler.engine.close_spider_async(reason="coordinator_gone")
+                )
+                return
+            if moved := self.crawl.requeue_dead():
+                logger.warning("requeued %d in-flight requests of a worker that stopped", moved)
         if self.finished_requests():
             self.crawler.signals.send_catch_log(commit_requested)
         # Another worker may have queued requests while this one was idle: look now rather
