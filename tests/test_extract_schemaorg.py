@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from spiders import extract
+from spiders.extract.schemaorg import read_structured_data
 from spiders.normalise import normalise_listing, normalise_review
 
 URL = "https://shop.example/products/inversion-table"
@@ -321,3 +322,19 @@ def test_microdata_product_id_is_the_sku_unless_it_names_a_scheme() -> None:
     <p>Ref : <span itemprop="productID">VE900</span></p></div>"""
     assert listing_of(html).sku == "VE900"
     assert listing_of(html.replace("VE900", "isbn:9780306406157")).sku is None
+
+
+def test_a_syntax_extruct_fails_on_hides_neither_the_others_nor_json_ld():
+    # extruct's uniform mode raises KeyError('microdata') on this microdata, errors="ignore"
+    # or not (hypothesis found it); the page's JSON-LD and OpenGraph must still be read.
+    html = (
+        "<html><head><meta property='og:title' content='Spine Stretcher'>"
+        "<script type='application/ld+json'>"
+        '{"@context": "https://schema.org", "@type": "Product", "name": "Lumbar Traction Belt"}'
+        "</script></head><body>"
+        "<div itemscope itemtype='https://schema.org/Product'>"
+        "<script id='__NEXT_DATA__'></script>\x08</div></body></html>"
+    )
+    data = read_structured_data(html, "https://shop.example/p/1")
+    assert [node.get("name") for node in data.nodes] == ["Lumbar Traction Belt"]
+    assert data.opengraph["og:title"] == "Spine Stretcher"

@@ -60,8 +60,6 @@ def read_structured_data(
         for item in _json_ld(sel):
             _collect(item, nodes)
     raw = _extruct(text, sel, url)
-    if raw is None:
-        return StructuredData()
     for item in raw.get("microdata") or []:
         _collect(item, nodes)
     nodes.extend(_rdfa_nodes(raw.get("rdfa") or []))
@@ -73,27 +71,30 @@ def read_structured_data(
     return StructuredData(nodes=nodes, opengraph=opengraph)
 
 
-def _extruct(text: str, sel: Selector, url: str) -> dict | None:
+def _extruct(text: str, sel: Selector, url: str) -> dict[str, list]:
     """extruct's microdata and OpenGraph (read from the parsed tree) and RDFa, for the syntaxes
-    the page has; None when extruct fails on the document."""
-    on_tree = [syntax for syntax, hint in _TREE_SYNTAXES if hint.search(text)]
-    try:
-        raw = (
-            extruct.extract(sel.root, base_url=url, syntaxes=on_tree, uniform=True, errors="ignore")
-            if on_tree
-            else {}
-        )
-        # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse:
-        # only when some element declares a type.
-        if _RDFA_TYPEOF.search(text):
-            raw |= extruct.extract(
-                text, base_url=url, syntaxes=["rdfa"], uniform=True, errors="ignore"
-            )
-    except (ValueError, TypeError, AttributeError) as error:
-        # extruct raises on some malformed documents; structured data is then absent.
-        log.warning("extruct failed on %s: %s", url, error)
-        return None
+    the page has. Each syntax is read on its own: extruct raises on some malformed documents
+    (and, in uniform mode, even when told to ignore errors), and a syntax it fails on is then
+    absent without hiding the others or the JSON-LD."""
+    raw: dict[str, list] = {}
+    for syntax, hint in _TREE_SYNTAXES:
+        if hint.search(text):
+            raw |= _extruct_one(sel.root, url, syntax)
+    # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse:
+    # only when some element declares a type.
+    if _RDFA_TYPEOF.search(text):
+        raw |= _extruct_one(text, url, "rdfa")
     return raw
+
+
+def _extruct_one(document: object, url: str, syntax: str) -> dict[str, list]:
+    try:
+        return extruct.extract(
+            document, base_url=url, syntaxes=[syntax], uniform=True, errors="ignore"
+        )
+    except Exception as error:  # extruct's failures have no common type (KeyError seen)
+        log.warning("extruct failed to read %s on %s: %r", syntax, url, error)
+        return {}
 
 
 def _json_ld(sel: Selector) -> list[object]:
