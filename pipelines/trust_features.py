@@ -20,6 +20,8 @@ FEATURES: tuple[str, ...] = (
     "reviewer_negative_share",  # share of 1 and 2 stars
     "reviewer_days_before",  # log1p days since the reviewer's first review
     "reviewer_days_after",  # log1p days until the reviewer's last review
+    "reviewer_first_to_newest",  # log1p days from the reviewer's first review to the newest one
+    "reviewer_last_to_newest",  # log1p days from the reviewer's last review to the newest one
     # the review against its product
     "rating",
     "signed_deviation",  # rating - mean of the product's other reviews
@@ -27,6 +29,9 @@ FEATURES: tuple[str, ...] = (
     "window_abs_deviation",  # |rating - mean of the product's other reviews within 90 days|
     "early_review",  # percentile of the date among the product's reviews
     "product_age_days",  # log1p days since the product's first review
+    "product_days_to_newest",  # log1p days until the product's newest review
+    # the review's age: log1p days until the newest review in the frame (the data's "now")
+    "days_to_newest",
     # the product as a whole
     "log_product_size",
     "product_singleton_share",  # share of its reviews by one-review reviewers
@@ -113,6 +118,7 @@ def behaviour_features(reviews: pd.DataFrame) -> pd.DataFrame:
     max_per_day = on_day.groupby(reviewer, sort=False).transform("max").astype(float)
 
     by_product_day = day.groupby(product, sort=False)
+    newest = day.max()
     window = ProductDays(product, day)
     singleton = (count == 1).astype(float).to_numpy()
     others = window.window_sum(np.ones(len(day)), NEARBY_DAYS) - 1.0
@@ -140,12 +146,16 @@ def behaviour_features(reviews: pd.DataFrame) -> pd.DataFrame:
             "reviewer_negative_share": per_reviewer["negative"].transform("mean"),
             "reviewer_days_before": np.log1p(day - first),
             "reviewer_days_after": np.log1p(last - day),
+            "reviewer_first_to_newest": np.log1p(newest - first),
+            "reviewer_last_to_newest": np.log1p(newest - last),
             "rating": rating,
             "signed_deviation": deviation,
             "abs_deviation": deviation.abs(),
             "window_abs_deviation": np.abs(rating.to_numpy() - window_mean),
             "early_review": by_product_day.rank(method="average", pct=True),
             "product_age_days": np.log1p(day - by_product_day.transform("min")),
+            "product_days_to_newest": np.log1p(by_product_day.transform("max") - day),
+            "days_to_newest": np.log1p(newest - day),
             "log_product_size": np.log(product.groupby(product, sort=False).transform("size")),
             "product_singleton_share": pd.Series(singleton, index=reviews.index)
             .groupby(product, sort=False)
@@ -162,4 +172,6 @@ def behaviour_features(reviews: pd.DataFrame) -> pd.DataFrame:
     features.loc[~known_reviewer, reviewer_columns] = np.nan
     if not known_reviewer.any():
         features[["nearby_singleton_share", "product_singleton_share"]] = np.nan
-    return features.astype(float)[list(FEATURES)]
+    # float sums depend on row order in the last bits; rounded, a review's features (and so the
+    # side of a split it falls on) do not, and no feature needs more than 10 decimals
+    return features.astype(float)[list(FEATURES)].round(10)

@@ -340,9 +340,11 @@ def test_suspicion_ranks_yelp_filtered_reviews_above_the_simple_baseline():
     assert average_precision(labels, scores) >= 0.28
 
 
-def test_suspicion_reaches_auc_080_on_yelp():
-    # In-sample: the tree model was fitted on this file (benchmarks/tune_trust.py); cross-validated
-    # by product it reaches 0.751 (SUMMARY in pipelines/trust_model_table.py). Ids are never read.
+def test_suspicion_in_sample_auc_on_yelp():
+    # In-sample only: the tree model was fitted on this file. The honest figure is ROC AUC 0.760
+    # +- 0.004 cross-validated by product (5 folds x 3 shuffles), printed by
+    # `python benchmarks/tune_trust.py --reviews ../shared/trust/yelpchi_even_products.csv`
+    # (SUMMARY in pipelines/trust_model_table.py); test_cross_validated_auc_on_yelp checks it.
     labels, scores = yelp_scores()
     assert roc_auc(labels, scores) >= 0.80
 
