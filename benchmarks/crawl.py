@@ -408,23 +408,27 @@ def distributed_main(args: argparse.Namespace) -> int:
     )
     print(
         f"  {'workers':>8} {'pages':>7} {'seconds':>8} {'pages/s':>8} {'per worker':>10} "
-        f"{'CPU s':>7} {'pages/CPU s':>11}"
+        f"{'CPU s':>7} {'pages/CPU s':>11} {'listings':>8}"
     )
     print(
         f"  {'single':>8} {single['pages']:>7} {single['wall_seconds']:>8} "
         f"{single['pages_per_wall_s']:>8} {single['pages_per_wall_s']:>10} "
-        f"{single['cpu_seconds']:>7} {round(single['pages'] / single['cpu_seconds'], 1):>11}"
-        "  (one process, no Redis)"
+        f"{single['cpu_seconds']:>7} {round(single['pages'] / single['cpu_seconds'], 1):>11} "
+        f"{single['listings']:>8}  (one process, no Redis)"
     )
     for run in runs:
         print(
             f"  {run['workers']:>8} {run['pages']:>7} {run['seconds']:>8} {run['pages_per_s']:>8} "
             f"{run['pages_per_s_per_worker']:>10} {run['cpu_seconds']:>7} "
-            f"{run['pages_per_cpu_s']:>11}"
+            f"{run['pages_per_cpu_s']:>11} {run['listings']:>8}"
         )
     print(
         f"scrapy bench on this machine: {bench['pages_per_s']} pages/s "
         f"({bench['pages']} pages in {bench['seconds']} s)"
+    )
+    print(
+        "  (the queue's order differs: workers reach product pages sooner, the single process "
+        "goes deeper into review pages; the listings column shows the mix)"
     )
     for run in runs:
         print(
