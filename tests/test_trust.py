@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.trust import judge_reviews
+from pipelines.trust import judge_reviews, prepare_reviews
+from pipelines.trust_features import behaviour_features
 from pipelines.trust_metrics import average_precision, roc_auc
 from pipelines.trust_model import TreeModel
 from pipelines.trust_stats import welch_p_value
@@ -347,6 +350,70 @@ def test_suspicion_in_sample_auc_on_yelp():
     # (SUMMARY in pipelines/trust_model_table.py); test_cross_validated_auc_on_yelp checks it.
     labels, scores = yelp_scores()
     assert roc_auc(labels, scores) >= 0.80
+
+
+def tune_trust():
+    """benchmarks/tune_trust.py as a module (benchmarks/ is not a package)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_trust.py"
+    spec = importlib.util.spec_from_file_location("tune_trust", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the module runs
+    sys.modules["tune_trust"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_cross_validated_auc_on_yelp():
+    # The honest figure: no product is both fitted and scored. Fewer, faster trees than the
+    # shipped model (0.760 +- 0.004 over 3 shuffles with 400 trees); this run gives 0.758, the
+    # model before the recency features and the left-out products 0.747 on the same folds.
+    path = trust_dir() / "yelpchi_even_products.csv"
+    if not path.exists():
+        pytest.skip(f"labelled reviews not found at {path}")
+    tune = tune_trust()
+    table = pd.read_csv(path, dtype={"review_id": str, "reviewer_id": str})
+    labels = table.pop("label").to_numpy().astype(float)
+    reviews = prepare_reviews(table)
+    x = behaviour_features(reviews).to_numpy()
+    usable = tune.fitting_rows(reviews["product_id"], labels, 20)
+    settings = tune.BoostingSettings(trees=100, rate=0.15)
+    scores = tune.cross_validated(x, labels, reviews["product_id"], usable, settings, 5, 0)
+    assert roc_auc(labels, scores) >= 0.755
+
+
+def test_products_with_all_alike_labels_are_left_out_of_fitting_only():
+    products = pd.Series(["a"] * 30 + ["b"] * 30 + ["c"] * 5 + ["d"] * 30)
+    labels = np.r_[np.zeros(30), np.ones(30), np.zeros(5), np.tile([0.0, 1.0], 15)]
+    usable = tune_trust().fitting_rows(products, labels, 20)
+    # a and b (30 reviews, all alike) are out; c is too small to judge; d has both labels
+    assert usable.tolist() == [False] * 60 + [True] * 35
+    folds = tune_trust().product_folds(products, 3, seed=0)
+    assert pd.Series(folds).groupby(products).nunique().eq(1).all()
+    assert sorted(set(folds)) == [0, 1, 2]
+
+
+def test_recency_features_count_days_to_the_newest_review():
+    reviews = prepare_reviews(
+        pd.DataFrame(
+            {
+                "review_id": ["r1", "r2", "r3", "r4"],
+                "reviewer_id": ["u1", "u1", "u2", None],
+                "product_id": ["p1", "p2", "p1", "p2"],
+                "rating": [5, 4, 3, 2],
+                "date": ["2024-01-01", "2024-01-11", "2024-01-04", None],
+            }
+        )
+    )
+    features = behaviour_features(reviews)
+    assert np.expm1(features["days_to_newest"]).round(6).tolist()[:3] == [10.0, 0.0, 7.0]
+    assert np.expm1(features["reviewer_first_to_newest"]).round(6).tolist()[:3] == [10, 10, 7]
+    assert np.expm1(features["reviewer_last_to_newest"]).round(6).tolist()[:3] == [0, 0, 7]
+    assert np.expm1(features["product_days_to_newest"]).round(6).tolist()[:3] == [3, 0, 0]
+    # no date: no age; no reviewer: no reviewer history
+    assert features.loc[3, ["days_to_newest", "product_days_to_newest"]].isna().all()
+    assert features.loc[3, ["reviewer_first_to_newest", "reviewer_last_to_newest"]].isna().all()
 
 
 def test_suspicion_ignores_id_values_and_row_order():
