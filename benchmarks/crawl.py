@@ -213,8 +213,11 @@ def distributed_figures(
     server = Redis.from_url(redis_url)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
-    keys, done, stats = None, 0, {}
-    while process.poll() is None and done < pages:
+    keys, done, stats, usage = None, 0, {}, None
+    while done < pages:
+        pid, _, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:  # the whole crawl ended within the budget
+            break
         if keys is None:
             for crawl_id in live_crawls(server):
                 spec = server.get(CrawlKeys(crawl_id).spec)
@@ -225,9 +228,15 @@ def distributed_figures(
             done = int(stats.get("response_received_count", 0))
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
-    if process.poll() is None:
+    if not pid:
         process.send_signal(signal.SIGINT)
-    _, _, usage = os.wait4(process.pid, 0)  # its workers' CPU included: it waits for them
+        _, _, usage = os.wait4(process.pid, 0)  # its workers' CPU included: it waits for them
+    else:  # finished: the run's stats are in the store (the crawl's keys are gone)
+        from backrank.store import Store
+
+        with Store.open(db) as store:
+            stats = store.runs()["stats"].iloc[-1]
+        done = int(stats.get("response_received_count", 0))
     listings = int(stats.get("backrank/stored/listings", 0))
     return {
         "workers": workers,

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 KEY_ROOT = "backrank"
 HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker's requests are requeued
+STATS_TTL = 7 * 24 * 3600  # seconds a crawl's stats outlive its last update at most
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,9 @@ class CrawlQueue:
                 target.hincrby(self.keys.stats, name, value)
             else:
                 target.hincrbyfloat(self.keys.stats, name, value)
+        # A remote worker's last stats may come after the coordinator removed the crawl's keys:
+        # they must not stay for ever.
+        target.expire(self.keys.stats, STATS_TTL)
         if pipe is None:
             target.execute()
 
