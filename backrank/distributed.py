@@ -234,9 +234,11 @@ def _coordinate(
     if not complete:
         stats["backrank/errors/crawl_failed"] = 1
     with Store.open(db_path) as db:
-        # Summed over workers, a listing written by a worker killed before its ack and written
-        # again by the one that redid the request would count twice: count the run's offers.
+        # Summed over workers, a listing or review written by a worker killed before its ack
+        # and written again by the one that redid the request would count twice: count the
+        # run's rows instead.
         stats["backrank/stored/listings"] = db.count_offers(run_id)
+        stats["backrank/stored/reviews"] = db.count_reviews(run_id)
         result = summarise(stats, run_id=run_id, elapsed=time.perf_counter() - started)
         result.complete = complete
         if not complete:

@@ -486,6 +486,12 @@ class Store:
             0
         ]
 
+    def count_reviews(self, run_id: int) -> int:
+        """How many distinct reviews ``run_id`` saw (stored or seen again)."""
+        return self._one(
+            "SELECT count(*) FROM reviews WHERE last_seen_run = :run_id", {"run_id": run_id}
+        )[0]
+
     # --- per-store health of a run (backrank.health) ----------------------------------------
 
     def read_run_stores(self, run_id: int | None = None) -> pd.DataFrame:

@@ -137,6 +137,20 @@ def test_two_runs_keep_one_listing_and_one_snapshot_per_run(store: Store) -> Non
     assert store.last_run_id(status=None) == second
 
 
+def test_run_counts_are_distinct_rows_even_when_saved_twice(store: Store) -> None:
+    # A request redone after a killed worker saves its rows again: counts stay distinct.
+    first = store.start_run(None)
+    other = "http://127.0.0.1:8102/products/teeter-x1"
+    store.save_listings(first, [listing(), listing(url=other, canonical_url=other)])
+    store.save_reviews(first, [review(), review(review_id="r-2")])
+    second = store.start_run(None)
+    for _ in range(2):
+        store.save_listings(second, [listing()])
+        store.save_reviews(second, [review()])
+    assert (store.count_offers(first), store.count_reviews(first)) == (2, 1)
+    assert (store.count_offers(second), store.count_reviews(second)) == (1, 1)
+
+
 def test_listing_identity_prefers_asin_then_canonical_then_url() -> None:
     assert listing_key(
         {"url": "https://www.amazon.com/x/dp/B0TEST1234?th=1", "asin": "b0test1234"}
