@@ -275,6 +275,62 @@ def _link_lock_ids(keys: Iterable[tuple[str, str]]) -> list[int]:
     return sorted(ids)
 
 
+def _upsert_sql(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    """``ON CONFLICT`` clause that makes an insert into ``table`` replace the row with the same
+    ``keys`` (every other column takes the new value)."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+
+
+def _upsert(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table`` on ``conn``'s transaction;
+    a row whose ``keys`` are stored replaces that row, and of rows sharing ``keys`` the last
+    wins.
+
+    SQLite: one executemany. PostgreSQL: the rows are COPYed (binary) into a temporary table
+    dropped at commit, then moved by one ``INSERT ... SELECT ... ON CONFLICT``, about twice as
+    fast as executemany (a statement per row); the last row of a key is picked beforehand, since
+    one statement may not update a row twice.
+    """
+    names = ", ".join(columns)
+    conflict = _upsert_sql(table, columns, keys)
+    if conn.dialect.name != "postgresql":
+        sql, order = _positional_sql(
+            f"INSERT INTO {table} ({names}) VALUES ({', '.join(f':{c}' for c in columns)})"
+            f" {conflict}",
+            conn.dialect,
+        )
+        assert order == columns, order
+        conn.exec_driver_sql(sql, rows)
+        return
+    key_at = [columns.index(k) for k in keys]
+    latest = {tuple(row[i] for i in key_at): row for row in rows}
+    staging = f"incoming_{table}"
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {staging} (LIKE {table}) ON COMMIT DROP")
+    copy_sql = f"COPY {staging} ({names}) FROM STDIN (FORMAT BINARY)"
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cursor:
+            # Binary COPY needs each column's type: the table's own, read off an empty select.
+            cursor.execute(f"SELECT {names} FROM {staging} LIMIT 0")
+            types = [column.type_code for column in cursor.description]
+            with cursor.copy(copy_sql) as copy:
+                copy.set_types(types)
+                for row in latest.values():
+                    copy.write_row(row)
+    except dbapi.Error as error:  # the same exception types as a statement's (IntegrityError...)
+        raise DBAPIError.instance(
+            copy_sql, None, error, dbapi.Error, dialect=conn.dialect
+        ) from error
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} {conflict}")
+
+
 class Store:
     """A backrank database: a SQLite file or a PostgreSQL database. Open with
     ``Store.open(target)``."""
@@ -988,21 +1044,15 @@ class Store:
                 raise ValueError(f"review features need a content_hash, got {content_hash!r}")
             if not isinstance(values, Mapping):
                 raise TypeError(f"features of {content_hash} must be a dict, got {values!r}")
-            rows.append(
-                {
-                    "content_hash": content_hash,
-                    "features": json.dumps(dict(values), default=_json_default, sort_keys=True),
-                    "computed": now,
-                }
-            )
+            features_json = json.dumps(dict(values), default=_json_default, sort_keys=True)
+            rows.append((content_hash, features_json, now))
         if rows:
             self._transact(
-                lambda conn: self._execute(
+                lambda conn: _upsert(
                     conn,
-                    "INSERT INTO review_features (content_hash, features_json, computed_at)"
-                    " VALUES (:content_hash, :features, :computed) ON CONFLICT (content_hash)"
-                    " DO UPDATE SET features_json = excluded.features_json,"
-                    " computed_at = excluded.computed_at",
+                    "review_features",
+                    ("content_hash", "features_json", "computed_at"),
+                    ("content_hash",),
                     rows,
                 )
             )
@@ -1038,32 +1088,32 @@ class Store:
 
     def save_review_scores(self, run_id: int | None, scores: pd.DataFrame) -> int:
         """Upsert each review's ``suspicion``, ``flags`` and ``kept`` (keyed by store, review_id)."""
+        missing = scores["store"].isna() | scores["review_id"].isna()
+        if missing.any():
+            raise ValueError(
+                f"review scores need a store and a review_id; {int(missing.sum())} rows lack one,"
+                f" first at index {scores.index[missing.to_numpy()][0]!r}"
+            )
+        run = _int_or_none(_plain(run_id))
         rows = [
-            {
-                "store": store,
-                "review_id": str(review_id),
-                "product_id": None if _plain(product_id) is None else str(_plain(product_id)),
-                "suspicion": _float_or_none(_plain(suspicion)),
-                "flags": _plain(flags),
-                "kept": None if _plain(kept) is None else int(bool(kept)),
-                "run_id": run_id,
-            }
+            (
+                str(store),
+                str(review_id),
+                None if _plain(product_id) is None else str(_plain(product_id)),
+                _float_or_none(_plain(suspicion)),
+                _plain(flags),
+                None if _plain(kept) is None else int(bool(kept)),
+                run,
+            )
             for store, review_id, product_id, suspicion, flags, kept in zip(
                 scores["store"], scores["review_id"], scores["product_id"], scores["suspicion"],
                 scores["flags"], scores["kept"], strict=True,
             )
         ]  # fmt: skip
+        columns = ("store", "review_id", "product_id", "suspicion", "flags", "kept", "run_id")
         if rows:
             self._transact(
-                lambda conn: self._execute(
-                    conn,
-                    "INSERT INTO review_scores (store, review_id, product_id, suspicion, flags,"
-                    " kept, run_id) VALUES (:store, :review_id, :product_id, :suspicion, :flags,"
-                    " :kept, :run_id) ON CONFLICT (store, review_id) DO UPDATE SET"
-                    " product_id = excluded.product_id, suspicion = excluded.suspicion,"
-                    " flags = excluded.flags, kept = excluded.kept, run_id = excluded.run_id",
-                    rows,
-                )
+                lambda conn: _upsert(conn, "review_scores", columns, ("store", "review_id"), rows)
             )
         return len(rows)
 
@@ -1080,15 +1130,14 @@ class Store:
     def save_review_sentences(self, sentences: pd.DataFrame, version: str) -> int:
         """Cache sentence rows (``review_key`` = content hash, ``sentence_index``, ``sentence``,
         ``compound``) computed by sentiment scorer ``version``."""
+        columns = ["review_key", "sentence_index", "sentence", "compound"]
+        missing = sentences[columns].isna().any(axis=1)
+        if missing.any():
+            raise ValueError(
+                f"sentence rows need {', '.join(columns)}; {int(missing.sum())} rows lack one,"
+                f" first at index {sentences.index[missing.to_numpy()][0]!r}"
+            )
         # Positional tuples straight to the driver: this cache takes a row per sentence.
-        sql, order = _positional_sql(
-            "INSERT INTO review_sentences (content_hash, version, sentence_index, sentence,"
-            " compound) VALUES (:hash, :version, :index, :sentence, :compound)"
-            " ON CONFLICT (content_hash, version, sentence_index) DO UPDATE SET"
-            " sentence = excluded.sentence, compound = excluded.compound",
-            self.engine.dialect,
-        )
-        assert order == ("hash", "version", "index", "sentence", "compound"), order
         rows = list(
             zip(
                 sentences["review_key"].astype(str),
@@ -1099,8 +1148,10 @@ class Store:
                 strict=False,
             )
         )
+        stored = ("content_hash", "version", "sentence_index", "sentence", "compound")
+        keys = ("content_hash", "version", "sentence_index")
         if rows:
-            self._transact(lambda conn: conn.exec_driver_sql(sql, rows))
+            self._transact(lambda conn: _upsert(conn, "review_sentences", stored, keys, rows))
         return len(rows)
 
     def read_review_sentences(

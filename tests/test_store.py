@@ -496,3 +496,101 @@ def test_scored_columns_survive_the_round_trip(store: Store) -> None:
     assert row["price_summary"] == price_summary  # money stays exact decimal text
     assert row["wilson_lower"] is None  # unknown stays unknown
     assert row["composite_score"] == 8.25
+
+
+def sentence_rows(rows: list[tuple[str, int, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["review_key", "sentence_index", "sentence", "compound"])
+
+
+def test_bulk_sentence_save_replaces_stored_rows_and_keeps_the_rest(store: Store) -> None:
+    first = [("a" * 40, 0, "Great table.", 0.6249), ("a" * 40, 1, "Sturdy.", 0.0),
+             ("b" * 40, 0, "Broke in a week.", -0.4215)]  # fmt: skip
+    assert store.save_review_sentences(sentence_rows(first), "vader-1") == 3
+    assert store.save_review_sentences(sentence_rows(first[:1]), "vader-2") == 1
+    # Text COPY must escape: tab, newline, backslash, quotes, \N, non-ASCII; floats stay exact.
+    awkward = "Tab\there,\nnew line, back\\slash \\N 'q' \"dq\" caf\u00e9 \u2603"
+    again = [("a" * 40, 1, awkward, 0.1 + 0.2), ("c" * 40, 0, "New one.", -1e-300)]
+    assert store.save_review_sentences(sentence_rows(again), "vader-1") == 2
+    cached = store.read_review_sentences("vader-1")
+    stored = {
+        (k, i): (s, c)
+        for k, i, s, c in zip(cached["review_key"], cached["sentence_index"], cached["sentence"],
+                              cached["compound"], strict=True)
+    }  # fmt: skip
+    assert stored == {
+        ("a" * 40, 0): ("Great table.", 0.6249),
+        ("a" * 40, 1): (awkward, 0.1 + 0.2),
+        ("b" * 40, 0): ("Broke in a week.", -0.4215),
+        ("c" * 40, 0): ("New one.", -1e-300),
+    }
+    assert cached["sentence_index"].dtype == "int64" and cached["compound"].dtype == "float64"
+    other = store.read_review_sentences("vader-2")
+    assert list(other["sentence"]) == ["Great table."]  # another version is another row
+
+
+def test_bulk_save_of_one_key_twice_keeps_the_last(store: Store) -> None:
+    rows = [("a" * 40, 0, "first", 0.1), ("b" * 40, 0, "other", 0.2), ("a" * 40, 0, "last", 0.3)]
+    store.save_review_sentences(sentence_rows(rows), "vader-1")
+    cached = store.read_review_sentences("vader-1")
+    assert sorted(zip(cached["sentence"], cached["compound"], strict=True)) == [
+        ("last", 0.3),
+        ("other", 0.2),
+    ]
+    hashes = ["d" * 40, "e" * 40, "d" * 40]
+    features = [{"n": 1}, {"n": 2}, {"n": 3}]
+    store.save_review_features(pd.DataFrame({"content_hash": hashes, "features": features}))
+    found = store.read_review_features()
+    assert dict(zip(found["content_hash"], found["features"], strict=True)) == {
+        "d" * 40: {"n": 3},
+        "e" * 40: {"n": 2},
+    }
+
+
+def review_scores(rows: list[tuple]) -> pd.DataFrame:
+    columns = ["store", "review_id", "product_id", "suspicion", "flags", "kept"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_bulk_review_score_save_replaces_stored_rows_with_nulls_kept(store: Store) -> None:
+    first = [("demo-shopify", "r-1", "p-1", 0.25, "burst", True),
+             ("demo-shopify", "r-2", "p-1", 0.75, None, False),
+             ("demo-amazon", "r-1", "p-2", 0.5, None, True)]  # fmt: skip
+    assert store.save_review_scores(1, review_scores(first)) == 3
+    again = [("demo-shopify", "r-2", None, None, "dup-text", None),
+             ("demo-walmart", "w-9", "p-3", 1 / 3, None, False)]  # fmt: skip
+    assert store.save_review_scores(None, review_scores(again)) == 2
+    scores = store.read_review_scores()
+    assert scores["suspicion"].dtype == "float64" and scores["kept"].dtype == "boolean"
+    assert scores["run_id"].dtype == "Int64"
+    by_key = {(r.store, r.review_id): r for r in scores.itertuples()}
+    assert len(by_key) == 4
+    replaced = by_key["demo-shopify", "r-2"]
+    assert replaced.product_id is None and pd.isna(replaced.suspicion)
+    assert replaced.flags == "dup-text" and pd.isna(replaced.kept) and pd.isna(replaced.run_id)
+    kept = by_key["demo-shopify", "r-1"]
+    assert (kept.product_id, kept.suspicion, kept.flags, kept.kept, kept.run_id) == (
+        "p-1", 0.25, "burst", True, 1,
+    )  # fmt: skip
+    new = by_key["demo-walmart", "w-9"]
+    assert (new.product_id, new.suspicion, new.kept) == ("p-3", 1 / 3, False)
+    assert pd.isna(new.run_id)
+
+
+def test_bulk_saves_refuse_rows_without_a_key_and_store_none_of_them(store: Store) -> None:
+    store.save_review_scores(1, review_scores([("demo-shopify", "r-1", "p-1", 0.25, None, True)]))
+    bad = [("demo-shopify", "r-1", "p-9", 0.9, None, False), (None, "r-2", "p-1", 0.1, None, True)]
+    with pytest.raises(
+        ValueError, match="store and a review_id; 1 rows lack one, first at index 1"
+    ):
+        store.save_review_scores(2, review_scores(bad))
+    scores = store.read_review_scores()
+    assert list(zip(scores["review_id"], scores["product_id"], scores["run_id"], strict=True)) == [
+        ("r-1", "p-1", 1)
+    ]
+    rows = sentence_rows([("a" * 40, 0, "Fine.", 0.2), ("b" * 40, 0, None, 0.1)])
+    with pytest.raises(ValueError, match="sentence rows need"):
+        store.save_review_sentences(rows, "vader-1")
+    rows = sentence_rows([("a" * 40, 0, "Fine.", float("nan"))])
+    with pytest.raises(ValueError, match="sentence rows need"):
+        store.save_review_sentences(rows, "vader-1")
+    assert store.read_review_sentences("vader-1").empty
