@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -416,4 +417,40 @@ def serve_crawls(
         if not forever:
             return run_worker(redis_url, current, db=db, quiet=quiet)
         joined.add(current)
-        subprocess.run(worker_command(redis_url, current, db=db, quiet=quiet), check=False)
+        exit_code, stopped = run_worker_process(
+            worker_command(redis_url, current, db=db, quiet=quiet)
+        )
+        if stopped:
+            return exit_code
+
+
+def run_worker_process(command: list[str]) -> tuple[int, bool]:
+    """Run one crawl's worker in a child process until it ends: its exit status, and whether
+    this process was stopped (SIGTERM) meanwhile.
+
+    A SIGTERM (`docker compose stop`, systemd) goes to this process only: it is passed on, so
+    the child gives back what it holds at once rather than being left crawling, or killed
+    with its requests held until its heartbeat expires. On Ctrl-C the child, in the same
+    process group, got SIGINT too: wait for it to leave likewise.
+    """
+    stopped = False
+    child: subprocess.Popen | None = None
+
+    def pass_on(signum: int, frame: Any) -> None:
+        nonlocal stopped
+        stopped = True
+        if child is not None:
+            child.send_signal(signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, pass_on)
+    try:
+        child = subprocess.Popen(command)
+        if stopped:  # a SIGTERM came while it was starting
+            child.send_signal(signal.SIGTERM)
+        try:
+            return child.wait(), stopped
+        except KeyboardInterrupt:
+            child.wait()
+            raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
