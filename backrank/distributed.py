@@ -229,6 +229,7 @@ def _coordinate(
         "finish_reason": "finished" if complete else "workers_gone",
         "elapsed_time_seconds": (finished - start_time).total_seconds(),
         "backrank/run_id": run_id,
+        "backrank/crawl_id": spec.crawl_id,
         "backrank/workers": workers,
         "backrank/seeded": seeded,
     }

@@ -140,8 +140,9 @@ def _keys_left(redis_url: str, stats: dict) -> list[bytes]:
     from redis import Redis
 
     server = Redis.from_url(redis_url)
-    run_id = stats["backrank/run_id"]
-    return list(server.scan_iter(match=f"backrank:{run_id}-*"))
+    # By the crawl's own id: run ids start at 1 in every test's database, so another test's
+    # crawl may carry the same run id at the same time.
+    return list(server.scan_iter(match=f"backrank:{stats['backrank/crawl_id']}:*"))
 
 
 @pytest.mark.slow
