@@ -38,6 +38,7 @@ from backrank.crawl import (
     jsonable_stats,
     summarise,
 )
+from backrank.store_target import masked
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -80,7 +81,7 @@ def connect(redis_url: str) -> Redis:
         server = Redis.from_url(redis_url, socket_connect_timeout=5)
         server.ping()
     except (RedisError, ValueError) as problem:
-        raise CrawlError(f"cannot use Redis at {redis_url}: {problem}") from problem
+        raise CrawlError(f"cannot use Redis at {masked(redis_url)}: {problem}") from problem
     return server
 
 
@@ -344,7 +345,7 @@ def run_worker(redis_url: str, crawl_id: str, *, db: str | None = None, quiet: b
     server = connect(redis_url)
     raw = server.get(CrawlKeys(crawl_id).spec)
     if raw is None:
-        raise CrawlError(f"no crawl {crawl_id} in Redis at {redis_url} (finished already?)")
+        raise CrawlError(f"no crawl {crawl_id} in Redis at {masked(redis_url)} (finished already?)")
     spec = CrawlSpec.from_json(raw)
     with tempfile.TemporaryDirectory(prefix="backrank-worker-") as scratch:
         catalog_path = Path(scratch) / spec.catalog_name
@@ -413,7 +414,10 @@ def serve_crawls(
         if current is None:
             if forever:
                 continue
-            print(f"backrank worker: no crawl on {redis_url} within {wait:.0f} s", file=sys.stderr)
+            print(
+                f"backrank worker: no crawl on {masked(redis_url)} within {wait:.0f} s",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
         if not forever:
             return run_worker(redis_url, current, db=db, quiet=quiet)
