@@ -8,6 +8,11 @@ lease (at most the per-domain concurrency across all workers; leases expire, so 
 worker cannot hold one forever) and for the domain's next free time slot (one atomic Lua
 script on Redis' clock, so workers on other machines agree); it waits for the slot, then
 sends. The delay is the worker's own slot delay, as the single-process crawl computes it.
+
+A request whose slot has no delay and a concurrency no lower than the worker's own
+(``CONCURRENT_REQUESTS``), as ``polite = false`` sets for the local demo and benchmarks,
+asks for politeness nobody configured: it skips the two Redis round trips (lease and
+release) and each worker crawls the domain at its own concurrency, as a single process does.
 """
 
 from __future__ import annotations
@@ -87,9 +92,17 @@ class SharedPolitenessDownloader(Downloader):
         )
         self.domain_cap = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
 
+    def needs_schedule(self, slot: Slot) -> bool:
+        """Whether the slot asks for any politeness: a delay, or fewer requests at once than the worker sends."""
+        # A total concurrency of 0 means no limit (Scrapy's), so any per-domain cap is one.
+        unlimited = self.total_concurrency <= 0
+        return slot.delay > 0 or unlimited or slot.concurrency < self.total_concurrency
+
     async def _download(self, slot: Slot, request: Request) -> Response:
         from twisted.internet import reactor  # the installed one; never at import
 
+        if not self.needs_schedule(slot):
+            return await super()._download(slot, request)
         domain = request.meta[self.DOWNLOAD_SLOT]
         token = secrets.token_hex(8)
         slot.transferring.add(request)  # waiting counts against the local concurrency too

@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 KEY_ROOT = "backrank"
 HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker's requests are requeued
 STATS_TTL = 7 * 24 * 3600  # seconds a crawl's stats outlive its last update at most
+MAX_UNSENT = 500  # buffered pushes sent at once at most (a sitemap yields thousands)
 
 
 @dataclass(frozen=True)
@@ -140,15 +141,32 @@ class RequestCodec:
 
 # -- Lua: each step one atomic script ------------------------------------------------------------
 
-# KEYS: queue, inflight, workers, alive; ARGV: worker, heartbeat ttl
-_POP = """
-local popped = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #popped == 0 then return false end
-redis.call('ZREM', KEYS[1], popped[1])
-redis.call('ZADD', KEYS[2], popped[2], popped[1])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])
-return popped[1]
+# KEYS: dupefilter, queue, inflight, workers, alive; ARGV: pop ('1' or '0'), worker, heartbeat
+# ttl, then a (fingerprint, score, request) triple per request to push, '' = no dupefilter.
+# Pushes the requests (each with its fingerprint, atomically), then pops one into the
+# worker's in-flight set when asked: a worker's buffered follow-ups ride along with its next pop.
+# Returns the popped member ('' if none, or not asked) and a 1 (queued) or 0 (seen) per push.
+_PUSH_POP = """
+local result = {''}
+for i = 4, #ARGV, 3 do
+  if ARGV[i] == '' or redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+    result[#result + 1] = 1
+  else
+    result[#result + 1] = 0
+  end
+end
+if ARGV[1] == '1' then
+  local popped = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if #popped > 0 then
+    redis.call('ZREM', KEYS[2], popped[1])
+    redis.call('ZADD', KEYS[3], popped[2], popped[1])
+    redis.call('SADD', KEYS[4], ARGV[2])
+    redis.call('SET', KEYS[5], '1', 'EX', ARGV[3])
+    result[1] = popped[1]
+  end
+end
+return result
 """
 
 # KEYS: dupefilter, queue; ARGV: fingerprint, score, request
@@ -266,6 +284,11 @@ class ReliableQueue(Base):
 
     `pop` records the popped request; `ack(requests)` forgets requests that are fully
     processed and committed. The worker's id comes from ``BACKRANK_WORKER_ID``.
+
+    Pushes are buffered and sent with the next pop (one Lua call for both), or by `flush`;
+    `ack` flushes first, so a request is never acked before the follow-ups it produced are
+    queued. A worker killed with buffered pushes loses nothing: the requests that produced
+    them are not acked, so they are requeued and parsed again.
     """
 
     def __init__(
@@ -280,35 +303,74 @@ class ReliableQueue(Base):
         if not self.worker:
             raise ValueError("a ReliableQueue needs a worker id (BACKRANK_WORKER_ID)")
         self.in_flight: dict[Request, bytes] = {}  # popped, not yet acknowledged
-        self._pop = server.register_script(_POP)
+        # Pushed, not yet in Redis: request, fingerprint ('' = unfiltered), score, encoded.
+        self.unsent: list[tuple[Request, str, int, bytes]] = []
+        # Told which flushed requests were queued and which the dupefilter had seen.
+        self.on_flushed: Callable[[list[Request], list[Request]], None] | None = None
+        self._push_pop = server.register_script(_PUSH_POP)
 
     def __len__(self) -> int:
+        self.flush()
         return self.server.zcard(self.key)
 
     def push(self, request: Request) -> None:
-        self.crawl.push(request, self.spider, fingerprint=None)
+        """Queue a request past the dupefilter (sent with the next pop, flush or ack)."""
+        self._buffer(request, "")
 
-    def push_unseen(self, request: Request, fingerprint: str) -> bool:
-        return self.crawl.push(request, self.spider, fingerprint)
+    def push_unseen(self, request: Request, fingerprint: str) -> None:
+        """Queue a request unless the dupefilter has seen its fingerprint (checked when sent)."""
+        self._buffer(request, fingerprint)
+
+    def _buffer(self, request: Request, fingerprint: str) -> None:
+        # Encoded now, so a request that cannot be fails its own enqueue, not a later pop.
+        self.unsent.append((request, fingerprint, -request.priority, self._encode_request(request)))
+        if len(self.unsent) >= MAX_UNSENT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the buffered pushes now (one Lua call)."""
+        if self.unsent:
+            self._send(pop=False)
 
     def pop(self, timeout: int = 0) -> Request | None:
-        data = self._pop(
-            keys=[
-                self.key,
-                self.keys.inflight(self.worker),
-                self.keys.workers,
-                self.keys.alive(self.worker),
-            ],
-            args=[self.worker, HEARTBEAT_TTL],
-        )
-        if data is None:
+        """Send the buffered pushes and pop the queue's first request into this worker's in-flight set."""
+        data = self._send(pop=True)
+        if not data:
             return None
         request = self._decode_request(data)
         self.in_flight[request] = data
         return request
 
+    def _send(self, *, pop: bool) -> bytes:
+        unsent = self.unsent
+        args: list[Any] = ["1" if pop else "0", self.worker, HEARTBEAT_TTL]
+        for _, fingerprint, score, data in unsent:
+            args += (fingerprint, score, data)
+        popped, *queued = self._push_pop(
+            keys=[
+                self.keys.dupefilter,
+                self.key,
+                self.keys.inflight(self.worker),
+                self.keys.workers,
+                self.keys.alive(self.worker),
+            ],
+            args=args,
+        )
+        self.unsent = []  # only once Redis has them: a failed call keeps them for the next
+        if unsent and self.on_flushed is not None:
+            outcomes = list(zip((request for request, *_ in unsent), queued, strict=True))
+            self.on_flushed(
+                [request for request, new in outcomes if new],
+                [request for request, new in outcomes if not new],
+            )
+        return popped
+
     def ack(self, requests: Iterable[Request], stats: Mapping[str, int | float]) -> int:
-        """Acknowledge processed requests and add this worker's stats deltas, in one transaction."""
+        """Acknowledge processed requests and add this worker's stats deltas, in one transaction.
+
+        The buffered pushes go first: the follow-ups of an acked request are always queued.
+        """
+        self.flush()
         members = [self.in_flight.pop(request) for request in requests]
         pipe = self.server.pipeline(transaction=True)
         if members:
@@ -325,8 +387,10 @@ class ReliableScheduler(Scheduler):
     """scrapy-redis' Scheduler on Scrapy 2.19 with the reliable queue.
 
     Differences: the queue is always `ReliableQueue`; a request and its dupefilter
-    fingerprint are pushed in one atomic step; closing never flushes the shared queue; no
-    ``Spider.log`` and no ``spider`` argument to stats, both deprecated in Scrapy 2.19.
+    fingerprint are pushed in one atomic step, buffered until the next pop (so a duplicate
+    is counted and logged then, and `enqueue_request` cannot tell: it returns True); closing
+    never flushes the shared queue; no ``Spider.log`` and no ``spider`` argument to stats,
+    both deprecated in Scrapy 2.19.
     """
 
     queue: ReliableQueue
@@ -342,18 +406,25 @@ class ReliableScheduler(Scheduler):
         self.queue = ReliableQueue(
             self.server, spider, self.queue_key, self.serializer or RequestCodec()
         )
+        self.queue.on_flushed = self._count_flushed
         if not self.df:
             self.df = load_object(self.dupefilter_cls).from_spider(spider)
 
     def enqueue_request(self, request: Request) -> bool:
         if request.dont_filter:
             self.queue.push(request)
-        elif not self.queue.push_unseen(request, self.df.request_fingerprint(request)):
-            self.df.log(request, self.spider)
-            return False
-        if self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis")
+        else:
+            self.queue.push_unseen(request, self.df.request_fingerprint(request))
         return True
+
+    def _count_flushed(self, queued: list[Request], seen: list[Request]) -> None:
+        for request in seen:
+            self.df.log(request, self.spider)
+        if self.stats:
+            if queued:
+                self.stats.inc_value("scheduler/enqueued/redis", len(queued))
+            if seen:
+                self.stats.inc_value("dupefilter/filtered", len(seen))
 
     def next_request(self) -> Request | None:
         request = self.queue.pop()
@@ -362,7 +433,9 @@ class ReliableScheduler(Scheduler):
         return request
 
     def close(self, reason: str) -> None:
-        """The queue and dupefilter are shared: the coordinator removes them when the crawl ends."""
+        """Send the buffered pushes; the queue and dupefilter are shared: the coordinator
+        removes them when the crawl ends."""
+        self.queue.flush()
 
 
 def dupefilter(server: Redis, keys: CrawlKeys) -> RFPDupeFilter:

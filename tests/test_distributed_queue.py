@@ -16,7 +16,14 @@ from scrapy.utils.request import request_from_dict
 
 from spiders.catalog_spider import CatalogSpider
 from spiders.redis_politeness import SharedSchedule
-from spiders.redis_queue import CrawlKeys, CrawlQueue, ReliableQueue, RequestCodec, dupefilter
+from spiders.redis_queue import (
+    MAX_UNSENT,
+    CrawlKeys,
+    CrawlQueue,
+    ReliableQueue,
+    RequestCodec,
+    dupefilter,
+)
 
 REDIS_VARIABLE = "BACKRANK_TEST_REDIS"
 
@@ -98,7 +105,7 @@ def test_pop_moves_the_request_in_flight_and_ack_removes_it(server, keys, spider
     queue = queue_of(server, spider, keys, "w1")
     for path in ("a", "b"):
         request = product_request(spider, path)
-        assert queue.push_unseen(request, fingerprint(server, keys, request))
+        queue.push_unseen(request, fingerprint(server, keys, request))
     popped = queue.pop()
     assert popped is not None and popped.callback == spider.parse_product
     assert server.zcard(keys.queue) == 1
@@ -116,17 +123,12 @@ def test_a_second_pop_never_returns_a_request_already_in_flight(server, keys, sp
     first = queue_of(server, spider, keys, "w1")
     for url in urls:
         first.push(scrapy.Request(url, callback=spider.parse_product, cb_kwargs={"store": "s"}))
+    first.flush()
     workers = [queue_of(server, spider, keys, f"w{number}") for number in range(4)]
-
-    def drain(queue: ReliableQueue) -> list[str]:
-        popped = []
-        while (request := queue.pop()) is not None:
-            popped.append(request.url)
-        return popped
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(drain, workers))
-    everything = [url for popped in results for url in popped]
+    everything = [request.url for popped in results for request in popped]
     assert sorted(everything) == sorted(urls)  # each request exactly once
     assert server.zcard(keys.queue) == 0
     assert sum(server.zcard(keys.inflight(queue.worker)) for queue in workers) == len(urls)
@@ -135,9 +137,10 @@ def test_a_second_pop_never_returns_a_request_already_in_flight(server, keys, sp
 def test_expired_heartbeat_requeues_past_the_dupefilter(server, keys, spider) -> None:
     request = product_request(spider, "belt")
     doomed = queue_of(server, spider, keys, "doomed")
-    assert doomed.push_unseen(request, fingerprint(server, keys, request))
-    assert not doomed.push_unseen(request, fingerprint(server, keys, request))  # seen
+    doomed.push_unseen(request, fingerprint(server, keys, request))
+    doomed.push_unseen(request, fingerprint(server, keys, request))  # seen: dropped
     assert doomed.pop() is not None
+    assert doomed.pop() is None
     crawl = CrawlQueue(server, keys)
     assert crawl.requeue_dead() == 0  # its heartbeat is current: not touched
     server.pexpire(keys.alive("doomed"), 1)  # the worker stopped renewing it
@@ -179,3 +182,132 @@ def test_an_expired_lease_frees_its_place(server, keys) -> None:
     assert schedule.try_acquire("shop.example", "next", cap=1, delay=0) is None
     time.sleep(0.1)
     assert schedule.try_acquire("shop.example", "next", cap=1, delay=0) == 0
+
+
+def test_pushes_wait_for_the_next_pop_and_go_with_it(server, keys, spider) -> None:
+    queue = queue_of(server, spider, keys, "w1")
+    outcomes: list[tuple[list[str], list[str]]] = []
+    queue.on_flushed = lambda queued, seen: outcomes.append(
+        ([r.url for r in queued], [r.url for r in seen])
+    )
+    seen_before = product_request(spider, "old")
+    server.sadd(keys.dupefilter, fingerprint(server, keys, seen_before))
+    urgent = product_request(spider, "urgent", priority=5)
+    for request in (
+        product_request(spider, "a"),
+        urgent,
+        seen_before,
+        product_request(spider, "a"),
+    ):
+        queue.push_unseen(request, fingerprint(server, keys, request))
+    assert server.zcard(keys.queue) == 0  # nothing sent yet
+    popped = queue.pop()
+    assert popped is not None and popped.url == urgent.url  # pushed, then popped by priority
+    assert server.zcard(keys.queue) == 1 and server.zcard(keys.inflight("w1")) == 1
+    base = "http://127.0.0.1:9/products/"
+    assert outcomes == [([base + "a", base + "urgent"], [base + "old", base + "a"])]
+
+
+def test_ack_sends_the_follow_ups_before_forgetting_their_request(server, keys, spider) -> None:
+    queue = queue_of(server, spider, keys, "w1")
+    queue.push(product_request(spider, "listing"))
+    parent = queue.pop()
+    assert parent is not None
+    for path in ("x", "y"):
+        follow_up = product_request(spider, path)
+        queue.push_unseen(follow_up, fingerprint(server, keys, follow_up))
+    queue.ack([parent], {})
+    assert server.zcard(keys.inflight("w1")) == 0
+    assert {request.url for request in drain(queue_of(server, spider, keys, "w2"))} == {
+        "http://127.0.0.1:9/products/x", "http://127.0.0.1:9/products/y",
+    }  # fmt: skip
+
+
+def test_a_worker_killed_with_unsent_pushes_loses_nothing(server, keys, spider) -> None:
+    doomed = queue_of(server, spider, keys, "doomed")
+    doomed.push(product_request(spider, "listing"))
+    assert doomed.pop() is not None
+    follow_up = product_request(spider, "x")
+    doomed.push_unseen(follow_up, fingerprint(server, keys, follow_up))  # then killed: never sent
+    server.delete(keys.alive("doomed"))
+    assert CrawlQueue(server, keys).requeue_dead() == 1  # its request comes back ...
+    survivor = queue_of(server, spider, keys, "survivor")
+    again = survivor.pop()
+    assert again is not None and again.url.endswith("/listing")
+    survivor.push_unseen(follow_up, fingerprint(server, keys, follow_up))  # ... parsed again
+    assert [request.url for request in drain(survivor)] == [follow_up.url]  # not marked seen
+
+
+def test_a_full_buffer_is_sent_without_waiting_for_a_pop(server, keys, spider) -> None:
+    queue = queue_of(server, spider, keys, "w1")
+    for number in range(MAX_UNSENT):
+        request = product_request(spider, f"p{number}")
+        queue.push_unseen(request, fingerprint(server, keys, request))
+    assert server.zcard(keys.queue) == MAX_UNSENT and not queue.unsent
+    assert server.scard(keys.dupefilter) == MAX_UNSENT
+    assert len(queue) == MAX_UNSENT
+
+
+def drain(queue: ReliableQueue) -> list[scrapy.Request]:
+    popped = []
+    while (request := queue.pop()) is not None:
+        popped.append(request)
+    return popped
+
+
+def test_the_scheduler_counts_queued_and_seen_requests_when_they_are_sent(
+    server, keys, spider
+) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from spiders.redis_queue import ReliableScheduler
+
+    crawler = get_crawler(
+        settings_dict={
+            "REDIS_URL": redis_url_or_skip(),
+            "SCHEDULER_QUEUE_KEY": keys.queue,
+            "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter,
+            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+            "BACKRANK_WORKER_ID": "w1",
+        }
+    )
+    crawler._apply_settings()
+    spider.crawler, spider.settings = crawler, crawler.settings
+    scheduler = ReliableScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    for path in ("a", "b", "a"):
+        assert scheduler.enqueue_request(product_request(spider, path))
+    scheduler.enqueue_request(product_request(spider, "a", dont_filter=True))
+    assert scheduler.has_pending_requests()  # sends the buffer, then looks
+    assert crawler.stats.get_value("scheduler/enqueued/redis") == 3
+    assert crawler.stats.get_value("dupefilter/filtered") == 1
+    assert server.zcard(keys.queue) == 3
+
+
+@pytest.mark.parametrize(
+    ("delay", "domain_concurrency", "total_concurrency", "shared"),
+    [
+        (0, 16, 16, False),  # polite = false: nothing to share, no Redis round trip
+        (1.0, 16, 16, True),  # a delay between requests
+        (0, 2, 8, True),  # a per-domain cap below the worker's concurrency
+        (0, 16, 0, True),  # no total limit: the per-domain cap is one
+    ],
+)
+def test_the_shared_schedule_is_asked_only_when_the_slot_is_polite(
+    keys, delay: float, domain_concurrency: int, total_concurrency: int, shared: bool
+) -> None:
+    from scrapy.core.downloader import Slot
+    from scrapy.utils.test import get_crawler
+
+    from spiders.redis_politeness import SharedPolitenessDownloader
+
+    crawler = get_crawler(
+        settings_dict={
+            "REDIS_URL": redis_url_or_skip(),
+            "BACKRANK_CRAWL_ID": keys.crawl_id,
+            "CONCURRENT_REQUESTS": total_concurrency,
+        }
+    )
+    crawler._apply_settings()
+    downloader = SharedPolitenessDownloader(crawler)
+    assert downloader.needs_schedule(Slot(domain_concurrency, delay, jitter=0)) is shared
