@@ -143,9 +143,15 @@ def wait_for_crawl_into(server: Redis, db_path: Path, skip: frozenset[str] = fro
     pytest.fail(f"no crawl into {db_path} started")
 
 
-def wait_until_working(server: Redis, keys: CrawlKeys, pid: int) -> tuple[str, int]:
-    """Once the worker in process `pid` has acked enough requests and holds some in flight:
-    its Redis name and how many it holds."""
+def wait_until_working(
+    server: Redis,
+    keys: CrawlKeys,
+    pid: int,
+    acked_at_least: int = ACKED_BEFORE_LEAVING,
+    holding: bool = True,
+) -> tuple[str, int]:
+    """Once the worker in process `pid` has acked `acked_at_least` requests (and, when
+    `holding`, holds some in flight): its Redis name and how many it holds."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         names = (name.decode() for name in server.smembers(keys.workers))
@@ -153,7 +159,7 @@ def wait_until_working(server: Redis, keys: CrawlKeys, pid: int) -> tuple[str, i
         if worker:
             acked = int(server.hget(keys.stats, f"backrank/worker/{worker}/acked") or 0)
             in_flight = server.zcard(keys.inflight(worker))
-            if acked >= ACKED_BEFORE_LEAVING and in_flight:
+            if acked >= acked_at_least and (in_flight or not holding):
                 return worker, in_flight
         time.sleep(0.02)
     pytest.fail(f"the worker in process {pid} never got to work")
@@ -269,9 +275,17 @@ def test_remote_workers_join_a_coordinator_without_local_workers_and_stay_for_th
         first_id = wait_for_crawl_into(server, db_path)
         first_child = crawling_pid(forever)
         wait_until_working(server, CrawlKeys(first_id), first_child)
-        # Joins after the crawl started, the oldest (only) one in progress on this Redis.
-        late = subprocess.Popen(backrank("worker", "--redis", redis_url, "--quiet"), cwd=REPO)
-        started.append(late)
+        # Joins after the crawl started, the oldest (only) one in progress on this Redis. The
+        # first worker is paused meanwhile, so the crawl cannot end before the late one has
+        # started up, however loaded the machine (past its heartbeat the late worker requeues
+        # what the paused one holds: nothing is lost either way).
+        os.kill(first_child, signal.SIGSTOP)
+        try:
+            late = subprocess.Popen(backrank("worker", "--redis", redis_url, "--quiet"), cwd=REPO)
+            started.append(late)
+            wait_until_working(server, CrawlKeys(first_id), late.pid, 1, holding=False)
+        finally:
+            os.kill(first_child, signal.SIGCONT)
         first_output, _ = first.communicate(timeout=120)
         assert first.returncode == 0
         assert late.wait(timeout=60) == 0  # the crawl was drained: it is done
