@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import server_or_skip
+from helpers import acked_by_worker, write_demo_catalog
 
 from backrank.config import load_catalog
 from backrank.crawl import CrawlResult, run_crawl_subprocess
@@ -81,12 +82,7 @@ def marketplace() -> Iterator[Marketplace]:
 
 @pytest.fixture(scope="module")
 def catalog_path(marketplace: Marketplace, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("distributed") / "catalog.toml"
-    text = marketplace.demo_catalog_text().replace(
-        "max_review_pages = 50", f"max_review_pages = {MAX_REVIEW_PAGES}", 1
-    )
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_demo_catalog(marketplace, tmp_path_factory.mktemp("distributed"), MAX_REVIEW_PAGES)
 
 
 @pytest.fixture(scope="module")
@@ -98,15 +94,6 @@ def single_process(catalog_path: Path, tmp_path_factory: pytest.TempPathFactory)
     stored = Stored.read(db_path)
     assert len(stored.listings) == result.listings > 5000
     return stored
-
-
-def _acked_by_worker(stats: dict) -> dict[str, int]:
-    prefix = "backrank/worker/"
-    return {
-        key.removeprefix(prefix).removesuffix("/acked"): int(value)
-        for key, value in stats.items()
-        if key.startswith(prefix) and key.endswith("/acked")
-    }
 
 
 @pytest.mark.slow
@@ -129,7 +116,7 @@ def test_three_workers_store_exactly_what_one_process_stores(
     stats = runs["stats"].iloc[0]
     assert stats["backrank/workers"] == 3
     assert stats["backrank/stored/listings"] == len(single_process.listings)
-    acked = _acked_by_worker(stats)
+    acked = acked_by_worker(stats)
     assert len(acked) == 3 and all(count > 0 for count in acked.values()), acked
     assert f", {len(single_process.listings)} listings," in crawled.stdout  # the summary line
     assert not _keys_left(redis_url, stats)
@@ -190,7 +177,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
     result = outcome["result"]
     assert (result.status, result.complete) == ("ok", True)
     assert result.stats["backrank/requeued"] >= in_flight
-    assert _acked_by_worker(result.stats)[worker] >= 20
+    assert acked_by_worker(result.stats)[worker] >= 20
     stored = Stored.read(db_path)
     missing = single_process.listings - stored.listings
     assert not missing, f"{len(missing)} listings missing, e.g. {sorted(missing)[:3]}"
@@ -229,13 +216,7 @@ class TimedMarketplace(Marketplace):
 def test_workers_together_keep_the_download_delay_per_store(redis_url: str, tmp_path: Path) -> None:
     delay = 0.2
     with TimedMarketplace(seed=7, scale=5).start(port=0) as marketplace:
-        catalog_path = tmp_path / "catalog.toml"
-        catalog_path.write_text(
-            marketplace.demo_catalog_text().replace(
-                "max_review_pages = 50", "max_review_pages = 1"
-            ),
-            encoding="utf-8",
-        )
+        catalog_path = write_demo_catalog(marketplace, tmp_path, max_review_pages=1)
         result = run_distributed_crawl(
             load_catalog(catalog_path), str(tmp_path / "polite.db"), workers=3,
             redis_url=redis_url, quiet=True, polite=True,
@@ -245,7 +226,7 @@ def test_workers_together_keep_the_download_delay_per_store(redis_url: str, tmp_
         truth = marketplace.truth()
         arrivals = sorted(marketplace.arrivals)
     assert result.status == "ok" and result.listings == len(truth["listings"])
-    assert len(_acked_by_worker(result.stats)) >= 2  # the work was shared
+    assert len(acked_by_worker(result.stats)) >= 2  # the work was shared
     # Scrapy paces per host (its download slot); all four demo stores share 127.0.0.1, so
     # every request, to whichever store, keeps the delay from the one before.
     times = [when for when, _, _ in arrivals]

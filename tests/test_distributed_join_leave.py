@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from conftest import server_or_skip
+from helpers import acked_by_worker, write_demo_catalog
 from redis import Redis
 
 from backrank.config import load_catalog
@@ -58,12 +59,7 @@ def marketplace() -> Iterator[Marketplace]:
 
 @pytest.fixture(scope="module")
 def catalog_path(marketplace: Marketplace, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("join-leave") / "catalog.toml"
-    text = marketplace.demo_catalog_text().replace(
-        "max_review_pages = 50", f"max_review_pages = {MAX_REVIEW_PAGES}", 1
-    )
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_demo_catalog(marketplace, tmp_path_factory.mktemp("join-leave"), MAX_REVIEW_PAGES)
 
 
 def listing_identity(store: str, url: str, asin: str | None) -> tuple[str, str]:
@@ -101,15 +97,6 @@ def stored_listings(db_path: Path, run_id: int) -> set[tuple]:
 
 def backrank(*args: str) -> list[str]:
     return [sys.executable, "-m", "backrank.cli", *args]
-
-
-def acked_by_worker(stats: dict) -> dict[str, int]:
-    prefix = "backrank/worker/"
-    return {
-        key.removeprefix(prefix).removesuffix("/acked"): int(value)
-        for key, value in stats.items()
-        if key.startswith(prefix) and key.endswith("/acked")
-    }
 
 
 def worker_prefix(pid: int) -> str:
