@@ -102,8 +102,9 @@ def py_spy() -> str:
     return found
 
 
-def sampled(command: list[str], output: Path) -> list[str]:
-    """`command` run under py-spy, writing collapsed stacks (one line per stack) to `output`."""
+def sampled(target: list[str], output: Path) -> list[str]:
+    """py-spy sampling `target` (``["--", *command]`` to run a command, ``["--pid", PID]`` to
+    attach), writing collapsed stacks (one line per stack) to `output`."""
     return [
         py_spy(),
         "record",
@@ -115,8 +116,7 @@ def sampled(command: list[str], output: Path) -> list[str]:
         "200",
         "--output",
         str(output),
-        "--",
-        *command,
+        *target,
     ]
 
 
@@ -172,7 +172,7 @@ def crawl_figures(
     if pages:  # the first N pages only (Scrapy's CloseSpider extension)
         command += ["--set", f"CLOSESPIDER_PAGECOUNT={pages}"]
     if profile is not None:
-        command = sampled(command, profile / "crawl-stacks.txt")
+        command = sampled(["--", *command], profile / "crawl-stacks.txt")
     # A crawl stopped at its page budget is incomplete: the run closes as failed (exit 2).
     wall, peak_rss, cpu, _ = run_measured(
         command, cwd=REPO, ok_codes=(0, 1, 2) if pages else (0, 1)
@@ -316,20 +316,7 @@ def main() -> int:
         server_sampler = None
         if args.profile is not None:
             server_sampler = subprocess.Popen(
-                [
-                    py_spy(),
-                    "record",
-                    "--format",
-                    "raw",
-                    "--function",
-                    "--nonblocking",
-                    "--rate",
-                    "200",
-                    "--output",
-                    str(args.profile / "marketplace-stacks.txt"),
-                    "--pid",
-                    str(marketplace.pid),
-                ],
+                sampled(["--pid", str(marketplace.pid)], args.profile / "marketplace-stacks.txt"),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
