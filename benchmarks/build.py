@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from backrank.config import DEFAULT_CATEGORIES, Catalog, SiteConfig
+from backrank.core.config import DEFAULT_CATEGORIES, Catalog, SiteConfig
 from reports.build import reuse_for, write_context
 from reports.pages import site_context
 from reports.write import spare_dir, twin_dir

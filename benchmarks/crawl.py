@@ -10,7 +10,7 @@ over the same first ``--pages`` pages of the same marketplace (a whole scale-100
 some 150,000 pages per run): pages/s from the command's start (worker start-up included)
 until the crawl's shared stats count that many responses, then the crawl is stopped.
 
-Starts the marketplace in its own process, runs `python -m backrank.crawl` against it in
+Starts the marketplace in its own process, runs `python -m spiders.crawl` against it in
 another (the same code path as `backrank crawl`: spider, extraction, item pipelines, SQLite),
 then runs `scrapy bench` on the same machine, and prints pages/s, items/s and peak RSS of
 both, with their ratio, and pages per CPU second (crawler plus server), whose ratio holds
@@ -47,7 +47,7 @@ def start_marketplace(scale: int, seed: int, workdir: Path) -> tuple[subprocess.
         [
             sys.executable,
             "-m",
-            "backrank.cli",
+            "backrank.app.cli",
             "marketplace",
             "--port",
             "0",
@@ -160,7 +160,7 @@ def crawl_figures(
     command = [
         sys.executable,
         "-m",
-        "backrank.crawl",
+        "spiders.crawl",
         "--catalog",
         str(catalog),
         "--db",
@@ -202,12 +202,12 @@ def distributed_figures(
     (then stopped with Ctrl-C: the workers give their requests back and leave)."""
     from redis import Redis
 
-    from backrank.distributed import CrawlSpec, live_crawls
+    from spiders.distributed import CrawlSpec, live_crawls
     from spiders.redis_queue import CrawlKeys
 
     db = workdir / f"bench-{workers}-workers.db"
     command = [
-        sys.executable, "-m", "backrank.cli", "crawl", "--catalog", str(catalog), "--db", str(db),
+        sys.executable, "-m", "backrank.app.cli", "crawl", "--catalog", str(catalog), "--db", str(db),
         "--workers", str(workers), "--redis", redis_url, "--quiet",
     ]  # fmt: skip
     server = Redis.from_url(redis_url)
@@ -232,7 +232,7 @@ def distributed_figures(
         process.send_signal(signal.SIGINT)
         _, _, usage = os.wait4(process.pid, 0)  # its workers' CPU included: it waits for them
     else:  # finished: the run's stats are in the store (the crawl's keys are gone)
-        from backrank.store import Store
+        from backrank.core.store import Store
 
         with Store.open(db) as store:
             stats = store.runs()["stats"].iloc[-1]

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backrank.config import DEFAULT_CATEGORIES
-from backrank.store import Store
+from backrank.core.config import DEFAULT_CATEGORIES
+from backrank.core.store import Store
 from pipelines.run import score
 from pipelines.sentiment import SENTIMENT_VERSION
 

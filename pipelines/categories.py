@@ -13,7 +13,7 @@ OTHER = "other"
 
 
 class CategoryRuleLike(Protocol):
-    """What a rule needs (``backrank.config.CategoryRule`` has it)."""
+    """What a rule needs (``backrank.core.config.CategoryRule`` has it)."""
 
     name: str
     slug: str

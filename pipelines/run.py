@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backrank.core.money import as_decimal
 from pipelines.aspects import pros_and_cons
 from pipelines.badges import assign_badges
 from pipelines.categories import CategoryRuleLike
 from pipelines.grouping import identifier_keys, listing_fallback_id
 from pipelines.matching import MatchOverrides, match_listings
-from pipelines.money import as_decimal
 from pipelines.prices import price_summaries
 from pipelines.ranking import (
     bayesian_average,

@@ -1,4 +1,4 @@
-"""Build the static site from the store: read frames, score if needed, context, render, write."""
+"""Build the static site from the scored store: read frames, context, render, write."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from pipelines.run import score
 from reports.context import SiteContext
 from reports.pages import Reuse, site_context
 from reports.render import (
@@ -23,7 +22,7 @@ from reports.write import BUNDLED_STATIC, WriteStats, previous_keys, write_site_
 
 
 class StoreReader(Protocol):
-    """The store methods the build reads (``backrank.store.Store`` has them).
+    """The store methods the build reads (``backrank.core.store.Store`` has them).
 
     ``read_offer_history``, ``read_scoring_summary`` and ``read_product_snapshots`` are used
     when the store has them.
@@ -33,6 +32,10 @@ class StoreReader(Protocol):
     def read_reviews(self) -> pd.DataFrame: ...
     def read_products(self) -> pd.DataFrame: ...
     def read_product_listings(self) -> pd.DataFrame: ...
+
+
+class NotScored(RuntimeError):
+    """The store was crawled but never scored; the build never scores on its own."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def live_offers(offers: pd.DataFrame) -> pd.DataFrame:
 def context_from_store(
     catalog: Any, store: StoreReader, now: datetime, reuse: Reuse | None = None
 ) -> SiteContext:
-    """Step 1: the site's context from what the store holds (scoring now if nothing is saved).
+    """Step 1: the site's context from what the store holds (``backrank score`` must have run).
 
     With ``reuse`` (see ``reuse_for``), unchanged products keep their pages from the last build.
     """
@@ -73,13 +76,8 @@ def context_from_store(
     reviews = store.read_reviews()
     products = store.read_products()
     product_listings = store.read_product_listings()
-    if products.empty:
-        products, product_listings = score(
-            offers,
-            reviews,
-            categories=catalog.categories,
-            prior_strength=catalog.scoring.prior_strength,
-        )
+    if products.empty and not offers.empty:
+        raise NotScored("the store holds offers but no scored products: run `backrank score` first")
     return site_context(
         catalog,
         products,
@@ -140,8 +138,8 @@ def build_site(
 ) -> BuildResult:
     """Render the whole site into ``out_dir`` (swapped in atomically, unchanged files kept).
 
-    Uses the products ``backrank score`` saved; when there are none, scores the offers now
-    (without saving: only ``score`` writes to the store).
+    Uses the products ``backrank score`` saved; a crawled store that was never scored raises
+    ``NotScored`` (the app's build step runs the real scoring first).
     """
     context = context_from_store(
         catalog, store, now or datetime.now(UTC), reuse_for(catalog, out_dir)

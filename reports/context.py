@@ -27,7 +27,7 @@ CHANGES_PATH = "changes.html"
 NOT_FOUND_PATH = "404.html"
 CATEGORY_PAGE_SIZE = 100  # rows per category page
 # The offer columns a view reads: what it shows, and what an affiliate link template may use
-# (backrank.config.LISTING_PLACEHOLDERS).
+# (backrank.core.config.LISTING_PLACEHOLDERS).
 OFFER_COLUMNS = (
     "listing_id", "store", "url", "canonical_url", "title", "price", "currency", "availability",
     "fetched_at", "asin", "gtin", "mpn", "sku",

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
-from pipelines.money import as_decimal
+from backrank.core.money import as_decimal
 
 MAX_SLUG_LENGTH = 80
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from backrank.serve import make_site_server
+from backrank.app.serve import make_site_server
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

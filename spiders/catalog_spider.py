@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
-    from backrank.config import Catalog, StoreConfig
+    from backrank.core.config import Catalog, StoreConfig
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class CatalogSpider(scrapy.Spider):
         if catalog is None:
             raise ValueError("no catalog: pass -a catalog=catalog.toml or set BACKRANK_CATALOG")
         if isinstance(catalog, str):
-            from backrank.config import load_catalog
+            from backrank.core.config import load_catalog
 
             catalog = load_catalog(catalog)
         self.catalog = catalog

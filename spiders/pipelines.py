@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-    from backrank.store import Store
+    from backrank.core.store import Store
 
 
 # C0/C1 control characters except tab, newline and carriage return; they break terminals,
@@ -197,7 +197,7 @@ class StorePipeline(_StatsPipeline):
             self.flush()
 
     def open_spider(self, spider: Spider | None = None) -> None:
-        from backrank.store import Store
+        from backrank.core.store import Store
 
         self.store = Store.open(self.db_path)
         if self.run_id is None:

@@ -7,7 +7,7 @@ import typing
 from scrapy.settings import Settings
 
 if typing.TYPE_CHECKING:  # a bare TYPE_CHECKING name would become a Scrapy setting
-    from backrank.config import Catalog
+    from backrank.core.config import Catalog
 
 BOT_NAME = "backrank"
 # `spiders` also holds items, extraction and pipelines: only this module defines spiders.
@@ -95,7 +95,7 @@ def settings_for(
     delays and raises concurrency. robots.txt is obeyed whatever `polite` says. `extra`
     settings (``JOBDIR``, a test's short ``DOWNLOAD_TIMEOUT``) go on top.
     """
-    from backrank.config import DEFAULT_USER_AGENT
+    from backrank.core.config import DEFAULT_USER_AGENT
 
     settings = Settings()
     settings.setmodule("spiders.settings", priority="project")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from backrank.serve import make_site_server
+from backrank.app.serve import make_site_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

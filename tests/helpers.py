@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backrank.config import Catalog, load_catalog
+from backrank.core.config import Catalog, load_catalog
 
 if TYPE_CHECKING:
     from backrank.marketplace import Marketplace

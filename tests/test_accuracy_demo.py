@@ -16,11 +16,11 @@ from itertools import combinations
 import pandas as pd
 import pytest
 
-from backrank.crawl import run_crawl_subprocess
+from backrank.core.store import Store
 from backrank.marketplace import Marketplace
-from backrank.store import Store
 from pipelines.matching import match_listings
 from pipelines.trust import TrustResult, judge_reviews
+from spiders.crawl import run_crawl_subprocess
 
 # planted pattern -> the trust test that should catch it
 PATTERN_TEST = {

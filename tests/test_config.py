@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import SITE_TOML, write_catalog
 
-from backrank.config import (
+from backrank.core.config import (
     AffiliateProgram,
     CatalogError,
     load_catalog,

@@ -11,10 +11,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from backrank.crawl import job_dir, run_crawl_subprocess
-from backrank.lock import refresh_lock
+from backrank.core.lock import refresh_lock
+from backrank.core.store import Store, url_key
 from backrank.marketplace import Marketplace
-from backrank.store import Store, url_key
+from spiders.crawl import job_dir, run_crawl_subprocess
 
 
 def write_catalog(marketplace: Marketplace, tmp_path: Path, review_pages: int) -> Path:
@@ -45,7 +45,7 @@ def test_kill_9_mid_crawl_then_rerun_resumes_the_run_without_duplicates(tmp_path
         catalog = write_catalog(marketplace, tmp_path, review_pages=50)
         db = tmp_path / "crash.db"
         command = [
-            sys.executable, "-m", "backrank.crawl", "--catalog", str(catalog), "--db", str(db),
+            sys.executable, "-m", "spiders.crawl", "--catalog", str(catalog), "--db", str(db),
             "--quiet", "--set", "BACKRANK_STORE_BATCH=5",
         ]  # fmt: skip
         crawl = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -94,7 +94,7 @@ def test_a_second_refresh_on_the_same_database_says_so_and_exits_2(tmp_path: Pat
     )
     with refresh_lock(db):
         second = subprocess.run(
-            [sys.executable, "-m", "backrank.cli", "crawl", "--catalog", str(catalog),
+            [sys.executable, "-m", "backrank.app.cli", "crawl", "--catalog", str(catalog),
              "--db", str(db), "--quiet"],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip

@@ -19,11 +19,11 @@ import pytest
 from helpers import SITE_TOML, load_catalog_text
 from protego import Protego
 
-from backrank.config import Catalog, load_catalog
-from backrank.crawl import CrawlResult, run_crawl_subprocess, summarise
+from backrank.core.config import Catalog, load_catalog
+from backrank.core.store import Store
 from backrank.marketplace import Marketplace, amazon, shopify, walmart, woocommerce
-from backrank.store import Store
 from spiders import discovery
+from spiders.crawl import CrawlResult, run_crawl_subprocess, summarise
 from spiders.progress import crawl_counts, progress_line
 from spiders.settings import settings_for
 

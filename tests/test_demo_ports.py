@@ -7,7 +7,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
-from backrank.demo_run import ports_free
+from backrank.app.demo import ports_free
 
 
 class _Hello(BaseHTTPRequestHandler):

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backrank import cli
-from backrank.store_target import STATE_DIR_VARIABLE
+from backrank.app import cli
+from backrank.app.refresh import DB_VARIABLE
+from backrank.core.store_target import STATE_DIR_VARIABLE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,7 @@ def test_compose_has_redis_postgres_workers_and_a_scheduler(compose: dict) -> No
         assert environment["BACKRANK_DB"].startswith("postgresql+psycopg://backrank:")
         assert environment["BACKRANK_DB"].endswith("@postgres:5432/backrank")
         assert environment["BACKRANK_REDIS"] == "redis://redis:6379/0"
-        assert set(environment) >= {cli.DB_VARIABLE, "BACKRANK_REDIS", STATE_DIR_VARIABLE}
+        assert set(environment) >= {DB_VARIABLE, "BACKRANK_REDIS", STATE_DIR_VARIABLE}
 
 
 def test_compose_commands_are_ones_the_cli_accepts(compose: dict, monkeypatch) -> None:

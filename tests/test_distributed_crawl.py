@@ -24,11 +24,11 @@ import pytest
 from conftest import server_or_skip
 from helpers import acked_by_worker, write_demo_catalog
 
-from backrank.config import load_catalog
-from backrank.crawl import CrawlResult, run_crawl_subprocess
-from backrank.distributed import live_crawls, run_distributed_crawl, worker_command
+from backrank.core.config import load_catalog
+from backrank.core.store import Store
 from backrank.marketplace import Marketplace
-from backrank.store import Store
+from spiders.crawl import CrawlResult, run_crawl_subprocess
+from spiders.distributed import live_crawls, run_distributed_crawl, worker_command
 from spiders.redis_queue import CrawlKeys
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_three_workers_store_exactly_what_one_process_stores(
 ) -> None:
     db_path = tmp_path / "three.db"
     crawled = subprocess.run(
-        [sys.executable, "-m", "backrank.cli", "crawl", "--catalog", str(catalog_path),
+        [sys.executable, "-m", "backrank.app.cli", "crawl", "--catalog", str(catalog_path),
          "--db", str(db_path), "--workers", "3", "--redis", redis_url, "--quiet"],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
@@ -188,7 +188,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
 
 def _wait_for_crawl_of(server, db_path: Path) -> str:
     """The id of the live crawl that stores into `db_path` (other tests may crawl too)."""
-    from backrank.distributed import CrawlSpec
+    from spiders.distributed import CrawlSpec
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

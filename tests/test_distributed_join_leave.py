@@ -27,11 +27,11 @@ from conftest import server_or_skip
 from helpers import acked_by_worker, write_demo_catalog
 from redis import Redis
 
-from backrank.config import load_catalog
-from backrank.crawl import EXIT_FAILED, CrawlResult
-from backrank.distributed import CrawlSpec, live_crawls, run_distributed_crawl
+from backrank.core.config import load_catalog
+from backrank.core.store import Store
 from backrank.marketplace import Marketplace
-from backrank.store import Store
+from spiders.crawl import EXIT_FAILED, CrawlResult
+from spiders.distributed import CrawlSpec, live_crawls, run_distributed_crawl
 from spiders.redis_queue import HEARTBEAT_TTL, CrawlKeys, CrawlQueue
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def stored_listings(db_path: Path, run_id: int) -> set[tuple]:
 
 
 def backrank(*args: str) -> list[str]:
-    return [sys.executable, "-m", "backrank.cli", *args]
+    return [sys.executable, "-m", "backrank.app.cli", *args]
 
 
 def worker_prefix(pid: int) -> str:

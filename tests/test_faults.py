@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from backrank.crawl import CrawlResult, run_crawl_subprocess
+from backrank.core.store import Store
 from backrank.marketplace import Marketplace
 from backrank.marketplace.faults import FaultPlan
-from backrank.store import Store
+from spiders.crawl import CrawlResult, run_crawl_subprocess
 
 SCALE = 4
 SETTINGS = {"DOWNLOAD_TIMEOUT": 1.0}

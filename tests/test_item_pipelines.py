@@ -13,8 +13,8 @@ from helpers import SITE_TOML, load_catalog_text
 from scrapy.utils.reactor import is_reactor_installed
 from scrapy.utils.test import get_crawler
 
-from backrank.config import Catalog
-from backrank.store import Store
+from backrank.core.config import Catalog
+from backrank.core.store import Store
 from spiders.items import Listing, Review
 
 PIPELINES = {

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.money import as_decimal
+from backrank.core.money import as_decimal
 from reports import values
 
 

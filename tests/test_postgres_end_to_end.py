@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from backrank.config import load_catalog
-from backrank.crawl import run_crawl_subprocess
+from backrank.core.config import load_catalog
+from backrank.core.store import Store
 from backrank.marketplace import Marketplace
-from backrank.rescore import score_store
-from backrank.store import Store
+from pipelines.rescore import score_store
 from reports.build import build_site
+from spiders.crawl import run_crawl_subprocess
 
 LISTING_COLUMNS = ["store", "listing_key", "title", "brand", "gtin", "mpn", "asin", "category"]
 OFFER_COLUMNS = ["store", "url", "price", "currency", "availability", "rating", "review_count"]

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backrank.store import Store
+from backrank.core.store import Store
 from pipelines.prices import PriceRules, price_summaries, priced_snapshots
 
 NOW = datetime(2024, 8, 1, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backrank.store import Store
+from backrank.core.store import Store
 from spiders.normalise import normalise_availability, parse_rating
 
 STOCK_WORDS = ("stock", "lager", "disponib", "stoc", "voorraad", "magazyn", "available", "sold", "esgotado", "agotado", "épuisé", "ausverkauft", "unavailable", "left", "ship")  # fmt: skip

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from backrank.cli import main
-from backrank.health import assess_run, is_drifted
-from backrank.refresh_report import build_report, render_table, write_report
-from backrank.store import Store
+from backrank.app.cli import main
+from backrank.core.store import Store
+from spiders.health import assess_run, is_drifted
+from spiders.refresh_report import build_report, render_table, write_report
 
 
 def listing(store: str, n: int, price: str | None) -> dict:

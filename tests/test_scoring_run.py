@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from helpers import CATEGORIES_TOML, SITE_TOML, load_catalog_text
 
-from backrank.cli import main
-from backrank.config import CatalogError
-from backrank.export import PRODUCT_COLUMNS as EXPORT_PRODUCT_COLUMNS
-from backrank.export import read_table, write_frame
-from backrank.rescore import current_reviews, live_offers, score_store
-from backrank.store import Store
+from backrank.app.cli import main
+from backrank.app.export import PRODUCT_COLUMNS as EXPORT_PRODUCT_COLUMNS
+from backrank.app.export import read_table, write_frame
+from backrank.core.config import CatalogError
+from backrank.core.store import Store
+from pipelines.rescore import current_reviews, live_offers, score_store
 from pipelines.run import PRODUCT_COLUMNS, SchemaError, score
 from spiders.items import Listing, Review
 
@@ -377,7 +377,7 @@ def test_export_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
         store.save_reviews(
             run_id, [review("shop-a", "table", n, 5.0, PRAISE[n % 4]) for n in range(5000)]
         )
-    command = [sys.executable, "-m", "backrank.cli", "export", "reviews"]
+    command = [sys.executable, "-m", "backrank.app.cli", "export", "reviews"]
     command += ["--catalog", str(catalog), "--db", str(db)]
     export = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert export.stdout.readline().startswith(b"store,url,review_id")

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from helpers import CATEGORIES_TOML, SITE_TOML, load_catalog_text
 
-from backrank.config import Catalog
+from backrank.core.config import Catalog
+from pipelines.run import score
 from reports.build import build_site
 from reports.context import product_slugs, safe_http_url, slugify
 from reports.filters import money
@@ -114,10 +115,15 @@ def no_reviews() -> pd.DataFrame:
 
 
 class FrameStore:
-    """The store's read side over hand-made frames (nothing scored yet, as after a crawl)."""
+    """The store's read side over hand-made frames, scored by the real scoring chain with
+    the catalog's settings (as ``backrank score`` leaves the store)."""
 
-    def __init__(self, offers: pd.DataFrame) -> None:
+    def __init__(self, offers: pd.DataFrame, catalog: Catalog) -> None:
         self.offers = offers
+        result = score(
+            offers, no_reviews(), categories=catalog.categories, catalog_scoring=catalog.scoring
+        )
+        self.products, self.product_listings = result.products, result.product_listings
 
     def read_offers(self, latest: bool = True) -> pd.DataFrame:
         return self.offers
@@ -126,10 +132,10 @@ class FrameStore:
         return no_reviews()
 
     def read_products(self) -> pd.DataFrame:
-        return pd.DataFrame(columns=["product_id"])
+        return self.products
 
     def read_product_listings(self) -> pd.DataFrame:
-        return pd.DataFrame(columns=["product_id", "listing_id"])
+        return self.product_listings
 
 
 def make_catalog(folder: Path, extra: str = "") -> Catalog:
@@ -141,8 +147,9 @@ def build_demo_site(
 ) -> dict[str, str]:
     """Build into ``folder/site``; return ``{relative path: text}`` of every file written."""
     out = folder / "site"
-    store = store or FrameStore(demo_offers() if offers is None else offers)
-    result = build_site(make_catalog(folder, extra), store, out, now=NOW)
+    catalog = make_catalog(folder, extra)
+    store = store or FrameStore(demo_offers() if offers is None else offers, catalog)
+    result = build_site(catalog, store, out, now=NOW)
     return {page: (result.out_dir / page).read_text(encoding="utf-8") for page in result.pages}
 
 
@@ -358,7 +365,7 @@ def test_failed_build_leaves_the_previous_site_intact(tmp_path: Path) -> None:
     catalog = make_catalog(tmp_path)
     broken = replace(catalog, site=replace(catalog.site, theme_dir=theme))
     with pytest.raises(Exception, match="no_such_field"):
-        build_site(broken, FrameStore(demo_offers()), tmp_path / "site", now=NOW)
+        build_site(broken, FrameStore(demo_offers(), broken), tmp_path / "site", now=NOW)
     assert (tmp_path / "site" / "index.html").read_text(encoding="utf-8") == before
 
     # A write that fails half way (an unsafe path after good ones) also leaves it intact.

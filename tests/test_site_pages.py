@@ -22,7 +22,7 @@ from test_site_build import (
     product_page,
 )
 
-from backrank.config import AffiliateProgram, Catalog
+from backrank.core.config import AffiliateProgram, Catalog
 from reports.build import build_site
 
 # Payloads that set a flag if they ever run (the browser test checks it) and show a dialog.

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from test_site_build import NOW
 
-from backrank.config import Catalog, SiteConfig
+from backrank.core.config import Catalog, SiteConfig
 from reports.build import reuse_for, write_context
 from reports.context import CATEGORY_PAGE_SIZE
 from reports.inputs import product_input_keys

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backrank.config import DEFAULT_CATEGORIES, CategoryRule
+from backrank.core.config import DEFAULT_CATEGORIES, CategoryRule
 from pipelines.specs import extract_specs, product_specs, specs_from_text
 from pipelines.subcategories import assign_subcategory, subcategory_rules
 

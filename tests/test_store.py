@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from backrank.store import MIGRATIONS, OFFER_COLUMNS, Store, listing_key
+from backrank.core.store import MIGRATIONS, OFFER_COLUMNS, Store, listing_key
 from spiders.items import Listing, Review
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from backrank.store import Store
+from backrank.core.store import Store
 
 WORKERS = 4
 LISTINGS = 24

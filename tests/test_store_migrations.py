@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from backrank.store import MIGRATIONS, Store
+from backrank.core.store import MIGRATIONS, Store
 
 # The schema of version 1 exactly as the first release's sqlite3 code created it (frozen here:
 # the test must not build "old" files with the code it checks).

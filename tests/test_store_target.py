@@ -8,11 +8,11 @@ import pytest
 from helpers import load_catalog_text
 from sqlalchemy import create_engine, text
 
-from backrank.cli import resolve_db
-from backrank.config import Catalog
-from backrank.lock import LockBusy, refresh_lock
-from backrank.store_schema import LOCK_CLASS, REFRESH_LOCK
-from backrank.store_target import (
+from backrank.app.refresh import resolve_db
+from backrank.core.config import Catalog
+from backrank.core.lock import LockBusy, refresh_lock
+from backrank.core.store_schema import LOCK_CLASS, REFRESH_LOCK
+from backrank.core.store_target import (
     StoreTargetError,
     engine_url,
     is_server,

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from browser import chromium, served
 
-from backrank.cli import main
-from backrank.crawl import run_crawl_subprocess
+from backrank.app.cli import main
+from backrank.core.store import Store
 from backrank.marketplace import Marketplace
 from backrank.marketplace.catalog import (
     STORES,
@@ -21,7 +21,7 @@ from backrank.marketplace.catalog import (
     XSS_REVIEW_TITLE,
     XSS_TITLE,
 )
-from backrank.store import Store
+from spiders.crawl import run_crawl_subprocess
 
 SEED, SCALE = 7, 6
 SCRIPT_IN_BODY = XSS_REVIEW_BODY.split(" <a ")[0]  # "<script>alert(document.domain)</script>"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from backrank.store import Store
+from backrank.core.store import Store
 
 # A store drifted when its share of listings with a price fell below this fraction of the
 # share in its last good run (e.g. 0.9 -> under 0.45): most listings lost their price.

@@ -7,8 +7,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from backrank.config import load_catalog
-from backrank.store_target import masked, sqlite_file
+from backrank.app.refresh import EXIT_FAILED, Context, refresh
+from backrank.app.serve import serve_site
+from backrank.core.config import load_catalog
+from backrank.core.lock import refresh_lock
+from backrank.core.store import Store
+from backrank.core.store_target import masked, sqlite_file
+from backrank.marketplace import Marketplace
 
 PREFERRED_MARKETPLACE_PORT = 8701
 FAULT_DEMO_TIMEOUT = 5  # seconds: DOWNLOAD_TIMEOUT while the demo stores misbehave
@@ -29,8 +34,6 @@ def ports_free(first: int, count: int = 4) -> bool:
 def _previous_runs(db_path: Path | str) -> int:
     if sqlite_file(db_path) is not None and not Path(db_path).exists():
         return 0
-    from backrank.store import Store
-
     with Store.open(db_path) as store:
         return len(store.runs())
 
@@ -45,10 +48,6 @@ def run_demo(
     quiet: bool,
     faults: str = "none",
 ) -> int:
-    from backrank.cli import EXIT_FAILED, Context, refresh
-    from backrank.lock import refresh_lock
-    from backrank.marketplace import Marketplace
-    from backrank.serve import serve_site
 
     # A SQLite demo keeps its catalog beside the database; a server database's demo, beside
     # the site folder.

@@ -10,7 +10,7 @@ from typing import IO
 
 import pandas as pd
 
-from backrank.store import Store
+from backrank.core.store import Store
 
 OFFER_COLUMNS = [
     "store", "url", "canonical_url", "title", "brand", "price", "currency", "availability",

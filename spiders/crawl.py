@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from backrank.config import Catalog
-    from backrank.store import Store
+    from backrank.core.config import Catalog
+    from backrank.core.store import Store
 
 EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
 STATUS_EXIT = {"ok": EXIT_OK, "warnings": EXIT_WARNINGS, "failed": EXIT_FAILED}
@@ -105,8 +105,8 @@ SCRAPY_JOB_STATE = ("requests.queue", "requests.seen", "spider.state")
 
 def job_dir(db_path: str | os.PathLike[str], catalog_path: str, store: str | None) -> Path:
     """Scrapy's JOBDIR for this catalog (and store filter), next to the database (a server
-    database's: in the state folder, see ``backrank.store_target.state_path``)."""
-    from backrank.store_target import state_path
+    database's: in the state folder, see ``backrank.core.store_target.state_path``)."""
+    from backrank.core.store_target import state_path
 
     key = hashlib.sha1(f"{Path(catalog_path).resolve()}|{store or ''}".encode()).hexdigest()[:10]
     return state_path(db_path, ".jobs") / f"{Path(catalog_path).stem}-{key}"
@@ -119,7 +119,7 @@ def resumable_run(db_path: str, jobs: Path) -> int | None:
         shutil.rmtree(jobs, ignore_errors=True)
         return None
     state = json.loads(state_path.read_text(encoding="utf-8"))
-    from backrank.store import Store
+    from backrank.core.store import Store
 
     with Store.open(db_path) as db:
         runs = db.runs()
@@ -151,16 +151,16 @@ def run_crawl(
     settings: dict[str, Any] | None = None,
 ) -> CrawlResult:
     """Crawl the catalog's stores (or one `store`) into the store at `db_path` (a SQLite
-    path or a database URL, see `backrank.store.Store.open`).
+    path or a database URL, see `backrank.core.store.Store.open`).
 
-    Holds the database's refresh lock (`backrank.lock`); continues the run an interrupted
+    Holds the database's refresh lock (`backrank.core.lock`); continues the run an interrupted
     crawl of the same catalog left behind (Scrapy JOBDIR next to the database), else opens a
     new one (unless `run_id` is given). After a complete crawl, judges each store (drift,
-    gone listings: `backrank.health`), closes the run and writes the refresh report next to
+    gone listings: `spiders.health`), closes the run and writes the refresh report next to
     the database. `settings` are extra Scrapy settings. Twisted's reactor cannot restart, so
     this works once per process; use `run_crawl_subprocess` after that.
     """
-    from backrank.lock import refresh_lock
+    from backrank.core.lock import refresh_lock
 
     with refresh_lock(db_path):
         return _run_crawl_locked(
@@ -183,14 +183,14 @@ def _run_crawl_locked(
     if _crawled_in_this_process or _reactor_has_run():
         raise CrawlError(
             "a crawl already ran in this process (Twisted's reactor cannot restart); "
-            "use backrank.crawl.run_crawl_subprocess"
+            "use spiders.crawl.run_crawl_subprocess"
         )
 
     # AsyncCrawlerProcess, as `scrapy crawl` uses: with the Deferred-based CrawlerProcess,
     # Scrapy 2.19 fetched a robots-disallowed start URL (tests/test_crawl.py caught it).
     from scrapy.crawler import AsyncCrawlerProcess
 
-    from backrank.store import Store
+    from backrank.core.store import Store
     from spiders.catalog_spider import CatalogSpider
     from spiders.settings import settings_for
 
@@ -252,8 +252,8 @@ def close_complete_run(
 ) -> None:
     """After a complete crawl: judge each store (drift, gone listings), close the run with its
     status and write the refresh report next to the database (paths set on `result`)."""
-    from backrank.health import assess_run
-    from backrank.refresh_report import build_report, write_report
+    from spiders.health import assess_run
+    from spiders.refresh_report import build_report, write_report
 
     assert result.run_id is not None
     names = [store] if store else [entry.name for entry in catalog.stores]
@@ -290,7 +290,7 @@ def run_crawl_subprocess(
     timeout: float | None = None,
     settings: dict[str, Any] | None = None,
 ) -> CrawlResult:
-    """`run_crawl` in a fresh ``python -m backrank.crawl`` process (a fresh reactor).
+    """`run_crawl` in a fresh ``python -m spiders.crawl`` process (a fresh reactor).
 
     Raises CrawlError when the process produced no result (e.g. the database is locked by
     another refresh: exit status 2 and the reason in the message).
@@ -299,7 +299,7 @@ def run_crawl_subprocess(
     with tempfile.TemporaryDirectory(prefix="backrank-crawl-") as scratch:
         stats_path = Path(scratch) / "result.json"
         command = [
-            sys.executable, "-m", "backrank.crawl",
+            sys.executable, "-m", "spiders.crawl",
             "--catalog", os.fspath(catalog_path),
             "--db", os.fspath(db_path),
             "--json-stats", str(stats_path),
@@ -324,8 +324,8 @@ def run_crawl_subprocess(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m backrank.crawl``: one crawl; exit 0 ok, 1 warnings, 2 nothing stored."""
-    parser = argparse.ArgumentParser(prog="python -m backrank.crawl", description=main.__doc__)
+    """``python -m spiders.crawl``: one crawl; exit 0 ok, 1 warnings, 2 nothing stored."""
+    parser = argparse.ArgumentParser(prog="python -m spiders.crawl", description=main.__doc__)
     parser.add_argument("--catalog", required=True, help="catalog.toml")
     parser.add_argument("--db", required=True, help="SQLite path or database URL to store into")
     parser.add_argument("--store", help="crawl only this store")
@@ -342,8 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     args = parser.parse_args(argv)
 
-    from backrank.config import load_catalog
-    from backrank.lock import LockBusy
+    from backrank.core.config import load_catalog
+    from backrank.core.lock import LockBusy
 
     extra = {}
     for assignment in args.set:

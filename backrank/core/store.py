@@ -25,8 +25,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
-from backrank.store_schema import LINK_LOCK_CLASS, MIGRATIONS, migrate, schema_version
-from backrank.store_target import engine_url, is_url, masked
+from backrank.core.store_schema import LINK_LOCK_CLASS, MIGRATIONS, migrate, schema_version
+from backrank.core.store_target import engine_url, is_url, masked
 
 __all__ = ["MIGRATIONS", "Store", "canonical_key", "listing_key", "review_content_hash", "url_key"]
 
@@ -548,7 +548,7 @@ class Store:
             "SELECT count(*) FROM reviews WHERE last_seen_run = :run_id", {"run_id": run_id}
         )[0]
 
-    # --- per-store health of a run (backrank.health) ----------------------------------------
+    # --- per-store health of a run (spiders.health) ----------------------------------------
 
     def read_run_stores(self, run_id: int | None = None) -> pd.DataFrame:
         """Each judged store of each run (``run_id`` only, when given), by run then store."""

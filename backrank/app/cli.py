@@ -6,37 +6,39 @@ import argparse
 import os
 import sys
 import threading
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 
-from backrank.config import Catalog, CatalogError, load_catalog, validate_catalog
-from backrank.crawl import CrawlError
-from backrank.lock import LockBusy, refresh_lock
+from backrank.app.demo import run_demo
+from backrank.app.export import export_table
+from backrank.app.refresh import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Context,
+    build_step,
+    crawl_step,
+    refresh,
+    resolve_db,
+    score_step,
+)
+from backrank.app.runs import print_runs
+from backrank.app.serve import serve_site
+from backrank.core.config import CatalogError, load_catalog, validate_catalog
+from backrank.core.lock import LockBusy, refresh_lock
+from backrank.marketplace import Marketplace
 from backrank.marketplace.faults import PROFILES
+from spiders.crawl import CrawlError
+from spiders.distributed import serve_crawls
 
 DEFAULT_CATALOG = "catalog.toml"
-DEFAULT_DB = "backrank.db"
-DB_VARIABLE = "BACKRANK_DB"  # the database when --db is not given
 DEFAULT_SITE_DIR = "site"
 DEMO_DIR = Path("backrank-demo")
-EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
 
 
-@dataclass(frozen=True)
-class Context:
-    """What every subcommand gets: the parsed catalog, the database (a SQLite path or a
-    database URL) and the console."""
-
-    catalog: Catalog
-    db_path: Path | str
-    console: Console
-    quiet: bool
-    crawl_settings: dict | None = None  # extra Scrapy settings (the fault demo's short timeout)
-    workers: int | None = None  # distributed crawl with this many local workers (0: remote only)
-    redis_url: str | None = None  # the distributed crawl's Redis
+class UsageError(Exception):
+    """Options that do not go together, printed as one line (exit 2)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args, console) or EXIT_OK)
     except CatalogError as error:
         console.print(f"[red]{error}[/red]", highlight=False)
+        return EXIT_FAILED
+    except UsageError as error:
+        print(f"backrank: {error}", file=sys.stderr)
         return EXIT_FAILED
     except LockBusy as busy:
         print(f"backrank: {busy}", file=sys.stderr)  # shown even with --quiet: cron mails it
@@ -180,9 +185,9 @@ def distributed(context: Context, args: argparse.Namespace) -> Context:
     if args.workers is None:
         return context
     if args.workers < 0:
-        raise CatalogError("--workers must be 0 or more")
+        raise UsageError("--workers must be 0 or more")
     if not args.redis:
-        raise CatalogError("--workers needs --redis URL or BACKRANK_REDIS")
+        raise UsageError("--workers needs --redis URL or BACKRANK_REDIS")
     return replace(context, workers=args.workers, redis_url=args.redis)
 
 
@@ -191,22 +196,6 @@ def open_context(args: argparse.Namespace, console: Console) -> Context:
     return Context(
         catalog=catalog, db_path=resolve_db(args.db, catalog), console=console, quiet=args.quiet
     )
-
-
-def resolve_db(db_arg: str | None, catalog: Catalog) -> Path | str:
-    """--db wins; then $BACKRANK_DB; then the catalog's [site] db (a path relative to the
-    catalog file); then ./backrank.db. A database URL stays a string."""
-    from backrank.store_target import is_url
-
-    chosen = db_arg or os.environ.get(DB_VARIABLE)
-    if chosen:
-        return chosen if is_url(chosen) else Path(chosen)
-    if catalog.site.db:
-        if is_url(catalog.site.db):
-            return catalog.site.db
-        db = Path(catalog.site.db)
-        return db if db.is_absolute() else Path(catalog.path).parent / db
-    return Path(DEFAULT_DB)
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
@@ -228,93 +217,12 @@ def cmd_crawl(args: argparse.Namespace, console: Console) -> int:
         return crawl_step(context, store=args.store).exit_code
 
 
-@dataclass(frozen=True)
-class StepOutcome:
-    exit_code: int
-    summary: str
-
-
-def crawl_step(context: Context, *, store: str | None = None) -> StepOutcome:
-    from backrank.crawl import STATUS_EXIT, run_crawl
-    from backrank.refresh_report import read_report, render_table
-
-    if context.workers is None:
-        result = run_crawl(
-            context.catalog, str(context.db_path), store=store, quiet=context.quiet,
-            settings=context.crawl_settings,
-        )  # fmt: skip
-    else:
-        from backrank.distributed import run_distributed_crawl
-
-        assert context.redis_url is not None
-        result = run_distributed_crawl(
-            context.catalog, str(context.db_path), workers=context.workers,
-            redis_url=context.redis_url, store=store, quiet=context.quiet,
-            settings=context.crawl_settings,
-        )  # fmt: skip
-    report = read_report(context.db_path, result.run_id) if result.report_json else None
-    if report is not None:
-        Console(stderr=False, width=None if sys.stdout.isatty() else 160).print(
-            render_table(report)
-        )
-        for warning in report["warnings"]:
-            context.console.print(f"[yellow]{warning}[/yellow]", highlight=False)
-        print(f"refresh report: {result.report_html}")
-    elif not result.complete:
-        context.console.print(f"crawl stopped early: run {result.run_id} resumes next time")
-    dropped = (
-        ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items())) or "none"
-    )
-    summary = (
-        f"crawl: {result.pages} pages, {result.listings} listings, {result.reviews} reviews, "
-        f"{result.errors} errors, dropped: {dropped} ({result.elapsed:.1f} s, run {result.run_id})"
-    )
-    print(summary)
-    return StepOutcome(STATUS_EXIT[result.status], summary)
-
-
 def cmd_score(args: argparse.Namespace, console: Console) -> int:
     return score_step(open_context(args, console)).exit_code
 
 
-def score_step(context: Context) -> StepOutcome:
-    from backrank.rescore import score_store
-    from backrank.store import Store
-
-    started = time.perf_counter()
-    from backrank.store_target import masked
-
-    with Store.open(context.db_path) as store:
-        if store.read_offers(latest=True).empty:
-            summary = f"score: no offers in {masked(context.db_path)}; run `backrank crawl` first"
-            print(summary)
-            return StepOutcome(EXIT_FAILED, summary)
-        result = score_store(store, context.catalog)
-    counts = result.summary["counts"]
-    summary = (
-        f"score: {counts['offers']} listings -> {counts['products']} products "
-        f"in {result.products['subcategory'].nunique()} categories, "
-        f"{counts['products_rescored']} rescored, {counts['products_reused']} unchanged "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
-    print(summary)
-    return StepOutcome(EXIT_OK, summary)
-
-
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
     return build_step(open_context(args, console), Path(args.out)).exit_code
-
-
-def build_step(context: Context, out_dir: Path) -> StepOutcome:
-    from backrank.store import Store
-    from reports.build import build_site
-
-    started = time.perf_counter()
-    with Store.open(context.db_path) as store:
-        result = build_site(context.catalog, store, out_dir)
-    summary = f"build: {len(result.pages)} pages in {result.out_dir} ({time.perf_counter() - started:.1f} s)"
-    print(summary)
-    return StepOutcome(EXIT_OK, summary)
 
 
 def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
@@ -324,64 +232,11 @@ def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_runs(args: argparse.Namespace, console: Console) -> int:
-    """Past runs, newest last, with status and figures."""
-    from rich.table import Table
-
-    from backrank.store import Store
-    from backrank.store_target import masked
-
-    context = open_context(args, console)
-    with Store.open(context.db_path) as store:
-        runs = store.runs()
-        judged = store.read_run_stores()
-    drifted = judged[judged["status"] == "drifted"].groupby("run_id")["store"].agg(", ".join)
-    table = Table(title=f"runs in {masked(context.db_path)}")
-    for column in (
-        "run",
-        "started",
-        "finished",
-        "status",
-        "pages",
-        "listings",
-        "errors",
-        "blocked",
-        "drifted",
-    ):
-        table.add_column(
-            column,
-            justify="right"
-            if column in ("run", "pages", "listings", "errors", "blocked")
-            else "left",
-        )
-    for run in runs.to_dict("records"):
-        stats = run["stats"]
-        errors = sum(int(v) for k, v in stats.items() if k.startswith("backrank/errors/"))
-        table.add_row(
-            str(run["run_id"]), run["started_at"] or "-", run["finished_at"] or "-", run["status"],
-            str(stats.get("response_received_count", "-")), str(stats.get("backrank/stored/listings", "-")),
-            str(errors), str(stats.get("backrank/blocked", 0)), drifted.get(run["run_id"], "-"),
-        )  # fmt: skip
-    Console(stderr=False).print(table)
+    print_runs(open_context(args, console).db_path)
     return EXIT_OK
 
 
-def refresh(context: Context, out_dir: Path, *, store: str | None = None) -> int:
-    crawled = crawl_step(context, store=store)
-    if crawled.exit_code == EXIT_FAILED:
-        context.console.print(
-            "[red]refresh stopped: the crawl stored nothing; the last site stays[/red]"
-        )
-        return EXIT_FAILED
-    scored = score_step(context)
-    if scored.exit_code == EXIT_FAILED:
-        return EXIT_FAILED
-    build_step(context, out_dir)
-    return crawled.exit_code
-
-
 def cmd_worker(args: argparse.Namespace, console: Console) -> int:
-    from backrank.distributed import serve_crawls
-
     if not args.redis:
         console.print("[red]backrank worker needs --redis URL or BACKRANK_REDIS[/red]")
         return EXIT_FAILED
@@ -392,8 +247,6 @@ def cmd_worker(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from backrank.export import export_table
-
     context = open_context(args, console)
     rows = export_table(context.db_path, args.table, args.format, args.output)
     if args.output:
@@ -402,8 +255,6 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
-    from backrank.serve import serve_site
-
     if not Path(args.out).is_dir():
         console.print(
             f"[red]{args.out} is not a built site; run `backrank build --out {args.out}`[/red]"
@@ -414,8 +265,6 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
-    from backrank.marketplace import Marketplace
-
     marketplace = Marketplace(seed=args.seed, scale=args.scale, faults=args.faults).start(
         port=args.port
     )
@@ -434,8 +283,6 @@ def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
-    from backrank.demo_run import run_demo
-
     return run_demo(
         out_dir=Path(args.out),
         db_path=args.db,

@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backrank.crawl import (
+from backrank.core.store_target import masked
+from spiders.crawl import (
     EXIT_FAILED,
     CrawlError,
     CrawlResult,
@@ -38,12 +39,11 @@ from backrank.crawl import (
     jsonable_stats,
     summarise,
 )
-from backrank.store_target import masked
 
 if TYPE_CHECKING:
     from redis import Redis
 
-    from backrank.config import Catalog
+    from backrank.core.config import Catalog
 
 CRAWLS_KEY = "backrank:crawls"
 COORDINATOR_TTL = 30  # seconds: workers leave a crawl whose coordinator stopped renewing this
@@ -132,7 +132,7 @@ def worker_command(
     redis_url: str, crawl_id: str, *, db: str | None = None, quiet: bool = True
 ) -> list[str]:
     """`backrank worker` for one crawl, in a fresh Python process."""
-    command = [sys.executable, "-m", "backrank.cli", "worker", "--redis", redis_url]
+    command = [sys.executable, "-m", "backrank.app.cli", "worker", "--redis", redis_url]
     command += ["--crawl", crawl_id] + (["--db", db] if db else [])
     return command + (["--quiet"] if quiet else [])
 
@@ -156,7 +156,7 @@ def run_distributed_crawl(
     when no worker is left while requests are pending for `wait_for_workers` seconds
     (default: at once with local workers, 10 minutes without).
     """
-    from backrank.lock import refresh_lock
+    from backrank.core.lock import refresh_lock
 
     if workers < 0:
         raise ValueError("workers must be 0 or more")
@@ -181,7 +181,7 @@ def _coordinate(
     settings: dict[str, Any],
     wait_for_workers: float,
 ) -> CrawlResult:
-    from backrank.store import Store
+    from backrank.core.store import Store
     from spiders.redis_queue import CrawlKeys, CrawlQueue
 
     server = connect(redis_url)
@@ -338,7 +338,7 @@ def run_worker(redis_url: str, crawl_id: str, *, db: str | None = None, quiet: b
     """Work on one crawl in this process until it is drained (Twisted: once per process)."""
     from scrapy.crawler import AsyncCrawlerProcess
 
-    from backrank.config import load_catalog
+    from backrank.core.config import load_catalog
     from spiders.redis_queue import CrawlKeys
     from spiders.redis_worker import WorkerSpider
 

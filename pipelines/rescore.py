@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from backrank.store import Store
+from backrank.core.store import Store
 from pipelines.matching import MatchOverrides, load_overrides
 from pipelines.run import ScoreResult, score
 from pipelines.sentiment import SENTIMENT_VERSION
