@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from backrank.core.settings import AspectOverride
 from pipelines.sentiment import review_keys
 
 QUOTE_MAX_CHARS = 160
@@ -122,49 +123,26 @@ DEFAULT_ASPECTS: tuple[AspectRule, ...] = (
 )  # fmt: skip
 
 
-def aspect_lexicon(scoring_raw: Mapping[str, Any]) -> dict[str, AspectRule]:
-    """The aspects to look for: the defaults, changed by the catalog's ``[scoring.aspects]``.
-
-    Each entry of ``[scoring.aspects]`` is either a list of keywords (replacing that
-    aspect's keywords, or adding a new aspect), an empty list (dropping the aspect), or a
-    table ``{label = "...", keywords = [...], extra_keywords = [...]}``. Raises ValueError
-    (TypeError for an entry of the wrong type), naming the key, on a malformed entry.
+def aspect_lexicon(overrides: Iterable[AspectOverride] = ()) -> dict[str, AspectRule]:
+    """The aspects to look for: the defaults, changed by the catalog's ``[scoring.aspects]``
+    entries (parsed by ``backrank.core.settings``): new keywords replace an aspect's (or add
+    an aspect), extra keywords add to them, and an aspect left without keywords is dropped.
     """
     lexicon = {rule.name: rule for rule in DEFAULT_ASPECTS}
-    overrides = scoring_raw.get("aspects", {})
-    if not isinstance(overrides, Mapping):
-        raise TypeError("scoring.aspects: must be a table")
-    for name, entry in overrides.items():
-        key = f"scoring.aspects.{name}"
-        base = lexicon.get(name)
-        label = base.label if base else name.replace("_", " ").capitalize()
-        keywords = base.keywords if base else ()
-        if isinstance(entry, list):
-            keywords = _strings(entry, key)
-        elif isinstance(entry, Mapping):
-            unknown = set(entry) - {"label", "keywords", "extra_keywords"}
-            if unknown:
-                raise ValueError(f"{key}: unknown key {min(unknown)}")
-            if "label" in entry:
-                if not isinstance(entry["label"], str) or not entry["label"].strip():
-                    raise ValueError(f"{key}.label: must be a non-empty string")
-                label = entry["label"].strip()
-            if "keywords" in entry:
-                keywords = _strings(entry["keywords"], f"{key}.keywords")
-            keywords += _strings(entry.get("extra_keywords", []), f"{key}.extra_keywords")
-        else:
-            raise TypeError(f"{key}: must be a list of keywords or a table")
+    for override in overrides:
+        base = lexicon.get(override.name)
+        label = override.label or (
+            base.label if base else override.name.replace("_", " ").capitalize()
+        )
+        keywords = override.keywords if override.keywords is not None else ()
+        if override.keywords is None and base is not None:
+            keywords = base.keywords
+        keywords += override.extra_keywords
         if keywords:
-            lexicon[name] = AspectRule(name=name, label=label, keywords=keywords)
+            lexicon[override.name] = AspectRule(name=override.name, label=label, keywords=keywords)
         else:
-            lexicon.pop(name, None)
+            lexicon.pop(override.name, None)
     return lexicon
-
-
-def _strings(value: Any, key: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{key}: must be a list of strings")
-    return tuple(v for v in value if v.strip())
 
 
 def aspect_mentions(sentences: pd.DataFrame, lexicon: Mapping[str, AspectRule]) -> pd.DataFrame:

@@ -2,44 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
 import pandas as pd
 
-from pipelines.scores import GRADE_POINTS, composite_order, subcategory_of
-
-
-@dataclass(frozen=True, kw_only=True)
-class BadgeRules:
-    """Who may wear a badge; defaults are the methodology page's figures."""
-
-    # a product needs at least this many reviews (and to be in stock with a price)
-    min_reviews: int = 10
-    # "best in" and "best budget" only where this many products compete in the subcategory
-    min_contenders: int = 2
-    # "most trusted" only for these trust grades
-    trusted_grades: tuple[str, ...] = ("A", "B")
-
-    @classmethod
-    def from_scoring(cls, scoring_raw: Mapping[str, Any]) -> BadgeRules:
-        """Rules from the [scoring] table: ``min_reviews`` and a ``[scoring.badges]`` table."""
-        table = dict(scoring_raw.get("badges", {}) or {})
-        unknown = [key for key in table if key not in ("min_contenders", "trusted_grades")]
-        if unknown:
-            raise ValueError(f"[scoring.badges] unknown key {unknown[0]!r}")
-        rules = cls(
-            min_reviews=int(scoring_raw.get("min_reviews", cls.min_reviews)),
-            min_contenders=int(table.get("min_contenders", cls.min_contenders)),
-            trusted_grades=tuple(table.get("trusted_grades", cls.trusted_grades)),
-        )
-        bad = [g for g in rules.trusted_grades if g not in GRADE_POINTS]
-        if bad:
-            raise ValueError(f"[scoring.badges] trusted_grades: unknown grade {bad[0]!r}")
-        if rules.min_reviews < 0 or rules.min_contenders < 1:
-            raise ValueError("[scoring.badges] min_reviews must be >= 0 and min_contenders >= 1")
-        return rules
+from backrank.core.settings import GRADE_POINTS, BadgeRules
+from pipelines.scores import composite_order, subcategory_of
 
 
 def _in_stock(products: pd.DataFrame) -> pd.Series:

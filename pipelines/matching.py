@@ -7,7 +7,7 @@ import os
 import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
 from pathlib import Path
@@ -17,6 +17,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from backrank.core.settings import MatchConfig
 from pipelines.identifiers import (
     ModelCodes,
     clean_title,
@@ -73,77 +74,9 @@ FEATURES = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class MatchConfig:
-    """Weights and thresholds of the matcher; the catalog's [scoring.matching] table overrides them.
-
-    A pair's score is the logistic of ``bias + sum(weight * signal)`` over FEATURES; title
-    signals are in [0, 1], the others are 0/1 flags. Weights were fitted on the
-    Walmart-Amazon train split and the threshold chosen on its valid split
-    (``python benchmarks/matching.py --tune``).
-    """
-
-    bias: float = -7.448
-    title_token_set: float = -5.856
-    title_token_sort: float = -1.16
-    title_partial: float = 3.045
-    code_strong: float = 9.982
-    code_weak: float = -0.329
-    code_variant: float = 1.362
-    code_disjoint: float = -1.008
-    code_extra: float = -2.565
-    code_long: float = 0.635
-    brand_match: float = 3.866
-    brand_conflict: float = -0.988
-    price_far: float = 1.055
-    price_log_ratio: float = -1.871
-    colour_conflict: float = -6.129
-    quantity_conflict: float = -1.946
-    title_idf_cosine: float = 6.732
-    title_idf_coverage: float = 2.159
-    title_idf_missing: float = -2.159
-    number_overlap: float = 0.821
-    title_token_set_squared: float = 3.24
-    title_x_code: float = -4.894
-    title_sort_x_code: float = -0.897
-    idf_cosine_x_code: float = -2.784
-    title_x_variant: float = -3.795
-    title_x_brand: float = -3.059
-    code_suffixed: float = -1.285
-    code_for_device: float = -0.44
-    colour_one_sided: float = -0.805
-    aftermarket_one_sided: float = -2.424
-    quantity_agree: float = -0.353
-    price_missing: float = -0.988
-    threshold: float = 0.4  # a pair with score >= threshold is the same product
-    # Below the threshold, a pair of listings that are each other's best candidate in the
-    # other's store, with agreeing brands and no conflicting model code or colour, is still
-    # one product if it scores at least this (a store lists a product once: unique mapping).
-    # Chosen on the demo marketplace (benchmarks/matching_demo.py --scale 10000), as the
-    # Walmart-Amazon pairs never meet this pass.
-    mutual_threshold: float = 0.01
-    price_ratio_limit: float = 2.0  # prices further apart than this ratio are suspicious
-    code_variant_similarity: float = (
-        0.7  # normalised Levenshtein above which two codes are variants
-    )
-    candidate_cutoff: float = 60.0  # token_set_ratio a same-block pair needs to be scored at all
-    candidates_per_listing: int = 8  # nearest titles per listing in a block that get scored
-    max_block_size: int = 100  # larger blocks are compared by sorted neighbourhood instead
-    neighbourhood_window: int = 8
-
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, object]) -> MatchConfig:
-        """A config from a TOML table; unknown keys raise ValueError so typos fail loudly."""
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(table) - set(known))
-        if unknown:
-            raise ValueError(f"unknown matching settings: {', '.join(unknown)}")
-        default = cls()
-        values = {k: type(getattr(default, k))(v) for k, v in table.items()}
-        return cls(**values)
-
-    def weights(self) -> np.ndarray:
-        return np.array([getattr(self, name) for name in FEATURES], dtype=float)
+def feature_weights(config: MatchConfig) -> np.ndarray:
+    """The config's weight of each of FEATURES, in order."""
+    return np.array([getattr(config, name) for name in FEATURES], dtype=float)
 
 
 @dataclass(frozen=True)
@@ -541,7 +474,7 @@ def pair_signals(
 
 def decide(signals: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
     """Score (0-1) and match for each pair: identifiers decide where they can, weights elsewhere."""
-    weighted = signals[list(FEATURES)].to_numpy(dtype=float) @ config.weights()
+    weighted = signals[list(FEATURES)].to_numpy(dtype=float) @ feature_weights(config)
     score = 1.0 / (1.0 + np.exp(-(config.bias + weighted)))
     identifier = signals["identifier"].to_numpy(dtype=object)
     # identifier is an object array of True / False / None: compare elementwise

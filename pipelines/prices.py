@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from backrank.core.settings import PriceRules
 
 HISTORY_COLUMNS = (
     "listing_id",
@@ -20,40 +20,6 @@ HISTORY_COLUMNS = (
     "fetched_at",
     "availability",
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class PriceRules:
-    """When a price counts as current and as a good price; defaults are the methodology page's."""
-
-    # a snapshot older than this (hours before `now`) is not a current price
-    max_age_hours: float = 24.0
-    # a good price is at most this share above the recorded low ...
-    good_within: Decimal = Decimal("0.05")
-    # ... on a history spanning at least this many days (short history says nothing)
-    min_history_days: int = 35
-
-    @classmethod
-    def from_scoring(
-        cls, scoring_raw: Mapping[str, Any], max_age_hours: float = 24.0
-    ) -> PriceRules:
-        """Rules from a ``[scoring.prices]`` table (good_within, min_history_days) and the
-        site's ``max_price_age_hours``."""
-        table = dict(scoring_raw.get("prices", {}) or {})
-        unknown = [key for key in table if key not in ("good_within", "min_history_days")]
-        if unknown:
-            raise ValueError(f"[scoring.prices] unknown key {unknown[0]!r}")
-        rules = cls(
-            max_age_hours=float(max_age_hours),
-            good_within=Decimal(str(table.get("good_within", cls.good_within))),
-            min_history_days=int(table.get("min_history_days", cls.min_history_days)),
-        )
-        if rules.good_within < 0 or rules.min_history_days < 0 or rules.max_age_hours <= 0:
-            raise ValueError(
-                "[scoring.prices] good_within and min_history_days must be >= 0,"
-                " max_price_age_hours above 0"
-            )
-        return rules
 
 
 def _utc(value: datetime) -> pd.Timestamp:

@@ -75,7 +75,6 @@ def score_store(
         previous_inputs=previous_inputs,
         match_overrides=match_overrides(getattr(catalog, "path", None)),
         now=now or datetime.now(UTC),
-        max_price_age_hours=catalog.site.max_price_age_hours,
         workers=workers,
     )
     run_id = store.last_run_id(status=None)

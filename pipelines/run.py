@@ -7,10 +7,10 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from multiprocessing import get_context
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from backrank.core.money import as_decimal
+from backrank.core.settings import ScoringConfig
 from pipelines.aspects import pros_and_cons
 from pipelines.badges import assign_badges
 from pipelines.categories import CategoryRuleLike
@@ -670,7 +671,7 @@ def score(
     reviews: pd.DataFrame,
     *,
     categories: Iterable[CategoryRuleLike],
-    catalog_scoring: Any = None,
+    catalog_scoring: ScoringConfig | Mapping[str, Any] | None = None,
     prior_strength: float | None = None,
     offer_history: pd.DataFrame | None = None,
     previous_reviews: pd.DataFrame | None = None,
@@ -678,13 +679,13 @@ def score(
     previous_inputs: pd.DataFrame | None = None,
     match_overrides: MatchOverrides | None = None,
     now: datetime | None = None,
-    max_price_age_hours: float = 24.0,
+    max_price_age_hours: float | None = None,
     workers: int | None = None,
 ) -> ScoreResult:
     """Products ranked from the latest offers and the current reviews. No I/O.
 
-    ``catalog_scoring`` is the catalog's ScoringConfig (or its raw [scoring] mapping);
-    ``prior_strength`` overrides its figure. ``offer_history`` (``store.read_offer_history()``)
+    ``catalog_scoring`` is the catalog's ScoringConfig (``catalog.scoring``, or a raw
+    [scoring] mapping); ``prior_strength`` and ``max_price_age_hours`` override its figures. ``offer_history`` (``store.read_offer_history()``)
     feeds the price summaries; ``previous_reviews`` (every stored review, current or gone)
     the deleted-reviews trust test; ``sentence_cache`` is cached sentence rows, or a look-up
     called with the content hashes wanted. With ``previous_inputs`` (an earlier result's
@@ -695,15 +696,11 @@ def score(
     """
     require_columns(offers, OFFER_COLUMNS, "offers")
     require_columns(reviews, REVIEW_COLUMNS, "reviews")
-    raw = getattr(catalog_scoring, "raw", catalog_scoring) or {}
-    if prior_strength is None and catalog_scoring is not None:
-        prior_strength = getattr(catalog_scoring, "prior_strength", None)
     settings = ScoringSettings.from_scoring(
-        raw,
-        categories=categories,
-        prior_strength=prior_strength,
-        max_price_age_hours=max_price_age_hours,
+        catalog_scoring, categories=categories, max_price_age_hours=max_price_age_hours
     )
+    if prior_strength is not None:
+        settings = replace(settings, prior_strength=float(prior_strength))
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     now = now if now is not None else datetime.now(UTC)
 

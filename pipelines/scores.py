@@ -9,14 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Composite weights when the catalog's [scoring.weights] table says nothing (normalised on use).
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "rating": 0.35,
-    "wilson": 0.2,
-    "value": 0.2,
-    "volume": 0.1,
-    "trust": 0.15,
-}
+from backrank.core.settings import GRADE_POINTS
+
 COMPONENT_LABELS: dict[str, str] = {
     "rating": "Adjusted rating",
     "wilson": "Share of 4-5 star reviews (lower bound)",
@@ -24,8 +18,6 @@ COMPONENT_LABELS: dict[str, str] = {
     "volume": "Review volume",
     "trust": "Review trust grade",
 }
-# Trust grade as points on the 0-10 component scale (grades from pipelines.trust).
-GRADE_POINTS: dict[str, float] = {"A": 10.0, "B": 7.5, "C": 5.0, "D": 2.5, "F": 0.0}
 STARS = ("1", "2", "3", "4", "5")
 # A price this many doublings from the subcategory median counts as cheapest (-) or dearest (+).
 VALUE_PRICE_SPAN = 1.0
@@ -41,35 +33,6 @@ def subcategory_of(products: pd.DataFrame) -> pd.Series:
             slug = slug.where(slug.notna(), products["category"])
         return slug.astype(object)
     return products["category"].astype(object)
-
-
-def scoring_weights(scoring_raw: Mapping[str, Any]) -> dict[str, float]:
-    """Composite weights from the [scoring] table's ``weights`` sub-table, summing to 1.
-
-    A key given there replaces its default; 0 drops a component. Unknown keys, negative or
-    non-numeric weights, or all weights zero raise ValueError naming the problem.
-    """
-    table = scoring_raw.get("weights", {}) if scoring_raw else {}
-    if not isinstance(table, Mapping):
-        raise TypeError(f"[scoring.weights] must be a table, got {table!r}")
-    weights = dict(DEFAULT_WEIGHTS)
-    for key, value in table.items():
-        if key not in DEFAULT_WEIGHTS:
-            known = ", ".join(DEFAULT_WEIGHTS)
-            raise ValueError(f"[scoring.weights] unknown weight {key!r} (known: {known})")
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ValueError(f"[scoring.weights] {key} must be a number, got {value!r}")
-        if value < 0:
-            raise ValueError(f"[scoring.weights] {key} must be >= 0, got {value!r}")
-        weights[key] = float(value)
-    total = sum(weights.values())
-    if total <= 0:
-        raise ValueError("[scoring.weights] at least one weight must be above 0")
-    return {key: value / total for key, value in weights.items()}
 
 
 def rating_histogram(reviews: pd.DataFrame) -> pd.DataFrame:
@@ -325,8 +288,6 @@ def score_products(
 
 __all__ = [
     "COMPONENT_LABELS",
-    "DEFAULT_WEIGHTS",
-    "GRADE_POINTS",
     "add_rating_histogram",
     "composite_order",
     "composite_score",
@@ -338,7 +299,6 @@ __all__ = [
     "review_volume",
     "score_components",
     "score_products",
-    "scoring_weights",
     "subcategory_of",
     "value_score",
     "wilson_lower_bound",

@@ -9,10 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-SPEC_NAMES = (
-    "max_user_weight_lb", "height_min_in", "height_max_in", "traction_force_lb",
-    "waist_min_in", "waist_max_in", "warranty_years",
-)  # fmt: skip
+from backrank.core.settings import SPEC_NAMES
+
 # Where specs are looked for, most reliable first; the first field with a match wins.
 TEXT_FIELDS = ("title", "specs_text", "description")
 

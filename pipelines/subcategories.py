@@ -5,16 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from backrank.core.settings import SpecBounds
 from pipelines.categories import OTHER, CategoryRuleLike, fold_text
-from pipelines.specs import SPEC_NAMES
-
-# A spec condition key is min_<spec> or max_<spec>: "min_max_user_weight_lb = 300".
-_CONDITION_KEY = re.compile(rf"(min|max)_({'|'.join(SPEC_NAMES)})")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,54 +28,28 @@ class SubcategoryRule:
     maximums: dict[str, float] = field(default_factory=dict)
 
 
-def spec_conditions(
-    entry: Mapping[str, Any], where: str
-) -> tuple[dict[str, float], dict[str, float]]:
-    """``(minimums, maximums)`` from the ``min_<spec>``/``max_<spec>`` keys of one rule table."""
-    minimums: dict[str, float] = {}
-    maximums: dict[str, float] = {}
-    for key, value in entry.items():
-        match = _CONDITION_KEY.fullmatch(key)
-        if match is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"{where}.{key}: must be a non-negative number (got {value!r})")
-        (minimums if match[1] == "min" else maximums)[match[2]] = float(value)
-    return minimums, maximums
-
-
 def subcategory_rules(
-    categories: Iterable[CategoryRuleLike], scoring_raw: Mapping[str, Any]
+    categories: Iterable[CategoryRuleLike], specs: Mapping[str, SpecBounds] | None = None
 ) -> list[SubcategoryRule]:
     """The catalog's category rules with spec bounds attached, in catalog order.
 
-    Bounds come from ``[scoring.subcategory_specs.<slug>]`` (``min_max_user_weight_lb =
-    300``) until ``[[categories]]`` accepts ``min_*``/``max_*`` keys itself; a rule object
-    that already carries ``minimums``/``maximums`` keeps them.
+    Bounds come from the ``[[categories]]`` entry itself (``min_max_user_weight_lb = 300``;
+    a rule object carrying ``minimums``/``maximums``) and from
+    ``[scoring.subcategory_specs.<slug>]`` (``ScoringConfig.subcategory_specs``), which wins.
     """
-    extra = scoring_raw.get("subcategory_specs", {})
-    if not isinstance(extra, Mapping):
-        raise TypeError("scoring.subcategory_specs: must be a table")
+    specs = specs or {}
     rules = []
     for rule in categories:
-        minimums = dict(getattr(rule, "minimums", {}) or {})
-        maximums = dict(getattr(rule, "maximums", {}) or {})
-        entry = extra.get(rule.slug, {})
-        if not isinstance(entry, Mapping):
-            raise TypeError(f"scoring.subcategory_specs.{rule.slug}: must be a table")
-        more_min, more_max = spec_conditions(entry, f"scoring.subcategory_specs.{rule.slug}")
+        extra = specs.get(rule.slug, SpecBounds())
         rules.append(
             SubcategoryRule(
                 name=rule.name,
                 slug=rule.slug,
                 keywords=tuple(rule.keywords),
-                minimums=minimums | more_min,
-                maximums=maximums | more_max,
+                minimums=dict(getattr(rule, "minimums", {}) or {}) | extra.minimums,
+                maximums=dict(getattr(rule, "maximums", {}) or {}) | extra.maximums,
             )
         )
-    unknown = set(extra) - {rule.slug for rule in rules}
-    if unknown:
-        raise ValueError(f"scoring.subcategory_specs.{min(unknown)}: no category has this slug")
     return rules
 
 

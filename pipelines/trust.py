@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipelines.trust_config import TrustConfig
+from backrank.core.settings import TrustConfig
 from pipelines.trust_features import behaviour_features
 from pipelines.trust_model_table import MODEL
 from pipelines.trust_stats import subset_vs_rest

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from pipelines.trust_config import TrustConfig
+from backrank.core.config import Catalog
 from reports import values
 
 TRUST_THRESHOLD_LABELS = {
@@ -70,22 +70,13 @@ def flatten(table: Mapping[str, Any], prefix: str = "") -> tuple[Setting, ...]:
     return tuple(rows)
 
 
-def trust_config(raw: Mapping[str, Any]) -> TrustConfig:
-    """TrustConfig defaults, overridden by the catalog's [scoring.trust] keys it knows."""
-    overrides = values.mapping(raw.get("trust"))
-    known = {f.name for f in fields(TrustConfig)}
-    config = TrustConfig(
-        **{k: v for k, v in overrides.items() if k in known and k != "grade_bounds"}
-    )
-    return config
-
-
-def methodology(catalog: Any, summary: Mapping[str, Any] | None) -> Methodology:
-    """Every figure the ranking uses, from the same config the scoring read."""
-    raw = dict(getattr(catalog.scoring, "raw", {}) or {})
+def methodology(catalog: Catalog, summary: Mapping[str, Any] | None) -> Methodology:
+    """Every figure the ranking uses, from the objects the scoring reads (``catalog.scoring``)."""
+    scoring = catalog.scoring
+    raw = dict(scoring.raw)
     summary = dict(summary or {})
     weights = values.mapping(summary.get("weights")) or values.mapping(raw.get("weights"))
-    trust = trust_config(raw)
+    trust = scoring.trust
     thresholds = tuple(
         Setting(name=label, value=shown(getattr(trust, name)))
         for name, label in TRUST_THRESHOLD_LABELS.items()
@@ -100,8 +91,8 @@ def methodology(catalog: Any, summary: Mapping[str, Any] | None) -> Methodology:
         k: v for k, v in summary.items() if k not in ("weights", "sensitivity", "run_id")
     }
     return Methodology(
-        prior_strength=shown(catalog.scoring.prior_strength),
-        min_reviews=shown(catalog.scoring.min_reviews),
+        prior_strength=shown(scoring.prior_strength),
+        min_reviews=shown(scoring.badges.min_reviews),
         weights=flatten(weights),
         trust_thresholds=thresholds,
         grade_bounds=bounds,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,7 +110,7 @@ def test_minimal_catalog_loads_with_defaults(tmp_path: Path) -> None:
         "other",
     ]
     assert catalog.scoring.prior_strength == 10.0
-    assert catalog.scoring.min_reviews == 0
+    assert catalog.scoring.min_reviews == 10  # the figure badges use (#11: the page said 0)
 
 
 def test_full_catalog_reads_every_section(tmp_path: Path) -> None:
@@ -338,3 +341,30 @@ def test_cloak_is_read_for_other_programs_and_refused_for_amazon(tmp_path: Path)
     message = error_of(tmp_path, amazon)
     assert message.startswith("catalog.toml:")
     assert "affiliates.amazon.cloak: Amazon links must go straight to Amazon" in message
+
+
+def test_loading_a_catalog_imports_no_stage_and_no_heavy_library(tmp_path: Path) -> None:
+    """Core stands alone: `check` and every command start without pandas, scrapy and friends."""
+    path = write_catalog(
+        tmp_path, FULL + '\n[scoring.trust]\ngrade_bounds = [["A", 0.99], ["B", 0.5]]\n'
+    )
+    probe = (
+        "import sys\n"
+        "from backrank.core.config import load_catalog\n"
+        f"catalog = load_catalog({str(path)!r})\n"
+        "assert catalog.scoring.trust.grade_bounds[0] == ('A', 0.99)\n"
+        "heavy = ('pandas', 'numpy', 'rapidfuzz', 'vaderSentiment', 'scrapy', 'twisted',\n"
+        "         'pipelines', 'spiders', 'reports', 'backrank.app')\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
+        "                      or m.startswith('backrank.app'))))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

@@ -472,6 +472,7 @@ def test_demo_catalog_points_at_the_live_stores(market):
         "db": "demo.db",
     }
     assert catalog["crawl"]["polite"] is False
+    assert catalog["crawl"]["allow_private_hosts"] is True  # `check` passes without warnings
     stores = {s["name"]: s for s in catalog["stores"]}
     assert {s["platform"] for s in stores.values()} == {"amazon", "shopify", "auto", "walmart"}
     assert stores["demo-amazon"]["quote_reviews"] is False

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backrank.core.settings import scoring_config
 from backrank.core.store import Store
 from pipelines.prices import PriceRules, price_summaries, priced_snapshots
 
@@ -145,14 +146,16 @@ def test_missing_history_column_is_named() -> None:
 
 
 def test_rules_from_catalog() -> None:
-    rules = PriceRules.from_scoring({"prices": {"good_within": 0.03, "min_history_days": 60}}, 48)
+    table = {"prices": {"good_within": 0.03, "min_history_days": 60}}
+    rules = scoring_config(table, max_price_age_hours=48).prices
     assert (rules.good_within, rules.min_history_days, rules.max_age_hours) == (
         Decimal("0.03"),
         60,
         48.0,
     )
-    with pytest.raises(ValueError, match="unknown key 'good'"):
-        PriceRules.from_scoring({"prices": {"good": 0.1}})
+    assert scoring_config({}).prices == PriceRules()
+    with pytest.raises(ValueError, match=r"^scoring\.prices\.good: unknown key"):
+        scoring_config({"prices": {"good": 0.1}})
 
 
 def test_reads_the_stores_offer_history(tmp_path: Path) -> None:

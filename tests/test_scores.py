@@ -11,18 +11,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backrank.core.settings import COMPOSITE_WEIGHTS as DEFAULT_WEIGHTS
+from backrank.core.settings import scoring_config
 from pipelines.badges import BadgeRules, assign_badges, cheapest_third
 from pipelines.scores import (
-    DEFAULT_WEIGHTS,
     composite_score,
     rank_by_composite,
     rating_histogram,
     score_products,
-    scoring_weights,
     value_score,
     wilson_lower_bound,
 )
 from pipelines.sensitivity import kendall_tau_b, weight_sensitivity
+
+
+def scoring_weights(scoring: dict) -> dict[str, float]:
+    """The composite weights the scorer uses for a [scoring] table."""
+    return scoring_config(scoring).weights
+
 
 WEIGHTS = scoring_weights({})
 
@@ -122,10 +128,10 @@ def test_weights_default_and_normalise() -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"ratnig": 0.3}, "unknown weight 'ratnig'"),
-        ({"rating": -1}, "rating must be >= 0"),
-        ({"rating": "high"}, "rating must be a number"),
-        (dict.fromkeys(DEFAULT_WEIGHTS, 0), "at least one weight"),
+        ({"ratnig": 0.3}, r"^scoring\.weights\.ratnig: unknown weight \(known: rating, "),
+        ({"rating": -1}, r"^scoring\.weights\.rating: must not be negative \(got -1\)"),
+        ({"rating": "high"}, r"^scoring\.weights\.rating: must be a number \(got a string\)"),
+        (dict.fromkeys(DEFAULT_WEIGHTS, 0), r"^scoring\.weights: at least one weight"),
     ],
 )
 def test_bad_weights_are_refused(table, message) -> None:
@@ -356,12 +362,13 @@ def test_no_badges_when_nobody_qualifies() -> None:
 
 
 def test_badge_rules_from_catalog() -> None:
-    rules = BadgeRules.from_scoring({"min_reviews": 25, "badges": {"trusted_grades": ["A"]}})
+    rules = scoring_config({"min_reviews": 25, "badges": {"trusted_grades": ["A"]}}).badges
     assert (rules.min_reviews, rules.trusted_grades, rules.min_contenders) == (25, ("A",), 2)
-    with pytest.raises(ValueError, match="unknown key 'min_contender'"):
-        BadgeRules.from_scoring({"badges": {"min_contender": 3}})
-    with pytest.raises(ValueError, match="unknown grade 'E'"):
-        BadgeRules.from_scoring({"badges": {"trusted_grades": ["E"]}})
+    assert BadgeRules() == scoring_config({}).badges
+    with pytest.raises(ValueError, match=r"badges\.min_contender: unknown key \(did you mean"):
+        scoring_config({"badges": {"min_contender": 3}})
+    with pytest.raises(ValueError, match='badges.trusted_grades: unknown grade "E"'):
+        scoring_config({"badges": {"trusted_grades": ["E"]}})
 
 
 # --- sensitivity ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backrank.core.settings import scoring_config
 from pipelines.aspects import (
     QUOTE_MAX_CHARS,
     aspect_lexicon,
@@ -104,7 +105,7 @@ def test_empty_frames_and_reviews_without_text() -> None:
     features, new_rows = sentence_features(no_text, None)
     assert features.empty and new_rows.empty
     assert list(features.columns) == list(SENTENCE_COLUMNS)
-    result = pros_and_cons(features, no_text, aspect_lexicon({}))
+    result = pros_and_cons(features, no_text, aspect_lexicon())
     assert result.to_dict("records") == [{"product_id": "p1", "pros": [], "cons": []}]
 
 
@@ -139,7 +140,7 @@ def test_identical_reviews_are_all_counted() -> None:
     reviews = reviews_frame(*[same] * 4)
     features, _ = sentence_features(reviews, None)
     assert len(features) == 3  # one set of sentences, shared by the four reviews
-    result = pros_and_cons(features, reviews, aspect_lexicon({}))
+    result = pros_and_cons(features, reviews, aspect_lexicon())
     pros = {p["aspect"]: p for p in result.loc[0, "pros"]}
     assert pros["pain_relief"]["count"] == 4
     assert pros["build_quality"]["count"] == 4
@@ -166,30 +167,29 @@ def test_aspect_matching_whole_words(sentence: str, aspects: set[str]) -> None:
     sentences = pd.DataFrame(
         {"review_key": ["k"], "sentence_index": [0], "sentence": [sentence], "compound": [0.5]}
     )
-    found = aspect_mentions(sentences, aspect_lexicon({}))
+    found = aspect_mentions(sentences, aspect_lexicon())
     assert set(found["aspect"]) == aspects
 
 
 def test_aspect_lexicon_overrides_from_catalog() -> None:
-    lexicon = aspect_lexicon(
-        {
-            "aspects": {
-                "noise": [],
-                "smell": ["smell", "odor"],
-                "comfort": {"label": "Comfort on the ankles", "extra_keywords": ["strap"]},
-            }
+    scoring = {
+        "aspects": {
+            "noise": [],
+            "smell": ["smell", "odor"],
+            "comfort": {"label": "Comfort on the ankles", "extra_keywords": ["strap"]},
         }
-    )
+    }
+    lexicon = aspect_lexicon(scoring_config(scoring).aspects)
     assert "noise" not in lexicon
     assert lexicon["smell"].keywords == ("smell", "odor")
     assert lexicon["comfort"].label == "Comfort on the ankles"
     assert "strap" in lexicon["comfort"].keywords and "padding" in lexicon["comfort"].keywords
-    with pytest.raises(TypeError, match="scoring.aspects.value: must be a list"):
-        aspect_lexicon({"aspects": {"value": "price"}})
+    with pytest.raises(ValueError, match="scoring.aspects.value: must be a list of keywords"):
+        scoring_config({"aspects": {"value": "price"}})
     with pytest.raises(ValueError, match="scoring.aspects.value: must be a list of strings"):
-        aspect_lexicon({"aspects": {"value": ["price", 3]}})
-    with pytest.raises(ValueError, match="scoring.aspects.comfort: unknown key labels"):
-        aspect_lexicon({"aspects": {"comfort": {"labels": "x"}}})
+        scoring_config({"aspects": {"value": ["price", 3]}})
+    with pytest.raises(ValueError, match=r"aspects\.comfort\.labels: unknown key \(did you mean"):
+        scoring_config({"aspects": {"comfort": {"labels": "x"}}})
 
 
 def _pros_cons_reviews() -> pd.DataFrame:
@@ -236,7 +236,7 @@ def _pros_cons_reviews() -> pd.DataFrame:
 def test_pros_and_cons_counts_and_verified_quotes() -> None:
     reviews = _pros_cons_reviews()
     features, _ = sentence_features(reviews, None)
-    result = pros_and_cons(features, reviews, aspect_lexicon({})).set_index("product_id")
+    result = pros_and_cons(features, reviews, aspect_lexicon()).set_index("product_id")
     assert result.loc["p2", "pros"] == [] and result.loc["p2", "cons"] == []
     pros, cons = result.loc["p1", "pros"], result.loc["p1", "cons"]
     build = next(p for p in pros if p["aspect"] == "build_quality")
@@ -256,7 +256,7 @@ def test_pros_and_cons_counts_and_verified_quotes() -> None:
 def test_min_mentions_and_dominance() -> None:
     reviews = _pros_cons_reviews()
     features, _ = sentence_features(reviews, None)
-    lexicon = aspect_lexicon({})
+    lexicon = aspect_lexicon()
     strict = pros_and_cons(features, reviews, lexicon, min_mentions=4).set_index("product_id")
     assert [c["aspect"] for c in strict.loc["p1", "cons"]] == []
     # two praises and two complaints of comfort: neither side clearly wins
@@ -284,6 +284,6 @@ def test_never_crashes_on_arbitrary_text(bodies: list[str | None]) -> None:
     features, new_rows = sentence_features(reviews, None)
     assert features["compound"].between(-1, 1).all()
     assert len(new_rows) == len(features)
-    result = pros_and_cons(features, reviews, aspect_lexicon({}), min_mentions=1)
+    result = pros_and_cons(features, reviews, aspect_lexicon(), min_mentions=1)
     for entry in result.loc[0, "pros"] + result.loc[0, "cons"]:
         assert all(len(q["text"]) <= QUOTE_MAX_CHARS for q in entry["quotes"])

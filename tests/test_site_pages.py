@@ -13,8 +13,11 @@ from typing import Any
 import extruct
 import pandas as pd
 import pytest
+from helpers import load_catalog_text
 from test_site_build import (
+    CATALOG_TOML,
     NOW,
+    FrameStore,
     anchors,
     demo_offers,
     documents,
@@ -23,6 +26,7 @@ from test_site_build import (
 )
 
 from backrank.core.config import AffiliateProgram, Catalog
+from pipelines.scoring_config import ScoringSettings
 from reports.build import build_site
 
 # Payloads that set a flag if they ever run (the browser test checks it) and show a dialog.
@@ -205,6 +209,11 @@ def rich_catalog(folder: Path, extra: str = "") -> Catalog:
     return replace(catalog, affiliates={**catalog.affiliates, "shop_ref": cloaked})
 
 
+def scoring_settings(catalog: Catalog) -> ScoringSettings:
+    """The settings ``pipelines.run.score`` builds from the catalog."""
+    return ScoringSettings.from_scoring(catalog.scoring.raw, categories=catalog.categories)
+
+
 def build_rich_site(folder: Path, with_scores: bool = True, extras: bool = True) -> dict[str, str]:
     result = build_site(
         rich_catalog(folder), ScoredStore(scored_products(with_scores), extras=extras),
@@ -377,6 +386,37 @@ def test_methodology_comes_from_the_config_and_summary(
     )  # fmt: skip
     changed = (other.out_dir / "methodology.html").read_text(encoding="utf-8")
     assert "as if it had 25 extra reviews" in changed
+
+
+STRICT_GRADES = (
+    '[scoring.trust]\ngrade_bounds = [["A", 0.99], ["B", 0.9], ["C", 0.75], ["D", 0.6]]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("scoring", "min_reviews"),
+    [
+        ("[scoring]\nprior_strength = 10\n", 10),  # the badges' default
+        ("[scoring]\nprior_strength = 10\nmin_reviews = 25\n", 25),
+    ],
+)
+def test_methodology_states_the_figures_scoring_uses(
+    tmp_path: Path, scoring: str, min_reviews: int
+) -> None:
+    """Regression (#11): the page said min_reviews 0 while badges used 10, and "A at least
+    95%" while the catalog's own grade_bounds made scoring grade A at 99%."""
+    text = CATALOG_TOML.replace("[scoring]\nprior_strength = 10\n", scoring) + STRICT_GRADES
+    catalog = load_catalog_text(tmp_path, text)
+    result = build_site(catalog, FrameStore(demo_offers(), catalog), tmp_path / "site", now=NOW)
+    page = visible_text((result.out_dir / "methodology.html").read_text(encoding="utf-8"))
+    assert "A at least 99% of reviews kept" in page
+    assert "D at least 60% of reviews kept" in page and "F under 60% kept" in page
+    assert "95%" not in page
+    assert f"at least {min_reviews} reviews to win a badge" in page
+    # ... and those are the figures the scorer reads from the same catalog
+    settings = scoring_settings(catalog)
+    assert settings.trust.grade_bounds[0] == ("A", 0.99)
+    assert settings.badges.min_reviews == min_reviews
 
 
 def test_what_changed_lists_new_gone_price_and_rank_moves(rich: dict[str, str]) -> None:

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backrank.core.config import DEFAULT_CATEGORIES, CategoryRule
+from backrank.core.settings import scoring_config
 from pipelines.specs import extract_specs, product_specs, specs_from_text
 from pipelines.subcategories import assign_subcategory, subcategory_rules
 
@@ -161,10 +162,10 @@ def test_subcategory_needs_keywords_and_stated_specs() -> None:
         slug="heavy-duty-inversion",
         keywords=("inversion table",),
     )
-    rules = subcategory_rules(
-        (heavy, *DEFAULT_CATEGORIES),
-        {"subcategory_specs": {"heavy-duty-inversion": {"min_max_user_weight_lb": 300}}},
-    )
+    categories = (heavy, *DEFAULT_CATEGORIES)
+    scoring = {"subcategory_specs": {"heavy-duty-inversion": {"min_max_user_weight_lb": 300}}}
+    specs = scoring_config(scoring, category_slugs=[c.slug for c in categories])
+    rules = subcategory_rules(categories, specs.subcategory_specs)
     products = pd.DataFrame(
         {
             "product_id": ["a", "b", "c", "d", "e"],
@@ -186,12 +187,18 @@ def test_subcategory_needs_keywords_and_stated_specs() -> None:
 
 
 def test_subcategory_condition_errors_are_named() -> None:
+    slugs = [c.slug for c in DEFAULT_CATEGORIES]
     with pytest.raises(ValueError, match="scoring.subcategory_specs.nope: no category"):
-        subcategory_rules(DEFAULT_CATEGORIES, {"subcategory_specs": {"nope": {}}})
+        scoring_config({"subcategory_specs": {"nope": {}}}, category_slugs=slugs)
     with pytest.raises(ValueError, match="inversion-tables.min_max_user_weight_lb: must be a"):
-        subcategory_rules(
-            DEFAULT_CATEGORIES,
+        scoring_config(
             {"subcategory_specs": {"inversion-tables": {"min_max_user_weight_lb": "300"}}},
+            category_slugs=slugs,
+        )
+    with pytest.raises(ValueError, match=r"inversion-tables\.min_max_weight: unknown key"):
+        scoring_config(
+            {"subcategory_specs": {"inversion-tables": {"min_max_weight": 300}}},
+            category_slugs=slugs,
         )
 
 

@@ -16,6 +16,7 @@ from backrank.app.export import export_table
 from backrank.app.refresh import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_WARNINGS,
     Context,
     build_step,
     crawl_step,
@@ -25,7 +26,7 @@ from backrank.app.refresh import (
 )
 from backrank.app.runs import print_runs
 from backrank.app.serve import serve_site
-from backrank.core.config import CatalogError, load_catalog, validate_catalog
+from backrank.core.config import CatalogError, check_catalog, load_catalog
 from backrank.core.lock import LockBusy, refresh_lock
 from backrank.marketplace import Marketplace
 from backrank.marketplace.faults import PROFILES
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args, console) or EXIT_OK)
     except CatalogError as error:
-        console.print(f"[red]{error}[/red]", highlight=False)
+        print(error, file=sys.stderr)  # one plain FILE:LINE line, never wrapped
         return EXIT_FAILED
     except UsageError as error:
         print(f"backrank: {error}", file=sys.stderr)
@@ -199,16 +200,18 @@ def open_context(args: argparse.Namespace, console: Console) -> Context:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    errors = validate_catalog(args.catalog)
-    for error in errors:
-        console.print(str(error), highlight=False, markup=False)
-    if errors:
+    """Errors and warnings as plain FILE:LINE lines (never wrapped); exit 2 on an error, 1 on
+    a warning only."""
+    checked = check_catalog(args.catalog)
+    for problem in sorted(checked.errors + checked.warnings, key=lambda p: p.line):
+        print(problem, file=sys.stderr)
+    if checked.catalog is None:
         return EXIT_FAILED
-    catalog = load_catalog(args.catalog)
-    print(
-        f"{args.catalog}: ok ({len(catalog.stores)} stores, {len(catalog.affiliates)} affiliate programs)"
-    )
-    return EXIT_OK
+    count = len(checked.warnings)
+    warned = f", {count} warning{'s' if count > 1 else ''}" if count else ""
+    stores, programs = len(checked.catalog.stores), len(checked.catalog.affiliates)
+    print(f"{args.catalog}: ok ({stores} stores, {programs} affiliate programs{warned})")
+    return EXIT_WARNINGS if count else EXIT_OK
 
 
 def cmd_crawl(args: argparse.Namespace, console: Console) -> int:

@@ -1,9 +1,14 @@
-"""Load and validate the catalog (catalog.toml): site, crawl, stores, affiliates, categories, scoring."""
+"""Load and validate the catalog (catalog.toml): site, crawl, stores, affiliates, categories, scoring.
+
+Every problem is found at a key path (``("stores", 1, "platform")``) and reported at that
+key's line; the [scoring] table is parsed by ``backrank.core.settings``.
+"""
 
 from __future__ import annotations
 
-import difflib
+import ipaddress
 import re
+import socket
 import string
 import tomllib
 from collections.abc import Callable, Mapping
@@ -11,6 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from backrank.core.settings import (
+    DEFAULT_MAX_PRICE_AGE_HOURS,
+    SPEC_BOUND_KEYS,
+    KeyPath,
+    ScoringConfig,
+    field_default,
+    is_http_url,
+    key_label,
+    parse_scoring,
+    spec_bounds,
+    type_name,
+    type_problem,
+    unknown_key,
+)
 
 PLATFORMS = ("auto", "amazon", "shopify", "woocommerce", "walmart", "generic")
 AFFILIATE_KINDS = ("amazon", "generic")
@@ -24,17 +44,26 @@ DEFAULT_DISCLOSURE = (
 # Amazon's Operating Agreement asks for this exact sentence.
 DEFAULT_AMAZON_DISCLOSURE = "As an Amazon Associate I earn from qualifying purchases."
 DEFAULT_USER_AGENT = "backrank/0.1"
+# Deeper TOML nesting than any catalog needs is refused before it can exhaust the stack.
+MAX_NESTING = 32
 
 
 class CatalogError(ValueError):
     """One problem in a catalog, printed as ``catalog.toml:LINE: key: what is wrong``."""
 
     def __init__(self, file: str, line: int, key: str, message: str) -> None:
+        key, message = _one_line(key), _one_line(message)
         super().__init__(f"{file}:{line}: {key}: {message}")
         self.file = file
         self.line = line
         self.key = key
         self.message = message
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped, so a message quoting
+    the catalog stays one line and cannot drive the terminal."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m[0])[1:-1], text)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +74,7 @@ class SiteConfig:
     base_url: str
     disclosure: str = DEFAULT_DISCLOSURE
     amazon_disclosure: str = DEFAULT_AMAZON_DISCLOSURE
-    max_price_age_hours: float = 24
+    max_price_age_hours: float = DEFAULT_MAX_PRICE_AGE_HOURS
     theme_dir: Path | None = None
     db: str | None = None
     demo: bool = False
@@ -61,6 +90,9 @@ class CrawlConfig:
     max_review_pages: int = 50
     user_agent: str = DEFAULT_USER_AGENT
     gone_after_misses: int = 2  # complete crawls a listing may be missing from before it is gone
+    # `check` warns on loopback, private and link-local store hosts unless this says they
+    # are meant (the demo marketplace, a store on the owner's own network)
+    allow_private_hosts: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +152,7 @@ class AffiliateProgram:
             link = template.format_map(values)
         except KeyError:
             return None
-        return link if _is_http_url(link) else None
+        return link if is_http_url(link) else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,15 +228,6 @@ DEFAULT_CATEGORIES: tuple[CategoryRule, ...] = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScoringConfig:
-    """Ranking weights; ``raw`` keeps the whole [scoring] table for settings added later."""
-
-    prior_strength: float = 10.0
-    min_reviews: int = 0
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, kw_only=True)
 class Catalog:
     """A loaded catalog."""
 
@@ -230,7 +253,7 @@ class Catalog:
 
 def load_catalog(path: str | Path) -> Catalog:
     """Read and validate a catalog; raise the first CatalogError found."""
-    catalog, errors = _read(Path(path))
+    catalog, errors, _ = _read(Path(path))
     if errors:
         raise errors[0]
     assert catalog is not None
@@ -242,170 +265,187 @@ def validate_catalog(path: str | Path) -> list[CatalogError]:
     return _read(Path(path))[1]
 
 
+@dataclass(frozen=True)
+class CatalogCheck:
+    """What `backrank check` reports: the catalog (None if it has errors), errors, warnings."""
+
+    catalog: Catalog | None
+    errors: list[CatalogError]
+    warnings: list[CatalogError]  # a store on a private address, say: the catalog still loads
+
+
+def check_catalog(path: str | Path) -> CatalogCheck:
+    """Errors and warnings of a catalog, each in file order."""
+    return CatalogCheck(*_read(Path(path)))
+
+
 # --- locating keys in the raw text ------------------------------------------------------
 
+_KEY_PART = r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_\-]+)"""
 _ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([^\]]+?)\s*\]\]")
 _TABLE_HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
-_KEY_LINE = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=""")
+_KEY_LINE = re.compile(rf"^\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
 
 
-def _header_path(text: str) -> tuple[str, ...]:
-    return tuple(part.strip().strip("\"'") for part in text.split("."))
+def _key_parts(text: str) -> tuple[str, ...]:
+    """``a."b.c".d`` as ``("a", "b.c", "d")``."""
+    return tuple(part.strip("\"'") for part in re.findall(_KEY_PART, text))
+
+
+def _line_starts(text: str) -> tuple[list[tuple[bool, int]], int | None]:
+    """For each line: (inside a multi-line string, bracket depth) at its start; and the
+    first line where arrays and inline tables nest deeper than MAX_NESTING (or None)."""
+    states = [(False, 0)]
+    depth, quote, too_deep = 0, "", None
+    index, size = 0, len(text)
+    while index < size:
+        char = text[index]
+        if quote:
+            if char == "\\" and quote in ('"', '"""') and text[index + 1 : index + 2] != "\n":
+                index += 2
+                continue
+            if text.startswith(quote, index):
+                index += len(quote)
+                quote = ""
+                continue
+            if char == "\n":
+                quote = "" if len(quote) == 1 else quote  # an unclosed "..." ends here
+                states.append((bool(quote), depth))
+            index += 1
+            continue
+        if char == "#":
+            end = text.find("\n", index)
+            index = size if end < 0 else end
+            continue
+        if text.startswith(('"""', "'''"), index):
+            quote = text[index : index + 3]
+            index += 3
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING and too_deep is None:
+                too_deep = len(states)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "\n":
+            states.append((False, depth))
+        index += 1
+    return states, too_deep
 
 
 class _Locator:
     """Line numbers of table headers and keys, found by scanning the raw TOML text.
 
     A table is addressed as ``("site",)``, ``("stores", 2)`` (third ``[[stores]]``) or
-    ``("affiliates", "amazon")``.
+    ``("affiliates", "amazon")``. Lines inside multi-line strings and values are skipped.
     """
 
     def __init__(self, text: str) -> None:
-        self.tables: dict[tuple[Any, ...], int] = {}
-        self.keys: dict[tuple[tuple[Any, ...], str], int] = {}
+        self.tables: dict[KeyPath, int] = {}
+        self.keys: dict[tuple[KeyPath, str], int] = {}
         counts: dict[tuple[str, ...], int] = {}
-        current: tuple[Any, ...] = ()
-        in_multiline = False
-        for number, line in enumerate(text.splitlines(), start=1):
-            if in_multiline:
-                if line.count('"""') % 2 == 1 or line.count("'''") % 2 == 1:
-                    in_multiline = False
+        current: KeyPath = ()
+        states, self.too_deep = _line_starts(text)
+        for number, (line, (in_string, depth)) in enumerate(
+            zip(text.split("\n"), states, strict=False), start=1
+        ):
+            if in_string or depth:
                 continue
             if match := _ARRAY_HEADER.match(line):
-                name = _header_path(match.group(1))
+                name = _key_parts(match.group(1))
                 index = counts.get(name, 0)
                 counts[name] = index + 1
                 current = (*name, index)
+                self.tables.setdefault(current, number)
             elif match := _TABLE_HEADER.match(line):
-                current = _header_path(match.group(1))
+                current = _key_parts(match.group(1))
+                self.tables.setdefault(current, number)
             elif match := _KEY_LINE.match(line):
-                key = match.group(1).strip("\"'")
-                self.keys.setdefault((current, key), number)
-                rest = line[match.end() :]
-                if rest.count('"""') % 2 == 1 or rest.count("'''") % 2 == 1:
-                    in_multiline = True
-                continue
-            else:
-                continue
-            self.tables.setdefault(current, number)
+                *tables, key = _key_parts(match.group(1))
+                for end in range(1, len(tables) + 1):  # a dotted key: trust.warn_p = 0.04
+                    self.tables.setdefault((*current, *tables[:end]), number)
+                self.keys.setdefault(((*current, *tables), key), number)
 
-    def line(self, table: tuple[Any, ...], key: str | None = None) -> int:
-        if key is not None:
+    def line(self, path: KeyPath) -> int:
+        """The line of the key at ``path``, else of the nearest table or key holding it, else 1."""
+        for end in range(len(path), 0, -1):
+            table, key = path[: end - 1], path[end - 1]
+            if isinstance(key, int):
+                if path[:end] in self.tables:
+                    return self.tables[path[:end]]
+                continue
             if (table, key) in self.keys:
                 return self.keys[(table, key)]
             if (*table, key) in self.tables:  # a sub-table: [sites] at the top level
                 return self.tables[(*table, key)]
             if (*table, key, 0) in self.tables:  # an array of tables: [[store]]
                 return self.tables[(*table, key, 0)]
-        return self.tables.get(table, 1)
+        return 1
 
 
 # --- reading ----------------------------------------------------------------------------
-
-
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _fold(text: str) -> str:
     return re.sub(r"[\s\-_]+", " ", text.casefold())
 
 
-def _type_name(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
-
-
 _MISSING = object()
 
 
 class _Reader:
-    """Turns the parsed TOML into config objects, collecting every error with its line."""
+    """Turns the parsed TOML into config objects, collecting every problem with its line."""
 
     def __init__(self, path: Path, text: str) -> None:
         self.file = path.name
         self.locator = _Locator(text)
         self.errors: list[CatalogError] = []
+        self.warnings: list[CatalogError] = []
 
-    def error(self, table: tuple[Any, ...], key: str | None, label: str, message: str) -> None:
-        line = self.locator.line(table, key)
-        self.errors.append(CatalogError(self.file, line, label, message))
+    def error(self, path: KeyPath, message: str) -> None:
+        self.errors.append(
+            CatalogError(self.file, self.locator.line(path), key_label(path), message)
+        )
 
-    def check_keys(
-        self, data: Mapping[str, Any], allowed: tuple[str, ...], table: tuple[Any, ...], label: str
-    ) -> None:
+    def warn(self, path: KeyPath, message: str) -> None:
+        self.warnings.append(
+            CatalogError(self.file, self.locator.line(path), key_label(path), f"warning: {message}")
+        )
+
+    def check_keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], table: KeyPath) -> None:
         for key in data:
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                self.error(table, key, _join(label, key), f"unknown key{hint}")
+                self.error((*table, key), unknown_key(key, allowed))
 
     def value(
         self,
         data: Mapping[str, Any],
         key: str,
         kind: str,
-        table: tuple[Any, ...],
-        label: str,
+        table: KeyPath,
         default: Any = _MISSING,
         check: Callable[[Any], str | None] | None = None,
     ) -> Any:
         """``data[key]`` checked against ``kind`` (str, bool, int, number, url, strings, urls)."""
-        name = _join(label, key)
         if key not in data:
             if default is _MISSING:
-                self.error(table, None, name, "is required")
+                self.error((*table, key), "is required")
                 return None
             return default
         value = data[key]
-        problem = _type_problem(value, kind)
+        problem = type_problem(value, kind)
         if problem is None and check is not None:
             problem = check(value)
         if problem is not None:
-            self.error(table, key, name, problem)
+            self.error((*table, key), problem)
             return None if default is _MISSING else default
         if kind in ("strings", "urls"):
             return tuple(value)
         if kind == "number":
             return float(value)
         return value
-
-
-def _join(label: str, key: str) -> str:
-    return f"{label}.{key}" if label else key
-
-
-def _type_problem(value: Any, kind: str) -> str | None:
-    got = f"(got {_type_name(value)})"
-    if kind == "str" and not isinstance(value, str):
-        return f"must be a string {got}"
-    if kind == "bool" and not isinstance(value, bool):
-        return f"must be true or false {got}"
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            return f"must be an integer {got}"
-        if value < 0:
-            return f"must not be negative (got {value})"
-    if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"must be a number {got}"
-        if value < 0:
-            return f"must not be negative (got {value})"
-    if kind == "url":
-        if not isinstance(value, str):
-            return f"must be a string {got}"
-        if not _is_http_url(value):
-            return f'must be an http(s) URL (got "{value}")'
-    if kind in ("strings", "urls"):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"must be a list of strings {got}"
-        if kind == "urls":
-            for item in value:
-                if not _is_http_url(item):
-                    return f'must hold http(s) URLs (got "{item}")'
-    return None
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
@@ -417,28 +457,72 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
     return check
 
 
-def _read(path: Path) -> tuple[Catalog | None, list[CatalogError]]:
+def _decode(path: Path, content: bytes) -> tuple[str | None, CatalogError | None]:
+    """The file as text, or the error naming the line of the first byte that is not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, [CatalogError(path.name, 1, "catalog", f"cannot read: {exc.strerror}")]
-    reader = _Reader(path, text)
+        return content.decode("utf-8"), None
+    except UnicodeDecodeError as bad:
+        line = content.count(b"\n", 0, bad.start) + 1
+        column = bad.start - (content.rfind(b"\n", 0, bad.start) + 1) + 1
+        byte = content[bad.start]
+        message = f"is not UTF-8 text (byte 0x{byte:02x} in column {column})"
+        return None, CatalogError(path.name, line, "catalog", message)
+
+
+def _nesting(data: Any) -> int:
+    """How deep lists and tables nest in ``data`` (counted without recursion)."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth + 1)
+            if depth + 1 <= MAX_NESTING:
+                stack.extend(
+                    (v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)
+                )
+    return deepest
+
+
+def _parse(
+    path: Path, text: str, reader: _Reader
+) -> tuple[dict[str, Any] | None, CatalogError | None]:
+    too_deep = f"nested more than {MAX_NESTING} levels deep"
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))
         line = int(match.group(1)) if match else 1
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        return None, [CatalogError(path.name, line, "toml", message)]
+        return None, CatalogError(path.name, line, "toml", message)
+    except RecursionError:
+        return None, CatalogError(path.name, reader.locator.too_deep or 1, "toml", too_deep)
+    except ValueError as exc:  # a number too long to convert: no position is known
+        return None, CatalogError(path.name, 1, "toml", str(exc).split(":")[0])
+    if _nesting(data) > MAX_NESTING:
+        return None, CatalogError(path.name, reader.locator.too_deep or 1, "toml", too_deep)
+    return data, None
+
+
+def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogError]]:
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return None, [CatalogError(path.name, 1, "catalog", f"cannot read: {exc.strerror}")], []
+    text, error = _decode(path, content)
+    if text is None:
+        return None, [error] if error else [], []
+    reader = _Reader(path, text)
+    data, error = _parse(path, text, reader)
+    if data is None:
+        return None, [error] if error else [], []
     catalog = _build(reader, path, data)
     reader.errors.sort(key=lambda e: e.line)
-    return (None if reader.errors else catalog), reader.errors
+    reader.warnings.sort(key=lambda e: e.line)
+    return (None if reader.errors else catalog), reader.errors, reader.warnings
 
 
 def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
-    reader.check_keys(
-        data, ("site", "crawl", "affiliates", "stores", "categories", "scoring"), (), ""
-    )
+    reader.check_keys(data, ("site", "crawl", "affiliates", "stores", "categories", "scoring"), ())
     site_table = _table(reader, data, "site", required=True)
     # Without a [site] table its keys are not reported one by one.
     site = (
@@ -451,7 +535,9 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
     affiliates = _affiliates(reader, affiliates_table)
     stores = _stores(reader, data.get("stores", []), affiliates, set(affiliates_table))
     categories = _categories(reader, data.get("categories", []))
-    scoring = _scoring(reader, _table(reader, data, "scoring"), categories)
+    scoring = _scoring(reader, _table(reader, data, "scoring"), categories, site)
+    if not crawl.allow_private_hosts:
+        _warn_private_hosts(reader, data.get("stores"), stores)
     return Catalog(
         path=path.resolve(),
         site=site,
@@ -467,10 +553,10 @@ def _table(reader: _Reader, data: dict[str, Any], name: str, required: bool = Fa
     value = data.get(name)
     if value is None:
         if required:
-            reader.error((), None, name, f"a [{name}] table is required")
+            reader.error((name,), f"a [{name}] table is required")
         return {}
     if not isinstance(value, dict):
-        reader.error((), name, name, f"must be a table (got {_type_name(value)})")
+        reader.error((name,), f"must be a table (got {type_name(value)})")
         return {}
     return value
 
@@ -487,19 +573,21 @@ def _site(reader: _Reader, path: Path, data: dict[str, Any]) -> SiteConfig:
         "db",
         "demo",
     )
-    reader.check_keys(data, keys, table, "site")
-    theme_dir = reader.value(data, "theme_dir", "str", table, "site", None)
+    reader.check_keys(data, keys, table)
+
+    def setting(key: str, kind: str, check: Callable[[Any], str | None] | None = None) -> Any:
+        return reader.value(data, key, kind, table, field_default(SiteConfig, key), check)
+
+    theme_dir = setting("theme_dir", "str")
     return SiteConfig(
-        name=reader.value(data, "name", "str", table, "site") or "",
-        base_url=(reader.value(data, "base_url", "url", table, "site") or "").rstrip("/"),
-        disclosure=reader.value(data, "disclosure", "str", table, "site", DEFAULT_DISCLOSURE),
-        amazon_disclosure=reader.value(
-            data, "amazon_disclosure", "str", table, "site", DEFAULT_AMAZON_DISCLOSURE
-        ),
-        max_price_age_hours=reader.value(data, "max_price_age_hours", "number", table, "site", 24),
+        name=reader.value(data, "name", "str", table) or "",
+        base_url=(reader.value(data, "base_url", "url", table) or "").rstrip("/"),
+        disclosure=setting("disclosure", "str"),
+        amazon_disclosure=setting("amazon_disclosure", "str"),
+        max_price_age_hours=setting("max_price_age_hours", "number", _above(0)),
         theme_dir=(path.parent / theme_dir).resolve() if theme_dir else None,
-        db=reader.value(data, "db", "str", table, "site", None),
-        demo=reader.value(data, "demo", "bool", table, "site", False),
+        db=setting("db", "str"),
+        demo=setting("demo", "bool"),
     )
 
 
@@ -507,29 +595,37 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
     table = ("crawl",)
     keys = (
         "polite", "http_cache", "concurrency", "max_review_pages", "user_agent",
-        "gone_after_misses",
+        "gone_after_misses", "allow_private_hosts",
     )  # fmt: skip
-    reader.check_keys(data, keys, table, "crawl")
+    reader.check_keys(data, keys, table)
+
+    def setting(key: str, kind: str, check: Callable[[Any], str | None] | None = None) -> Any:
+        return reader.value(data, key, kind, table, field_default(CrawlConfig, key), check)
+
     default_agent = f"{DEFAULT_USER_AGENT} (+{site.base_url})" if site.base_url else None
     return CrawlConfig(
-        polite=reader.value(data, "polite", "bool", table, "crawl", True),
-        http_cache=reader.value(data, "http_cache", "bool", table, "crawl", False),
-        concurrency=reader.value(
-            data, "concurrency", "int", table, "crawl", 8, _at_least(1, "concurrency")
-        ),
-        max_review_pages=reader.value(data, "max_review_pages", "int", table, "crawl", 50),
+        polite=setting("polite", "bool"),
+        http_cache=setting("http_cache", "bool"),
+        concurrency=setting("concurrency", "int", _at_least(1)),
+        max_review_pages=setting("max_review_pages", "int"),
         user_agent=reader.value(
-            data, "user_agent", "str", table, "crawl", default_agent or DEFAULT_USER_AGENT
+            data, "user_agent", "str", table, default_agent or DEFAULT_USER_AGENT
         ),
-        gone_after_misses=reader.value(
-            data, "gone_after_misses", "int", table, "crawl", 2, _at_least(1, "gone_after_misses")
-        ),
+        gone_after_misses=setting("gone_after_misses", "int", _at_least(1)),
+        allow_private_hosts=setting("allow_private_hosts", "bool"),
     )
 
 
-def _at_least(minimum: int, what: str) -> Callable[[Any], str | None]:
+def _at_least(minimum: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         return None if value >= minimum else f"must be at least {minimum} (got {value})"
+
+    return check
+
+
+def _above(minimum: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value > minimum else f"must be above {minimum:g} (got {value:g})"
 
     return check
 
@@ -538,32 +634,27 @@ def _affiliates(reader: _Reader, data: dict[str, Any]) -> dict[str, AffiliatePro
     programs: dict[str, AffiliateProgram] = {}
     for name, program in data.items():
         table = ("affiliates", name)
-        label = f"affiliates.{name}"
         if not isinstance(program, dict):
-            reader.error(("affiliates",), name, label, "must be a table")
+            reader.error(table, "must be a table")
             continue
-        template = reader.value(program, "url_template", "str", table, label)
+        template = reader.value(program, "url_template", "str", table)
         params: dict[str, str] = {}
         for key, value in program.items():
             if key in ("kind", "url_template", "cloak"):
                 continue
             if not isinstance(value, str):
-                reader.error(table, key, f"{label}.{key}", f"must be a string {_got(value)}")
+                reader.error((*table, key), f"must be a string {_got(value)}")
             elif key in LISTING_PLACEHOLDERS:
-                reader.error(table, key, f"{label}.{key}", "is a listing field, not a parameter")
+                reader.error((*table, key), "is a listing field, not a parameter")
             else:
                 params[key] = value
-        if template is not None and not _template_ok(reader, template, params, table, label):
+        if template is not None and not _template_ok(reader, template, params, table):
             template = None
         default_kind = "amazon" if template and _is_amazon(template) else "generic"
-        kind = reader.value(
-            program, "kind", "str", table, label, default_kind, _one_of(AFFILIATE_KINDS)
-        )
-        cloak = reader.value(program, "cloak", "bool", table, label, False)
+        kind = reader.value(program, "kind", "str", table, default_kind, _one_of(AFFILIATE_KINDS))
+        cloak = reader.value(program, "cloak", "bool", table, False)
         if cloak and kind == "amazon":
-            reader.error(
-                table, "cloak", f"{label}.cloak", "Amazon links must go straight to Amazon"
-            )
+            reader.error((*table, "cloak"), "Amazon links must go straight to Amazon")
             cloak = False
         if template is not None:
             programs[name] = AffiliateProgram(
@@ -578,32 +669,30 @@ def _is_amazon(template: str) -> bool:
 
 
 def _got(value: Any) -> str:
-    return f"(got {_type_name(value)})"
+    return f"(got {type_name(value)})"
 
 
-def _template_ok(
-    reader: _Reader, template: str, params: dict[str, str], table: tuple, label: str
-) -> bool:
-    name = f"{label}.url_template"
+def _template_ok(reader: _Reader, template: str, params: dict[str, str], table: KeyPath) -> bool:
+    where = (*table, "url_template")
     known = set(LISTING_PLACEHOLDERS) | set(params)
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
-        reader.error(table, "url_template", name, f"is not a valid template ({exc})")
+        reader.error(where, f"is not a valid template ({exc})")
         return False
     unknown = sorted({f for f in fields if f not in known})
     if unknown:
         allowed = ", ".join(sorted(known))
-        reader.error(
-            table,
-            "url_template",
-            name,
-            f"unknown placeholder {{{unknown[0]}}} (known: {allowed})",
-        )
+        reader.error(where, f"unknown placeholder {{{unknown[0]}}} (known: {allowed})")
         return False
     sample = {k: "X1" for k in known} | {"url": "https://shop.example/p", "url_quoted": "x"}
-    if not _is_http_url(template.format_map(sample)):
-        reader.error(table, "url_template", name, f'must give an http(s) URL (got "{template}")')
+    try:
+        example = template.format_map(sample)
+    except (ValueError, IndexError, KeyError, AttributeError) as exc:  # "{0}", "{url.x}"
+        reader.error(where, f"is not a valid template ({exc})")
+        return False
+    if not is_http_url(example):
+        reader.error(where, f'must give an http(s) URL (got "{template}")')
         return False
     return True
 
@@ -611,14 +700,18 @@ def _template_ok(
 def _default_store_name(urls: tuple[str, ...]) -> str:
     parts = urlsplit(urls[0])
     host = (parts.hostname or "").removeprefix("www.")
-    return f"{host}:{parts.port}" if parts.port else host
+    try:
+        port = parts.port
+    except ValueError:  # "http://shop.example:99999/": a name without the port will do
+        port = None
+    return f"{host}:{port}" if port else host
 
 
 def _stores(
     reader: _Reader, data: Any, affiliates: dict[str, AffiliateProgram], declared: set[str]
 ) -> tuple[StoreConfig, ...]:
     if not isinstance(data, list):
-        reader.error((), "stores", "stores", "must be an array of tables ([[stores]])")
+        reader.error(("stores",), "must be an array of tables ([[stores]])")
         return ()
     keys = (
         "name",
@@ -635,42 +728,36 @@ def _stores(
     seen: set[str] = set()
     for index, store in enumerate(data):
         table = ("stores", index)
-        label = f"stores[{index}]"
         if not isinstance(store, dict):
-            reader.error((), "stores", label, "must be a table")
+            reader.error(table, "must be a table")
             continue
-        reader.check_keys(store, keys, table, label)
-        platform = reader.value(store, "platform", "str", table, label, "auto", _one_of(PLATFORMS))
+        reader.check_keys(store, keys, table)
+        platform = reader.value(store, "platform", "str", table, "auto", _one_of(PLATFORMS))
         errors_before = len(reader.errors)
-        sitemap_urls = reader.value(store, "sitemap_urls", "urls", table, label, ())
-        start_urls = reader.value(store, "start_urls", "urls", table, label, ())
-        product_urls = reader.value(store, "product_urls", "urls", table, label, ())
+        sitemap_urls = reader.value(store, "sitemap_urls", "urls", table, ())
+        start_urls = reader.value(store, "start_urls", "urls", table, ())
+        product_urls = reader.value(store, "product_urls", "urls", table, ())
         urls = sitemap_urls + start_urls + product_urls
         if not urls and len(reader.errors) == errors_before:
-            reader.error(
-                table, None, label, "needs at least one of sitemap_urls, start_urls, product_urls"
-            )
-        name = reader.value(store, "name", "str", table, label, None, _non_empty)
+            reader.error(table, "needs at least one of sitemap_urls, start_urls, product_urls")
+        name = reader.value(store, "name", "str", table, None, _non_empty)
         if name is None and urls:
             name = _default_store_name(urls)
         if name is not None:
             if name in seen:
-                reader.error(table, "name", f"{label}.name", f'duplicate store name "{name}"')
+                reader.error((*table, "name"), f'duplicate store name "{name}"')
             seen.add(name)
-        affiliate = reader.value(store, "affiliate", "str", table, label, None)
+        affiliate = reader.value(store, "affiliate", "str", table, None)
         if affiliate is not None and affiliate not in declared:
             defined = ", ".join(sorted(declared)) or "none defined"
             reader.error(
-                table,
-                "affiliate",
-                f"{label}.affiliate",
-                f'"{affiliate}" is not defined in [affiliates] ({defined})',
+                (*table, "affiliate"), f'"{affiliate}" is not defined in [affiliates] ({defined})'
             )
             affiliate = None
         program = affiliates.get(affiliate) if affiliate else None
         amazon = platform == "amazon" or (program is not None and program.kind == "amazon")
-        quote_reviews = reader.value(store, "quote_reviews", "bool", table, label, not amazon)
-        currency = reader.value(store, "currency", "str", table, label, None, _currency_code)
+        quote_reviews = reader.value(store, "quote_reviews", "bool", table, not amazon)
+        currency = reader.value(store, "currency", "str", table, None, _currency_code)
         hosts = [urlsplit(u) for u in urls]
         stores.append(
             StoreConfig(
@@ -679,7 +766,7 @@ def _stores(
                 sitemap_urls=sitemap_urls,
                 start_urls=start_urls,
                 product_urls=product_urls,
-                include=reader.value(store, "include", "strings", table, label, ()),
+                include=reader.value(store, "include", "strings", table, ()),
                 affiliate=affiliate,
                 quote_reviews=quote_reviews,
                 currency=currency,
@@ -708,7 +795,7 @@ def _slug(value: str) -> str | None:
 
 def _categories(reader: _Reader, data: Any) -> tuple[CategoryRule, ...]:
     if not isinstance(data, list):
-        reader.error((), "categories", "categories", "must be an array of tables ([[categories]])")
+        reader.error(("categories",), "must be an array of tables ([[categories]])")
         return DEFAULT_CATEGORIES
     if not data:
         return DEFAULT_CATEGORIES
@@ -716,31 +803,31 @@ def _categories(reader: _Reader, data: Any) -> tuple[CategoryRule, ...]:
     seen: set[str] = set()
     for index, rule in enumerate(data):
         table = ("categories", index)
-        label = f"categories[{index}]"
         if not isinstance(rule, dict):
-            reader.error((), "categories", label, "must be a table")
+            reader.error(table, "must be a table")
             continue
-        reader.check_keys(rule, ("name", "slug", "keywords", *_spec_bound_keys()), table, label)
-        name = reader.value(rule, "name", "str", table, label)
-        slug = reader.value(rule, "slug", "str", table, label, None, _slug)
+        reader.check_keys(rule, ("name", "slug", "keywords", *SPEC_BOUND_KEYS), table)
+        name = reader.value(rule, "name", "str", table)
+        slug = reader.value(rule, "slug", "str", table, None, _slug)
         if slug is None and name:
             slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or None
         if slug in seen:
-            reader.error(table, "slug", f"{label}.slug", f'duplicate category slug "{slug}"')
+            reader.error((*table, "slug"), f'duplicate category slug "{slug}"')
         if slug:
             seen.add(slug)
-        keywords = reader.value(rule, "keywords", "strings", table, label, ())
-        minimums: dict[str, float] = {}
-        maximums: dict[str, float] = {}
-        for key in _spec_bound_keys():
-            bound = reader.value(rule, key, "number", table, label, None)
-            if bound is not None:
-                kind, spec = key.split("_", 1)
-                (minimums if kind == "min" else maximums)[spec] = bound
+        keywords = reader.value(rule, "keywords", "strings", table, ())
+        problems: list = []
+        bounds = spec_bounds(rule, table, problems)
+        for problem in problems:
+            reader.error(problem.path, problem.message)
         if name and slug:
             rules.append(
                 CategoryRule(
-                    name=name, slug=slug, keywords=keywords, minimums=minimums, maximums=maximums
+                    name=name,
+                    slug=slug,
+                    keywords=keywords,
+                    minimums=bounds.minimums,
+                    maximums=bounds.maximums,
                 )
             )
     if "other" not in seen:
@@ -748,33 +835,63 @@ def _categories(reader: _Reader, data: Any) -> tuple[CategoryRule, ...]:
     return tuple(rules)
 
 
-def _spec_bound_keys() -> tuple[str, ...]:
-    """``min_<spec>``/``max_<spec>`` for every spec the scoring extracts."""
-    from pipelines.specs import SPEC_NAMES  # the scoring stage owns the spec names
-
-    return tuple(f"{kind}_{name}" for kind in ("min", "max") for name in SPEC_NAMES)
-
-
 def _scoring(
-    reader: _Reader, data: dict[str, Any], categories: tuple[CategoryRule, ...] = ()
+    reader: _Reader, data: dict[str, Any], categories: tuple[CategoryRule, ...], site: SiteConfig
 ) -> ScoringConfig:
-    table = ("scoring",)
-    config = ScoringConfig(
-        prior_strength=reader.value(data, "prior_strength", "number", table, "scoring", 10.0),
-        min_reviews=reader.value(data, "min_reviews", "int", table, "scoring", 0),
-        raw=dict(data),
+    config, problems = parse_scoring(
+        data,
+        category_slugs=[rule.slug for rule in categories],
+        max_price_age_hours=site.max_price_age_hours,
     )
-    # The scoring steps parse their own sub-tables; ask them now so a typo fails at load.
-    from pipelines.scoring_config import scoring_problems
-
-    for name, message in scoring_problems(data, categories):
-        sub = data.get(name)
-        named = sub if isinstance(sub, dict) else {}
-        said = re.sub(r"\(.*?\)", "", message)  # "(known: a, b)" names no culprit
-        keys = [k for k in named if re.search(rf"\b{re.escape(str(k))}\b", said)]
-        if keys:
-            line = reader.locator.line((*table, name), keys[0])
-        else:
-            line = reader.locator.line(table, name)
-        reader.errors.append(CatalogError(reader.file, line, f"scoring.{name}", message))
+    for problem in problems:
+        reader.error(problem.path, problem.message)
     return config
+
+
+def private_address(host: str) -> str | None:
+    """ "a loopback", "a private" or "a link-local" for such a host name or address, else None.
+
+    Only what the name says is judged (no DNS look-up): ``localhost``, IP addresses in any
+    form the resolver accepts (``127.0.0.1``, ``::1``, ``2130706433``, ``::ffff:10.0.0.1``).
+    """
+    host = host.strip("[]").rstrip(".").casefold()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "a loopback"
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
+    except ValueError:
+        try:  # the resolver also takes "2130706433" and "0x7f.1" for 127.0.0.1
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return "a loopback"
+    if address.is_link_local:
+        return "a link-local"
+    if address.is_private or address.is_unspecified:
+        return "a private"
+    return None
+
+
+def _warn_private_hosts(reader: _Reader, data: Any, stores: tuple[StoreConfig, ...]) -> None:
+    """Warn once per store and host on a URL to a loopback, private or link-local address."""
+    if not isinstance(data, list):
+        return
+    for index, store in enumerate(data):
+        if not isinstance(store, dict):
+            continue
+        warned: set[str] = set()
+        for key in ("sitemap_urls", "start_urls", "product_urls"):
+            urls = store.get(key)
+            for url in urls if isinstance(urls, list) else ():
+                host = urlsplit(url).hostname if isinstance(url, str) and is_http_url(url) else None
+                kind = private_address(host) if host else None
+                if host and kind and host not in warned:
+                    warned.add(host)
+                    reader.warn(
+                        ("stores", index, key),
+                        f"{host} is {kind} address; set allow_private_hosts = true in [crawl] "
+                        "if this store is meant to be on it",
+                    )
