@@ -8,9 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from backrank.core.settings import GRADE_POINTS
 from reports import values
 
-TRUST_GRADES = ("A", "B", "C", "D", "F")
+TRUST_GRADES = tuple(GRADE_POINTS)  # best first
 SPEC_LABELS = {
     "max_user_weight_lb": "Maximum user weight",
     "height_min_in": "Minimum user height",

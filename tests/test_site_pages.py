@@ -211,7 +211,7 @@ def rich_catalog(folder: Path, extra: str = "") -> Catalog:
 
 def scoring_settings(catalog: Catalog) -> ScoringSettings:
     """The settings ``pipelines.run.score`` builds from the catalog."""
-    return ScoringSettings.from_scoring(catalog.scoring.raw, categories=catalog.categories)
+    return ScoringSettings.from_scoring(catalog.scoring, categories=catalog.categories)
 
 
 def build_rich_site(folder: Path, with_scores: bool = True, extras: bool = True) -> dict[str, str]:

@@ -652,7 +652,9 @@ def _affiliates(reader: _Reader, data: dict[str, Any]) -> dict[str, AffiliatePro
             template = None
         default_kind = "amazon" if template and _is_amazon(template) else "generic"
         kind = reader.value(program, "kind", "str", table, default_kind, _one_of(AFFILIATE_KINDS))
-        cloak = reader.value(program, "cloak", "bool", table, False)
+        cloak = reader.value(
+            program, "cloak", "bool", table, field_default(AffiliateProgram, "cloak")
+        )
         if cloak and kind == "amazon":
             reader.error((*table, "cloak"), "Amazon links must go straight to Amazon")
             cloak = False
