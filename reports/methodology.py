@@ -75,7 +75,9 @@ def methodology(catalog: Catalog, summary: Mapping[str, Any] | None) -> Methodol
     scoring = catalog.scoring
     raw = dict(scoring.raw)
     summary = dict(summary or {})
-    weights = values.mapping(summary.get("weights")) or values.mapping(raw.get("weights"))
+    # the run's weights; before any run, the catalog's as the scoring will use them (summing to 1)
+    configured = scoring.weights if "weights" in raw else {}
+    weights = values.mapping(summary.get("weights")) or dict(configured)
     trust = scoring.trust
     thresholds = tuple(
         Setting(name=label, value=shown(getattr(trust, name)))

@@ -419,6 +419,15 @@ def test_methodology_states_the_figures_scoring_uses(
     assert settings.badges.min_reviews == min_reviews
 
 
+def test_methodology_before_any_run_shows_the_weights_scoring_will_use(tmp_path: Path) -> None:
+    weights = "[scoring.weights]\nrating = 2\nwilson = 1\nvalue = 1\nvolume = 0\ntrust = 0\n"
+    catalog = load_catalog_text(tmp_path, CATALOG_TOML + weights)
+    result = build_site(catalog, FrameStore(demo_offers(), catalog), tmp_path / "site", now=NOW)
+    page = visible_text((result.out_dir / "methodology.html").read_text(encoding="utf-8"))
+    assert "rating 0.5 trust 0 value 0.25 volume 0 wilson 0.25" in page  # not "rating 2"
+    assert scoring_settings(catalog).weights["rating"] == 0.5
+
+
 def test_what_changed_lists_new_gone_price_and_rank_moves(rich: dict[str, str]) -> None:
     text = visible_text(rich["changes.html"])
     assert "New products (1)" in text and "&lt;script&gt;" in rich["changes.html"]
