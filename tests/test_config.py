@@ -17,6 +17,7 @@ from backrank.core.config import (
     load_catalog,
     validate_catalog,
 )
+from backrank.core.settings import TrustConfig, parse_scoring
 
 MINIMAL = (
     SITE_TOML
@@ -368,3 +369,31 @@ def test_loading_a_catalog_imports_no_stage_and_no_heavy_library(tmp_path: Path)
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_scoring_problems_are_key_paths() -> None:
+    config, problems = parse_scoring(
+        {"trust": {"grade_bounds": [["A", 2]]}, "badges": {"min_contender": 3}, "min_reviews": 5}
+    )
+    assert sorted(p.path for p in problems) == [
+        ("scoring", "badges", "min_contender"),
+        ("scoring", "trust", "grade_bounds"),
+    ]
+    assert config.trust.grade_bounds == TrustConfig().grade_bounds  # a bad key keeps its default
+    assert config.min_reviews == config.badges.min_reviews == 5
+
+
+@pytest.mark.parametrize(
+    ("scoring", "line"),
+    [
+        ('[scoring]\nprior_strength = 5\ntrust.warn_p = "x"\n', 3),  # a dotted key
+        ("[scoring]\n\ntrust = { warnp = 0.1 }\n", 3),  # an inline table: the key holding it
+        ('[ "scoring" . trust ]\n\nwarn_p = "x"\n', 3),  # a quoted, spaced header
+        # a table header inside a multi-line string is text, not a header
+        ('[scoring]\nnote = """\n[scoring.trust]\nx = 1\n"""\n[scoring.trust]\nwarn_p = "x"\n', 7),
+    ],
+)
+def test_scoring_problem_lines(tmp_path: Path, scoring: str, line: int) -> None:
+    offset = MINIMAL.count("\n")
+    message = error_of(tmp_path, MINIMAL + scoring)
+    assert message.startswith(f"catalog.toml:{offset + line}: scoring.trust.warn")
