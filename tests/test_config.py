@@ -390,7 +390,10 @@ def test_scoring_problems_are_key_paths() -> None:
         ("[scoring]\n\ntrust = { warnp = 0.1 }\n", 3),  # an inline table: the key holding it
         ('[ "scoring" . trust ]\n\nwarn_p = "x"\n', 3),  # a quoted, spaced header
         # a table header inside a multi-line string is text, not a header
-        ('[scoring]\nnote = """\n[scoring.trust]\nwarn_p = 1\n"""\n[scoring.trust]\nwarn_p = "x"\n', 7),
+        (
+            '[scoring]\nnote = """\n[scoring.trust]\nwarn_p = 1\n"""\n[scoring.trust]\nwarn_p = "x"\n',
+            7,
+        ),
     ],
 )
 def test_scoring_problem_lines(tmp_path: Path, scoring: str, line: int) -> None:

@@ -264,7 +264,7 @@ def parse_scoring(
     category_slugs: Iterable[str] | None = None,
     max_price_age_hours: float = DEFAULT_MAX_PRICE_AGE_HOURS,
 ) -> tuple[ScoringConfig, list[Problem]]:
-    """The [scoring] table as a ScoringConfig, and every problem in it (in key order).
+    """The [scoring] table as a ScoringConfig, and every problem in it.
 
     ``category_slugs`` (the catalog's categories) checks [scoring.subcategory_specs];
     ``max_price_age_hours`` is the [site] figure the price rules use. A key with a problem
@@ -273,8 +273,8 @@ def parse_scoring(
     problems: list[Problem] = []
     path: KeyPath = ("scoring",)
     sub = {name: _subtable(table, name, problems) for name in SCORING_TABLES}
-    defaults = ScoringConfig()
-    prior = _setting(table, "prior_strength", "number", path, problems, defaults.prior_strength)
+    default_prior = field_default(ScoringConfig, "prior_strength")
+    prior = _setting(table, "prior_strength", "number", path, problems, default_prior)
     badges = _badges(table, sub["badges"], problems)
     config = ScoringConfig(
         prior_strength=float(prior),
