@@ -21,6 +21,7 @@ from backrank.core.settings import (
     DEFAULT_MAX_PRICE_AGE_HOURS,
     SPEC_BOUND_KEYS,
     KeyPath,
+    Problem,
     ScoringConfig,
     field_default,
     is_http_url,
@@ -818,7 +819,7 @@ def _categories(reader: _Reader, data: Any) -> tuple[CategoryRule, ...]:
         if slug:
             seen.add(slug)
         keywords = reader.value(rule, "keywords", "strings", table, ())
-        problems: list = []
+        problems: list[Problem] = []
         bounds = spec_bounds(rule, table, problems)
         for problem in problems:
             reader.error(problem.path, problem.message)
