@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.trust import judge_reviews
-from pipelines.trust_metrics import average_precision, roc_auc
-from pipelines.trust_model_table import SUMMARY as MODEL_FIT
+from pipelines.trust.judge import judge_reviews
+from pipelines.trust.metrics import average_precision, roc_auc
+from pipelines.trust.model_table import SUMMARY as MODEL_FIT
 
 
 def load_amazon_jsonl(path: Path) -> pd.DataFrame:

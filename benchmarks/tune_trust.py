@@ -4,7 +4,7 @@
     python benchmarks/tune_trust.py --reviews ... --write pipelines/trust_model_table.py
 
 Fits gradient-boosted trees (logistic loss, Newton leaves, histogram splits, numpy only) on
-``pipelines.trust_features.behaviour_features``; reports ROC AUC and average precision
+``pipelines.trust.features.behaviour_features``; reports ROC AUC and average precision
 cross-validated by product (5 folds: no product is in both the fitting and the scored part)
 next to the in-sample figures, and with ``--write`` writes the model fitted on the whole file
 as the table module the scoring reads. The ids are never features; the label only fits.
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.trust import prepare_reviews
-from pipelines.trust_features import FEATURES, behaviour_features
-from pipelines.trust_metrics import average_precision, roc_auc
-from pipelines.trust_model import TreeModel
+from pipelines.trust.features import FEATURES, behaviour_features
+from pipelines.trust.judge import prepare_reviews
+from pipelines.trust.metrics import average_precision, roc_auc
+from pipelines.trust.model import TreeModel
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def model_table(model: TreeModel, summary: dict) -> str:
         '"""Suspicion model fitted by benchmarks/tune_trust.py (generated: do not edit by hand)."""',
         "",
         "",
-        "from pipelines.trust_model import TreeModel",
+        "from pipelines.trust.model import TreeModel",
         "",
         "# how it was fitted, and ROC AUC / average precision cross-validated by product and in-sample",
         f"SUMMARY = {summary!r}",

@@ -39,7 +39,7 @@ from pipelines.sensitivity import weight_sensitivity
 from pipelines.sentiment import SENTENCE_COLUMNS, review_keys, sentence_features
 from pipelines.specs import extract_specs, product_specs
 from pipelines.subcategories import assign_subcategory
-from pipelines.trust import judge_reviews
+from pipelines.trust.judge import judge_reviews
 
 OFFER_COLUMNS = (
     "listing_id", "store", "url", "canonical_url", "title", "brand", "price", "currency",

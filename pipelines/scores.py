@@ -24,7 +24,7 @@ COMPONENT_LABELS: dict[str, str] = {
     "volume": "Review volume",
     "trust": "Review trust grade",
 }
-# Trust grade as points on the 0-10 component scale (grades from pipelines.trust).
+# Trust grade as points on the 0-10 component scale (grades from pipelines.trust.judge).
 GRADE_POINTS: dict[str, float] = {"A": 10.0, "B": 7.5, "C": 5.0, "D": 2.5, "F": 0.0}
 STARS = ("1", "2", "3", "4", "5")
 # A price this many doublings from the subcategory median counts as cheapest (-) or dearest (+).

@@ -16,8 +16,8 @@ from pipelines.prices import PriceRules
 from pipelines.scores import scoring_weights
 from pipelines.sentiment import SENTIMENT_VERSION
 from pipelines.subcategories import SubcategoryRule, subcategory_rules
-from pipelines.trust_config import DEFAULT_WEIGHTS as TRUST_WEIGHTS
-from pipelines.trust_config import TrustConfig
+from pipelines.trust.config import DEFAULT_WEIGHTS as TRUST_WEIGHTS
+from pipelines.trust.config import TrustConfig
 
 DEFAULT_PRIOR_STRENGTH = 10.0
 # Bump when a per-product step (trust, specs, pros and cons) changes what it computes, so

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from pipelines.trust_config import TrustConfig
+from pipelines.trust.config import TrustConfig
 from reports import values
 
 TRUST_THRESHOLD_LABELS = {

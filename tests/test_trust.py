@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.trust import judge_reviews, prepare_reviews
-from pipelines.trust_features import behaviour_features
-from pipelines.trust_metrics import average_precision, roc_auc
-from pipelines.trust_model import TreeModel
-from pipelines.trust_stats import welch_p_value
+from pipelines.trust.features import behaviour_features
+from pipelines.trust.judge import judge_reviews, prepare_reviews
+from pipelines.trust.metrics import average_precision, roc_auc
+from pipelines.trust.model import TreeModel
+from pipelines.trust.stats import welch_p_value
 
 WORDS = [
     "solid",

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipelines.trust_config import TrustConfig
-from pipelines.trust_features import behaviour_features
-from pipelines.trust_model_table import MODEL
-from pipelines.trust_stats import subset_vs_rest
-from pipelines.trust_text import incentivised, near_duplicates, tokenise, word_count
+from pipelines.trust.config import TrustConfig
+from pipelines.trust.features import behaviour_features
+from pipelines.trust.model_table import MODEL
+from pipelines.trust.stats import subset_vs_rest
+from pipelines.trust.text import incentivised, near_duplicates, tokenise, word_count
 
 REQUIRED_COLUMNS = ("review_id", "product_id", "rating", "date")
 

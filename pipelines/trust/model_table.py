@@ -1,6 +1,6 @@
 """Suspicion model fitted by benchmarks/tune_trust.py (generated: do not edit by hand)."""
 
-from pipelines.trust_model import TreeModel
+from pipelines.trust.model import TreeModel
 
 # how it was fitted, and ROC AUC / average precision cross-validated by product and in-sample
 SUMMARY = {
