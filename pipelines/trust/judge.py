@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipelines.trust.config import TrustConfig
 from pipelines.trust.features import behaviour_features
-from pipelines.trust.model_table import MODEL
+from pipelines.trust.model import suspicion_model
 from pipelines.trust.stats import subset_vs_rest
 from pipelines.trust.text import incentivised, near_duplicates, tokenise, word_count
 
@@ -271,7 +271,7 @@ def suspicion_score(features: pd.DataFrame, flags: pd.DataFrame, config: TrustCo
     logit = float(weights.get("intercept", 0.0)) + np.zeros(len(features))
     scale = float(weights.get("behaviour", 1.0))
     if scale and len(features):
-        logit += scale * MODEL.log_odds(features)
+        logit += scale * suspicion_model().log_odds(features)
     for name in flags.columns:
         weight = weights.get(name)
         if weight:
