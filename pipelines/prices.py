@@ -251,14 +251,18 @@ def offer_history_of(offers: pd.DataFrame, history: pd.DataFrame | None) -> pd.D
 
 def with_price_summaries(
     products: pd.DataFrame,
-    history: pd.DataFrame,
+    offers: pd.DataFrame,
+    history: pd.DataFrame | None,
     product_listings: pd.DataFrame,
     *,
     now: datetime,
     rules: PriceRules,
 ) -> pd.DataFrame:
-    """Products with ``price_summary`` and ``price_history`` (empty lists when unpriced)."""
-    prices = price_summaries(history, product_listings, now=now, rules=rules)
+    """Products with ``price_summary`` and ``price_history`` (empty lists when unpriced),
+    from the offer ``history`` (without one: the latest ``offers`` alone)."""
+    prices = price_summaries(
+        offer_history_of(offers, history), product_listings, now=now, rules=rules
+    )
     products = products.merge(prices, on="product_id", how="left")
     for column in ("price_summary", "price_history"):
         products[column] = [v if isinstance(v, list) else [] for v in products[column]]

@@ -30,7 +30,7 @@ from pipelines.matching_incremental import (
     match_products,
 )
 from pipelines.naming import product_ids, product_names
-from pipelines.prices import offer_history_of, with_decimal_prices, with_price_summaries
+from pipelines.prices import with_decimal_prices, with_price_summaries
 from pipelines.ranking import (
     bayesian_average,
     best_prices,
@@ -199,12 +199,13 @@ def score(
         .pipe(with_subcategories, settings.subcategories)
         .pipe(bayesian_average, settings.prior_strength)
         .pipe(with_trust_adjusted_rating, settings.prior_strength)
-        .pipe(clock.timed("scores", score_products), rating_histogram(linked), settings.weights)
+        .pipe(clock.timed("scores", with_scores), linked, settings.weights)
         .pipe(clock.timed("scores", rank_by_composite))
         .pipe(clock.timed("scores", assign_badges), settings.badges)
         .pipe(
             clock.timed("prices", with_price_summaries),
-            offer_history_of(offers, offer_history),
+            offers,
+            offer_history,
             membership,
             now=now if now is not None else datetime.now(UTC),
             rules=settings.prices,
@@ -356,6 +357,14 @@ def with_subcategories(
         products, rules, products[["product_id", "specs"]], text_column="category_text"
     )
     return products.assign(category=products["subcategory"])
+
+
+def with_scores(
+    products: pd.DataFrame, reviews: pd.DataFrame, weights: dict[str, float]
+) -> pd.DataFrame:
+    """Products with their rating histogram (from ``reviews``), Wilson bound, value and
+    composite scores (``score_products``)."""
+    return products.pipe(score_products, rating_histogram(reviews), weights)
 
 
 def in_output_order(products: pd.DataFrame) -> pd.DataFrame:
