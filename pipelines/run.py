@@ -59,13 +59,10 @@ OFFER_COLUMNS = (
     "availability", "rating", "review_count", "gtin", "mpn", "sku", "asin", "fetched_at",
     "category",
 )  # fmt: skip
-
-
 REVIEW_COLUMNS = (
     "listing_id", "store", "url", "review_id", "author", "rating", "title", "body", "date",
     "verified", "helpful_votes",
 )  # fmt: skip
-
 # The scoring output contract (docs/DESIGN.md, "Scoring output").
 PRODUCT_COLUMNS = (
     "product_id", "name", "brand", "category", "listings", "best_price", "currency",
@@ -74,11 +71,8 @@ PRODUCT_COLUMNS = (
     "value_score", "composite_score", "score_breakdown", "badges", "pros", "cons", "specs",
     "rating_histogram", "price_summary",
 )  # fmt: skip
-
 PRODUCT_LISTING_COLUMNS = ("product_id", "listing_id")
-
 REVIEW_SCORE_COLUMNS = ("store", "review_id", "product_id", "suspicion", "flags", "kept")
-
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
