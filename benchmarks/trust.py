@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.trust import judge_reviews
-from pipelines.trust_metrics import average_precision, roc_auc
-from pipelines.trust_model_table import SUMMARY as MODEL_FIT
+from pipelines.trust.judge import judge_reviews
+from pipelines.trust.metrics import average_precision, roc_auc
+from pipelines.trust.model import fit_summary
 
 
 def load_amazon_jsonl(path: Path) -> pd.DataFrame:
@@ -133,16 +133,17 @@ def main() -> None:
         print(
             f"ROC AUC {figures['roc_auc']:.4f}  average precision {figures['average_precision']:.4f}"
         )
-        # the honest figure is the cross-validated one; tune_trust.py recomputes it
+        # the honest figure is the cross-validated one; scripts/tune_trust.py recomputes it
+        model_fit = fit_summary()
         print(
             "suspicion model as fitted: ROC AUC {in_sample_roc_auc} in-sample, {cv_roc_auc} "
             "+- {cv_roc_auc_spread} cross-validated by product ({folds} folds x {n_seeds} "
-            "shuffles, {reviews} reviews; benchmarks/tune_trust.py)".format(
-                n_seeds=len(MODEL_FIT["seeds"]), **MODEL_FIT
+            "shuffles, {reviews} reviews; scripts/tune_trust.py)".format(
+                n_seeds=len(model_fit["seeds"]), **model_fit
             )
         )
-        figures["model_cv_roc_auc"] = MODEL_FIT["cv_roc_auc"]
-        figures["model_in_sample_roc_auc"] = MODEL_FIT["in_sample_roc_auc"]
+        figures["model_cv_roc_auc"] = model_fit["cv_roc_auc"]
+        figures["model_in_sample_roc_auc"] = model_fit["in_sample_roc_auc"]
     print(f"{len(table)} reviews, {len(products)} products scored in {seconds:.2f} s")
     print(json.dumps(figures))
 

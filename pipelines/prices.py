@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backrank.core.money import as_decimal
 from backrank.core.settings import PriceRules
 
 HISTORY_COLUMNS = (
@@ -199,4 +200,46 @@ def price_summaries(
     )
 
 
-__all__ = ["HISTORY_COLUMNS", "PriceRules", "price_summaries", "priced_snapshots"]
+def with_decimal_prices(offers: pd.DataFrame) -> pd.DataFrame:
+    """Offers whose ``price`` is Decimal or None (object dtype): never NaN, never 0 for unknown."""
+    prices = [as_decimal(value) for value in offers["price"]]
+    return offers.assign(price=pd.Series(prices, index=offers.index, dtype=object))
+
+
+def offer_history_of(offers: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
+    """The offer history to summarise prices from: ``history``, else the latest offers alone."""
+    frame = history if history is not None else offers
+    if "run_id" not in frame.columns:
+        frame = frame.assign(run_id=None)
+    return frame.pipe(with_decimal_prices)
+
+
+def with_price_summaries(
+    products: pd.DataFrame,
+    offers: pd.DataFrame,
+    history: pd.DataFrame | None,
+    product_listings: pd.DataFrame,
+    *,
+    now: datetime,
+    rules: PriceRules,
+) -> pd.DataFrame:
+    """Products with ``price_summary`` and ``price_history`` (empty lists when unpriced),
+    from the offer ``history`` (without one: the latest ``offers`` alone)."""
+    prices = price_summaries(
+        offer_history_of(offers, history), product_listings, now=now, rules=rules
+    )
+    products = products.merge(prices, on="product_id", how="left")
+    for column in ("price_summary", "price_history"):
+        products[column] = [v if isinstance(v, list) else [] for v in products[column]]
+    return products
+
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "PriceRules",
+    "offer_history_of",
+    "price_summaries",
+    "priced_snapshots",
+    "with_decimal_prices",
+    "with_price_summaries",
+]

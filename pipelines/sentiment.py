@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
+from multiprocessing import get_context
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +17,12 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 SENTENCE_COLUMNS = ("review_key", "sentence_index", "sentence", "compound")
 # Bump when the scorer changes (lexicon, rewrites), so a store can drop stale cached rows.
 SENTIMENT_VERSION = "vader-3.3.2+backrank-1"
+# Below this many uncached reviews sentiment runs in-process; above, over worker processes.
+PARALLEL_SENTIMENT_MIN = 50_000
+SENTIMENT_CHUNK = 25_000
+
+# Cached sentence rows, or a look-up called with the review keys wanted (the store's).
+SentenceCache = pd.DataFrame | Callable[[list[str]], pd.DataFrame] | None
 
 # Words reviews of back-care equipment use that VADER's general lexicon lacks, on its
 # -4..4 valence scale.
@@ -181,3 +191,55 @@ def sentence_features(
         {"review_key": object, "sentence_index": "int64", "sentence": object, "compound": "float64"}
     ).sort_values(["review_key", "sentence_index"], ignore_index=True)
     return features, new_rows
+
+
+def _sentiment_chunk(reviews: pd.DataFrame) -> pd.DataFrame:
+    """Sentences of one chunk of uncached reviews (runs in a worker process)."""
+    return sentence_features(reviews, None)[1]
+
+
+class PendingSentiment:
+    """Sentence features being computed: many uncached reviews go to worker processes at
+    once (so the main process can judge trust meanwhile); ``result()`` waits for them."""
+
+    def __init__(self, reviews: pd.DataFrame, cache: SentenceCache, workers: int) -> None:
+        keys = review_keys(reviews)
+        if callable(cache):
+            cache = cache(list(dict.fromkeys(keys)))
+        self.reviews, self.cache = reviews, cache
+        known = set(cache["review_key"]) if cache is not None and not cache.empty else set()
+        uncached = ~keys.isin(known).to_numpy(dtype=bool)
+        todo = pd.DataFrame(
+            {
+                "content_hash": keys[uncached].to_numpy(),
+                "title": reviews["title"].to_numpy()[uncached],
+                "body": reviews["body"].to_numpy()[uncached],
+            }
+        ).drop_duplicates("content_hash")
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list[Any] = []
+        if len(todo) >= PARALLEL_SENTIMENT_MIN and workers >= 2:
+            self.pool = ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+            self.futures = [
+                self.pool.submit(_sentiment_chunk, todo.iloc[i : i + SENTIMENT_CHUNK])
+                for i in range(0, len(todo), SENTIMENT_CHUNK)
+            ]
+
+    def close(self) -> None:
+        """Stop the workers (after a result, or when the run failed before asking for one)."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def result(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(features, new rows)`` as ``sentence_features`` gives them."""
+        if self.pool is None:
+            return sentence_features(self.reviews, self.cache)
+        try:
+            parts = [future.result() for future in self.futures]
+        finally:
+            self.close()
+        new_rows = pd.concat(parts, ignore_index=True)
+        cache = self.cache
+        merged = new_rows if cache is None or cache.empty else pd.concat([cache, new_rows])
+        features, _ = sentence_features(self.reviews, merged[list(SENTENCE_COLUMNS)])
+        return features, new_rows

@@ -19,7 +19,7 @@ import pytest
 from backrank.core.store import Store
 from backrank.marketplace import Marketplace
 from pipelines.matching import match_listings
-from pipelines.trust import TrustResult, judge_reviews
+from pipelines.trust.judge import TrustResult, judge_reviews
 from spiders.crawl import run_crawl_subprocess
 
 # planted pattern -> the trust test that should catch it

@@ -371,8 +371,8 @@ def test_sentiment_over_worker_processes_matches_in_process(
 ) -> None:
     offers, reviews = store.read_offers(), store.read_reviews()
     serial = score(offers, reviews, categories=catalog.categories, now=NOW, workers=1)
-    monkeypatch.setattr("pipelines.run.PARALLEL_SENTIMENT_MIN", 1)
-    monkeypatch.setattr("pipelines.run.SENTIMENT_CHUNK", 5)
+    monkeypatch.setattr("pipelines.sentiment.PARALLEL_SENTIMENT_MIN", 1)
+    monkeypatch.setattr("pipelines.sentiment.SENTIMENT_CHUNK", 5)
     parallel = score(offers, reviews, categories=catalog.categories, now=NOW, workers=2)
     columns = ["review_key", "sentence_index", "sentence", "compound"]
     pd.testing.assert_frame_equal(

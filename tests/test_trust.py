@@ -14,11 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.trust import judge_reviews, prepare_reviews
-from pipelines.trust_features import behaviour_features
-from pipelines.trust_metrics import average_precision, roc_auc
-from pipelines.trust_model import TreeModel
-from pipelines.trust_stats import welch_p_value
+from pipelines.trust.features import FEATURES, behaviour_features
+from pipelines.trust.judge import judge_reviews, prepare_reviews
+from pipelines.trust.metrics import average_precision, roc_auc
+from pipelines.trust.model import (
+    MODEL_FILE,
+    TreeModel,
+    fit_summary,
+    model_document,
+    suspicion_model,
+)
+from pipelines.trust.stats import welch_p_value
 
 WORDS = [
     "solid",
@@ -346,15 +352,15 @@ def test_suspicion_ranks_yelp_filtered_reviews_above_the_simple_baseline():
 def test_suspicion_in_sample_auc_on_yelp():
     # In-sample only: the tree model was fitted on this file. The honest figure is ROC AUC 0.760
     # +- 0.004 cross-validated by product (5 folds x 3 shuffles), printed by
-    # `python benchmarks/tune_trust.py --reviews ../shared/trust/yelpchi_even_products.csv`
-    # (SUMMARY in pipelines/trust_model_table.py); test_cross_validated_auc_on_yelp checks it.
+    # `python scripts/tune_trust.py --reviews ../shared/trust/yelpchi_even_products.csv`
+    # ("summary" in pipelines/trust/model.json); test_cross_validated_auc_on_yelp checks it.
     labels, scores = yelp_scores()
     assert roc_auc(labels, scores) >= 0.80
 
 
 def tune_trust():
-    """benchmarks/tune_trust.py as a module (benchmarks/ is not a package)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_trust.py"
+    """scripts/tune_trust.py as a module (scripts/ is not a package)."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "tune_trust.py"
     spec = importlib.util.spec_from_file_location("tune_trust", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -443,6 +449,54 @@ def test_behaviour_model_reads_its_splits_and_sends_nan_to_the_recorded_side():
         model.log_odds(frame[["a"]])
     with pytest.raises(ValueError, match="tree 0"):
         TreeModel.from_rows(("a",), 2, 0.0, (((0,), (1.0,), "L", (0.0, 0.0)),))
+
+
+def model_probe_reviews() -> pd.DataFrame:
+    """Eight reviews over two products: repeat, lone and unknown reviewers, a same-day pair,
+    an undated and an unrated review (so splits see values on both sides and NaN)."""
+    return prepare_reviews(
+        pd.DataFrame(
+            {
+                "review_id": [f"r{i}" for i in range(8)],
+                "reviewer_id": ["u1", "u1", "u2", None, "u3", "u3", "u3", "u4"],
+                "product_id": ["p1", "p2", "p1", "p2", "p1", "p1", "p2", "p1"],
+                "rating": [5, 4, 3, 2, 1, 5, 5, None],
+                "date": ["2024-01-01", "2024-01-11", "2024-01-04", None, "2024-01-04",
+                         "2024-01-04", "2023-06-01", "2024-01-02"],
+            }
+        )
+    )  # fmt: skip
+
+
+def test_shipped_model_reads_exactly_the_features_the_code_computes():
+    computed = tuple(behaviour_features(model_probe_reviews()).columns)
+    assert suspicion_model().features == FEATURES == computed
+    assert suspicion_model().feature.max() < len(FEATURES)
+    assert fit_summary()["cv_roc_auc"] >= 0.75
+
+
+def test_shipped_model_predicts_what_the_generated_module_did():
+    # log-odds of these rows from pipelines/trust_model_table.py, before the trees became JSON
+    before = [-1.705553366, -2.626128106, -2.711023362, -1.588952324,
+              -1.726887742, -2.070560822, -2.831658014, -2.916174875]  # fmt: skip
+    log_odds = suspicion_model().log_odds(behaviour_features(model_probe_reviews()))
+    assert log_odds.tolist() == pytest.approx(before, abs=1e-9)
+    nothing_known = pd.DataFrame({name: [np.nan] for name in FEATURES})
+    assert suspicion_model().log_odds(nothing_known)[0] == pytest.approx(-2.2027647379, abs=1e-9)
+
+
+def test_model_file_is_exactly_what_the_trainer_writes():
+    # scripts/tune_trust.py --write uses model_document: the shipped file round-trips unchanged
+    shipped = (Path(__file__).resolve().parents[1] / "pipelines" / "trust" / MODEL_FILE).read_text()
+    assert model_document(suspicion_model(), fit_summary()) == shipped
+
+
+def test_a_garbled_model_document_is_a_clear_error():
+    with pytest.raises(ValueError, match="trees"):
+        TreeModel.from_document({"features": ["a"], "depth": 1, "base": 0.0})
+    tree = {"feature": [3], "threshold": [1.0], "missing": "L", "leaf": [0.0, 0.0]}
+    with pytest.raises(ValueError, match="feature it does not list"):
+        TreeModel.from_document({"features": ["a"], "depth": 1, "base": 0.0, "trees": [tree]})
 
 
 def test_lone_reviewers_with_extreme_ratings_score_above_regulars():

@@ -42,15 +42,15 @@ COMPOSITE_WEIGHTS: dict[str, float] = {
 }
 
 # Weights of the per-review suspicion score, on the log-odds scale. The behavioural part is
-# a gradient-boosted tree model (pipelines/trust_model_table.py) fitted offline by
-# `benchmarks/tune_trust.py` on the YelpChi even-product file with Yelp's filter as the label;
+# a gradient-boosted tree model (pipelines/trust/model.json) fitted offline by
+# `scripts/tune_trust.py` on the YelpChi even-product file with Yelp's filter as the label;
 # "behaviour" scales its log-odds (0 turns it off). The scoring never reads a label or an id's
 # order. The text / purchase weights (incentivised, repeated_text, unverified, short_five_star,
 # single_brand) cannot be fitted on YelpChi (no text, no verified flag, no brand) and are set
 # by judgment: each roughly doubles the odds or more.
 TRUST_WEIGHTS: dict[str, float] = {
     # trees: ROC AUC 0.815 in-sample, 0.760 +- 0.004 cross-validated by product on YelpChi-even
-    # (benchmarks/tune_trust.py)
+    # (scripts/tune_trust.py)
     "behaviour": 1.0,
     "intercept": 0.0,
     # judgment weights (features that YelpChi lacks), on 0/1 flags

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# The features, in the order the suspicion model (pipelines/trust_model_table.py) reads them.
+# The features, in the order the suspicion model (pipelines/trust/model.json) reads them.
 # Only reviewer_id (or author), product_id, rating and date go in: never a review or reviewer
 # id's order, and never a label.
 FEATURES: tuple[str, ...] = (

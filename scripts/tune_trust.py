@@ -1,13 +1,14 @@
 """Fit the behavioural suspicion model offline on a labelled review file (never at scoring).
 
-    python benchmarks/tune_trust.py --reviews ../shared/trust/yelpchi_even_products.csv
-    python benchmarks/tune_trust.py --reviews ... --write pipelines/trust_model_table.py
+    python scripts/tune_trust.py --reviews ../shared/trust/yelpchi_even_products.csv
+    python scripts/tune_trust.py --reviews ... --write pipelines/trust/model.json
 
 Fits gradient-boosted trees (logistic loss, Newton leaves, histogram splits, numpy only) on
-``pipelines.trust_features.behaviour_features``; reports ROC AUC and average precision
+``pipelines.trust.features.behaviour_features``; reports ROC AUC and average precision
 cross-validated by product (5 folds: no product is in both the fitting and the scored part)
 next to the in-sample figures, and with ``--write`` writes the model fitted on the whole file
-as the table module the scoring reads. The ids are never features; the label only fits.
+as the JSON file the scoring reads (``pipelines/trust/model.json``). The ids are never
+features; the label only fits.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.trust import prepare_reviews
-from pipelines.trust_features import FEATURES, behaviour_features
-from pipelines.trust_metrics import average_precision, roc_auc
-from pipelines.trust_model import TreeModel
+from pipelines.trust.features import FEATURES, behaviour_features
+from pipelines.trust.judge import prepare_reviews
+from pipelines.trust.metrics import average_precision, roc_auc
+from pipelines.trust.model import TreeModel, model_document
 
 
 @dataclass(frozen=True)
 class BoostingSettings:
+    """How the trees are fitted."""
+
     trees: int = 400
     depth: int = 3
     rate: float = 0.05
@@ -135,38 +138,6 @@ def _best_split(
         j, b, _ = best
         best = (j, b, bool(c_left[j, b] >= c_all[j, 0] - c_left[j, b]))
     return best
-
-
-def model_table(model: TreeModel, summary: dict) -> str:
-    """The Python source of ``pipelines/trust_model_table.py`` for a fitted model."""
-    lines = [
-        '"""Suspicion model fitted by benchmarks/tune_trust.py (generated: do not edit by hand)."""',
-        "",
-        "",
-        "from pipelines.trust_model import TreeModel",
-        "",
-        "# how it was fitted, and ROC AUC / average precision cross-validated by product and in-sample",
-        f"SUMMARY = {summary!r}",
-        "",
-        "# one row per tree: split features, split thresholds, NaN side per split, leaf values",
-        f"FEATURES = {model.features!r}",
-        "",
-        "ROWS = (",
-    ]
-    for tree in range(len(model.leaf)):
-        feature = tuple(int(v) for v in model.feature[tree])
-        # exact thresholds: they are data values, and a rounded one would flip rows lying on it
-        threshold = tuple(float(v) for v in model.threshold[tree])
-        missing = "".join("L" if v else "R" for v in model.missing_left[tree])
-        leaf = tuple(float(f"{v:.5g}") for v in model.leaf[tree])
-        lines.append(f"    ({feature}, {threshold}, {missing!r}, {leaf}),")
-    lines += [
-        ")",
-        "",
-        f"MODEL = TreeModel.from_rows(FEATURES, {model.depth}, {model.base:.6f}, ROWS)",
-        "",
-    ]
-    return "\n".join(lines).replace("inf", "float('inf')")
 
 
 def product_folds(products: pd.Series, folds: int, seed: int) -> np.ndarray:
@@ -277,7 +248,7 @@ def main() -> None:
     parser.add_argument(
         "--nested", action="store_true", help="also nested CV over GRID (first seed; slow)"
     )
-    parser.add_argument("--write", type=Path, help="write the table module here")
+    parser.add_argument("--write", type=Path, help="write the model JSON here")
     args = parser.parse_args()
     settings = BoostingSettings(
         trees=args.trees, depth=args.depth, rate=args.rate, min_leaf=args.min_leaf, l2=args.l2
@@ -315,7 +286,7 @@ def main() -> None:
         print(json.dumps({"nested_choices": chosen}))
     print(json.dumps(summary))
     if args.write:
-        args.write.write_text(model_table(model, summary), encoding="utf-8")
+        args.write.write_text(model_document(model, summary), encoding="utf-8")
         print(f"wrote {args.write}")
 
 

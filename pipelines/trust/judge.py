@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from backrank.core.settings import TrustConfig
-from pipelines.trust_features import behaviour_features
-from pipelines.trust_model_table import MODEL
-from pipelines.trust_stats import subset_vs_rest
-from pipelines.trust_text import incentivised, near_duplicates, tokenise, word_count
+from pipelines.trust.features import behaviour_features
+from pipelines.trust.model import suspicion_model
+from pipelines.trust.stats import subset_vs_rest
+from pipelines.trust.text import incentivised, near_duplicates, tokenise, word_count
 
 REQUIRED_COLUMNS = ("review_id", "product_id", "rating", "date")
 
@@ -271,7 +271,7 @@ def suspicion_score(features: pd.DataFrame, flags: pd.DataFrame, config: TrustCo
     logit = float(weights.get("intercept", 0.0)) + np.zeros(len(features))
     scale = float(weights.get("behaviour", 1.0))
     if scale and len(features):
-        logit += scale * MODEL.log_odds(features)
+        logit += scale * suspicion_model().log_odds(features)
     for name in flags.columns:
         weight = weights.get(name)
         if weight:

@@ -1,15 +1,29 @@
-"""The behavioural suspicion model: gradient-boosted trees read from a table, scored in numpy."""
+"""The behavioural suspicion model: gradient-boosted trees read from ``model.json``, scored in numpy."""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 # the code of a NaN value: above every threshold code
 MISSING = 255
+# the fitted model, beside this module; scripts/tune_trust.py writes it
+MODEL_FILE = "model.json"
+ABOUT = (
+    "Suspicion model fitted by scripts/tune_trust.py (regenerate with it; do not edit by hand). "
+    "Gradient-boosted trees of one depth in heap order (node i has children 2i+1 and 2i+2); "
+    "per tree: the split nodes' feature (index into features), threshold (a row goes left when "
+    "its value <= threshold; null: only a missing value can go left) and missing side (L/R), "
+    "then the 2**depth leaf values, added on the log-odds scale to base."
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,27 @@ class TreeModel:
             ).reshape(-1, splits),
             leaf=np.array([row[3] for row in rows], dtype=float).reshape(-1, splits + 1),
         )
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> TreeModel:
+        """From a parsed ``model.json`` (see ABOUT); ValueError naming what is wrong."""
+        try:
+            rows = tuple(
+                (
+                    tuple(int(j) for j in tree["feature"]),
+                    tuple(math.inf if v is None else float(v) for v in tree["threshold"]),
+                    str(tree["missing"]),
+                    tuple(float(v) for v in tree["leaf"]),
+                )
+                for tree in document["trees"]
+            )
+            features = tuple(str(name) for name in document["features"])
+            depth, base = int(document["depth"]), float(document["base"])
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"suspicion model document lacks or garbles {error}") from None
+        if any(not 0 <= j < len(features) for row in rows for j in row[0]):
+            raise ValueError("suspicion model splits on a feature it does not list")
+        return cls.from_rows(features, depth, base, rows)
 
     def log_odds(self, features: pd.DataFrame) -> np.ndarray:
         """Summed tree outputs plus base for each row; a column the model needs must be there."""
@@ -119,3 +154,48 @@ class TreeModel:
         left_bits = self._path_bits(tree, 2 * node + 1, level + 1, *args)
         right_bits = self._path_bits(tree, 2 * node + 2, level + 1, *args)
         return [right] + [(right & r) | (~right & left) for left, r in zip(left_bits, right_bits)]
+
+
+def model_document(model: TreeModel, summary: Mapping[str, Any]) -> str:
+    """``model.json`` text for a fitted model and how it was fitted: one line per tree.
+
+    Thresholds are exact (they are data values; a rounded one would flip rows lying on it);
+    the base keeps 6 decimals and leaves 5 significant digits.
+    """
+    trees = []
+    for tree in range(len(model.leaf)):
+        threshold = [float(v) if math.isfinite(v) else None for v in model.threshold[tree]]
+        entry = {
+            "feature": [int(v) for v in model.feature[tree]],
+            "threshold": threshold,
+            "missing": "".join("L" if v else "R" for v in model.missing_left[tree]),
+            "leaf": [float(f"{v:.5g}") for v in model.leaf[tree]],
+        }
+        trees.append("    " + json.dumps(entry))
+    head = {
+        "about": ABOUT,
+        "summary": dict(summary),
+        "features": list(model.features),
+        "depth": model.depth,
+        "base": round(float(model.base), 6),
+    }
+    head_text = json.dumps(head, indent=2)[:-2]  # without the closing brace
+    return head_text + ',\n  "trees": [\n' + ",\n".join(trees) + "\n  ]\n}\n"
+
+
+@cache
+def _fitted() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@cache
+def suspicion_model() -> TreeModel:
+    """The fitted model shipped in ``pipelines/trust/model.json`` (read once)."""
+    return TreeModel.from_document(_fitted())
+
+
+def fit_summary() -> dict[str, Any]:
+    """How the shipped model was fitted: settings, review counts, ROC AUC and average
+    precision cross-validated by product and in-sample."""
+    return dict(_fitted()["summary"])
