@@ -105,8 +105,8 @@ SCRAPY_JOB_STATE = ("requests.queue", "requests.seen", "spider.state")
 
 def job_dir(db_path: str | os.PathLike[str], catalog_path: str, store: str | None) -> Path:
     """Scrapy's JOBDIR for this catalog (and store filter), next to the database (a server
-    database's: in the state folder, see ``backrank.core.store_target.state_path``)."""
-    from backrank.core.store_target import state_path
+    database's: in the state folder, see ``backrank.core.store.target.state_path``)."""
+    from backrank.core.store.target import state_path
 
     key = hashlib.sha1(f"{Path(catalog_path).resolve()}|{store or ''}".encode()).hexdigest()[:10]
     return state_path(db_path, ".jobs") / f"{Path(catalog_path).stem}-{key}"

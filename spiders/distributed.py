@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backrank.core.store_target import masked
+from backrank.core.store.target import masked
 from spiders.crawl import (
     EXIT_FAILED,
     CrawlError,

@@ -12,6 +12,7 @@ import scrapy
 from helpers import SITE_TOML, load_catalog_text
 from scrapy.utils.reactor import is_reactor_installed
 from scrapy.utils.test import get_crawler
+from sqlalchemy import text
 
 from backrank.core.config import Catalog
 from backrank.core.store import Store
@@ -120,7 +121,9 @@ def test_valid_items_are_typed_and_stored(tmp_path: Path, catalog: Catalog) -> N
         assert list(runs["status"]) == ["ok"]  # the pipeline's own run, closed with stats
         assert runs.iloc[0]["stats"]["backrank/stored/listings"] == 1
         assert runs.iloc[0]["catalog_path"] == str(catalog.path)
-        saved_stores = store.read_stores().to_dict("records")
+        with store.engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, platform, base_url FROM stores"))
+            saved_stores = [dict(row._mapping) for row in rows]
         assert saved_stores == [
             {"name": STORE, "platform": "shopify", "base_url": "https://maple.example"}
         ]

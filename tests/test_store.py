@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from backrank.core.store import MIGRATIONS, OFFER_COLUMNS, Store, listing_key
+from backrank.core.store import MIGRATIONS, Store, listing_key
+from backrank.core.store.reads import OFFER_COLUMNS
+from backrank.core.store.schema import schema_version
 from spiders.items import Listing, Review
 
 
@@ -221,9 +223,9 @@ def test_review_round_trip_and_late_listing_link(store: Store) -> None:
 def test_reopen_keeps_schema_and_data(store_target: str) -> None:
     with Store.open(store_target) as store:
         store.save_listings(store.start_run(None), [listing()])
-        assert store.schema_version == len(MIGRATIONS)
-    with Store.open(store_target) as store:
-        assert store.schema_version == len(MIGRATIONS)
+        assert store.read_offers().shape[0] == 1
+    with Store.open(store_target) as store, store.engine.connect() as conn:
+        assert schema_version(conn) == len(MIGRATIONS)
         assert len(store.read_offers()) == 1
 
 
@@ -420,7 +422,7 @@ def test_scoring_summary_is_the_latest_runs(store: Store) -> None:
     assert store.read_scoring_summary() == {"weights": {"rating": 0.5}}
 
 
-def test_review_features_cache_round_trip(store: Store) -> None:
+def test_reviews_keep_their_content_hash_and_fetch_time(store: Store) -> None:
     run = store.start_run(None)
     store.save_reviews(
         run, [review(fetched_at="2024-07-01T10:00:00+00:00"), review(review_id="r-2", body="Meh")]
@@ -428,41 +430,18 @@ def test_review_features_cache_round_trip(store: Store) -> None:
     reviews = store.read_reviews()
     assert {"content_hash", "fetched_at"} <= set(reviews.columns)
     assert reviews.iloc[0]["fetched_at"] == "2024-07-01T10:00:00+00:00"
-    hashes = list(reviews["content_hash"])
-    assert len(set(hashes)) == 2
-    features = pd.DataFrame(
-        {"content_hash": hashes,
-         "features": [{"compound": 0.8316, "aspects": ["relief"], "words": 9}, {"compound": -0.1}]}
-    )  # fmt: skip
-    assert store.save_review_features(features) == 2
-    cached = store.read_review_features()
-    assert dict(zip(cached["content_hash"], cached["features"], strict=True)) == dict(
-        zip(hashes, features["features"], strict=True)
-    )
-    assert cached["computed_at"].notna().all()
-    only = store.read_review_features([hashes[1], "not-stored"])
-    assert list(only["content_hash"]) == [hashes[1]]
-    assert store.read_review_features([]).empty
-    store.save_review_features(
-        pd.DataFrame({"content_hash": [hashes[1]], "features": [{"compound": 0.2}]})
-    )
-    assert store.read_review_features([hashes[1]]).iloc[0]["features"] == {"compound": 0.2}
+    assert reviews["content_hash"].nunique() == 2
 
 
-def test_review_features_refuse_rows_without_a_hash(store: Store) -> None:
-    with pytest.raises(ValueError, match="content_hash"):
-        store.save_review_features(pd.DataFrame({"content_hash": [None], "features": [{"x": 1}]}))
-    assert store.read_review_features().empty
-
-
-def test_review_features_lookup_beyond_one_statement(store: Store) -> None:
+def test_sentence_lookup_beyond_one_statement(store: Store) -> None:
     hashes = [f"{i:040x}" for i in range(1200)]
-    store.save_review_features(
-        pd.DataFrame({"content_hash": hashes, "features": [{"i": i} for i in range(1200)]})
-    )
-    found = store.read_review_features(hashes[::-1])
-    assert list(found["content_hash"]) == hashes
-    assert [f["i"] for f in found["features"]] == list(range(1200))
+    rows = [(key, 0, f"Sentence {i}.", i / 1200) for i, key in enumerate(hashes)]
+    store.save_review_sentences(sentence_rows(rows), "vader-1")
+    found = store.read_review_sentences("vader-1", [*hashes[::-1], "not-stored"])
+    assert sorted(zip(found["review_key"], found["sentence"], strict=True)) == [
+        (key, sentence) for key, _, sentence, _ in rows
+    ]
+    assert store.read_review_sentences("vader-1", []).empty
 
 
 def test_scored_columns_survive_the_round_trip(store: Store) -> None:
@@ -536,14 +515,6 @@ def test_bulk_save_of_one_key_twice_keeps_the_last(store: Store) -> None:
         ("last", 0.3),
         ("other", 0.2),
     ]
-    hashes = ["d" * 40, "e" * 40, "d" * 40]
-    features = [{"n": 1}, {"n": 2}, {"n": 3}]
-    store.save_review_features(pd.DataFrame({"content_hash": hashes, "features": features}))
-    found = store.read_review_features()
-    assert dict(zip(found["content_hash"], found["features"], strict=True)) == {
-        "d" * 40: {"n": 3},
-        "e" * 40: {"n": 2},
-    }
 
 
 def review_scores(rows: list[tuple]) -> pd.DataFrame:

@@ -1,0 +1,107 @@
+"""Cells between pandas, Python and the database: exact money text, JSON-ready values, typed frames."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+
+def decimal_text(value: Any) -> str | None:
+    """A price as exact decimal text; None stays None."""
+    if value is None:
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal price: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"not a finite price: {value!r}")
+    return str(amount)
+
+
+def decimal_or_none(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def typed(
+    frame: pd.DataFrame,
+    floats: Iterable[str] = (),
+    ints: Iterable[str] = (),
+    decimals: Iterable[str] = (),
+    bools: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Give the numeric columns their types; text columns stay object with None for NULL."""
+    for column in floats:
+        frame[column] = pd.Series(
+            [math.nan if v is None else float(v) for v in frame[column]],
+            index=frame.index,
+            dtype="float64",
+        )
+    for column in ints:
+        frame[column] = pd.Series(list(frame[column]), index=frame.index, dtype=object).astype(
+            "Int64"
+        )
+    for column in decimals:
+        frame[column] = pd.Series(
+            [decimal_or_none(v) for v in frame[column]], index=frame.index, dtype=object
+        )
+    for column in bools:
+        frame[column] = pd.Series(
+            [None if v is None else bool(v) for v in frame[column]],
+            index=frame.index,
+            dtype="boolean",
+        )
+    return frame
+
+
+def as_mapping(record: Mapping[str, Any] | Any) -> Mapping[str, Any]:
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.asdict(record)
+    return record
+
+
+def int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def float_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def json_default(value: Any) -> Any:
+    """JSON for the values scoring produces beyond plain Python: Decimal as text, numpy scalars."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON: {value!r}")
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def plain(value: Any) -> Any:
+    """A cell as a JSON-ready Python value (Decimal as text, NaN/NA as None)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    return value
