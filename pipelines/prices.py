@@ -11,14 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-HISTORY_COLUMNS = (
-    "listing_id",
-    "run_id",
-    "store",
-    "price",
-    "currency",
-    "fetched_at",
-    "availability",
+from backrank.core.frames import OFFERS
+
+# What price history reads of each offer snapshot.
+HISTORY_COLUMNS = OFFERS.pick(
+    "listing_id", "run_id", "store", "price", "currency", "fetched_at", "availability"
 )
 
 

@@ -14,8 +14,22 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from backrank.core.frames import (
+    LISTINGS,
+    OFFERS,
+    PRODUCT_INPUTS,
+    PRODUCT_LISTINGS,
+    PRODUCTS,
+    REVIEW_SCORES,
+    REVIEWS,
+    RUN_STORES,
+    RUNS,
+    SENTENCES,
+    SNAPSHOTS,
+    Frame,
+    UnknownColumnError,
+)
 from backrank.core.store import MIGRATIONS, Store, listing_key
-from backrank.core.store.reads import OFFER_COLUMNS
 from backrank.core.store.schema import schema_version
 from spiders.items import Listing, Review
 
@@ -72,7 +86,7 @@ def test_offer_round_trip_keeps_every_value(store: Store) -> None:
     run = store.start_run("catalog.toml")
     assert store.save_listings(run, [listing()]) == 1
     offers = store.read_offers()
-    assert list(offers.columns) == OFFER_COLUMNS
+    assert list(offers.columns) == list(OFFERS.columns)
     row = offers.iloc[0]
     expected = listing()
     for column in ("store", "url", "canonical_url", "title", "brand", "currency", "availability",
@@ -291,6 +305,70 @@ def test_products_replace_and_keep_extra_columns(store: Store) -> None:
     assert store.read_product_listings().to_dict("records") == [
         {"product_id": "gtin:0123456789012", "listing_id": listing_id}
     ]
+
+
+def assert_declared(frame: pd.DataFrame, declared: Frame) -> None:
+    """``frame`` has the declared columns, in order first, each with its declared dtype."""
+    assert list(frame.columns[: len(declared.columns)]) == list(declared.columns)
+    dtypes = {c: str(frame[c].dtype) for c in declared.columns}
+    assert dtypes == {c: declared.pandas_dtype(c) for c in declared.columns}
+
+
+def test_every_frame_read_has_its_declared_columns_and_dtypes(store: Store) -> None:
+    run = store.start_run(None)
+    store.save_listings(run, [listing()])
+    store.save_reviews(run, [review()])
+    listing_id = int(store.read_listings().iloc[0]["listing_id"])
+    health = {
+        "store": "demo-shopify",
+        "status": "ok",
+        "product_pages": 1,
+        "listings": 1,
+        "with_price": 1,
+        "price_share": 1.0,
+        "baseline_run": None,
+        "baseline_share": None,
+    }
+    store.save_run_store(run, health)
+    products = pd.DataFrame(
+        [{"product_id": "p-1", "name": "Teeter X3", "listings": 1, "best_price": Decimal("399.99"),
+          "rating": 4.6, "adjusted_rating": 4.4, "review_count": 2, "rank": 1, "in_stock": True,
+          "composite_score": 8.5, "subcategory": "tables", "currency": "USD"}]
+    )  # fmt: skip
+    links = pd.DataFrame({"product_id": ["p-1"], "listing_id": [listing_id]})
+    store.save_products(run, products, links)
+    store.save_review_scores(
+        run, pd.DataFrame([("demo-shopify", "r-1", "p-1", 0.25, None, True)],
+                          columns=list(REVIEW_SCORES.required))
+    )  # fmt: skip
+    store.save_review_sentences(
+        pd.DataFrame([("a" * 40, 0, "Great.", 0.6)], columns=list(SENTENCES.columns)), "v1"
+    )
+    inputs = pd.DataFrame({"product_id": ["p-1"], "fingerprint": ["f"], "results": [{"a": 1}]})
+    store.save_product_inputs(run, inputs)
+    for frame, declared in [
+        (store.read_offers(), OFFERS), (store.read_offer_history(), OFFERS),
+        (store.read_listings(), LISTINGS), (store.read_reviews(), REVIEWS),
+        (store.read_product_listings(), PRODUCT_LISTINGS),
+        (store.read_product_snapshots(), SNAPSHOTS), (store.read_review_scores(), REVIEW_SCORES),
+        (store.read_review_sentences("v1"), SENTENCES), (store.read_review_sentences("v0"), SENTENCES),
+        (store.read_product_inputs(), PRODUCT_INPUTS), (store.runs(), RUNS),
+        (store.read_run_stores(), RUN_STORES),
+    ]:  # fmt: skip
+        assert_declared(frame, declared)
+    read = store.read_products()
+    stored = [c for c in PRODUCTS.columns if c in read.columns]
+    assert {c: str(read[c].dtype) for c in stored if c in ("rating", "listings", "rank")} == {
+        "rating": "float64", "listings": "Int64", "rank": "Int64"
+    }  # fmt: skip
+    assert isinstance(read.iloc[0]["best_price"], Decimal)
+
+
+def test_a_column_a_frame_lacks_fails_when_picked() -> None:
+    assert OFFERS.pick("price", "store") == ("price", "store")
+    with pytest.raises(UnknownColumnError, match="offers frame has no column cost"):
+        OFFERS.pick("price", "cost")
+    assert set(OFFERS.required) <= set(OFFERS.columns)
 
 
 def test_finish_run_checks_status(store: Store) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
+from backrank.core.frames import RUN_STORES, RUNS
 from backrank.core.store.engine import StoreEngine
 from backrank.core.store.keys import canonical_key, listing_key, review_content_hash, url_key
 from backrank.core.store.values import (
@@ -35,10 +36,7 @@ _REVIEW_FIELDS = (
     "listing_url", "listing_url_key", "author", "rating", "title", "body", "date", "verified",
     "helpful_votes", "language", "content_hash", "fetched_at",
 )  # fmt: skip
-_RUN_STORE_FIELDS = (
-    "store", "status", "product_pages", "listings", "with_price", "price_share", "baseline_run",
-    "baseline_share",
-)  # fmt: skip
+_RUN_STORE_FIELDS = RUN_STORES.columns[1:]  # after run_id
 
 
 class CrawlWrites(StoreEngine):
@@ -91,7 +89,7 @@ class CrawlWrites(StoreEngine):
             " FROM runs ORDER BY run_id"
         )
         frame["stats"] = [json.loads(s) if s else {} for s in frame.pop("stats_json")]
-        return typed(frame, ints=["run_id"])
+        return typed(frame, RUNS.dtypes)
 
     def last_run_id(self, status: str | None = "ok") -> int | None:
         """The newest run with ``status`` (any status when None), or None."""
@@ -121,16 +119,11 @@ class CrawlWrites(StoreEngine):
         """Each judged store of each run (``run_id`` only, when given), by run then store."""
         where = "" if run_id is None else " WHERE run_id = :run_id"
         frame = self._frame(
-            "SELECT run_id, store, status, product_pages, listings, with_price, price_share,"
-            f" baseline_run, baseline_share FROM run_stores{where}"
+            f"SELECT {', '.join(RUN_STORES.columns)} FROM run_stores{where}"
             f" ORDER BY run_id, store{self._binary}",
             {"run_id": run_id},
         )
-        return typed(
-            frame,
-            floats=["price_share", "baseline_share"],
-            ints=["run_id", "product_pages", "listings", "with_price", "baseline_run"],
-        )
+        return typed(frame, RUN_STORES.dtypes)
 
     def run_store_yield(self, run_id: int, store: str) -> tuple[int, int]:
         """``(listings, with_price)``: offers ``store`` gave in ``run_id`` and how many priced."""

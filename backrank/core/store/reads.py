@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from backrank.core.frames import LISTINGS, OFFERS, REVIEWS
 from backrank.core.store.engine import StoreEngine
 from backrank.core.store.values import typed
-
-OFFER_COLUMNS = [
-    "store", "url", "canonical_url", "title", "brand", "price", "currency", "availability",
-    "rating", "review_count", "gtin", "mpn", "sku", "asin", "fetched_at",
-    "listing_id", "category", "image_url", "run_id", "list_price", "platform", "gone",
-]  # fmt: skip
-LISTING_COLUMNS = [
-    "listing_id", "store", "listing_key", "url", "canonical_url", "title", "brand", "gtin",
-    "mpn", "sku", "asin", "category", "description", "image_url", "platform",
-    "first_seen_run", "last_seen_run",
-]  # fmt: skip
 
 
 class FrameReads(StoreEngine):
@@ -33,14 +23,8 @@ class FrameReads(StoreEngine):
             + where
             + " ORDER BY l.listing_id, o.run_id"
         )
-        frame = typed(
-            frame,
-            floats=["rating"],
-            ints=["review_count", "listing_id", "run_id"],
-            decimals=["price", "list_price"],
-            bools=["gone"],
-        )
-        return frame[OFFER_COLUMNS]
+        frame = typed(frame, OFFERS.dtypes)
+        return frame[list(OFFERS.columns)]
 
     def read_offers(self, latest: bool = True) -> pd.DataFrame:
         """Each listing with its newest good offer snapshot (``latest=False``: every snapshot).
@@ -63,9 +47,9 @@ class FrameReads(StoreEngine):
     def read_listings(self) -> pd.DataFrame:
         """Every listing with its descriptive fields and first/last run seen."""
         frame = self._frame(
-            f"SELECT {', '.join(LISTING_COLUMNS)} FROM listings ORDER BY listing_id"
+            f"SELECT {', '.join(LISTINGS.columns)} FROM listings ORDER BY listing_id"
         )
-        return typed(frame, ints=["listing_id", "first_seen_run", "last_seen_run"])
+        return typed(frame, LISTINGS.dtypes)
 
     def read_reviews(self) -> pd.DataFrame:
         """Every review with its listing's URL and id (None while the listing is unknown)."""
@@ -75,9 +59,4 @@ class FrameReads(StoreEngine):
             " r.language, r.content_hash, r.fetched_at, r.first_seen_run, r.last_seen_run"
             " FROM reviews r LEFT JOIN listings l USING (listing_id) ORDER BY r.review_pk"
         )
-        return typed(
-            frame,
-            floats=["rating"],
-            ints=["helpful_votes", "listing_id", "first_seen_run", "last_seen_run"],
-            bools=["verified"],
-        )
+        return typed(frame, REVIEWS.dtypes)

@@ -11,6 +11,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
+from backrank.core.frames import (
+    INT,
+    PRODUCT_INPUTS,
+    PRODUCT_LISTINGS,
+    PRODUCTS,
+    REVIEW_SCORES,
+    SENTENCES,
+    SNAPSHOTS,
+)
 from backrank.core.store.engine import LOOKUP_CHUNK, StoreEngine, numbered, placeholders, upsert
 from backrank.core.store.values import (
     decimal_text,
@@ -22,14 +31,11 @@ from backrank.core.store.values import (
     typed,
 )
 
-PRODUCT_COLUMNS = [
+# The scored products' columns the products table holds as its own; the rest go to extra_json.
+STORED_PRODUCT_COLUMNS = PRODUCTS.pick(
     "product_id", "name", "brand", "category", "listings", "best_price", "best_store",
     "rating", "adjusted_rating", "review_count", "rank",
-]  # fmt: skip
-SNAPSHOT_COLUMNS = [
-    "run_id", "product_id", "name", "subcategory", "rank", "composite_score", "best_price",
-    "currency", "in_stock",
-]  # fmt: skip
+)  # fmt: skip
 
 
 def _snapshot_row(run_id: int, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,10 +67,10 @@ class ScoringCaches(StoreEngine):
 
         With a ``run_id`` each product is also appended to ``product_snapshots`` for that run.
         """
-        extra_columns = [c for c in products.columns if c not in PRODUCT_COLUMNS]
+        extra_columns = [c for c in products.columns if c not in STORED_PRODUCT_COLUMNS]
         rows = []
         for record in products.to_dict("records"):
-            row = {c: plain(record.get(c)) for c in PRODUCT_COLUMNS}
+            row = {c: plain(record.get(c)) for c in STORED_PRODUCT_COLUMNS}
             row["best_price"] = decimal_text(row["best_price"])
             extras = {c: plain(record[c]) for c in extra_columns}
             row["extra_json"] = json.dumps(extras, default=str, sort_keys=True) if extras else None
@@ -76,7 +82,7 @@ class ScoringCaches(StoreEngine):
                 product_listings["product_id"], product_listings["listing_id"], strict=True
             )
         ]
-        columns = [*PRODUCT_COLUMNS, "run_id", "extra_json"]
+        columns = [*STORED_PRODUCT_COLUMNS, "run_id", "extra_json"]
         # Without a run there is nothing to file a snapshot under; products still replace.
         snapshots = (
             []
@@ -93,8 +99,8 @@ class ScoringCaches(StoreEngine):
                 if snapshots:
                     self._execute(
                         conn,
-                        f"INSERT INTO product_snapshots ({', '.join(SNAPSHOT_COLUMNS)})"
-                        f" VALUES ({', '.join(f':{c}' for c in SNAPSHOT_COLUMNS)})",
+                        f"INSERT INTO product_snapshots ({', '.join(SNAPSHOTS.columns)})"
+                        f" VALUES ({', '.join(f':{c}' for c in SNAPSHOTS.columns)})",
                         snapshots,
                     )
             self._execute(conn, "DELETE FROM product_listings")
@@ -119,15 +125,10 @@ class ScoringCaches(StoreEngine):
     def read_products(self) -> pd.DataFrame:
         """The scored products, best rank first, with their extra columns unpacked."""
         frame = self._frame(
-            f"SELECT {', '.join(PRODUCT_COLUMNS)}, run_id, extra_json FROM products"
+            f"SELECT {', '.join(STORED_PRODUCT_COLUMNS)}, run_id, extra_json FROM products"
             f" ORDER BY rank IS NULL, rank, product_id{self._binary}"
         )
-        frame = typed(
-            frame,
-            floats=["rating", "adjusted_rating"],
-            ints=["listings", "review_count", "rank", "run_id"],
-            decimals=["best_price"],
-        )
+        frame = typed(frame, {**PRODUCTS.dtypes, "run_id": INT})
         extras = [json.loads(e) if e else {} for e in frame.pop("extra_json")]
         names = list(dict.fromkeys(k for e in extras for k in e))
         for name in names:
@@ -137,25 +138,19 @@ class ScoringCaches(StoreEngine):
     def read_product_listings(self) -> pd.DataFrame:
         """Which listings each product groups."""
         frame = self._frame(
-            "SELECT product_id, listing_id FROM product_listings"
+            f"SELECT {', '.join(PRODUCT_LISTINGS.columns)} FROM product_listings"
             f" ORDER BY product_id{self._binary}, listing_id"
         )
-        return typed(frame, ints=["listing_id"])
+        return typed(frame, PRODUCT_LISTINGS.dtypes)
 
     def read_product_snapshots(self) -> pd.DataFrame:
-        """Every run's ranked products (SNAPSHOT_COLUMNS), oldest run first, then by rank."""
+        """Every run's ranked products (SNAPSHOTS), oldest run first, then by rank."""
         frame = self._frame(
-            f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM product_snapshots"
+            f"SELECT {', '.join(SNAPSHOTS.columns)} FROM product_snapshots"
             f" ORDER BY run_id, subcategory{self._binary}, rank IS NULL, rank,"
             f" product_id{self._binary}"
         )
-        return typed(
-            frame,
-            floats=["composite_score"],
-            ints=["run_id", "rank"],
-            decimals=["best_price"],
-            bools=["in_stock"],
-        )
+        return typed(frame, SNAPSHOTS.dtypes)
 
     # --- run-level scoring figures --------------------------------------------------------
 
@@ -204,7 +199,7 @@ class ScoringCaches(StoreEngine):
                 scores["flags"], scores["kept"], strict=True,
             )
         ]  # fmt: skip
-        columns = ("store", "review_id", "product_id", "suspicion", "flags", "kept", "run_id")
+        columns = REVIEW_SCORES.columns
         if rows:
             self._transact(
                 lambda conn: upsert(conn, "review_scores", columns, ("store", "review_id"), rows)
@@ -212,19 +207,19 @@ class ScoringCaches(StoreEngine):
         return len(rows)
 
     def read_review_scores(self) -> pd.DataFrame:
-        """``store, review_id, product_id, suspicion, flags, kept, run_id`` of scored reviews."""
+        """The scored reviews (REVIEW_SCORES), by store and review id."""
         frame = self._frame(
-            "SELECT store, review_id, product_id, suspicion, flags, kept, run_id"
+            f"SELECT {', '.join(REVIEW_SCORES.columns)}"
             f" FROM review_scores ORDER BY store{self._binary}, review_id{self._binary}"
         )
-        return typed(frame, floats=["suspicion"], ints=["run_id"], bools=["kept"])
+        return typed(frame, REVIEW_SCORES.dtypes)
 
     # --- per-sentence sentiment cache -----------------------------------------------------
 
     def save_review_sentences(self, sentences: pd.DataFrame, version: str) -> int:
         """Cache sentence rows (``review_key`` = content hash, ``sentence_index``, ``sentence``,
         ``compound``) computed by sentiment scorer ``version``."""
-        columns = ["review_key", "sentence_index", "sentence", "compound"]
+        columns = list(SENTENCES.columns)
         missing = sentences[columns].isna().any(axis=1)
         if missing.any():
             raise ValueError(
@@ -271,13 +266,9 @@ class ScoringCaches(StoreEngine):
         keys, indexes, texts, compounds = (
             (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])
         )
+        cells = dict(zip(SENTENCES.columns, (keys, indexes, texts, compounds), strict=True))
         return pd.DataFrame(
-            {
-                "review_key": pd.Series(keys, dtype=object),
-                "sentence_index": pd.Series(indexes, dtype="int64"),
-                "sentence": pd.Series(texts, dtype=object),
-                "compound": pd.Series(compounds, dtype="float64"),
-            }
+            {c: pd.Series(v, dtype=SENTENCES.pandas_dtype(c)) for c, v in cells.items()}
         )
 
     # --- per-product scoring inputs and results --------------------------------------------
@@ -321,4 +312,4 @@ class ScoringCaches(StoreEngine):
         )
         results = [json.loads(text) for text in frame.pop("results_json")]
         frame.insert(2, "results", pd.Series(results, index=frame.index, dtype=object))
-        return typed(frame, ints=["run_id"])
+        return typed(frame, PRODUCT_INPUTS.dtypes)

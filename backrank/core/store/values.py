@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
+
+from backrank.core.frames import BOOL, COUNT, DECIMAL, FLOAT, INT
 
 
 def decimal_text(value: Any) -> str | None:
@@ -26,37 +28,31 @@ def decimal_text(value: Any) -> str | None:
 
 
 def decimal_or_none(text: str | None) -> Decimal | None:
+    """Stored decimal text as a Decimal; None stays None."""
     return None if text is None else Decimal(text)
 
 
-def typed(
-    frame: pd.DataFrame,
-    floats: Iterable[str] = (),
-    ints: Iterable[str] = (),
-    decimals: Iterable[str] = (),
-    bools: Iterable[str] = (),
-) -> pd.DataFrame:
-    """Give the numeric columns their types; text columns stay object with None for NULL."""
-    for column in floats:
-        frame[column] = pd.Series(
-            [math.nan if v is None else float(v) for v in frame[column]],
-            index=frame.index,
-            dtype="float64",
-        )
-    for column in ints:
-        frame[column] = pd.Series(list(frame[column]), index=frame.index, dtype=object).astype(
-            "Int64"
-        )
-    for column in decimals:
-        frame[column] = pd.Series(
-            [decimal_or_none(v) for v in frame[column]], index=frame.index, dtype=object
-        )
-    for column in bools:
-        frame[column] = pd.Series(
-            [None if v is None else bool(v) for v in frame[column]],
-            index=frame.index,
-            dtype="boolean",
-        )
+def typed(frame: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """Give ``frame``'s columns their declared dtypes (``backrank.core.frames``); text and
+    nested columns stay object with None for NULL, columns ``dtypes`` lacks stay as they are."""
+    for column, dtype in dtypes.items():
+        if column not in frame.columns:
+            continue
+        cells = frame[column]
+        if dtype == FLOAT:
+            frame[column] = pd.Series(
+                [math.nan if v is None else float(v) for v in cells], index=frame.index, dtype=FLOAT
+            )
+        elif dtype in (INT, COUNT):
+            frame[column] = pd.Series(list(cells), index=frame.index, dtype=object).astype(dtype)
+        elif dtype == DECIMAL:
+            frame[column] = pd.Series(
+                [decimal_or_none(v) for v in cells], index=frame.index, dtype=object
+            )
+        elif dtype == BOOL:
+            frame[column] = pd.Series(
+                [None if v is None else bool(v) for v in cells], index=frame.index, dtype=BOOL
+            )
     return frame
 
 
