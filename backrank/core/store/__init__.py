@@ -2,7 +2,8 @@
 
 One facade, ``Store``, over a small package: ``engine`` (connections, transactions),
 ``crawl`` (what a crawl writes), ``reads`` (the crawl's frames), ``scoring`` (scored products
-and the scoring caches), ``schema`` (migrations) and ``target`` (where a store lives).
+and the scoring caches), ``keys`` (listing keys, review hashes), ``values`` (cells between
+pandas and SQL), ``schema`` (migrations) and ``target`` (where a store lives).
 """
 
 from __future__ import annotations

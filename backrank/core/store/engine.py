@@ -56,6 +56,7 @@ def placeholders(count: int) -> str:
 
 
 def numbered(values: Iterable[Any]) -> dict[str, Any]:
+    """The parameters ``p0, p1, ...`` that ``placeholders`` names, bound to ``values``."""
     return {f"p{i}": value for i, value in enumerate(values)}
 
 
@@ -168,6 +169,7 @@ class StoreEngine:
 
     @property
     def engine(self) -> Engine:
+        """The open SQLAlchemy engine; RuntimeError once the store is closed."""
         if self._engine is None:
             raise RuntimeError("the store is closed; use Store.open(path)")
         return self._engine

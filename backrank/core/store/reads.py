@@ -13,6 +13,7 @@ class FrameReads(StoreEngine):
     """Offers (latest or every snapshot), listings and reviews as typed frames."""
 
     def _offers(self, where: str) -> pd.DataFrame:
+        """Offer snapshots (OFFERS) outside drifted runs, ``where`` narrowing them further."""
         frame = self._frame(
             "SELECT l.store, l.url, l.canonical_url, l.title, l.brand, o.price, o.currency,"
             " o.availability, o.rating, o.review_count, l.gtin, l.mpn, l.sku, l.asin,"

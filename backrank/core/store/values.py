@@ -57,16 +57,19 @@ def typed(frame: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
 
 
 def as_mapping(record: Mapping[str, Any] | Any) -> Mapping[str, Any]:
+    """An item as a mapping: a dataclass (a spider item) as its fields, a mapping as is."""
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
         return dataclasses.asdict(record)
     return record
 
 
 def int_or_none(value: Any) -> int | None:
+    """An integer cell; None stays None."""
     return None if value is None else int(value)
 
 
 def float_or_none(value: Any) -> float | None:
+    """A float cell; None and NaN are None."""
     if value is None:
         return None
     number = float(value)
@@ -85,6 +88,7 @@ def json_default(value: Any) -> Any:
 
 
 def now_text() -> str:
+    """The current UTC time as ISO text, to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
