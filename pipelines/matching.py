@@ -17,6 +17,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from backrank.core.frames import OFFERS
 from backrank.core.settings import MatchConfig
 from pipelines.identifiers import (
     ModelCodes,
@@ -31,7 +32,8 @@ from pipelines.identifiers import (
     quantities,
 )
 
-LISTING_COLUMNS = (
+# What matching reads of each listing's offer.
+LISTING_COLUMNS = OFFERS.pick(
     "listing_id", "store", "title", "brand", "gtin", "mpn", "sku", "asin", "price", "category",
 )  # fmt: skip
 # Words that say nothing about which product a listing is ("New" opens many marketplace titles).

@@ -9,17 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backrank.core.frames import OFFERS
 from backrank.core.money import as_decimal
 from backrank.core.settings import PriceRules
 
-HISTORY_COLUMNS = (
-    "listing_id",
-    "run_id",
-    "store",
-    "price",
-    "currency",
-    "fetched_at",
-    "availability",
+# What price history reads of each offer snapshot.
+HISTORY_COLUMNS = OFFERS.pick(
+    "listing_id", "run_id", "store", "price", "currency", "fetched_at", "availability"
 )
 
 

@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 
+from backrank.core.frames import OFFERS, PRODUCT_LISTINGS, PRODUCTS, REVIEW_SCORES, REVIEWS
 from backrank.core.settings import ScoringConfig
 from pipelines.aspects import pros_and_cons
 from pipelines.badges import assign_badges
@@ -55,25 +56,12 @@ from pipelines.specs import extract_specs, product_specs
 from pipelines.subcategories import SubcategoryRule, assign_subcategory
 from pipelines.trust.products import judge_products, with_trust_adjusted_rating
 
-OFFER_COLUMNS = (
-    "listing_id", "store", "url", "canonical_url", "title", "brand", "price", "currency",
-    "availability", "rating", "review_count", "gtin", "mpn", "sku", "asin", "fetched_at",
-    "category",
-)  # fmt: skip
-REVIEW_COLUMNS = (
-    "listing_id", "store", "url", "review_id", "author", "rating", "title", "body", "date",
-    "verified", "helpful_votes",
-)  # fmt: skip
-# The scoring output contract (docs/DESIGN.md, "Scoring output").
-PRODUCT_COLUMNS = (
-    "product_id", "name", "brand", "category", "listings", "best_price", "currency",
-    "best_store", "in_stock", "rating", "review_count", "adjusted_rating", "rank",
-    "subcategory", "trust_grade", "trust_adjusted_rating", "report_card", "wilson_lower",
-    "value_score", "composite_score", "score_breakdown", "badges", "pros", "cons", "specs",
-    "rating_histogram", "price_summary",
-)  # fmt: skip
-PRODUCT_LISTING_COLUMNS = ("product_id", "listing_id")
-REVIEW_SCORE_COLUMNS = ("store", "review_id", "product_id", "suspicion", "flags", "kept")
+# What scoring reads and writes: columns of the frames declared in backrank.core.frames.
+OFFER_COLUMNS = OFFERS.required
+REVIEW_COLUMNS = REVIEWS.required
+PRODUCT_COLUMNS = PRODUCTS.columns  # the scoring output contract (docs/DESIGN.md)
+PRODUCT_LISTING_COLUMNS = PRODUCT_LISTINGS.columns
+REVIEW_SCORE_COLUMNS = REVIEW_SCORES.required
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")

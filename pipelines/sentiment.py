@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-SENTENCE_COLUMNS = ("review_key", "sentence_index", "sentence", "compound")
+from backrank.core.frames import SENTENCES
+
+SENTENCE_COLUMNS = SENTENCES.columns
 # Bump when the scorer changes (lexicon, rewrites), so a store can drop stale cached rows.
 SENTIMENT_VERSION = "vader-3.3.2+backrank-1"
 # Below this many uncached reviews sentiment runs in-process; above, over worker processes.

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from backrank.core.frames import OFFERS, PRODUCTS
 from reports import charts, details, values
 from reports.filters import money
 from reports.values import MAX_SLUG_LENGTH, safe_http_url, slugify
@@ -28,12 +29,12 @@ NOT_FOUND_PATH = "404.html"
 CATEGORY_PAGE_SIZE = 100  # rows per category page
 # The offer columns a view reads: what it shows, and what an affiliate link template may use
 # (backrank.core.config.LISTING_PLACEHOLDERS).
-OFFER_COLUMNS = (
+VIEWED_OFFER_COLUMNS = OFFERS.pick(
     "listing_id", "store", "url", "canonical_url", "title", "price", "currency", "availability",
     "fetched_at", "asin", "gtin", "mpn", "sku",
 )  # fmt: skip
 # The product columns a summary view reads (the rest are details for the product's own page).
-SUMMARY_COLUMNS = (
+SUMMARY_COLUMNS = PRODUCTS.pick(
     "product_id", "name", "brand", "category", "subcategory", "rank", "rating", "adjusted_rating",
     "review_count", "listings", "best_price", "currency", "best_store", "in_stock", "trust_grade",
     "trust_adjusted_rating", "wilson_lower", "value_score", "composite_score", "badges",
@@ -529,7 +530,7 @@ def summary_views(
     """Every scored product as a summary view (``detailed=False``), with its offers."""
     offers_by_product: dict[str, list[OfferView]] = {}
     if len(product_listings) and len(offers):
-        columns = [c for c in OFFER_COLUMNS if c in offers.columns]
+        columns = [c for c in VIEWED_OFFER_COLUMNS if c in offers.columns]
         joined = product_listings[["product_id", "listing_id"]].merge(
             offers[columns], on="listing_id", how="inner"
         )

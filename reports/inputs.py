@@ -7,18 +7,15 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from backrank.core.frames import OFFERS, REVIEWS
+
 # What the views read of a review and of the price history (a review's other columns never show).
-REVIEW_COLUMNS = [
-    "listing_id",
-    "store",
-    "title",
-    "body",
-    "rating",
-    "date",
-    "helpful_votes",
-    "content_hash",
-]
-HISTORY_COLUMNS = ["listing_id", "store", "fetched_at", "price"]
+VIEWED_REVIEW_COLUMNS = list(
+    REVIEWS.pick(
+        "listing_id", "store", "title", "body", "rating", "date", "helpful_votes", "content_hash"
+    )
+)
+VIEWED_HISTORY_COLUMNS = list(OFFERS.pick("listing_id", "store", "fetched_at", "price"))
 
 
 def _column_hashes(column: pd.Series) -> np.ndarray:
@@ -89,8 +86,8 @@ def product_input_keys(
         parts = {
             "listings": pd.Series(listing_ids.astype("uint64"), index=listing_ids),
             "offers": _per_listing(offers_with_freshness(offers, now, max_age_hours)),
-            "reviews": _per_listing(reviews, REVIEW_COLUMNS),
-            "history": _per_listing(offer_history, HISTORY_COLUMNS),
+            "reviews": _per_listing(reviews, VIEWED_REVIEW_COLUMNS),
+            "history": _per_listing(offer_history, VIEWED_HISTORY_COLUMNS),
         }
         for name, per_listing in parts.items():
             hashed = per_listing.reindex(listing_ids, fill_value=0).astype("uint64").to_numpy()

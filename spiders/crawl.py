@@ -16,6 +16,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spiders.run_status import crawl_errors, run_status
+
 if TYPE_CHECKING:
     from backrank.core.config import Catalog
     from backrank.core.store import Store
@@ -61,41 +63,28 @@ def jsonable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def summarise(stats: dict[str, Any], *, run_id: int | None, elapsed: float) -> CrawlResult:
-    """The crawl's outcome from its stats: counts, drop reasons and the run status.
-
-    Status: ``failed`` when no listing was stored, ``warnings`` when some request failed, a
-    page was blocked or the spider raised, ``ok`` otherwise.
-    """
-
-    def total(prefix: str) -> int:
-        return sum(int(value) for key, value in stats.items() if key.startswith(prefix))
-
+def summarise(
+    stats: dict[str, Any], *, run_id: int | None, elapsed: float, complete: bool = True
+) -> CrawlResult:
+    """The crawl's outcome from its stats: counts, drop reasons and the run status
+    (``spiders.run_status``; a store's health after the crawl can still add warnings)."""
     dropped = {
         key.removeprefix("backrank/dropped/"): int(value)
         for key, value in stats.items()
         if key.startswith("backrank/dropped/")
     }
-    listings = int(stats.get("backrank/stored/listings", 0))
-    errors = total("backrank/errors/") + total("spider_exceptions/")
-    blocked = int(stats.get("backrank/blocked", 0))
-    if listings == 0 and not stats.get("backrank/resumed_listings"):
-        status = "failed"
-    elif errors or blocked:
-        status = "warnings"
-    else:
-        status = "ok"
     return CrawlResult(
         run_id=run_id,
-        status=status,
+        status=run_status(stats, complete=complete),
         pages=int(stats.get("response_received_count", 0)),
-        listings=listings,
+        listings=int(stats.get("backrank/stored/listings", 0)),
         reviews=int(stats.get("backrank/stored/reviews", 0)),
-        errors=errors,
-        blocked=blocked,
+        errors=crawl_errors(stats),
+        blocked=int(stats.get("backrank/blocked", 0)),
         dropped=dict(sorted(dropped.items())),
         elapsed=round(elapsed, 3),
         stats=jsonable_stats(stats),
+        complete=complete,
     )
 
 
@@ -105,8 +94,8 @@ SCRAPY_JOB_STATE = ("requests.queue", "requests.seen", "spider.state")
 
 def job_dir(db_path: str | os.PathLike[str], catalog_path: str, store: str | None) -> Path:
     """Scrapy's JOBDIR for this catalog (and store filter), next to the database (a server
-    database's: in the state folder, see ``backrank.core.store_target.state_path``)."""
-    from backrank.core.store_target import state_path
+    database's: in the state folder, see ``backrank.core.store.target.state_path``)."""
+    from backrank.core.store.target import state_path
 
     key = hashlib.sha1(f"{Path(catalog_path).resolve()}|{store or ''}".encode()).hexdigest()[:10]
     return state_path(db_path, ".jobs") / f"{Path(catalog_path).stem}-{key}"
@@ -226,15 +215,15 @@ def _run_crawl_locked(
             # listings an earlier process of this run stored count as this run's too
             stats["backrank/resumed_listings"] = db.count_offers(run_id)
             stats["backrank/resumed"] = 1
-        result = summarise(stats, run_id=run_id, elapsed=time.perf_counter() - started)
+        result = summarise(
+            stats, run_id=run_id, elapsed=time.perf_counter() - started, complete=complete
+        )
         result.resumed = resumed
-        result.complete = complete
         if not complete:
             # Stopped early (Ctrl-C, SIGTERM): Scrapy saved its queue; the next run resumes.
             state_path.write_text(
                 json.dumps({"run_id": run_id, "clean_stop": True}), encoding="utf-8"
             )
-            result.status = "failed"
             return result
         close_complete_run(db, catalog, db_path, stats, result, store=store)
     shutil.rmtree(jobs, ignore_errors=True)
@@ -261,10 +250,7 @@ def close_complete_run(
         db, result.run_id, stats, names, gone_after_misses=catalog.crawl.gone_after_misses
     )
     result.drifted = [entry.store for entry in health if entry.status == "drifted"]
-    if result.status == "ok" and (
-        result.drifted or any(entry.status == "failed" for entry in health)
-    ):
-        result.status = "warnings"
+    result.status = run_status(stats, store_statuses=[entry.status for entry in health])
     db.finish_run(result.run_id, result.status, result.stats)
     report = build_report(db, result.run_id)
     json_path, html_path = write_report(report, db_path)

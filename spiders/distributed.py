@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backrank.core.store_target import masked
+from backrank.core.store.target import masked
 from spiders.crawl import (
     EXIT_FAILED,
     CrawlError,
@@ -39,6 +39,7 @@ from spiders.crawl import (
     jsonable_stats,
     summarise,
 )
+from spiders.run_status import run_status
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -222,7 +223,7 @@ def _coordinate(
         crawl.delete_all()
         if sys.exc_info()[0] is not None:
             with Store.open(db_path) as db:
-                db.finish_run(run_id, "failed", jsonable_stats(stats))
+                db.finish_run(run_id, run_status(stats, complete=False), jsonable_stats(stats))
     finished = datetime.now(UTC)
     stats |= {
         "start_time": start_time,
@@ -242,11 +243,11 @@ def _coordinate(
         # run's rows instead.
         stats["backrank/stored/listings"] = db.count_offers(run_id)
         stats["backrank/stored/reviews"] = db.count_reviews(run_id)
-        result = summarise(stats, run_id=run_id, elapsed=time.perf_counter() - started)
-        result.complete = complete
+        result = summarise(
+            stats, run_id=run_id, elapsed=time.perf_counter() - started, complete=complete
+        )
         if not complete:
-            result.status = "failed"
-            db.finish_run(run_id, "failed", result.stats)
+            db.finish_run(run_id, result.status, result.stats)
             return result
         close_complete_run(db, catalog, str(db_path), stats, result, store=store)
     return result

@@ -11,6 +11,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from spiders.items import Listing, Review
 from spiders.normalise import normalise_listing, normalise_review
+from spiders.run_status import run_status
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -246,18 +247,8 @@ class StorePipeline(_StatsPipeline):
         try:
             self.flush()
             if self.own_run and self.run_id is not None:
-                self.store.finish_run(self.run_id, self._status(), self.stats.get_stats())
+                stats = self.stats.get_stats()
+                self.store.finish_run(self.run_id, run_status(stats), stats)
         finally:
             self.store.close()
             self.store = None
-
-    def _status(self) -> str:
-        stats = self.stats.get_stats()
-        if not stats.get("backrank/stored/listings"):
-            return "failed"
-        errors = sum(
-            int(v)
-            for k, v in stats.items()
-            if k.startswith(("backrank/errors/", "spider_exceptions/", "log_count/ERROR"))
-        )
-        return "warnings" if errors else "ok"

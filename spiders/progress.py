@@ -14,6 +14,8 @@ from rich.text import Text
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from spiders.run_status import crawl_errors
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
@@ -32,7 +34,7 @@ def crawl_counts(stats: Mapping[str, Any]) -> dict[str, int]:
         # found by the spider: the store pipeline writes (and counts) in batches
         "listings": int(stats.get("backrank/found/listings", 0)),
         "reviews": int(stats.get("backrank/found/reviews", 0)),
-        "errors": total("backrank/errors/") + total("spider_exceptions/"),
+        "errors": crawl_errors(stats),
         "blocked": int(stats.get("backrank/blocked", 0)),
         "dropped": total("backrank/dropped/"),  # spider and pipelines count every drop here
     }

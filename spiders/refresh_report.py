@@ -13,7 +13,7 @@ from jinja2 import Environment, select_autoescape
 from rich.table import Table
 
 from backrank.core.store import Store
-from backrank.core.store_target import state_path
+from backrank.core.store.target import state_path
 
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Refresh report: run {{ report.run_id }}</title>
@@ -176,7 +176,7 @@ def render_html(report: dict[str, Any]) -> str:
 
 def report_dir(db_path: str | os.PathLike[str]) -> Path:
     """``<db>.reports`` beside a SQLite file; for a server database, in the state folder
-    (``$BACKRANK_STATE_DIR``, else the current folder; see ``backrank.core.store_target``)."""
+    (``$BACKRANK_STATE_DIR``, else the current folder; see ``backrank.core.store.target``)."""
     return state_path(db_path, ".reports")
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from backrank.app import cli
 from backrank.app.refresh import DB_VARIABLE
-from backrank.core.store_target import STATE_DIR_VARIABLE
+from backrank.core.store.target import STATE_DIR_VARIABLE
 
 REPO = Path(__file__).resolve().parent.parent
 

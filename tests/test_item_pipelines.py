@@ -12,6 +12,7 @@ import scrapy
 from helpers import SITE_TOML, load_catalog_text
 from scrapy.utils.reactor import is_reactor_installed
 from scrapy.utils.test import get_crawler
+from sqlalchemy import text
 
 from backrank.core.config import Catalog
 from backrank.core.store import Store
@@ -47,12 +48,29 @@ class ItemsSpider(scrapy.Spider):
             yield item
 
 
-def crawl(items: list[Any], db: Path, catalog: Catalog | None = None, **settings: Any) -> dict:
+class BlockedPageSpider(ItemsSpider):
+    """Yields its items after a robot-check page, counted as the catalog spider counts one."""
+
+    name = "blocked-items"
+
+    async def start(self):
+        self.crawler.stats.inc_value("backrank/blocked")
+        async for item in super().start():
+            yield item
+
+
+def crawl(
+    items: list[Any],
+    db: Path,
+    catalog: Catalog | None = None,
+    spider: type[scrapy.Spider] = ItemsSpider,
+    **settings: Any,
+) -> dict:
     """Run one crawl through the project pipelines; return the crawl stats."""
     if is_reactor_installed():
         pytest.skip("a Twisted reactor was installed in this process; run this module alone")
     crawler = get_crawler(
-        ItemsSpider,
+        spider,
         {"ITEM_PIPELINES": PIPELINES, "BACKRANK_DB": str(db), "LOG_LEVEL": "ERROR", **settings},
     )
     spider_kwargs: dict[str, Any] = {"items": items}
@@ -120,10 +138,24 @@ def test_valid_items_are_typed_and_stored(tmp_path: Path, catalog: Catalog) -> N
         assert list(runs["status"]) == ["ok"]  # the pipeline's own run, closed with stats
         assert runs.iloc[0]["stats"]["backrank/stored/listings"] == 1
         assert runs.iloc[0]["catalog_path"] == str(catalog.path)
-        saved_stores = store.read_stores().to_dict("records")
+        with store.engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, platform, base_url FROM stores"))
+            saved_stores = [dict(row._mapping) for row in rows]
         assert saved_stores == [
             {"name": STORE, "platform": "shopify", "base_url": "https://maple.example"}
         ]
+
+
+def test_a_run_the_pipeline_closes_follows_the_crawl_status_rule(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    # Regression: a run opened and closed by the store pipeline (`scrapy crawl` without
+    # BACKRANK_RUN_ID) had its own status rule, which ignored robot-check pages: closed "ok"
+    # where `backrank crawl` says "warnings".
+    db = tmp_path / "backrank.db"
+    crawl([good_listing()], db, catalog, spider=BlockedPageSpider)
+    with Store.open(db) as store:
+        assert list(store.runs()["status"]) == ["warnings"]
 
 
 def test_drops_are_counted_by_reason(tmp_path: Path, catalog: Catalog) -> None:

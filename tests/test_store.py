@@ -14,7 +14,23 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from backrank.core.store import MIGRATIONS, OFFER_COLUMNS, Store, listing_key
+from backrank.core.frames import (
+    LISTINGS,
+    OFFERS,
+    PRODUCT_INPUTS,
+    PRODUCT_LISTINGS,
+    PRODUCTS,
+    REVIEW_SCORES,
+    REVIEWS,
+    RUN_STORES,
+    RUNS,
+    SENTENCES,
+    SNAPSHOTS,
+    Frame,
+    UnknownColumnError,
+)
+from backrank.core.store import MIGRATIONS, Store, listing_key
+from backrank.core.store.schema import schema_version
 from spiders.items import Listing, Review
 
 
@@ -70,7 +86,7 @@ def test_offer_round_trip_keeps_every_value(store: Store) -> None:
     run = store.start_run("catalog.toml")
     assert store.save_listings(run, [listing()]) == 1
     offers = store.read_offers()
-    assert list(offers.columns) == OFFER_COLUMNS
+    assert list(offers.columns) == list(OFFERS.columns)
     row = offers.iloc[0]
     expected = listing()
     for column in ("store", "url", "canonical_url", "title", "brand", "currency", "availability",
@@ -221,9 +237,9 @@ def test_review_round_trip_and_late_listing_link(store: Store) -> None:
 def test_reopen_keeps_schema_and_data(store_target: str) -> None:
     with Store.open(store_target) as store:
         store.save_listings(store.start_run(None), [listing()])
-        assert store.schema_version == len(MIGRATIONS)
-    with Store.open(store_target) as store:
-        assert store.schema_version == len(MIGRATIONS)
+        assert store.read_offers().shape[0] == 1
+    with Store.open(store_target) as store, store.engine.connect() as conn:
+        assert schema_version(conn) == len(MIGRATIONS)
         assert len(store.read_offers()) == 1
 
 
@@ -289,6 +305,70 @@ def test_products_replace_and_keep_extra_columns(store: Store) -> None:
     assert store.read_product_listings().to_dict("records") == [
         {"product_id": "gtin:0123456789012", "listing_id": listing_id}
     ]
+
+
+def assert_declared(frame: pd.DataFrame, declared: Frame) -> None:
+    """``frame`` has the declared columns, in order first, each with its declared dtype."""
+    assert list(frame.columns[: len(declared.columns)]) == list(declared.columns)
+    dtypes = {c: str(frame[c].dtype) for c in declared.columns}
+    assert dtypes == {c: declared.pandas_dtype(c) for c in declared.columns}
+
+
+def test_every_frame_read_has_its_declared_columns_and_dtypes(store: Store) -> None:
+    run = store.start_run(None)
+    store.save_listings(run, [listing()])
+    store.save_reviews(run, [review()])
+    listing_id = int(store.read_listings().iloc[0]["listing_id"])
+    health = {
+        "store": "demo-shopify",
+        "status": "ok",
+        "product_pages": 1,
+        "listings": 1,
+        "with_price": 1,
+        "price_share": 1.0,
+        "baseline_run": None,
+        "baseline_share": None,
+    }
+    store.save_run_store(run, health)
+    products = pd.DataFrame(
+        [{"product_id": "p-1", "name": "Teeter X3", "listings": 1, "best_price": Decimal("399.99"),
+          "rating": 4.6, "adjusted_rating": 4.4, "review_count": 2, "rank": 1, "in_stock": True,
+          "composite_score": 8.5, "subcategory": "tables", "currency": "USD"}]
+    )  # fmt: skip
+    links = pd.DataFrame({"product_id": ["p-1"], "listing_id": [listing_id]})
+    store.save_products(run, products, links)
+    store.save_review_scores(
+        run, pd.DataFrame([("demo-shopify", "r-1", "p-1", 0.25, None, True)],
+                          columns=list(REVIEW_SCORES.required))
+    )  # fmt: skip
+    store.save_review_sentences(
+        pd.DataFrame([("a" * 40, 0, "Great.", 0.6)], columns=list(SENTENCES.columns)), "v1"
+    )
+    inputs = pd.DataFrame({"product_id": ["p-1"], "fingerprint": ["f"], "results": [{"a": 1}]})
+    store.save_product_inputs(run, inputs)
+    for frame, declared in [
+        (store.read_offers(), OFFERS), (store.read_offer_history(), OFFERS),
+        (store.read_listings(), LISTINGS), (store.read_reviews(), REVIEWS),
+        (store.read_product_listings(), PRODUCT_LISTINGS),
+        (store.read_product_snapshots(), SNAPSHOTS), (store.read_review_scores(), REVIEW_SCORES),
+        (store.read_review_sentences("v1"), SENTENCES), (store.read_review_sentences("v0"), SENTENCES),
+        (store.read_product_inputs(), PRODUCT_INPUTS), (store.runs(), RUNS),
+        (store.read_run_stores(), RUN_STORES),
+    ]:  # fmt: skip
+        assert_declared(frame, declared)
+    read = store.read_products()
+    stored = [c for c in PRODUCTS.columns if c in read.columns]
+    assert {c: str(read[c].dtype) for c in stored if c in ("rating", "listings", "rank")} == {
+        "rating": "float64", "listings": "Int64", "rank": "Int64"
+    }  # fmt: skip
+    assert isinstance(read.iloc[0]["best_price"], Decimal)
+
+
+def test_a_column_a_frame_lacks_fails_when_picked() -> None:
+    assert OFFERS.pick("price", "store") == ("price", "store")
+    with pytest.raises(UnknownColumnError, match="offers frame has no column cost"):
+        OFFERS.pick("price", "cost")
+    assert set(OFFERS.required) <= set(OFFERS.columns)
 
 
 def test_finish_run_checks_status(store: Store) -> None:
@@ -420,7 +500,7 @@ def test_scoring_summary_is_the_latest_runs(store: Store) -> None:
     assert store.read_scoring_summary() == {"weights": {"rating": 0.5}}
 
 
-def test_review_features_cache_round_trip(store: Store) -> None:
+def test_reviews_keep_their_content_hash_and_fetch_time(store: Store) -> None:
     run = store.start_run(None)
     store.save_reviews(
         run, [review(fetched_at="2024-07-01T10:00:00+00:00"), review(review_id="r-2", body="Meh")]
@@ -428,41 +508,18 @@ def test_review_features_cache_round_trip(store: Store) -> None:
     reviews = store.read_reviews()
     assert {"content_hash", "fetched_at"} <= set(reviews.columns)
     assert reviews.iloc[0]["fetched_at"] == "2024-07-01T10:00:00+00:00"
-    hashes = list(reviews["content_hash"])
-    assert len(set(hashes)) == 2
-    features = pd.DataFrame(
-        {"content_hash": hashes,
-         "features": [{"compound": 0.8316, "aspects": ["relief"], "words": 9}, {"compound": -0.1}]}
-    )  # fmt: skip
-    assert store.save_review_features(features) == 2
-    cached = store.read_review_features()
-    assert dict(zip(cached["content_hash"], cached["features"], strict=True)) == dict(
-        zip(hashes, features["features"], strict=True)
-    )
-    assert cached["computed_at"].notna().all()
-    only = store.read_review_features([hashes[1], "not-stored"])
-    assert list(only["content_hash"]) == [hashes[1]]
-    assert store.read_review_features([]).empty
-    store.save_review_features(
-        pd.DataFrame({"content_hash": [hashes[1]], "features": [{"compound": 0.2}]})
-    )
-    assert store.read_review_features([hashes[1]]).iloc[0]["features"] == {"compound": 0.2}
+    assert reviews["content_hash"].nunique() == 2
 
 
-def test_review_features_refuse_rows_without_a_hash(store: Store) -> None:
-    with pytest.raises(ValueError, match="content_hash"):
-        store.save_review_features(pd.DataFrame({"content_hash": [None], "features": [{"x": 1}]}))
-    assert store.read_review_features().empty
-
-
-def test_review_features_lookup_beyond_one_statement(store: Store) -> None:
+def test_sentence_lookup_beyond_one_statement(store: Store) -> None:
     hashes = [f"{i:040x}" for i in range(1200)]
-    store.save_review_features(
-        pd.DataFrame({"content_hash": hashes, "features": [{"i": i} for i in range(1200)]})
-    )
-    found = store.read_review_features(hashes[::-1])
-    assert list(found["content_hash"]) == hashes
-    assert [f["i"] for f in found["features"]] == list(range(1200))
+    rows = [(key, 0, f"Sentence {i}.", i / 1200) for i, key in enumerate(hashes)]
+    store.save_review_sentences(sentence_rows(rows), "vader-1")
+    found = store.read_review_sentences("vader-1", [*hashes[::-1], "not-stored"])
+    assert sorted(zip(found["review_key"], found["sentence"], strict=True)) == [
+        (key, sentence) for key, _, sentence, _ in rows
+    ]
+    assert store.read_review_sentences("vader-1", []).empty
 
 
 def test_scored_columns_survive_the_round_trip(store: Store) -> None:
@@ -536,14 +593,6 @@ def test_bulk_save_of_one_key_twice_keeps_the_last(store: Store) -> None:
         ("last", 0.3),
         ("other", 0.2),
     ]
-    hashes = ["d" * 40, "e" * 40, "d" * 40]
-    features = [{"n": 1}, {"n": 2}, {"n": 3}]
-    store.save_review_features(pd.DataFrame({"content_hash": hashes, "features": features}))
-    found = store.read_review_features()
-    assert dict(zip(found["content_hash"], found["features"], strict=True)) == {
-        "d" * 40: {"n": 3},
-        "e" * 40: {"n": 2},
-    }
 
 
 def review_scores(rows: list[tuple]) -> pd.DataFrame:

@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, text
 from backrank.app.refresh import resolve_db
 from backrank.core.config import Catalog
 from backrank.core.lock import LockBusy, refresh_lock
-from backrank.core.store_schema import LOCK_CLASS, REFRESH_LOCK
-from backrank.core.store_target import (
+from backrank.core.store.schema import LOCK_CLASS, REFRESH_LOCK
+from backrank.core.store.target import (
     StoreTargetError,
     engine_url,
     is_server,

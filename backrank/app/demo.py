@@ -12,7 +12,7 @@ from backrank.app.serve import serve_site
 from backrank.core.config import load_catalog
 from backrank.core.lock import refresh_lock
 from backrank.core.store import Store
-from backrank.core.store_target import masked, sqlite_file
+from backrank.core.store.target import masked, sqlite_file
 from backrank.marketplace import Marketplace
 
 PREFERRED_MARKETPLACE_PORT = 8701

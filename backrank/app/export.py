@@ -10,32 +10,38 @@ from typing import IO
 
 import pandas as pd
 
+from backrank.core.frames import OFFERS, PRODUCTS, REVIEW_SCORES, REVIEWS
 from backrank.core.store import Store
 
-OFFER_COLUMNS = [
-    "store", "url", "canonical_url", "title", "brand", "price", "currency", "availability",
-    "rating", "review_count", "gtin", "mpn", "sku", "asin", "fetched_at",
-]  # fmt: skip
-REVIEW_COLUMNS = [
-    "store", "url", "review_id", "author", "rating", "title", "body", "date", "verified",
-    "helpful_votes", "suspicion", "flags",
-]  # fmt: skip
-PRODUCT_COLUMNS = [
-    "product_id", "name", "brand", "subcategory", "listings", "best_price", "best_store",
-    "adjusted_rating", "trust_grade", "composite_score", "badges",
-]  # fmt: skip
+# What each export leads with (any further columns of the frame follow), picked from the
+# frames' declared columns (backrank.core.frames).
+LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "offers": OFFERS.columns,
+    "reviews": (
+        *REVIEWS.pick(
+            "store", "url", "review_id", "author", "rating", "title", "body", "date",
+            "verified", "helpful_votes",
+        ),
+        *REVIEW_SCORES.pick("suspicion", "flags"),
+    ),
+    "products": PRODUCTS.pick(
+        "product_id", "name", "brand", "subcategory", "listings", "best_price", "best_store",
+        "adjusted_rating", "trust_grade", "composite_score", "badges",
+    ),
+}  # fmt: skip
 
 
 def read_table(store: Store, table: str) -> pd.DataFrame:
     """The frame behind one export: leading columns fixed, any further ones after them."""
     if table == "offers":
-        frame, leading = store.read_offers(latest=True), OFFER_COLUMNS
+        frame = store.read_offers(latest=True)
     elif table == "reviews":
-        frame, leading = reviews_with_scores(store), REVIEW_COLUMNS
+        frame = reviews_with_scores(store)
     elif table == "products":
-        frame, leading = store.read_products(), PRODUCT_COLUMNS
+        frame = store.read_products()
     else:
         raise ValueError(f"unknown table {table!r}")
+    leading = list(LEADING_COLUMNS[table])
     for column in leading:
         if column not in frame.columns:
             frame[column] = None

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from backrank.core.config import Catalog
 from backrank.core.store import Store
-from backrank.core.store_target import is_url, masked
+from backrank.core.store.target import is_url, masked
 from pipelines.rescore import score_store
 from reports.build import build_site
 from spiders.crawl import STATUS_EXIT, run_crawl

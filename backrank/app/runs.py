@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from backrank.core.store import Store
-from backrank.core.store_target import masked
+from backrank.core.store.target import masked
 
 NUMERIC_COLUMNS = ("run", "pages", "listings", "errors", "blocked")
 COLUMNS = (

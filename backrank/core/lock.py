@@ -9,8 +9,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from backrank.core.store_schema import LOCK_CLASS, REFRESH_LOCK
-from backrank.core.store_target import engine_url, is_server, masked, state_path
+from backrank.core.store.schema import LOCK_CLASS, REFRESH_LOCK
+from backrank.core.store.target import engine_url, is_server, masked, state_path
 
 _held: dict[str, int] = {}  # lock path or database -> fd (0 for a database), held here
 
