@@ -13,6 +13,7 @@ from rich.console import Console
 
 from backrank.app.demo import run_demo
 from backrank.app.export import export_table
+from backrank.app.publish import TARGETS, PublishSetupError, publish_step
 from backrank.app.refresh import (
     EXIT_FAILED,
     EXIT_OK,
@@ -106,7 +107,21 @@ def build_parser() -> argparse.ArgumentParser:
     command("build", cmd_build, "render the static comparison site", out=True)
     refresh = command("refresh", cmd_refresh, "crawl, score and build in one go", out=True)
     refresh.add_argument("--store", help="crawl only this store")
+    refresh.add_argument(
+        "--publish", choices=TARGETS, help="then publish to this target (wordpress)"
+    )
     add_distributed_options(refresh)
+
+    publish = command(
+        "publish", cmd_publish, "publish the scored comparisons into a WordPress site"
+    )
+    publish.add_argument("target", choices=TARGETS, help="where to publish")
+    publish.add_argument(
+        "--url", help="the WordPress site (default: the catalog's [wordpress] url)"
+    )
+    publish.add_argument(
+        "--dry-run", action="store_true", help="print what would be created, updated and left alone"
+    )
 
     worker = commands.add_parser(
         "worker",
@@ -228,7 +243,24 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
     context = distributed(open_context(args, console), args)
     with refresh_lock(context.db_path):
-        return refresh(context, Path(args.out), store=args.store)
+        status = refresh(context, Path(args.out), store=args.store)
+        if args.publish and status != EXIT_FAILED:
+            status = max(status, _publish(context, args.publish, None, dry_run=False))
+        return status
+
+
+def cmd_publish(args: argparse.Namespace, console: Console) -> int:
+    context = open_context(args, console)
+    with refresh_lock(context.db_path):
+        return _publish(context, args.target, args.url, dry_run=args.dry_run)
+
+
+def _publish(context: Context, target: str, url: str | None, *, dry_run: bool) -> int:
+    try:
+        return publish_step(context, target, url=url, dry_run=dry_run).exit_code
+    except PublishSetupError as error:
+        print(f"backrank: {error}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def cmd_runs(args: argparse.Namespace, console: Console) -> int:

@@ -205,6 +205,22 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WordPressConfig:
+    """The owner's WordPress site that ``backrank publish wordpress`` and ``backrank links`` use.
+
+    ``credentials`` is a file (relative to the catalog) holding ``user`` and
+    ``application_password``; $BACKRANK_WP_USER / $BACKRANK_WP_APP_PASSWORD win over it.
+    """
+
+    url: str | None = None
+    credentials: Path | None = None
+    top: int = 5  # rows in each category's top-N table pattern
+    pages: bool = False  # also publish the category and product pages as WordPress pages
+    parent_page: str | None = None  # the slug of the owner's page the pages go under
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Catalog:
     """A loaded catalog."""
 
@@ -215,6 +231,7 @@ class Catalog:
     affiliates: dict[str, AffiliateProgram] = field(default_factory=dict)
     categories: tuple[CategoryRule, ...] = DEFAULT_CATEGORIES
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    wordpress: WordPressConfig = field(default_factory=WordPressConfig)
 
     def store(self, name: str) -> StoreConfig | None:
         """The store called ``name``, or None."""
@@ -437,7 +454,10 @@ def _read(path: Path) -> tuple[Catalog | None, list[CatalogError]]:
 
 def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
     reader.check_keys(
-        data, ("site", "crawl", "affiliates", "stores", "categories", "scoring"), (), ""
+        data,
+        ("site", "crawl", "affiliates", "stores", "categories", "scoring", "wordpress"),
+        (),
+        "",
     )
     site_table = _table(reader, data, "site", required=True)
     # Without a [site] table its keys are not reported one by one.
@@ -452,6 +472,7 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
     stores = _stores(reader, data.get("stores", []), affiliates, set(affiliates_table))
     categories = _categories(reader, data.get("categories", []))
     scoring = _scoring(reader, _table(reader, data, "scoring"), categories)
+    wordpress = _wordpress(reader, path, _table(reader, data, "wordpress"))
     return Catalog(
         path=path.resolve(),
         site=site,
@@ -460,6 +481,22 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
         affiliates=affiliates,
         categories=categories,
         scoring=scoring,
+        wordpress=wordpress,
+    )
+
+
+def _wordpress(reader: _Reader, path: Path, data: dict[str, Any]) -> WordPressConfig:
+    table = ("wordpress",)
+    keys = ("url", "credentials", "top", "pages", "parent_page", "timeout")
+    reader.check_keys(data, keys, table, "wordpress")
+    credentials = reader.value(data, "credentials", "str", table, "wordpress", None)
+    return WordPressConfig(
+        url=(reader.value(data, "url", "url", table, "wordpress", None) or "").rstrip("/") or None,
+        credentials=(path.parent / credentials).resolve() if credentials else None,
+        top=reader.value(data, "top", "int", table, "wordpress", 5, _at_least(1, "top")),
+        pages=reader.value(data, "pages", "bool", table, "wordpress", False),
+        parent_page=reader.value(data, "parent_page", "str", table, "wordpress", None),
+        timeout=reader.value(data, "timeout", "number", table, "wordpress", 30.0),
     )
 
 
