@@ -3,6 +3,7 @@ retired and never duplicated; the owner's posts follow them; errors a real site 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -19,6 +20,8 @@ import pytest
 import requests
 from markupsafe import escape
 from wordpress_helpers import (
+    SCALE,
+    SEED,
     Shop,
     active_markup,
     blocks,
@@ -30,6 +33,7 @@ from wordpress_helpers import (
 from backrank.app.cli import main
 from backrank.core.config import load_catalog
 from backrank.core.store import Store
+from backrank.marketplace import Marketplace
 from backrank.marketplace.catalog import XSS_TITLE
 from reports.filters import money
 from reports.wordpress.blocks import pattern_reference
@@ -354,3 +358,28 @@ def test_a_publish_killed_halfway_and_rerun_leaves_no_duplicates(shop, wordpress
     slugs = [b["slug"] for b in blocks(wordpress.url, editor(wordpress))]
     assert len(slugs) == total == len(set(slugs))
     assert not [s for s in slugs if re.search(r"-\d+$", s) and s.rsplit("-", 1)[0] in slugs]
+
+
+def test_refresh_with_publish_keeps_wordpress_current_and_reports_it(tmp_path, wordpress) -> None:
+    db, catalog = tmp_path / "backrank.db", tmp_path / "catalog.toml"
+    password = wordpress.passwords["editor"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BACKRANK_WP_USER": "editor",
+           "BACKRANK_WP_APP_PASSWORD": password}  # fmt: skip
+    with Marketplace(seed=SEED, scale=SCALE).start() as market:
+        text = market.demo_catalog_text(db=str(db)) + f'\n[wordpress]\nurl = "{wordpress.url}"\n'
+        catalog.write_text(text, encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "backrank.app.cli", "refresh", "--catalog", str(catalog),
+             "--out", str(tmp_path / "site"), "--publish", "wordpress", "--quiet"],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert password not in done.stdout + done.stderr
+    made = blocks(wordpress.url, editor(wordpress))
+    assert made and (tmp_path / "site" / "index.html").exists()
+    (report_json,) = (tmp_path / "backrank.db.reports").glob("run-*.json")
+    section = json.loads(report_json.read_text(encoding="utf-8"))["wordpress"]
+    assert section["created"] == len(made) and section["failed"] == 0
+    assert section["url"] == wordpress.url and password not in report_json.read_text()
+    html = report_json.with_suffix(".html").read_text(encoding="utf-8")
+    assert f"WordPress: {wordpress.url}" in html
