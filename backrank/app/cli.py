@@ -13,6 +13,7 @@ from rich.console import Console
 
 from backrank.app.demo import run_demo
 from backrank.app.export import export_table
+from backrank.app.links import links_step
 from backrank.app.publish import TARGETS, PublishSetupError, publish_step
 from backrank.app.refresh import (
     EXIT_FAILED,
@@ -138,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--quiet", action="store_true", help="errors only")
     worker.set_defaults(handler=cmd_worker, catalog=None)
 
+    links = command(
+        "links",
+        cmd_links,
+        "check the affiliate links already published on the WordPress site (read-only)",
+    )
+    links.add_argument("--url", help="the site (default: the catalog's [wordpress] url)")
+
     command("runs", cmd_runs, "list past crawl runs with their status and figures")
 
     export = command("export", cmd_export, "write offers, reviews or products as CSV or JSON lines")
@@ -253,6 +261,14 @@ def cmd_publish(args: argparse.Namespace, console: Console) -> int:
     context = open_context(args, console)
     with refresh_lock(context.db_path):
         return _publish(context, args.target, args.url, dry_run=args.dry_run)
+
+
+def cmd_links(args: argparse.Namespace, console: Console) -> int:
+    try:
+        return links_step(open_context(args, console), args.url).exit_code
+    except PublishSetupError as error:
+        print(f"backrank: {error}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _publish(context: Context, target: str, url: str | None, *, dry_run: bool) -> int:
