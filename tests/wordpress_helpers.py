@@ -18,10 +18,11 @@ from spiders.crawl import run_crawl_subprocess
 SEED, SCALE = 7, 6
 
 
-def crawl_hostile_store(folder: Path) -> Path:
-    """Crawl the demo marketplace with its XSS payloads planted, and score it; the folder."""
+def crawl_hostile_store(folder: Path, hostile: bool = True) -> Path:
+    """Crawl the demo marketplace (with its XSS payloads planted unless ``hostile`` is False)
+    and score it; the folder with catalog.toml and backrank.db."""
     db, catalog = folder / "backrank.db", folder / "catalog.toml"
-    with Marketplace(seed=SEED, scale=SCALE, hostile=True).start() as market:
+    with Marketplace(seed=SEED, scale=SCALE, hostile=hostile).start() as market:
         catalog.write_text(market.demo_catalog_text(db=str(db)), encoding="utf-8")
         result = run_crawl_subprocess(catalog, db, quiet=True, timeout=120)
     assert result.status == "ok" and result.errors == 0, result

@@ -114,6 +114,6 @@ def group(children: Iterable[Markup], css: str) -> Markup:
     )
 
 
-def pattern_reference(pattern_id: int) -> Markup:
+def pattern_reference(pattern_id: int) -> str:
     """How a post embeds a synced pattern: ``<!-- wp:block {"ref":ID} /-->``."""
-    return Markup(f"<!-- wp:block {attributes_json({'ref': int(pattern_id)})} /-->")
+    return f"<!-- wp:block {attributes_json({'ref': int(pattern_id)})} /-->"

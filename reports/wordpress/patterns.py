@@ -160,15 +160,13 @@ def top_table(site: SiteInfo, category: CategoryView, top: int, now: datetime) -
         price = shown_price(lead, now) if lead else None
         rows.append(
             (
-                str(product.rank),
-                product.name,
-                score(product.composite_score),
-                rating(product.adjusted_rating),
+                f"{product.rank}. {product.name}",
+                f"{score(product.composite_score)} ({rating(product.adjusted_rating)})",
                 money(price, lead.currency if lead else None),
                 _inline_link(lead, now) if lead else "—",
             )
         )
-    head = ("Rank", "Product", "Score", "Rating", "Price", "Where to buy")
+    head = ("Product", "Score (rating)", "Price", "Where to buy")
     body = [
         blocks.heading(f"Top {len(products)} {category.name.lower()}"),
         blocks.table(head, rows, "backrank-ranking"),
