@@ -383,3 +383,47 @@ def test_refresh_with_publish_keeps_wordpress_current_and_reports_it(tmp_path, w
     assert section["url"] == wordpress.url and password not in report_json.read_text()
     html = report_json.with_suffix(".html").read_text(encoding="utf-8")
     assert f"WordPress: {wordpress.url}" in html
+
+
+def _pages(wordpress) -> dict[str, dict]:
+    response = requests.get(
+        wordpress.url + "/wp-json/wp/v2/pages",
+        params={"context": "edit", "per_page": 100, "status": "any"},
+        auth=editor(wordpress), timeout=30,
+    )  # fmt: skip
+    return {p["slug"]: p for p in response.json()}
+
+
+def test_pages_go_under_the_owners_parent_page_and_show_the_patterns(
+    crawled, tmp_path, wordpress, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("BACKRANK_WP_USER", "editor")
+    monkeypatch.setenv("BACKRANK_WP_APP_PASSWORD", wordpress.passwords["editor"])
+    shop = copy_shop(crawled, tmp_path, wordpress.url, 'pages = true\nparent_page = "reviews"\n')
+    assert publish(shop) == 2  # the owner has not made the parent page yet
+    assert "no page with the slug 'reviews'" in capsys.readouterr().err
+    owner = ("admin", wordpress.passwords["admin"])
+    parent = requests.post(
+        wordpress.url + "/wp-json/wp/v2/pages", auth=owner, timeout=30,
+        json={"title": "Reviews", "slug": "reviews", "status": "publish", "content": "Hi"},
+    ).json()  # fmt: skip
+    assert publish(shop) == 0
+    pages = _pages(wordpress)
+    ours = {slug: page for slug, page in pages.items() if slug.startswith(SLUG_PREFIX)}
+    with Store.open(shop.db) as store:
+        products = store.read_products()
+    assert len(ours) == len(products) + products["subcategory"].nunique()
+    assert {page["parent"] for page in ours.values()} == {parent["id"]}
+    rankings = [p for s, p in ours.items() if s.startswith(f"{SLUG_PREFIX}ranking-")]
+    shown = []
+    for ranking in rankings:
+        assert "<!-- wp:block" in ranking["content"]["raw"]
+        assert ranking["link"].startswith(wordpress.url + "/reviews/")
+        html = _public_html(ranking["link"])
+        assert "Where to buy" in html and "We may earn a commission" in html
+        shown.append(html)
+    assert any(PAID_LINK in html for html in shown)
+    capsys.readouterr()
+    assert publish(shop) == 0
+    assert "0 created, 0 updated, 0 retired" in capsys.readouterr().out
+    assert pages["reviews"]["content"]["raw"] == "Hi"

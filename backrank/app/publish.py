@@ -13,7 +13,7 @@ from rich.table import Table
 
 from backrank.app.refresh import EXIT_FAILED, EXIT_OK, EXIT_WARNINGS, Context, StepOutcome
 from backrank.core.store import Store
-from reports.wordpress.publish import PublishResult, publish, wanted_patterns
+from reports.wordpress.publish import PublishResult, publish, wanted_content
 from reports.wordpress.rest import WordPressClient, WordPressError
 from spiders.refresh_report import read_report, write_report
 
@@ -139,10 +139,13 @@ def publish_step(
             summary = "publish: the store holds no scored products; run `backrank score` first"
             print(f"backrank: {summary}", file=sys.stderr)
             return StepOutcome(EXIT_FAILED, summary)
-        wanted = wanted_patterns(context.catalog, store, moment)
+        wanted = wanted_content(context.catalog, store, moment)
     with client_for(context, url) as client:
         try:
-            result = publish(client, wanted, dry_run=dry_run)
+            settings = context.catalog.wordpress
+            result = publish(
+                client, wanted, dry_run=dry_run, pages=settings.pages, parent=settings.parent_page
+            )
         except WordPressError as error:  # before any write: login, role, REST API, network
             summary = f"publish wordpress: {error}"
             print(f"backrank: {summary}", file=sys.stderr)  # one line, even with --quiet

@@ -211,14 +211,16 @@ def comparison_table(site: SiteInfo, comparison: Comparison, now: datetime) -> P
 
 
 def retired_note(slug: str, title: str) -> Pattern:
-    """What replaces a pattern whose product, category or pair left the catalog: a short note,
-    no link, so a post that uses it keeps working. ``title`` is the stored (escaped) title."""
+    """What replaces a pattern (or page) whose product, category or pair left the catalog: a
+    short note, no link, so a post that uses it keeps working. ``title`` is the stored
+    (escaped) title, ``Kind: name`` with the suffix on patterns."""
+    suffix = TITLE_SUFFIX if title.endswith(TITLE_SUFFIX) else ""
     name = Markup(title).unescape().removesuffix(TITLE_SUFFIX)
     name = name.split(": ", 1)[1] if ": " in name else name
     note = f"{name} is no longer recommended: it has left our comparison."
     return Pattern(
         slug=slug,
-        title=f"No longer recommended: {name}{TITLE_SUFFIX}",
+        title=f"No longer recommended: {name}{suffix}",
         content=str(blocks.group([blocks.paragraph(note)], f"backrank-pattern {RETIRED_CLASS}")),
         kind="retired",
     )

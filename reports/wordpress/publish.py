@@ -16,6 +16,7 @@ from typing import Any
 
 from reports.build import StoreReader, live_offers
 from reports.context import CategoryView, SiteInfo, category_views, site_info, summary_views
+from reports.wordpress.pages import pages_for
 from reports.wordpress.patterns import SLUG_PREFIX, Pattern, is_retired, patterns_for, retired_note
 from reports.wordpress.rest import (
     Forbidden,
@@ -27,6 +28,7 @@ from reports.wordpress.rest import (
 )
 
 BLOCKS = "/wp/v2/blocks"
+PAGES = "/wp/v2/pages"
 ACTIONS = ("created", "updated", "retired", "unchanged", "failed", "skipped")
 
 
@@ -84,30 +86,48 @@ def current_categories(
     return site_info(catalog, now), category_views(catalog, views)
 
 
-def wanted_patterns(catalog: Any, store: StoreReader, now: datetime) -> list[Pattern]:
+@dataclass(frozen=True)
+class Wanted:
+    """What the current ranking wants on the site: the patterns, and the categories the
+    optional pages are made from."""
+
+    patterns: list[Pattern]
+    categories: list[CategoryView]
+
+
+def wanted_content(catalog: Any, store: StoreReader, now: datetime) -> Wanted:
     site, categories = current_categories(catalog, store, now)
-    return patterns_for(site, categories, catalog.wordpress.top, now)
+    return Wanted(patterns_for(site, categories, catalog.wordpress.top, now), categories)
 
 
-def check_user(client: WordPressClient) -> dict[str, Any]:
-    """The user, if it may publish patterns; a clear error otherwise."""
+def wanted_patterns(catalog: Any, store: StoreReader, now: datetime) -> list[Pattern]:
+    return wanted_content(catalog, store, now).patterns
+
+
+def check_user(client: WordPressClient, pages: bool = False) -> dict[str, Any]:
+    """The user, if it may publish patterns (and pages); a clear error otherwise."""
     me = client.me()
     capabilities = me.get("capabilities") or {}
-    if not capabilities.get("publish_posts"):
-        roles = ", ".join(me.get("roles") or []) or "no role"
-        raise Forbidden(
-            f"WordPress user {me.get('slug') or me.get('name')!s} ({roles}) may not publish "
-            "synced patterns: give it the Editor role (Author works for patterns it made itself)",
-            status=403,
-            code="backrank_missing_role",
-        )
+    needed = [("publish_posts", "synced patterns")]
+    if pages:
+        needed.append(("publish_pages", "pages"))
+    for capability, what in needed:
+        if not capabilities.get(capability):
+            roles = ", ".join(me.get("roles") or []) or "no role"
+            raise Forbidden(
+                f"WordPress user {me.get('slug') or me.get('name')!s} ({roles}) may not publish "
+                f"{what}: give it the Editor role"
+                + (" (Author works for patterns it made itself)" if not pages else ""),
+                status=403,
+                code="backrank_missing_role",
+            )
     return me
 
 
-def own_patterns(client: WordPressClient) -> dict[str, dict[str, Any]]:
-    """backrank's patterns on the site, by slug (every status but trash)."""
+def own_objects(client: WordPressClient, route: str = BLOCKS) -> dict[str, dict[str, Any]]:
+    """backrank's patterns (or pages) on the site, by slug (every status but trash)."""
     found: dict[str, dict[str, Any]] = {}
-    for item in client.pages(BLOCKS, context="edit", status="any", orderby="id", order="asc"):
+    for item in client.pages(route, context="edit", status="any", orderby="id", order="asc"):
         slug = str(item.get("slug") or "")
         if slug.startswith(SLUG_PREFIX) and slug not in found:
             found[slug] = item
@@ -119,11 +139,17 @@ def _raw(item: dict[str, Any], key: str) -> str:
     return str(value.get("raw", "")) if isinstance(value, dict) else str(value or "")
 
 
+Planned = tuple[str, Pattern, int | None]
+
+
 def plan(
-    wanted: Sequence[Pattern], existing: dict[str, dict[str, Any]]
-) -> list[tuple[str, Pattern, int | None]]:
-    """``(action, pattern, id)`` for every pattern: create, update, retire or unchanged."""
-    steps: list[tuple[str, Pattern, int | None]] = []
+    wanted: Sequence[Pattern], existing: dict[str, dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+) -> list[Planned]:  # fmt: skip
+    """``(action, pattern, id)`` for every object: create, update, retire or unchanged.
+    ``extra`` fields (a page's parent) must match too for an object to be unchanged."""
+    extra = extra or {}
+    steps: list[Planned] = []
     for pattern in wanted:
         item = existing.get(pattern.slug)
         if item is None:
@@ -133,62 +159,97 @@ def plan(
             _raw(item, "content") == pattern.content
             and _raw(item, "title") == pattern.sent_title
             and item.get("status") == "publish"
+            and all(item.get(key) == value for key, value in extra.items())
         )
         steps.append(("unchanged" if same else "update", pattern, int(item["id"])))
     names = {p.slug for p in wanted}
     for slug, item in existing.items():
         if slug in names:
             continue
-        if is_retired(_raw(item, "content")):
-            steps.append(("unchanged", retired_note(slug, _raw(item, "title")), int(item["id"])))
-        else:
-            steps.append(("retire", retired_note(slug, _raw(item, "title")), int(item["id"])))
+        action = "unchanged" if is_retired(_raw(item, "content")) else "retire"
+        steps.append((action, retired_note(slug, _raw(item, "title")), int(item["id"])))
     return steps
 
 
 DONE = {"create": "created", "update": "updated", "retire": "retired"}
 
 
-def publish(
-    client: WordPressClient,
-    wanted: Sequence[Pattern],
-    *,
-    dry_run: bool = False,
-    progress: Callable[[Step], None] | None = None,
-) -> PublishResult:
-    """Bring the site's backrank patterns in line with ``wanted``; with ``dry_run`` only plan.
-
-    A refused login, a closed REST API or an unreachable site stops the publish (the rest are
-    ``skipped``); any other error fails that pattern only and the publish goes on.
-    """
-    result = PublishResult(url=client.url, dry_run=dry_run)
-    check_user(client)
-    steps = plan(wanted, own_patterns(client))
-    for index, (action, pattern, pattern_id) in enumerate(steps):
-        if dry_run or action == "unchanged":
-            step = Step(pattern.slug, pattern.title, action if dry_run else "unchanged", pattern_id)
+def _apply(
+    client: WordPressClient, route: str, steps: Sequence[Planned], result: PublishResult,
+    extra: dict[str, Any], progress: Callable[[Step], None] | None,
+) -> bool:  # fmt: skip
+    """Carry out ``steps`` on ``route``; False when the publish had to stop."""
+    for index, (action, pattern, object_id) in enumerate(steps):
+        if result.dry_run or action == "unchanged":
+            shown = action if result.dry_run else "unchanged"
+            step = Step(pattern.slug, pattern.title, shown, object_id)
         else:
             body = {"title": pattern.sent_title, "content": pattern.content, "status": "publish"}
+            body.update(extra)
             try:
-                if pattern_id is None:
-                    body["slug"] = pattern.slug
-                    made = client.create(BLOCKS, body)
-                    pattern_id = int(made["id"])
+                if object_id is None:
+                    made = client.create(route, {**body, "slug": pattern.slug})
+                    object_id = int(made["id"])
                 else:
-                    client.update(BLOCKS, pattern_id, body)
-                step = Step(pattern.slug, pattern.title, DONE[action], pattern_id)
+                    client.update(route, object_id, body)
+                step = Step(pattern.slug, pattern.title, DONE[action], object_id)
             except (NotAuthorized, RestClosed, Unreachable) as error:
                 result.stopped = str(error)
                 result.steps.append(
-                    Step(pattern.slug, pattern.title, "failed", pattern_id, str(error))
+                    Step(pattern.slug, pattern.title, "failed", object_id, str(error))
                 )
                 result.steps.extend(
                     Step(p.slug, p.title, "skipped", i) for _, p, i in steps[index + 1 :]
                 )
-                return result
+                return False
             except WordPressError as error:
-                step = Step(pattern.slug, pattern.title, "failed", pattern_id, str(error))
+                step = Step(pattern.slug, pattern.title, "failed", object_id, str(error))
         result.steps.append(step)
         if progress is not None:
             progress(step)
+    return True
+
+
+def parent_page_id(client: WordPressClient, parent: str | None) -> int:
+    """The id of the owner's page with slug ``parent`` (0, the top level, when None)."""
+    if not parent:
+        return 0
+    found = client.get(PAGES, slug=parent, context="edit", status="any")
+    if not found:
+        raise WordPressError(
+            f"{client.url} has no page with the slug {parent!r} to put backrank's pages under: "
+            "create it, or fix [wordpress] parent_page"
+        )
+    return int(found[0]["id"])
+
+
+def publish(
+    client: WordPressClient,
+    wanted: Sequence[Pattern] | Wanted,
+    *,
+    dry_run: bool = False,
+    pages: bool = False,
+    parent: str | None = None,
+    progress: Callable[[Step], None] | None = None,
+) -> PublishResult:
+    """Bring the site's backrank patterns (and with ``pages``, pages under ``parent``) in line
+    with ``wanted``; with ``dry_run`` only plan.
+
+    A refused login, a closed REST API or an unreachable site stops the publish (the rest are
+    ``skipped``); any other error fails that object only and the publish goes on.
+    """
+    if not isinstance(wanted, Wanted):
+        wanted = Wanted(list(wanted), [])
+    result = PublishResult(url=client.url, dry_run=dry_run)
+    check_user(client, pages=pages)
+    parent_id = parent_page_id(client, parent) if pages else 0
+    steps = plan(wanted.patterns, own_objects(client, BLOCKS))
+    if not _apply(client, BLOCKS, steps, result, {}, progress) or not pages:
+        return result
+    # pages are made of the patterns' references, so they follow the patterns' ids
+    pattern_ids = {s.slug: s.pattern_id for s in result.steps if s.pattern_id}
+    page_steps = plan(
+        pages_for(wanted.categories, pattern_ids), own_objects(client, PAGES), {"parent": parent_id}
+    )
+    _apply(client, PAGES, page_steps, result, {"parent": parent_id}, progress)
     return result
