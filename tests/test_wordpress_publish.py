@@ -291,6 +291,7 @@ def test_an_amazon_price_older_than_24_hours_is_never_written(
     [
         ("editor", "wrong-password-0000", "refused the user and application password"),
         ("contributor", None, "may not publish synced patterns"),
+        ("author", None, "may not edit synced patterns other users made"),
     ],
 )
 def test_wrong_password_and_missing_role_give_their_messages(
@@ -427,3 +428,70 @@ def test_pages_go_under_the_owners_parent_page_and_show_the_patterns(
     assert publish(shop) == 0
     assert "0 created, 0 updated, 0 retired" in capsys.readouterr().out
     assert pages["reviews"]["content"]["raw"] == "Hi"
+
+
+def test_patterns_parse_as_core_blocks_in_wordpress(shop, wordpress) -> None:
+    """WordPress's own block parser reads every pattern as core blocks (no Classic block)."""
+    assert publish(shop) == 0
+    ids = ",".join(str(b["id"]) for b in blocks(wordpress.url, editor(wordpress)))
+    names = wordpress.php(
+        "$names = [];"
+        "$walk = function ($blocks) use (&$walk, &$names) {"
+        "  foreach ($blocks as $b) {"
+        "    if ($b['blockName'] === null && trim($b['innerHTML']) === '') continue;"
+        "    $names[] = $b['blockName'] ?? 'freeform';"
+        "    $walk($b['innerBlocks']);"
+        "  }"
+        "};"
+        f"foreach ([{ids}] as $id) {{ $walk(parse_blocks(get_post($id)->post_content)); }}"
+        "echo implode(' ', array_unique($names));"
+    ).split()
+    assert set(names) <= {"core/group", "core/paragraph", "core/heading", "core/table",
+                          "core/buttons", "core/button", "core/list", "core/list-item"}, names  # fmt: skip
+    assert {"core/table", "core/buttons", "core/heading"} <= set(names)
+
+
+def test_a_partial_failure_exits_1_and_a_rerun_finishes_the_job(shop, wordpress, capsys) -> None:
+    """One pattern's save fails on the server: the others are written, the failure is reported
+    with its HTTP error, exit 1; the next publish writes just that one."""
+    assert publish(shop) == 0
+    _, name, listing_id, old = _amazon_lead(shop)
+    wanted_before = _wanted(shop)
+    box = _box_slug(wanted_before, name)
+    shop.sql(
+        "UPDATE offers SET price = ? WHERE listing_id = ?"
+        " AND run_id = (SELECT max(run_id) FROM offers WHERE listing_id = ?)",
+        str(Decimal(old) - 2), listing_id, listing_id,
+    )  # fmt: skip
+    wanted_after = _wanted(shop)
+    changed = {slug for slug in wanted_after if wanted_after[slug] != wanted_before[slug]}
+    assert box in changed
+    wordpress.php(f"update_option('backrank_test_fail_slug', '{box}');")
+    capsys.readouterr()
+    status = publish(shop)
+    out = capsys.readouterr()
+    assert status == 1, out
+    assert "1 failed" in out.out and f"{box}: POST /wp/v2/blocks/" in out.err
+    assert "HTTP 500 backrank_test_failure" in out.err
+    assert f"0 created, {len(changed) - 1} updated" in out.out  # all but the failed one
+    report = sorted((shop.folder / "backrank.db.reports").glob("run-*.json"))[-1]
+    section = json.loads(report.read_text(encoding="utf-8"))["wordpress"]
+    assert section["failed"] == 1 and section["failures"][0]["slug"] == box
+    assert "HTTP 500" in section["failures"][0]["error"]
+    wordpress.php("delete_option('backrank_test_fail_slug');")
+    assert publish(shop) == 0
+    assert "0 created, 1 updated, 0 retired" in capsys.readouterr().out
+    assert len(by_slug(wordpress)) == len(_wanted(shop))
+
+
+def test_an_author_is_told_to_use_an_editor_and_makes_no_duplicates(
+    shop, wordpress, monkeypatch, capsys
+) -> None:
+    """An Author sees only its own patterns through the API: it must not publish at all."""
+    assert publish(shop) == 0
+    before = by_slug(wordpress)
+    monkeypatch.setenv("BACKRANK_WP_USER", "author")
+    monkeypatch.setenv("BACKRANK_WP_APP_PASSWORD", wordpress.passwords["author"])
+    assert publish(shop) == 2
+    assert "give it the Editor (or Administrator) role" in capsys.readouterr().err
+    assert by_slug(wordpress).keys() == before.keys()

@@ -155,14 +155,13 @@ def publish_step(
     summary = summary_line(result)
     print(summary)
     if result.stopped:
-        context.console.print(
-            f"publish stopped: {result.stopped}; run it again to finish",
-            highlight=False,
-            markup=False,
+        # stderr, one line each, even with --quiet: cron mails it
+        print(
+            f"backrank: publish stopped: {result.stopped}; run it again to finish", file=sys.stderr
         )
     for step in result.steps:
         if step.action == "failed" and step.error != result.stopped:
-            context.console.print(f"{step.slug}: {step.error}", highlight=False, markup=False)
+            print(f"backrank: {step.slug}: {step.error}", file=sys.stderr)
     if not dry_run:
         attach_to_report(context.db_path, result)
     if result.stopped:

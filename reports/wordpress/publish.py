@@ -104,20 +104,26 @@ def wanted_patterns(catalog: Any, store: StoreReader, now: datetime) -> list[Pat
     return wanted_content(catalog, store, now).patterns
 
 
+# What the publishing user must be allowed: create patterns (and pages), and see and edit the
+# ones another user made. An Author sees only its own patterns in the REST API, so it would
+# make duplicates of the others' instead of updating them: the Editor role is required.
+NEEDED = (
+    ("publish_posts", "publish synced patterns"),
+    ("edit_others_posts", "edit synced patterns other users made"),
+)
+NEEDED_FOR_PAGES = (("publish_pages", "publish pages"), ("edit_others_pages", "edit pages"))
+
+
 def check_user(client: WordPressClient, pages: bool = False) -> dict[str, Any]:
-    """The user, if it may publish patterns (and pages); a clear error otherwise."""
+    """The user, if its role may publish patterns (and pages); a clear error otherwise."""
     me = client.me()
     capabilities = me.get("capabilities") or {}
-    needed = [("publish_posts", "synced patterns")]
-    if pages:
-        needed.append(("publish_pages", "pages"))
-    for capability, what in needed:
+    for capability, what in NEEDED + (NEEDED_FOR_PAGES if pages else ()):
         if not capabilities.get(capability):
             roles = ", ".join(me.get("roles") or []) or "no role"
             raise Forbidden(
-                f"WordPress user {me.get('slug') or me.get('name')!s} ({roles}) may not publish "
-                f"{what}: give it the Editor role"
-                + (" (Author works for patterns it made itself)" if not pages else ""),
+                f"WordPress user {me.get('slug') or me.get('name')!s} ({roles}) may not {what}: "
+                "give it the Editor (or Administrator) role",
                 status=403,
                 code="backrank_missing_role",
             )
@@ -190,6 +196,14 @@ def _apply(
                 if object_id is None:
                     made = client.create(route, {**body, "slug": pattern.slug})
                     object_id = int(made["id"])
+                    if made.get("slug") != pattern.slug:
+                        # WordPress renamed it: an object with this slug exists that this
+                        # user cannot see. Take the new one back rather than leave a duplicate.
+                        client.delete(route, object_id)
+                        raise WordPressError(
+                            f"WordPress renamed {pattern.slug} to {made.get('slug')}: another "
+                            "object has this slug and this user cannot see it (removed again)"
+                        )
                 else:
                     client.update(route, object_id, body)
                 step = Step(pattern.slug, pattern.title, DONE[action], object_id)

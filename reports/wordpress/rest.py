@@ -137,6 +137,10 @@ class WordPressClient:
     def update(self, route: str, object_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return self.call("POST", f"{route}/{int(object_id)}", body=body).json()
 
+    def delete(self, route: str, object_id: int) -> None:
+        """Delete for good (not to the trash); only ever used on an object just created."""
+        self.call("DELETE", f"{route}/{int(object_id)}", {"force": "true"})
+
     # --- who am I ---------------------------------------------------------------------
 
     def me(self) -> dict[str, Any]:

@@ -2,8 +2,21 @@
 /**
  * Plugin Name: backrank test switches
  * Description: Lets the tests reproduce what real sites do: a security plugin that closes the
- * REST API (option backrank_test_rest_closed: a 404 HTML page instead of JSON).
+ * REST API (option backrank_test_rest_closed: a 404 HTML page instead of JSON), and a server
+ * error on saving one synced pattern (option backrank_test_fail_slug: that slug gets a 500).
  */
+add_filter('rest_pre_insert_wp_block', function ($prepared, $request) {
+    $slug = get_option('backrank_test_fail_slug');
+    if (!$slug) {
+        return $prepared;
+    }
+    $existing = empty($prepared->ID) ? null : get_post($prepared->ID);
+    $target = $existing ? $existing->post_name : ($prepared->post_name ?? '');
+    if ($target === $slug) {
+        return new WP_Error('backrank_test_failure', 'Simulated database error', ['status' => 500]);
+    }
+    return $prepared;
+}, 10, 2);
 add_action('parse_request', function ($wp) {
     if (!get_option('backrank_test_rest_closed')) {
         return;
