@@ -332,6 +332,7 @@ def test_a_site_that_does_not_answer_times_out_with_a_message(shop, capsys) -> N
 
 def test_a_publish_killed_halfway_and_rerun_leaves_no_duplicates(shop, wordpress) -> None:
     total = len(_wanted(shop))
+    wordpress.php("update_option('backrank_test_slow_ms', 150);")  # a window to kill it in
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [
         sys.executable,
@@ -355,6 +356,7 @@ def test_a_publish_killed_halfway_and_rerun_leaves_no_duplicates(shop, wordpress
         process.wait(timeout=30)
     halfway = len(blocks(wordpress.url, editor(wordpress)))
     assert 0 < halfway < total, (halfway, total)
+    wordpress.php("delete_option('backrank_test_slow_ms');")
     assert publish(shop) == 0
     slugs = [b["slug"] for b in blocks(wordpress.url, editor(wordpress))]
     assert len(slugs) == total == len(set(slugs))
@@ -495,3 +497,24 @@ def test_an_author_is_told_to_use_an_editor_and_makes_no_duplicates(
     assert publish(shop) == 2
     assert "give it the Editor (or Administrator) role" in capsys.readouterr().err
     assert by_slug(wordpress).keys() == before.keys()
+
+
+def test_credentials_come_from_the_file_the_catalog_names(
+    crawled, tmp_path, wordpress, monkeypatch, capsys
+) -> None:
+    monkeypatch.delenv("BACKRANK_WP_USER", raising=False)
+    monkeypatch.delenv("BACKRANK_WP_APP_PASSWORD", raising=False)
+    bare = copy_shop(crawled, tmp_path / "bare", wordpress.url)
+    assert publish(bare) == 2
+    assert "no WordPress credentials: set BACKRANK_WP_USER" in capsys.readouterr().err
+    shop = copy_shop(crawled, tmp_path, wordpress.url, 'credentials = "../wp-credentials.toml"\n')
+    assert publish(shop) == 2
+    assert "cannot read the credentials file" in capsys.readouterr().err
+    password = wordpress.passwords["editor"]
+    (tmp_path / "wp-credentials.toml").write_text(
+        f'user = "editor"\napplication_password = "{password}"\n', encoding="utf-8"
+    )
+    assert publish(shop) == 0
+    out = capsys.readouterr()
+    assert "created" in out.out and password not in out.out + out.err
+    assert by_slug(wordpress)

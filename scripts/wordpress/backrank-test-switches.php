@@ -3,9 +3,14 @@
  * Plugin Name: backrank test switches
  * Description: Lets the tests reproduce what real sites do: a security plugin that closes the
  * REST API (option backrank_test_rest_closed: a 404 HTML page instead of JSON), and a server
- * error on saving one synced pattern (option backrank_test_fail_slug: that slug gets a 500).
+ * error on saving one synced pattern (option backrank_test_fail_slug: that slug gets a 500), and
+ * a slow server (option backrank_test_slow_ms: every pattern save waits that long).
  */
 add_filter('rest_pre_insert_wp_block', function ($prepared, $request) {
+    $slow = (int) get_option('backrank_test_slow_ms');
+    if ($slow > 0) {
+        usleep($slow * 1000);
+    }
     $slug = get_option('backrank_test_fail_slug');
     if (!$slug) {
         return $prepared;
