@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,6 @@ from spiders.refresh_report import read_report, write_report
 
 USER_VARIABLE = "BACKRANK_WP_USER"
 PASSWORD_VARIABLE = "BACKRANK_WP_APP_PASSWORD"
-TARGETS = ("wordpress",)  # publishing targets besides the static site `build` writes
 
 
 class PublishSetupError(Exception):
@@ -128,11 +128,19 @@ def publish_step(
     context: Context, target: str, *, url: str | None = None, dry_run: bool = False,
     now: datetime | None = None,
 ) -> StepOutcome:  # fmt: skip
-    """Publish the scored store to ``target``; the exit status says how it went."""
+    """Publish the scored store to ``target`` (a name in TARGETS); the exit status says how
+    it went."""
     if target not in TARGETS:
         raise PublishSetupError(
             f"unknown publishing target {target!r} (known: {', '.join(TARGETS)})"
         )
+    return TARGETS[target](context, url=url, dry_run=dry_run, now=now)
+
+
+def publish_wordpress(
+    context: Context, *, url: str | None, dry_run: bool, now: datetime | None
+) -> StepOutcome:
+    """The WordPress target: synced patterns (and pages) through the REST API."""
     moment = now or datetime.now(UTC)
     with Store.open(context.db_path) as store:
         if store.read_products().empty:
@@ -167,3 +175,7 @@ def publish_step(
     if result.stopped:
         return StepOutcome(EXIT_FAILED, summary)
     return StepOutcome(EXIT_OK if result.ok else EXIT_WARNINGS, summary)
+
+
+# Publishing targets besides the static site `build` writes, by the name the CLI takes.
+TARGETS: dict[str, Callable[..., StepOutcome]] = {"wordpress": publish_wordpress}
