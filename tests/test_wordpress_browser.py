@@ -9,6 +9,7 @@ from browser import chromium
 from wordpress_helpers import blocks, copy_shop, crawl_hostile_store, create_post
 
 from backrank.app.cli import main
+from backrank.marketplace.catalog import XSS_BRAND, XSS_TITLE
 from reports.wordpress.blocks import pattern_reference
 from reports.wordpress.patterns import SLUG_PREFIX
 
@@ -91,3 +92,32 @@ def test_a_post_with_a_table_and_a_box_in_twentytwentythree(
     # the README's screenshot (docs/screenshots/wordpress-post.png) is the phone one, copied
     # by hand when it changes: `cp test-artifacts/wordpress-post-390.png docs/screenshots/`
     assert (ARTIFACTS / "wordpress-post-390.png").stat().st_size < 600_000
+
+
+def test_store_payloads_in_a_post_run_nothing_in_chromium(tmp_path, wordpress, monkeypatch) -> None:
+    """The marketplace's XSS payloads, published and inserted into a post, show as text only."""
+    monkeypatch.setenv("BACKRANK_WP_USER", "editor")
+    monkeypatch.setenv("BACKRANK_WP_APP_PASSWORD", wordpress.passwords["editor"])
+    (tmp_path / "hostile").mkdir()
+    shop = copy_shop(crawl_hostile_store(tmp_path / "hostile"), tmp_path, wordpress.url)
+    assert main(["publish", "wordpress", *shop.args("--quiet")]) == 0
+    made = blocks(wordpress.url, ("editor", wordpress.passwords["editor"]))
+    post = create_post(wordpress.url, ("admin", wordpress.passwords["admin"]), "Everything",
+                       "\n\n".join(pattern_reference(b["id"]) for b in made))  # fmt: skip
+    dialogs: list[str] = []
+    with chromium() as browser:
+        page = browser.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.route(lambda url: not url.startswith(wordpress.url), lambda r: r.abort())
+        page.goto(post["link"], wait_until="load")
+        injected = page.evaluate(
+            """() => [...document.querySelectorAll('.wp-block-post-content *')].flatMap(el =>
+                 [...el.attributes].filter(a => a.name.startsWith('on')
+                   || /^\\s*javascript:/i.test(a.value)).map(a => el.tagName + ' ' + a.name))"""
+        )
+        scripts = page.evaluate("document.querySelectorAll('.wp-block-post-content script').length")
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        text = page.locator(".wp-block-post-content").inner_text()
+        page.close()
+    assert injected == [] and scripts == 0 and dialogs == []
+    assert XSS_TITLE in text and XSS_BRAND in text  # shown, as text
