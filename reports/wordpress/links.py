@@ -22,7 +22,13 @@ import pandas as pd
 import requests
 
 from reports import values
-from reports.wordpress.rest import RestClosed, WordPressClient, WordPressError
+from reports.wordpress.rest import (
+    Forbidden,
+    NotAuthorized,
+    RestClosed,
+    WordPressClient,
+    WordPressError,
+)
 
 # What a finding is about, and what the owner should do; the order is the report's.
 KINDS = {
@@ -278,7 +284,9 @@ def _check_link(
     if "sponsored" not in rel:
         found("no_sponsored", f'rel="{" ".join(rel)}"' if rel else "no rel attribute")
     listing = None
-    if amazon:
+    # amzn.to short links carry their tag and product behind a redirect, never followed here
+    short = bool(re.search(r"(^|\.)amzn\.", parts.hostname or ""))
+    if amazon and not short:
         tags = parse_qs(parts.query).get("tag", [])
         if not tags:
             found("amazon_no_tag", "no tag= parameter")
@@ -293,7 +301,7 @@ def _check_link(
             if listing is None:
                 found("not_in_catalog", f"ASIN {code}",
                       _catalog_line(known.amazon_store, f"https://www.amazon.com/dp/{code}"))  # fmt: skip
-    else:
+    elif not amazon:
         listing = known.by_url.get(_url_key(href))
         if listing is None:
             clean = f"{parts.scheme}://{parts.netloc}{parts.path}"
@@ -334,7 +342,7 @@ def check_site(client: WordPressClient, known: Catalogue) -> LinkReport:
     try:
         posts = list(posts_from_rest(client))
         source = "rest"
-    except RestClosed:
+    except (RestClosed, NotAuthorized, Forbidden):  # closed to the public, by a plugin
         posts = list(posts_from_sitemap(client.url, client.session, client.timeout))
         source = "sitemap"
     return check_posts(client.url, source, posts, known)

@@ -2,7 +2,8 @@
 /**
  * Plugin Name: backrank test switches
  * Description: Lets the tests reproduce what real sites do: a security plugin that closes the
- * REST API (option backrank_test_rest_closed: a 404 HTML page instead of JSON), and a server
+ * REST API (option backrank_test_rest_closed: a 404 HTML page instead of JSON; 'login': a 401
+ * for anyone not logged in, as the "Disable REST API" plugins do), and a server
  * error on saving one synced pattern (option backrank_test_fail_slug: that slug gets a 500), and
  * a slow server (option backrank_test_slow_ms: every pattern save waits that long).
  */
@@ -22,8 +23,15 @@ add_filter('rest_pre_insert_wp_block', function ($prepared, $request) {
     }
     return $prepared;
 }, 10, 2);
+add_filter('rest_authentication_errors', function ($result) {
+    if (get_option('backrank_test_rest_closed') === 'login' && !is_user_logged_in()) {
+        return new WP_Error('rest_cannot_access', 'Only authenticated users can access the REST API.', ['status' => 401]);
+    }
+    return $result;
+}, 99);
 add_action('parse_request', function ($wp) {
-    if (!get_option('backrank_test_rest_closed')) {
+    $closed = get_option('backrank_test_rest_closed');
+    if (!$closed || $closed === 'login') {
         return;
     }
     if (empty($wp->query_vars['rest_route'])) {
