@@ -35,6 +35,7 @@ command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server)
 command -v php >/dev/null 2>&1 || missing+=(php-cli)
 php -m 2>/dev/null | grep -qx mysqli || missing+=(php-mysql)
 php -m 2>/dev/null | grep -qx SimpleXML || missing+=(php-xml)  # WordPress's sitemap
+command -v curl >/dev/null 2>&1 || missing+=(curl)  # the readiness check
 if [ ${#missing[@]} -gt 0 ]; then
   echo "wordpress.sh: installing ${missing[*]}" >&2
   "${APT[@]}" update -qq >&2
