@@ -21,8 +21,10 @@ wp_missing=()
   || wp_missing+=(wordpress-theme-twentytwentythree)
 command -v mariadb-install-db >/dev/null 2>&1 || wp_missing+=(mariadb-server)
 command -v php >/dev/null 2>&1 || wp_missing+=(php-cli)
-php -m 2>/dev/null | grep -qx mysqli || wp_missing+=(php-mysql)
-php -m 2>/dev/null | grep -qx SimpleXML || wp_missing+=(php-xml)  # WordPress's sitemap
+# (grep -q on a pipe would stop php early: with pipefail that reads as missing)
+php_modules=$(php -m 2>/dev/null || true)
+grep -qx mysqli <<<"$php_modules" || wp_missing+=(php-mysql)
+grep -qx SimpleXML <<<"$php_modules" || wp_missing+=(php-xml)  # WordPress's sitemap
 command -v curl >/dev/null 2>&1 || wp_missing+=(curl)  # the readiness check
 if [ ${#missing[@]} -gt 0 ] || [ ${#wp_missing[@]} -gt 0 ]; then
   "${APT[@]}" update -qq

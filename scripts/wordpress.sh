@@ -33,8 +33,10 @@ missing=()
   || missing+=(wordpress-theme-twentytwentythree)
 command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server)
 command -v php >/dev/null 2>&1 || missing+=(php-cli)
-php -m 2>/dev/null | grep -qx mysqli || missing+=(php-mysql)
-php -m 2>/dev/null | grep -qx SimpleXML || missing+=(php-xml)  # WordPress's sitemap
+# (grep -q on a pipe would stop php early: with pipefail that reads as missing)
+php_modules=$(php -m 2>/dev/null || true)
+grep -qx mysqli <<<"$php_modules" || missing+=(php-mysql)
+grep -qx SimpleXML <<<"$php_modules" || missing+=(php-xml)  # WordPress's sitemap
 command -v curl >/dev/null 2>&1 || missing+=(curl)  # the readiness check
 if [ ${#missing[@]} -gt 0 ]; then
   echo "wordpress.sh: installing ${missing[*]}" >&2
