@@ -29,8 +29,20 @@ th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:right}th:first-child,
 <h2>Drops and skips by reason</h2>
 <table><thead><tr><th scope="col">store</th><th scope="col">reason</th><th scope="col">count</th></tr></thead><tbody>
 {% for store in report.stores %}{% for reason, count in store.drops.items() %}<tr><td>{{ store.store }}</td><td>{{ reason }}</td><td>{{ count }}</td></tr>{% endfor %}{% endfor %}
-</tbody></table></body></html>
+</tbody></table>
+{% if report.wordpress %}{% set wp = report.wordpress %}
+<h2>WordPress: {{ wp.url }}</h2>
+{% if wp.stopped %}<p class="warn">Stopped: {{ wp.stopped }}. The next publish finishes the job.</p>{% endif %}
+<table><thead><tr>{% for action in wordpress_actions %}<th scope="col">{{ action }}</th>{% endfor %}</tr></thead>
+<tbody><tr class="{{ 'failed' if wp.failed or wp.stopped else '' }}">{% for action in wordpress_actions %}<td>{{ wp[action] }}</td>{% endfor %}</tr></tbody></table>
+{% if wp.failures %}<h3>Failed patterns</h3><table><thead><tr><th scope="col">pattern</th><th scope="col">error</th></tr></thead><tbody>
+{% for failure in wp.failures %}<tr class="failed"><td>{{ failure.slug }}</td><td>{{ failure.error }}</td></tr>{% endfor %}
+</tbody></table>{% endif %}{% endif %}
+</body></html>
 """
+# The WordPress section's columns: what `backrank refresh --publish wordpress` did to each
+# synced pattern (the keys of reports.wordpress.publish.PublishResult.summary()).
+WORDPRESS_ACTIONS = ("created", "updated", "retired", "unchanged", "failed", "skipped")
 COLUMNS = (
     "store", "status", "pages", "listings (last run)", "stored", "with price", "drops",
     "blocked", "errors", "drift", "gone (new)", "broken links", "price moves",
@@ -170,7 +182,10 @@ def render_table(report: dict[str, Any]) -> Table:
 def render_html(report: dict[str, Any]) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return environment.from_string(HTML_TEMPLATE).render(
-        report=report, columns=COLUMNS, rows=table_rows(report)
+        report=report,
+        columns=COLUMNS,
+        rows=table_rows(report),
+        wordpress_actions=WORDPRESS_ACTIONS,
     )
 
 

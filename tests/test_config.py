@@ -400,3 +400,23 @@ def test_scoring_problem_lines(tmp_path: Path, scoring: str, line: int) -> None:
     offset = MINIMAL.count("\n")
     message = error_of(tmp_path, MINIMAL + scoring)
     assert message.startswith(f"catalog.toml:{offset + line}: scoring.trust.warn")
+
+
+def test_wordpress_table_reads_its_keys_and_reports_unknown_ones(tmp_path: Path) -> None:
+    path = write_catalog(
+        tmp_path,
+        SITE_TOML + '\n[wordpress]\nurl = "https://blog.example/"\ncredentials = "wp.toml"\n'
+        "top = 3\npages = true\nparent_page = 'reviews'\n",
+    )
+    wordpress = load_catalog(path).wordpress
+    assert wordpress.url == "https://blog.example"
+    assert wordpress.credentials == (tmp_path / "wp.toml").resolve()
+    assert (wordpress.top, wordpress.pages, wordpress.parent_page) == (3, True, "reviews")
+    default = load_catalog(write_catalog(tmp_path, SITE_TOML, "plain.toml")).wordpress
+    assert (default.url, default.credentials, default.top, default.pages) == (None, None, 5, False)
+    bad = write_catalog(tmp_path, SITE_TOML + '\n[wordpress]\nurll = "x"\ntop = 0\n', "bad.toml")
+    errors = [str(e) for e in validate_catalog(bad)]
+    assert errors == [
+        "bad.toml:6: wordpress.urll: unknown key (did you mean url?)",
+        "bad.toml:7: wordpress.top: must be at least 1 (got 0)",
+    ]

@@ -13,6 +13,8 @@ from rich.console import Console
 
 from backrank.app.demo import run_demo
 from backrank.app.export import export_table
+from backrank.app.links import links_step
+from backrank.app.publish import TARGETS, PublishSetupError, publish_step
 from backrank.app.refresh import (
     EXIT_FAILED,
     EXIT_OK,
@@ -107,7 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     command("build", cmd_build, "render the static comparison site", out=True)
     refresh = command("refresh", cmd_refresh, "crawl, score and build in one go", out=True)
     refresh.add_argument("--store", help="crawl only this store")
+    refresh.add_argument(
+        "--publish", choices=TARGETS, help="then publish to this target (wordpress)"
+    )
     add_distributed_options(refresh)
+
+    publish = command(
+        "publish", cmd_publish, "publish the scored comparisons into a WordPress site"
+    )
+    publish.add_argument("target", choices=TARGETS, help="where to publish")
+    publish.add_argument(
+        "--url", help="the WordPress site (default: the catalog's [wordpress] url)"
+    )
+    publish.add_argument(
+        "--dry-run", action="store_true", help="print what would be created, updated and left alone"
+    )
 
     worker = commands.add_parser(
         "worker",
@@ -123,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--quiet", action="store_true", help="errors only")
     worker.set_defaults(handler=cmd_worker, catalog=None)
+
+    links = command(
+        "links",
+        cmd_links,
+        "check the affiliate links already published on the WordPress site (read-only)",
+    )
+    links.add_argument("--url", help="the site (default: the catalog's [wordpress] url)")
 
     command("runs", cmd_runs, "list past crawl runs with their status and figures")
 
@@ -231,7 +254,32 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
     context = distributed(open_context(args, console), args)
     with refresh_lock(context.db_path):
-        return refresh(context, Path(args.out), store=args.store)
+        status = refresh(context, Path(args.out), store=args.store)
+        if args.publish and status != EXIT_FAILED:
+            status = max(status, _publish(context, args.publish, None, dry_run=False))
+        return status
+
+
+def cmd_publish(args: argparse.Namespace, console: Console) -> int:
+    context = open_context(args, console)
+    with refresh_lock(context.db_path):
+        return _publish(context, args.target, args.url, dry_run=args.dry_run)
+
+
+def cmd_links(args: argparse.Namespace, console: Console) -> int:
+    try:
+        return links_step(open_context(args, console), args.url).exit_code
+    except PublishSetupError as error:
+        print(f"backrank: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _publish(context: Context, target: str, url: str | None, *, dry_run: bool) -> int:
+    try:
+        return publish_step(context, target, url=url, dry_run=dry_run).exit_code
+    except PublishSetupError as error:
+        print(f"backrank: {error}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def cmd_runs(args: argparse.Namespace, console: Console) -> int:

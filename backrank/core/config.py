@@ -229,6 +229,22 @@ DEFAULT_CATEGORIES: tuple[CategoryRule, ...] = (
 
 
 @dataclass(frozen=True, kw_only=True)
+class WordPressConfig:
+    """The owner's WordPress site that ``backrank publish wordpress`` and ``backrank links`` use.
+
+    ``credentials`` is a file (relative to the catalog) holding ``user`` and
+    ``application_password``; $BACKRANK_WP_USER / $BACKRANK_WP_APP_PASSWORD win over it.
+    """
+
+    url: str | None = None
+    credentials: Path | None = None
+    top: int = 5  # rows in each category's top-N table pattern
+    pages: bool = False  # also publish the category and product pages as WordPress pages
+    parent_page: str | None = None  # the slug of the owner's page the pages go under
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Catalog:
     """A loaded catalog."""
 
@@ -239,6 +255,7 @@ class Catalog:
     affiliates: dict[str, AffiliateProgram] = field(default_factory=dict)
     categories: tuple[CategoryRule, ...] = DEFAULT_CATEGORIES
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    wordpress: WordPressConfig = field(default_factory=WordPressConfig)
 
     def store(self, name: str) -> StoreConfig | None:
         """The store called ``name``, or None."""
@@ -523,7 +540,9 @@ def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogE
 
 
 def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
-    reader.check_keys(data, ("site", "crawl", "affiliates", "stores", "categories", "scoring"), ())
+    reader.check_keys(
+        data, ("site", "crawl", "affiliates", "stores", "categories", "scoring", "wordpress"), ()
+    )
     site_table = _table(reader, data, "site", required=True)
     # Without a [site] table its keys are not reported one by one.
     site = (
@@ -539,6 +558,7 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
     scoring = _scoring(reader, _table(reader, data, "scoring"), categories, site)
     if not crawl.allow_private_hosts:
         _warn_private_hosts(reader, data.get("stores"), stores)
+    wordpress = _wordpress(reader, path, _table(reader, data, "wordpress"))
     return Catalog(
         path=path.resolve(),
         site=site,
@@ -547,6 +567,25 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
         affiliates=affiliates,
         categories=categories,
         scoring=scoring,
+        wordpress=wordpress,
+    )
+
+
+def _wordpress(reader: _Reader, path: Path, data: dict[str, Any]) -> WordPressConfig:
+    table = ("wordpress",)
+    reader.check_keys(data, ("url", "credentials", "top", "pages", "parent_page", "timeout"), table)
+
+    def setting(key: str, kind: str, check: Callable[[Any], str | None] | None = None) -> Any:
+        return reader.value(data, key, kind, table, field_default(WordPressConfig, key), check)
+
+    credentials = setting("credentials", "str")
+    return WordPressConfig(
+        url=(setting("url", "url") or "").rstrip("/") or None,
+        credentials=(path.parent / credentials).resolve() if credentials else None,
+        top=setting("top", "int", _at_least(1)),
+        pages=setting("pages", "bool"),
+        parent_page=setting("parent_page", "str"),
+        timeout=setting("timeout", "number", _above(0)),
     )
 
 
