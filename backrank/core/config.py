@@ -61,6 +61,13 @@ class CrawlConfig:
     max_review_pages: int = 50
     user_agent: str = DEFAULT_USER_AGENT
     gone_after_misses: int = 2  # complete crawls a listing may be missing from before it is gone
+    # Crawl budgets: a crawler trap (endless pagination, sitemap indexes naming sitemap
+    # indexes) ends at these, counted and named in the refresh report. A store may lower or
+    # raise the first three for itself ([[stores]] max_pages, max_listing_pages, max_sitemap_depth).
+    max_pages_per_store: int = 50_000  # responses per store per run
+    max_listing_pages: int = 500  # listing pages followed by "next" from one start URL
+    max_sitemap_depth: int = 4  # robots.txt -> sitemap index -> ... -> urlset, in hops
+    max_run_minutes: float = 360.0  # wall time per run, resumed runs included
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +90,10 @@ class StoreConfig:
     currency: str | None = None
     allowed_domains: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    # this store's own crawl budgets; None takes the [crawl] one
+    max_pages: int | None = None
+    max_listing_pages: int | None = None
+    max_sitemap_depth: int | None = None
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -507,7 +518,8 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
     table = ("crawl",)
     keys = (
         "polite", "http_cache", "concurrency", "max_review_pages", "user_agent",
-        "gone_after_misses",
+        "gone_after_misses", "max_pages_per_store", "max_listing_pages", "max_sitemap_depth",
+        "max_run_minutes",
     )  # fmt: skip
     reader.check_keys(data, keys, table, "crawl")
     default_agent = f"{DEFAULT_USER_AGENT} (+{site.base_url})" if site.base_url else None
@@ -524,7 +536,46 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
         gone_after_misses=reader.value(
             data, "gone_after_misses", "int", table, "crawl", 2, _at_least(1, "gone_after_misses")
         ),
+        **_budgets(reader, data, table, "crawl", CrawlConfig()),
     )
+
+
+_STORE_BUDGETS = {  # [[stores]] key -> the [crawl] budget it overrides
+    "max_pages": "max_pages_per_store",
+    "max_listing_pages": "max_listing_pages",
+    "max_sitemap_depth": "max_sitemap_depth",
+}
+
+
+def _budgets(
+    reader: _Reader,
+    data: dict[str, Any],
+    table: tuple[Any, ...],
+    label: str,
+    defaults: CrawlConfig | None,
+) -> dict[str, Any]:
+    """The crawl budgets the [crawl] table (`defaults` given) or a store (None) sets; each
+    must be more than 0. A store's unset budget is None: the [crawl] one applies."""
+    if defaults is None:
+        names: tuple[str, ...] = tuple(_STORE_BUDGETS)
+    else:
+        names = (*_STORE_BUDGETS.values(), "max_run_minutes")
+    return {
+        name: reader.value(
+            data,
+            name,
+            "number" if name == "max_run_minutes" else "int",
+            table,
+            label,
+            None if defaults is None else getattr(defaults, name),
+            _positive,
+        )
+        for name in names
+    }
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else f"must be more than 0 (got {value})"
 
 
 def _at_least(minimum: int, what: str) -> Callable[[Any], str | None]:
@@ -630,6 +681,7 @@ def _stores(
         "affiliate",
         "quote_reviews",
         "currency",
+        *_STORE_BUDGETS,
     )
     stores: list[StoreConfig] = []
     seen: set[str] = set()
@@ -685,6 +737,7 @@ def _stores(
                 currency=currency,
                 allowed_domains=tuple(dict.fromkeys(p.hostname for p in hosts if p.hostname)),
                 allowed_hosts=tuple(dict.fromkeys(p.netloc.lower() for p in hosts)),
+                **_budgets(reader, store, table, label, None),
             )
         )
     return tuple(stores)
