@@ -11,12 +11,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import server_or_skip
 from helpers import SITE_TOML, load_catalog_text, write_catalog
 from hostile_store import HostileStore
 
-from backrank.core.config import CatalogError
+from backrank.core.config import CatalogError, load_catalog
 from backrank.core.store import Store
 from spiders.crawl import CrawlResult, resumable_run, run_crawl_subprocess
+from spiders.distributed import run_distributed_crawl
 from spiders.refresh_report import read_report
 
 TIMEOUT = 90  # seconds; before the budgets, the trap crawls ran until this killed them
@@ -30,19 +32,24 @@ class Crawl:
     result: CrawlResult
     db: Path
     report: dict
+    requested: list[str]  # paths the hostile store served during this crawl
 
     def stat(self, key: str) -> int:
         return int(self.result.stats.get(key, 0))
 
+    def requests_for(self, prefix: str) -> list[str]:
+        return [path for path in self.requested if path.startswith(prefix)]
 
-def crawl(folder: Path, stores_toml: str, crawl_toml: str = "") -> Crawl:
+
+def crawl(folder: Path, server: HostileStore, stores_toml: str, crawl_toml: str = "") -> Crawl:
     catalog = write_catalog(
         folder, f"{SITE_TOML}[crawl]\npolite = false\n{crawl_toml}\n{stores_toml}"
     )
     db = folder / "hostile.db"
+    start = len(server.requested)
     result = run_crawl_subprocess(catalog, db, quiet=True, timeout=TIMEOUT)
     report = read_report(db, result.run_id) if result.run_id is not None else None
-    return Crawl(result=result, db=db, report=report or {})
+    return Crawl(result=result, db=db, report=report or {}, requested=server.requested[start:])
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +72,7 @@ def traps(hostile: HostileStore, tmp_path_factory: pytest.TempPathFactory) -> Cr
     url = hostile.url
     return crawl(
         tmp_path_factory.mktemp("traps"),
+        hostile,
         f"""
 [[stores]]
 name = "listing-trap"
@@ -86,9 +94,9 @@ max_pages = 10
 
 
 def test_endless_listing_pagination_ends_at_the_listing_budget(
-    traps: Crawl, hostile: HostileStore
+    traps: Crawl,
 ) -> None:
-    assert hostile.requests_for("/listing/") == [f"/listing/{page}" for page in range(1, 6)]
+    assert traps.requests_for("/listing/") == [f"/listing/{page}" for page in range(1, 6)]
     assert traps.stat("backrank/store/listing-trap/budget/max_listing_pages") == 1
     listing_trap = next(s for s in traps.report["stores"] if s["store"] == "listing-trap")
     assert listing_trap["budgets"] == {"max_listing_pages": 1}
@@ -96,19 +104,17 @@ def test_endless_listing_pagination_ends_at_the_listing_budget(
 
 
 def test_endless_sitemap_indexes_end_at_the_sitemap_depth(
-    traps: Crawl, hostile: HostileStore
+    traps: Crawl,
 ) -> None:
     # the seed (depth 0) and three levels of indexes below it; the fifth is never asked for
-    assert hostile.requests_for("/sitemaps/") == [
-        f"/sitemaps/{level}.xml" for level in (1, 2, 3, 4)
-    ]
+    assert traps.requests_for("/sitemaps/") == [f"/sitemaps/{level}.xml" for level in (1, 2, 3, 4)]
     assert traps.stat("backrank/store/sitemap-trap/budget/max_sitemap_depth") == 1
 
 
 def test_a_store_gets_no_more_pages_than_its_page_budget(
-    traps: Crawl, hostile: HostileStore
+    traps: Crawl,
 ) -> None:
-    fetched = hostile.requests_for("/product/mapped-")
+    fetched = traps.requests_for("/product/mapped-")
     assert len(fetched) == 9  # its sitemap plus nine product pages
     assert traps.stat("backrank/store/big-store/pages") == 10
     assert traps.stat("backrank/store/big-store/budget/max_pages") == 60 - 9
@@ -143,7 +149,7 @@ start_urls = ["{hostile.url}/listing/1"]
 max_listing_pages = 1000000
 max_pages = 1000000
 """
-    first = crawl(tmp_path, stores, "max_run_minutes = 0.05\n")  # 3 s
+    first = crawl(tmp_path, hostile, stores, "max_run_minutes = 0.05\n")  # 3 s
     assert first.result.elapsed < 30
     assert first.result.status == "warnings"
     assert first.result.budgets == {"max_run_minutes": 1}
@@ -151,9 +157,40 @@ max_pages = 1000000
     with Store.open(first.db) as db:
         runs = db.runs()
     assert runs["status"].tolist() == ["warnings"]
-    second = crawl(tmp_path, stores, "max_run_minutes = 0.05\n")
+    second = crawl(tmp_path, hostile, stores, "max_run_minutes = 0.05\n")
     assert not second.result.resumed
     assert second.result.run_id != first.result.run_id
+
+
+def test_a_distributed_trap_run_ends_at_its_wall_time_and_budgets(
+    hostile: HostileStore, tmp_path: Path
+) -> None:
+    redis_url = server_or_skip("BACKRANK_TEST_REDIS", "Redis server")
+    catalog = write_catalog(
+        tmp_path,
+        f"""{SITE_TOML}[crawl]\npolite = false\nmax_run_minutes = 0.25\n
+[[stores]]
+name = "listing-trap"
+platform = "woocommerce"
+start_urls = ["{hostile.url}/listing/1?distributed"]
+max_listing_pages = 1000000
+
+[[stores]]
+name = "sitemap-trap"
+sitemap_urls = ["{hostile.url}/sitemaps/1.xml?distributed"]
+max_sitemap_depth = 2
+""",
+    )
+    result = run_distributed_crawl(
+        load_catalog(catalog), str(tmp_path / "distributed.db"), workers=1,
+        redis_url=redis_url, quiet=True,
+    )  # fmt: skip
+    assert result.elapsed < 60  # 15 s of crawling, and the worker's start and stop
+    assert (result.status, result.complete) == ("warnings", True)
+    assert result.listings > 0  # what it stored in time is kept
+    assert result.budgets == {"max_run_minutes": 1, "max_sitemap_depth": 1}
+    with Store.open(tmp_path / "distributed.db") as db:
+        assert db.runs()["status"].tolist() == ["warnings"]
 
 
 def test_a_resumed_run_older_than_the_wall_time_is_closed_not_resumed(tmp_path: Path) -> None:
@@ -206,6 +243,7 @@ def hostile_pages(
     url = hostile.url
     return crawl(
         tmp_path_factory.mktemp("hostile"),
+        hostile,
         f"""
 [[stores]]
 name = "deep-json"
