@@ -272,6 +272,8 @@ class StorePipeline(_StatsPipeline):
         errors = sum(
             int(v)
             for k, v in stats.items()
-            if k.startswith(("backrank/errors/", "spider_exceptions/", "log_count/ERROR"))
+            if k.startswith(
+                ("backrank/errors/", "backrank/budget/", "spider_exceptions/", "log_count/ERROR")
+            )
         )
         return "warnings" if errors else "ok"

@@ -15,10 +15,11 @@ from conftest import server_or_skip
 from helpers import SITE_TOML, load_catalog_text, write_catalog
 from hostile_store import HostileStore
 
-from backrank.core.config import CatalogError, load_catalog
+from backrank.core.config import CatalogError, StoreConfig, load_catalog
 from backrank.core.store import Store
 from spiders.crawl import CrawlResult, resumable_run, run_crawl_subprocess
 from spiders.distributed import run_distributed_crawl
+from spiders.offsite import origin_of, store_origins
 from spiders.refresh_report import read_report
 
 TIMEOUT = 90  # seconds; before the budgets, the trap crawls ran until this killed them
@@ -318,3 +319,21 @@ def test_a_store_cannot_send_the_crawler_to_a_port_another_store_names(
     assert [row["title"] for row in _stored(hostile_pages, "attacker")] == [
         "Hostile back stretcher attacker"
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://shop.example/products/a", True),
+        ("http://shop.example:80/sitemap.xml", True),  # the same origin, its port spelled out
+        ("https://shop.example/products/a", True),  # the https upgrade of the store's http
+        ("http://shop.example:8080/admin", False),  # another port of the same host
+        ("https://shop.example:8443/", False),
+        ("http://cdn.shop.example/products/a", False),  # another host, even a subdomain
+        ("ftp://shop.example/products/a", False),
+        ("http://shop.example:99999/", False),  # no port at all
+    ],
+)
+def test_a_store_origin_is_its_scheme_host_and_port(url: str, allowed: bool) -> None:
+    store = StoreConfig(name="shop", sitemap_urls=("http://shop.example/sitemap.xml",))
+    assert (origin_of(url) in store_origins(store)) is allowed
