@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import IgnoreRequest
 
+from backrank.core.config import STORE_BUDGETS
+
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
@@ -31,12 +33,6 @@ logger = logging.getLogger(__name__)
 
 MAX_PAGES, MAX_LISTING_PAGES = "max_pages", "max_listing_pages"
 MAX_SITEMAP_DEPTH, MAX_RUN_MINUTES = "max_sitemap_depth", "max_run_minutes"
-# A store budget's name -> the [crawl] setting that is its default (backrank.core.config).
-CRAWL_DEFAULTS = {
-    MAX_PAGES: "max_pages_per_store",
-    MAX_LISTING_PAGES: "max_listing_pages",
-    MAX_SITEMAP_DEPTH: "max_sitemap_depth",
-}
 # Where the catalog sets each budget, for the report's advice.
 CATALOG_KEYS = {
     MAX_PAGES: "[crawl] max_pages_per_store or the store's max_pages",
@@ -57,7 +53,7 @@ def store_budget(catalog: Catalog, store: str, name: str) -> int:
     """The store's own budget `name`, else the catalog's [crawl] one."""
     config = catalog.store(store)
     own = None if config is None else getattr(config, name)
-    return int(own if own is not None else getattr(catalog.crawl, CRAWL_DEFAULTS[name]))
+    return int(own if own is not None else getattr(catalog.crawl, STORE_BUDGETS[name]))
 
 
 def count_hit(stats: StatsCollector, name: str, store: str | None = None, count: int = 1) -> None:

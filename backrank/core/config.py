@@ -540,7 +540,7 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
     )
 
 
-_STORE_BUDGETS = {  # [[stores]] key -> the [crawl] budget it overrides
+STORE_BUDGETS = {  # [[stores]] key -> the [crawl] budget it overrides
     "max_pages": "max_pages_per_store",
     "max_listing_pages": "max_listing_pages",
     "max_sitemap_depth": "max_sitemap_depth",
@@ -557,9 +557,9 @@ def _budgets(
     """The crawl budgets the [crawl] table (`defaults` given) or a store (None) sets; each
     must be more than 0. A store's unset budget is None: the [crawl] one applies."""
     if defaults is None:
-        names: tuple[str, ...] = tuple(_STORE_BUDGETS)
+        names: tuple[str, ...] = tuple(STORE_BUDGETS)
     else:
-        names = (*_STORE_BUDGETS.values(), "max_run_minutes")
+        names = (*STORE_BUDGETS.values(), "max_run_minutes")
     return {
         name: reader.value(
             data,
@@ -681,7 +681,7 @@ def _stores(
         "affiliate",
         "quote_reviews",
         "currency",
-        *_STORE_BUDGETS,
+        *STORE_BUDGETS,
     )
     stores: list[StoreConfig] = []
     seen: set[str] = set()
