@@ -5,6 +5,10 @@ count as too_big, store text is capped, and a store cannot send the crawler to a
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,11 +21,12 @@ from hostile_store import HostileStore
 
 from backrank.core.config import CatalogError, StoreConfig, load_catalog
 from backrank.core.store import Store
-from spiders.crawl import CrawlResult, resumable_run, run_crawl_subprocess
+from spiders.crawl import EXIT_FAILED, CrawlResult, resumable_run, run_crawl_subprocess
 from spiders.distributed import run_distributed_crawl
 from spiders.offsite import origin_of, store_origins
 from spiders.refresh_report import read_report
 
+REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 90  # seconds; before the budgets, the trap crawls ran until this killed them
 BIG = 11 * 1024 * 1024  # past the 10 MiB DOWNLOAD_MAXSIZE
 
@@ -192,6 +197,43 @@ max_sitemap_depth = 2
     assert result.budgets == {"max_run_minutes": 1, "max_sitemap_depth": 1}
     with Store.open(tmp_path / "distributed.db") as db:
         assert db.runs()["status"].tolist() == ["warnings"]
+
+
+def test_a_trap_run_stopped_mid_way_is_closed_not_resumed_once_out_of_time(
+    hostile: HostileStore, tmp_path: Path
+) -> None:
+    """A refresh stopped (SIGTERM) in a trap leaves its run to resume; once the run is older
+    than its wall time, the next refresh closes it and starts afresh."""
+    catalog = write_catalog(
+        tmp_path,
+        f"""{SITE_TOML}[crawl]\npolite = false\nmax_run_minutes = 0.1\n
+[[stores]]
+name = "slow-trap"
+platform = "woocommerce"
+start_urls = ["{hostile.url}/listing/1?stopped"]
+max_listing_pages = 1000000
+""",
+    )
+    db = tmp_path / "stopped.db"
+    command = [sys.executable, "-m", "spiders.crawl", "--catalog", str(catalog), "--db", str(db)]
+    started, served = time.monotonic(), len(hostile.requested)
+    stopped = subprocess.Popen([*command, "--quiet"], cwd=REPO)
+    while len(hostile.requested) < served + 5:  # crawling the trap
+        assert time.monotonic() - started < 30, "the crawl never reached the store"
+        time.sleep(0.05)
+    stopped.send_signal(signal.SIGTERM)
+    assert stopped.wait(timeout=30) == EXIT_FAILED  # stopped early: kept to resume
+    with Store.open(db) as store:
+        assert store.runs()["status"].tolist() == ["running"]
+    time.sleep(max(0.0, started + 7 - time.monotonic()))  # past its 6 s of wall time
+
+    result = run_crawl_subprocess(catalog, db, quiet=True, timeout=TIMEOUT)
+    assert not result.resumed
+    with Store.open(db) as store:
+        runs = store.runs()
+    assert runs["status"].tolist() == ["warnings", "warnings"]  # closed, then a fresh run
+    assert runs["stats"].iloc[0]["backrank/budget/max_run_minutes"] == 1
+    assert result.run_id == runs["run_id"].iloc[1]
 
 
 def test_a_resumed_run_older_than_the_wall_time_is_closed_not_resumed(tmp_path: Path) -> None:
