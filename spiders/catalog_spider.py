@@ -15,8 +15,10 @@ from twisted.internet import error as net_error
 from twisted.web._newclient import ResponseFailed
 from twisted.web.http import _DataLoss
 
-from spiders import discovery, extract
+from spiders import budgets, discovery, extract
+from spiders.budgets import BudgetExceeded
 from spiders.items import Review
+from spiders.middlewares import TOO_BIG_META
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -26,8 +28,6 @@ if TYPE_CHECKING:
     from backrank.core.config import Catalog, StoreConfig
 
 logger = logging.getLogger(__name__)
-
-SHOPIFY_JSON_MAX_PAGES = 500  # a store with 125k products; past that something loops
 
 
 def utc_now() -> str:
@@ -39,6 +39,9 @@ def error_kind(failure: Failure) -> str:
     """A short stable name for why a request failed: ``http_503``, ``timeout``, ``dns``..."""
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
+    request = getattr(failure, "request", None)
+    if (request is not None and request.meta.get(TOO_BIG_META)) or _inflated_too_big(failure):
+        return "too_big"
     if failure.check(IgnoreRequest):
         message = str(failure.value).lower()
         if "robots.txt" in message:
@@ -65,6 +68,12 @@ def error_kind(failure: Failure) -> str:
     if failure.check(net_error.ConnectionLost, net_error.ConnectionDone):
         return "connection_lost"
     return type(failure.value).__name__.lower()
+
+
+def _inflated_too_big(failure: Failure) -> bool:
+    """A gzip/deflate/brotli body (Content-Encoding) that inflated past DOWNLOAD_MAXSIZE:
+    Scrapy's HttpCompressionMiddleware ignores the request, caused by a ValueError."""
+    return bool(failure.check(IgnoreRequest)) and isinstance(failure.value.__cause__, ValueError)
 
 
 # Requests that were never meant to be fetched: counted as skipped, not as errors.
@@ -153,14 +162,31 @@ class CatalogSpider(scrapy.Spider):
                 yield self._request(products_json, self.parse_products_json, store, page_number=1)
 
     def _request(
-        self, url: str, callback: Any, store: StoreConfig, **cb_kwargs: Any
+        self,
+        url: str,
+        callback: Any,
+        store: StoreConfig,
+        meta: dict[str, Any] | None = None,
+        **cb_kwargs: Any,
     ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.on_error,
             cb_kwargs={"store": store.name, **cb_kwargs},
+            meta=meta,
         )
+
+    def _within_budget(self, store: str, name: str, value: int) -> bool:
+        """True when `value` (a listing page number, a sitemap depth) is within the store's
+        budget `name`; else the refused request is counted (spiders.budgets)."""
+        limit = budgets.store_budget(self.catalog, store, name)
+        if value <= limit:
+            return True
+        if not budgets.budgets_hit(self.crawler.stats.get_stats(), store).get(name):
+            logger.warning("store %s reached its %s budget (%d)", store, name, limit)
+        budgets.count_hit(self.crawler.stats, name, store)
+        return False
 
     def _count(self, key: str, count: int = 1, store: str | None = None) -> None:
         """Count under ``backrank/<key>`` and, for a store, ``backrank/store/<store>/<key>``."""
@@ -173,24 +199,34 @@ class CatalogSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response, store: str) -> Iterator[scrapy.Request]:
         config = self.stores[store]
         self._count("pages/sitemap")
+        depth = response.meta.get(budgets.SITEMAP_DEPTH_META, 0) + 1  # of the sitemaps it names
+        child = {budgets.SITEMAP_DEPTH_META: depth}
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield self._request(url, self.parse_sitemap, config)
+            urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+            if urls and self._within_budget(store, budgets.MAX_SITEMAP_DEPTH, depth):
+                for url in urls:
+                    yield self._request(url, self.parse_sitemap, config, meta=child)
             return
-        body = discovery.sitemap_body(
-            response.body, response.url, max_size=self.settings.getint("DOWNLOAD_MAXSIZE")
-        )
         try:
+            body = discovery.sitemap_body(
+                response.body, response.url, max_size=self.settings.getint("DOWNLOAD_MAXSIZE")
+            )
             if body is None:
                 raise ValueError("the response is neither XML nor gzip")
             kind, locs = discovery.read_sitemap(body)
+        except discovery.SitemapTooBig as problem:
+            self._count("errors/too_big", store=store)
+            logger.warning("sitemap too big, skipped: %s: %s", response.url, problem)
+            return
         except ValueError as problem:
             self._count("errors/bad_sitemap")
             logger.warning("bad sitemap %s: %s", response.url, problem)
             return
         if kind == "sitemapindex":
-            for url in discovery.sitemaps_to_follow(locs):
-                yield self._request(url, self.parse_sitemap, config)
+            urls = discovery.sitemaps_to_follow(locs)
+            if urls and self._within_budget(store, budgets.MAX_SITEMAP_DEPTH, depth):
+                for url in urls:
+                    yield self._request(url, self.parse_sitemap, config, meta=child)
             return
         if kind != "urlset":
             self._count("errors/bad_sitemap")
@@ -213,8 +249,14 @@ class CatalogSpider(scrapy.Spider):
         links = discovery.listing_page_links(response.body, response.url, config.platform)
         for url in links.product_urls:
             yield self._request(url, self.parse_product, config)
-        if links.next_url:
-            yield self._request(links.next_url, self.parse_listing_page, config)
+        page_number = response.meta.get(budgets.LISTING_PAGE_META, 1) + 1  # of the next page
+        if links.next_url and self._within_budget(store, budgets.MAX_LISTING_PAGES, page_number):
+            yield self._request(
+                links.next_url,
+                self.parse_listing_page,
+                config,
+                meta={budgets.LISTING_PAGE_META: page_number},
+            )
 
     def parse_products_json(
         self, response: Response, store: str, page_number: int
@@ -231,7 +273,7 @@ class CatalogSpider(scrapy.Spider):
             return
         for url in product_urls:
             yield self._request(url, self.parse_product, config)
-        if page_number < SHOPIFY_JSON_MAX_PAGES:
+        if self._within_budget(store, budgets.MAX_LISTING_PAGES, page_number + 1):
             next_url = discovery.shopify_products_json_url(response.url, page_number + 1)
             yield self._request(
                 next_url, self.parse_products_json, config, page_number=page_number + 1
@@ -243,6 +285,8 @@ class CatalogSpider(scrapy.Spider):
         config = self.stores[store]
         self._count("pages/product", store=store)
         page = extract.parse_product_page(response.body, response.url, platform=config.platform)
+        if page.dropped_json_ld:
+            self._count("skipped/json_ld_too_deep", page.dropped_json_ld, store=store)
         if page.blocked:
             self._count("skipped/blocked", store=store)
             logger.warning("blocked (robot check) on %s", response.url)
@@ -310,6 +354,8 @@ class CatalogSpider(scrapy.Spider):
         kind = error_kind(failure)
         url = failure.request.url
         store = failure.request.cb_kwargs.get("store")
+        if failure.check(BudgetExceeded):
+            return  # counted by the budget that refused it (spiders.budgets)
         if kind in NOT_ERRORS:
             self._count(f"skipped/{kind}", store=store)
             logger.debug("skipped (%s): %s", kind, url)

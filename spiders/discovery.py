@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -53,6 +54,10 @@ TRACKING_PARAMS = re.compile(
 )
 ASIN_IN_PATH = re.compile(r"/(?:dp|gp/product)/([A-Za-z0-9]{10})(?:[/?#]|$)")
 SHOPIFY_COLLECTION_PREFIX = re.compile(r"^/collections/[^/]+(?=/products/)")
+
+
+class SitemapTooBig(ValueError):
+    """A gzipped sitemap that inflates past the download size cap (a gzip bomb)."""
 
 
 @dataclass(kw_only=True)
@@ -118,9 +123,18 @@ def matches_include(text: str | None, include: list[str] | tuple[str, ...]) -> b
 
 
 def sitemap_body(body: bytes, url: str, *, max_size: int = 0) -> bytes | None:
-    """The XML of a sitemap response, gunzipped when needed; None when it is not a sitemap."""
+    """The XML of a sitemap response, gunzipped when needed; None when it is not a sitemap.
+
+    Raises SitemapTooBig when the gzip inflates past `max_size` bytes (0: no cap), ValueError
+    when it is no gzip after all.
+    """
     if body[:3] == b"\x1f\x8b\x08":
-        return gunzip(body, max_size=max_size)
+        try:
+            return gunzip(body, max_size=max_size)
+        except ValueError as error:  # the only ValueError gunzip raises: past max_size
+            raise SitemapTooBig(f"inflates past {max_size} bytes") from error
+        except (OSError, EOFError, struct.error) as error:
+            raise ValueError(f"broken gzip: {error}") from error
     head = body[:512].lstrip().lower()
     if head.startswith(b"<?xml") or b"<urlset" in head or b"<sitemapindex" in head:
         return body

@@ -172,6 +172,51 @@ _SPACE = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")  # bidi marks, zero widths
 
 
+# The longest text a store may give per field, in characters: past what any real product or
+# review needs (Amazon caps titles at 200, a long review runs to a few thousand), so a hostile
+# store cannot grow every page and the database with a 5 MB title. Longer text is cut, with
+# an ellipsis, before anything parses it; an over-long link is dropped, as cutting breaks it.
+TEXT_CAPS = {
+    "title": 1_000,
+    "brand": 200,
+    "sku": 200,
+    "mpn": 200,
+    "gtin": 200,
+    "asin": 200,
+    "category": 1_000,
+    "description": 20_000,
+    "author": 300,
+    "body": 50_000,
+    "review_id": 300,
+    "language": 50,
+}
+VALUE_CAP = 300  # raw prices, currencies, stock wording, ratings, counts and dates
+LINK_CAP = 2_048  # canonical and image URLs (the length browsers and sitemaps keep to)
+LINK_FIELDS = ("canonical_url", "image_url")
+_SET_BY_CRAWLER = ("store", "url", "platform", "fetched_at")  # never text from the page
+ELLIPSIS = "\u2026"
+
+
+def cap_text(item: Listing | Review) -> tuple[list[str], list[str]]:
+    """Cut the item's over-long text fields in place (see TEXT_CAPS); return the names of
+    the fields cut and of the links dropped."""
+    cut, dropped = [], []
+    for name in item.__dataclass_fields__:
+        value = getattr(item, name)
+        if not isinstance(value, str) or name in _SET_BY_CRAWLER:
+            continue
+        if name in LINK_FIELDS:
+            if len(value) > LINK_CAP:
+                setattr(item, name, None)
+                dropped.append(name)
+            continue
+        cap = TEXT_CAPS.get(name, VALUE_CAP)
+        if len(value) > cap:
+            setattr(item, name, value[: cap - 1].rstrip() + ELLIPSIS)
+            cut.append(name)
+    return cut, dropped
+
+
 def clean_text(value: object) -> str | None:
     """Collapse whitespace and unescape HTML entities; None for empty or missing text."""
     if value is None:

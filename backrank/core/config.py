@@ -94,6 +94,13 @@ class CrawlConfig:
     # `check` warns on loopback, private and link-local store hosts unless this says they
     # are meant (the demo marketplace, a store on the owner's own network)
     allow_private_hosts: bool = False
+    # Crawl budgets: a crawler trap (endless pagination, sitemap indexes naming sitemap
+    # indexes) ends at these, counted and named in the refresh report. A store may lower or
+    # raise the first three for itself ([[stores]] max_pages, max_listing_pages, max_sitemap_depth).
+    max_pages_per_store: int = 50_000  # responses per store per run
+    max_listing_pages: int = 500  # listing pages followed by "next" from one start URL
+    max_sitemap_depth: int = 4  # robots.txt -> sitemap index -> ... -> urlset, in hops
+    max_run_minutes: float = 360.0  # wall time per run, resumed runs included
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +123,10 @@ class StoreConfig:
     currency: str | None = None
     allowed_domains: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    # this store's own crawl budgets; None takes the [crawl] one
+    max_pages: int | None = None
+    max_listing_pages: int | None = None
+    max_sitemap_depth: int | None = None
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -635,7 +646,8 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
     table = ("crawl",)
     keys = (
         "polite", "http_cache", "concurrency", "max_review_pages", "user_agent",
-        "gone_after_misses", "allow_private_hosts",
+        "gone_after_misses", "allow_private_hosts", "max_pages_per_store", "max_listing_pages",
+        "max_sitemap_depth", "max_run_minutes",
     )  # fmt: skip
     reader.check_keys(data, keys, table)
 
@@ -653,7 +665,44 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
         ),
         gone_after_misses=setting("gone_after_misses", "int", _at_least(1)),
         allow_private_hosts=setting("allow_private_hosts", "bool"),
+        **_budgets(reader, data, table, CrawlConfig()),
     )
+
+
+STORE_BUDGETS = {  # [[stores]] key -> the [crawl] budget it overrides
+    "max_pages": "max_pages_per_store",
+    "max_listing_pages": "max_listing_pages",
+    "max_sitemap_depth": "max_sitemap_depth",
+}
+
+
+def _budgets(
+    reader: _Reader,
+    data: dict[str, Any],
+    table: tuple[Any, ...],
+    defaults: CrawlConfig | None,
+) -> dict[str, Any]:
+    """The crawl budgets the [crawl] table (`defaults` given) or a store (None) sets; each
+    must be more than 0. A store's unset budget is None: the [crawl] one applies."""
+    if defaults is None:
+        names: tuple[str, ...] = tuple(STORE_BUDGETS)
+    else:
+        names = (*STORE_BUDGETS.values(), "max_run_minutes")
+    return {
+        name: reader.value(
+            data,
+            name,
+            "number" if name == "max_run_minutes" else "int",
+            table,
+            None if defaults is None else getattr(defaults, name),
+            _positive,
+        )
+        for name in names
+    }
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else f"must be more than 0 (got {value})"
 
 
 def _at_least(minimum: int) -> Callable[[Any], str | None]:
@@ -765,6 +814,7 @@ def _stores(
         "affiliate",
         "quote_reviews",
         "currency",
+        *STORE_BUDGETS,
     )
     stores: list[StoreConfig] = []
     seen: set[str] = set()
@@ -814,6 +864,7 @@ def _stores(
                 currency=currency,
                 allowed_domains=tuple(dict.fromkeys(p.hostname for p in hosts if p.hostname)),
                 allowed_hosts=tuple(dict.fromkeys(p.netloc.lower() for p in hosts)),
+                **_budgets(reader, store, table, None),
             )
         )
     return tuple(stores)

@@ -141,7 +141,12 @@ def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> P
         reviews = generic.parse_reviews(data, url, language)
         more = []
     listing.platform = kind
-    return ProductPage(listing=listing, reviews=reviews, review_page_urls=_unique(more))
+    return ProductPage(
+        listing=listing,
+        reviews=reviews,
+        review_page_urls=_unique(more),
+        dropped_json_ld=data.dropped_json_ld,
+    )
 
 
 def parse_review_page(html: str | bytes, url: str, platform: str = "auto") -> ReviewPage:

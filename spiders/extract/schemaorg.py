@@ -32,6 +32,9 @@ _JSON_LD_WRAPPING = re.compile(r"^\s*(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>
 _RDFA_TYPEOF = re.compile(r"\stypeof=", re.I)
 _LABELLED = re.compile(r"^[^:]{3,60}:\s+(\S.*)$")
 _SCHEMA_PREFIX = re.compile(r"^(?:https?:)?//schema\.org/", re.I)
+# Real JSON-LD nests a dozen levels (@graph, Product, offers, seller, address); a deeper block
+# is hostile or broken and is dropped alone, before anything recurses into it.
+MAX_JSON_LD_DEPTH = 64
 
 
 @dataclass
@@ -40,6 +43,7 @@ class StructuredData:
 
     nodes: list[dict] = field(default_factory=list)
     opengraph: dict[str, str] = field(default_factory=dict)
+    dropped_json_ld: int = 0  # JSON-LD blocks nested too deep to read (MAX_JSON_LD_DEPTH)
 
 
 def read_structured_data(
@@ -56,8 +60,10 @@ def read_structured_data(
     if sel is None:
         sel = Selector(text=text, type="html")
     nodes: list[dict] = []
+    dropped = 0
     if _JSON_LD_HINT.search(text):
-        for item in _json_ld(sel):
+        blocks, dropped = _json_ld(sel)
+        for item in blocks:
             _collect(item, nodes)
     raw = _extruct(text, sel, url)
     for item in raw.get("microdata") or []:
@@ -68,7 +74,7 @@ def read_structured_data(
         for key, value in og.items():
             if not key.startswith("@") and isinstance(value, str):
                 opengraph.setdefault(key, value)
-    return StructuredData(nodes=nodes, opengraph=opengraph)
+    return StructuredData(nodes=nodes, opengraph=opengraph, dropped_json_ld=dropped)
 
 
 def _extruct(text: str, sel: Selector, url: str) -> dict[str, list]:
@@ -97,18 +103,48 @@ def _extruct_one(document: object, url: str, syntax: str) -> dict[str, list]:
         return {}
 
 
-def _json_ld(sel: Selector) -> list[object]:
-    """Every JSON-LD script that parses; one broken script does not hide the others."""
-    blocks = []
+def _json_ld(sel: Selector) -> tuple[list[object], int]:
+    """Every JSON-LD script that parses, and how many were dropped for nesting deeper than
+    MAX_JSON_LD_DEPTH; one broken or hostile script does not hide the others."""
+    blocks, dropped = [], 0
     for body in sel.xpath(
         '//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]/text()'
     ).getall():
         body = _JSON_LD_WRAPPING.sub("", body.strip())
         try:
-            blocks.append(json.loads(body, strict=False))
+            block = json.loads(body, strict=False)
         except json.JSONDecodeError as error:
             log.debug("skipping unparsable JSON-LD: %s", error)
-    return blocks
+            continue
+        except RecursionError:  # nested deeper than the decoder's stack allows
+            block = _TOO_DEEP
+        if block is _TOO_DEEP or nesting_depth(block) > MAX_JSON_LD_DEPTH:
+            dropped += 1
+            log.warning("dropped a JSON-LD block nested deeper than %d levels", MAX_JSON_LD_DEPTH)
+            continue
+        blocks.append(block)
+    return blocks, dropped
+
+
+_TOO_DEEP = object()
+
+
+def nesting_depth(value: object) -> int:
+    """How deep lists and objects nest in parsed JSON (a scalar is 0); without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_LD_DEPTH:
+            return deepest  # deep enough to drop: no need to walk the rest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _collect(item: object, nodes: list[dict]) -> None:
