@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from backrank.core.store_schema import LINK_LOCK_CLASS, MIGRATIONS, migrate, schema_version
-from backrank.core.store_target import engine_url, is_url, masked
+from backrank.core.store_target import engine_url, is_url, masked, unavailable
 
 __all__ = ["MIGRATIONS", "Store", "canonical_key", "listing_key", "review_content_hash", "url_key"]
 
@@ -356,6 +357,9 @@ class Store:
             engine = create_engine(url)
         try:
             migrate(engine)
+        except (DBAPIError, sqlite3.Error) as error:
+            engine.dispose()
+            raise unavailable(self.path, str(getattr(error, "orig", None) or error)) from error
         except BaseException:
             engine.dispose()
             raise

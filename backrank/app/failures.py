@@ -1,0 +1,92 @@
+"""Why a command failed, said in one line that names what failed and what to do (exit 2).
+
+Each kind of failure a user can meet and fix (a full disk, a read-only folder, a database that
+does not answer, a broken theme template, a busy port...) maps to a message here; anything
+else is a bug in backrank and says so, pointing at ``--debug`` for the traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+import jinja2
+from sqlalchemy.exc import DBAPIError
+
+from backrank.core.config import CatalogError
+from backrank.core.lock import LockBusy
+from backrank.core.store_target import StoreTargetError
+from spiders.crawl import CrawlError
+
+DEBUG_HINT = "run with --debug for the traceback"
+
+
+class CommandError(Exception):
+    """A failure whose message already says what failed and what to do (exit 2)."""
+
+
+# Failures whose own message is the one line to show.
+SELF_EXPLAINING: tuple[type[BaseException], ...] = (
+    CommandError,
+    CatalogError,
+    LockBusy,
+    CrawlError,
+    StoreTargetError,
+)
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_READ_ONLY = (errno.EROFS,)
+_FORBIDDEN = (errno.EACCES, errno.EPERM)
+
+
+def failure_message(error: BaseException) -> tuple[str, bool]:
+    """``(one line, expected)``: ``expected`` is False for a failure nobody foresaw (a bug)."""
+    if isinstance(error, SELF_EXPLAINING):
+        return _one_line(str(error)), True
+    if isinstance(error, DBAPIError | sqlite3.Error):
+        return database_message(error), True
+    if isinstance(error, OSError):
+        return file_message(error), True
+    if isinstance(error, jinja2.TemplateError):
+        return template_message(error), True
+    return (
+        f"unexpected {type(error).__name__}: {_one_line(str(error))} "
+        f"(a bug in backrank; {DEBUG_HINT} and report it)",
+        False,
+    )
+
+
+def file_message(error: OSError) -> str:
+    """A file system failure: which file, and what the owner can do about it."""
+    where = error.filename if error.filename is not None else "a file"
+    if error.errno in _DISK_FULL:
+        return f"no space left on the disk writing {where}: free some space and run again"
+    if error.errno in _READ_ONLY:
+        return f"cannot write {where}: the file system is read-only; choose a writable folder"
+    if error.errno in _FORBIDDEN:
+        return f"cannot write {where}: permission denied; fix its owner or permissions"
+    return f"{where}: {error.strerror or _one_line(str(error))}"
+
+
+def database_message(error: BaseException) -> str:
+    """A database failure after it was opened (disk full, read-only, the server went away)."""
+    reason = _one_line(str(getattr(error, "orig", None) or error))
+    lowered = reason.lower()
+    if "disk is full" in lowered or "no space left" in lowered:
+        return f"database error: {reason}: free some space on the database's disk and run again"
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"database error: {reason}: the database file or its folder is read-only"
+    return f"database error: {reason}: check that the database is reachable and run again"
+
+
+def template_message(error: jinja2.TemplateError) -> str:
+    """A theme template that does not parse or render."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        where = f"{error.filename or error.name}:{error.lineno}"
+        return f"theme template {where}: {error.message}: fix the template and build again"
+    return f"theme template error: {_one_line(str(error))}: fix the theme's templates"
+
+
+def _one_line(text: str) -> str:
+    """The first line of a message (drivers add hints and URLs on further lines)."""
+    return text.strip().splitlines()[0].strip() if text.strip() else "no message"
