@@ -29,7 +29,7 @@ from backrank.app.runs import print_runs
 from backrank.app.serve import serve_site
 from backrank.core.config import load_catalog, validate_catalog
 from backrank.core.lock import refresh_lock
-from backrank.core.store_target import require_existing
+from backrank.core.store_target import masked, require_existing
 from backrank.marketplace import Marketplace
 from backrank.marketplace.faults import PROFILES
 from spiders.distributed import serve_crawls
@@ -60,11 +60,23 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as error:  # every failure ends as one line and exit 2, bugs included
-        message, _ = failure_message(error)
+        message, _ = failure_message(error, writing=_output_of(args), database=_database_of(args))
         if args.debug:
             traceback.print_exc()
         print(f"backrank: {message}", file=sys.stderr)  # shown even with --quiet: cron mails it
         return EXIT_FAILED
+
+
+def _output_of(args: argparse.Namespace) -> str | None:
+    """What the command writes besides the database (export's file, the site folder)."""
+    output = getattr(args, "output", None) or getattr(args, "out", None)
+    return str(output) if output else None
+
+
+def _database_of(args: argparse.Namespace) -> str | None:
+    """The --db given, as it may be shown (no password)."""
+    db = getattr(args, "db", None)
+    return masked(str(db)) if db else None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,14 +39,20 @@ _READ_ONLY = (errno.EROFS,)
 _FORBIDDEN = (errno.EACCES, errno.EPERM)
 
 
-def failure_message(error: BaseException) -> tuple[str, bool]:
-    """``(one line, expected)``: ``expected`` is False for a failure nobody foresaw (a bug)."""
+def failure_message(
+    error: BaseException, *, writing: str | None = None, database: str | None = None
+) -> tuple[str, bool]:
+    """``(one line, expected)``: ``expected`` is False for a failure nobody foresaw (a bug).
+
+    ``writing`` (the command's output) and ``database`` name the place when the error does
+    not: a failed ``write()`` on a full disk carries no file name.
+    """
     if isinstance(error, SELF_EXPLAINING):
         return _one_line(str(error)), True
     if isinstance(error, DBAPIError | sqlite3.Error):
-        return database_message(error), True
+        return database_message(error, database), True
     if isinstance(error, OSError):
-        return file_message(error), True
+        return file_message(error, writing), True
     if isinstance(error, jinja2.TemplateError):
         return template_message(error), True
     return (
@@ -56,9 +62,9 @@ def failure_message(error: BaseException) -> tuple[str, bool]:
     )
 
 
-def file_message(error: OSError) -> str:
+def file_message(error: OSError, writing: str | None = None) -> str:
     """A file system failure: which file, and what the owner can do about it."""
-    where = error.filename if error.filename is not None else "a file"
+    where = error.filename if error.filename is not None else writing or "a file"
     if error.errno in _DISK_FULL:
         return f"no space left on the disk writing {where}: free some space and run again"
     if error.errno in _READ_ONLY:
@@ -68,15 +74,16 @@ def file_message(error: OSError) -> str:
     return f"{where}: {error.strerror or _one_line(str(error))}"
 
 
-def database_message(error: BaseException) -> str:
+def database_message(error: BaseException, database: str | None = None) -> str:
     """A database failure after it was opened (disk full, read-only, the server went away)."""
     reason = _one_line(str(getattr(error, "orig", None) or error))
     lowered = reason.lower()
-    if "disk is full" in lowered or "no space left" in lowered:
-        return f"database error: {reason}: free some space on the database's disk and run again"
+    what = f"database {database}" if database else "database"
+    if any(full in lowered for full in ("disk is full", "no space left", "disk i/o error")):
+        return f"{what}: {reason}: free some space on its disk and run again"
     if "readonly" in lowered or "read-only" in lowered:
-        return f"database error: {reason}: the database file or its folder is read-only"
-    return f"database error: {reason}: check that the database is reachable and run again"
+        return f"{what}: {reason}: the database file or its folder is read-only"
+    return f"{what}: {reason}: check that the database is reachable and run again"
 
 
 def template_message(error: jinja2.TemplateError) -> str:

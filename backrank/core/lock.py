@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from backrank.core.store_schema import LOCK_CLASS, REFRESH_LOCK
-from backrank.core.store_target import engine_url, is_server, masked, sqlite_file, state_path
+from backrank.core.store_target import (
+    engine_url,
+    is_server,
+    masked,
+    sqlite_file,
+    state_path,
+    unavailable,
+)
 
 _held: dict[str, int] = {}  # lock path or database -> fd (0 for a database), held here
 
@@ -59,8 +66,11 @@ def refresh_lock(db_path: str | os.PathLike[str], purpose: str = "refresh") -> I
             f"{db_path} is being refreshed by process {holder} (lock {path}); "
             "try again when it has finished"
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} (backrank {purpose})".encode("ascii", "replace"), 0)
+    # The flock is the lock; the holder's pid only tells a refused second writer who has it,
+    # so a full disk that cannot take these few bytes must not stop the command.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} (backrank {purpose})".encode("ascii", "replace"), 0)
     _held[key] = fd
     try:
         yield path
@@ -72,7 +82,9 @@ def refresh_lock(db_path: str | os.PathLike[str], purpose: str = "refresh") -> I
 @contextlib.contextmanager
 def _server_lock(url: str, purpose: str) -> Iterator[str]:
     """A session advisory lock on a connection of its own, held for the block."""
+    # Imported here: a SQLite lock needs no SQLAlchemy, only a server database does.
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.pool import NullPool
 
     name = masked(url)
@@ -88,7 +100,11 @@ def _server_lock(url: str, purpose: str) -> Iterator[str]:
         target, poolclass=NullPool, connect_args={"application_name": holder_name}
     )
     try:
-        with engine.connect() as conn:
+        try:
+            connection = engine.connect()
+        except DBAPIError as error:  # server down, wrong password: say which database and why
+            raise unavailable(url, str(error.orig or error)) from error
+        with connection as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             lock = {"lock_class": LOCK_CLASS, "lock": REFRESH_LOCK}
             taken = conn.execute(

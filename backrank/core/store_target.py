@@ -32,6 +32,7 @@ _OPEN_HINTS = (
     ("unable to open database file", "check that its folder exists and is writable"),
     ("readonly", "the file or its folder is read-only; choose a writable place"),
     ("disk is full", "free some space on its disk and run again"),
+    ("disk i/o error", "is its disk full or failing? free some space and run again"),
     ("connection refused", "is the server running, and are the URL's host and port right?"),
     ("could not translate host name", "check the host name in the URL"),
     ("timeout", "is the server running, and are the URL's host and port right?"),
