@@ -83,6 +83,8 @@ class StoreConfig:
     currency: str | None = None
     allowed_domains: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    # hosts besides its catalog URLs' that the store's published links may go to
+    link_hosts: tuple[str, ...] = ()
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -108,8 +110,12 @@ class AffiliateProgram:
             if name == "url_quoted":
                 continue
             value = listing.get(name)
-            if value is not None and str(value).strip():
-                values[name] = str(value).strip()
+            if value is None or not str(value).strip():
+                continue
+            # {url} is the link itself; any other store value is one query value or path
+            # segment, so a sku like "1&tag=theirs-20" cannot add its own parameter
+            text = str(value).strip()
+            values[name] = text if name == "url" else quote(text, safe="")
         if url:
             values["url_quoted"] = quote(str(url), safe="")
         template = self.url_template
@@ -630,6 +636,7 @@ def _stores(
         "affiliate",
         "quote_reviews",
         "currency",
+        "link_hosts",
     )
     stores: list[StoreConfig] = []
     seen: set[str] = set()
@@ -685,9 +692,17 @@ def _stores(
                 currency=currency,
                 allowed_domains=tuple(dict.fromkeys(p.hostname for p in hosts if p.hostname)),
                 allowed_hosts=tuple(dict.fromkeys(p.netloc.lower() for p in hosts)),
+                link_hosts=reader.value(store, "link_hosts", "strings", table, label, (), _hosts),
             )
         )
     return tuple(stores)
+
+
+def _hosts(value: tuple[str, ...]) -> str | None:
+    for host in value:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
+            return f'must be host names like "shop.example" or "shop.example:8080" (got "{host}")'
+    return None
 
 
 def _non_empty(value: str) -> str | None:
