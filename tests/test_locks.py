@@ -118,7 +118,7 @@ def test_builds_started_together_into_one_folder_never_crash(
         for _ in range(3)
     ]
     results = [(b.wait(timeout=120), *b.communicate()) for b in builds]
-    for code, out, err in results:
+    for code, _, err in results:
         assert "Traceback" not in err, err
         assert code == 0 or (code == 2 and "being refreshed by process" in err), (code, err)
     assert any(code == 0 for code, _, _ in results)
