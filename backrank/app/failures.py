@@ -64,14 +64,18 @@ def failure_message(
 
 def file_message(error: OSError, writing: str | None = None) -> str:
     """A file system failure: which file, and what the owner can do about it."""
-    where = error.filename if error.filename is not None else writing or "a file"
+    if error.errno == errno.EADDRINUSE:
+        return "a port this command needs is already in use: stop what runs there or pick another"
+    where = error.filename if error.filename is not None else writing
+    if where is None:  # neither the error nor the command names a file (a socket, a pipe)
+        return f"{error.strerror or _one_line(str(error))}: check the machine and run again"
     if error.errno in _DISK_FULL:
         return f"no space left on the disk writing {where}: free some space and run again"
     if error.errno in _READ_ONLY:
         return f"cannot write {where}: the file system is read-only; choose a writable folder"
     if error.errno in _FORBIDDEN:
         return f"cannot write {where}: permission denied; fix its owner or permissions"
-    return f"{where}: {error.strerror or _one_line(str(error))}"
+    return f"{where}: {error.strerror or _one_line(str(error))}: check it and run again"
 
 
 def database_message(error: BaseException, database: str | None = None) -> str:
