@@ -259,3 +259,12 @@ class socket_closed_port:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def test_a_catalog_error_keeps_file_and_line_first(tmp_path: Path, capfd) -> None:
+    broken = write_catalog(
+        tmp_path, CATALOG.replace('platform = "shopify"', 'platform = "shopfiy"')
+    )
+    assert main(["score", "--catalog", str(broken), "--db", str(tmp_path / "x.db")]) == 2
+    err = capfd.readouterr().err
+    assert err.startswith("catalog.toml:7: stores[0].platform:"), err  # FILE:LINE: first

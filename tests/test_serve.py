@@ -121,3 +121,9 @@ def test_demo_on_a_busy_port_says_so_before_crawling(
     assert main(argv) == 2
     assert f"port {busy_port} on 127.0.0.1 is already in use" in capsys.readouterr().err
     assert not db.exists(), "nothing was crawled for a site that could not be served"
+
+
+def test_the_marketplace_on_a_port_that_is_no_port_is_a_message(capsys) -> None:
+    assert main(["marketplace", "--port", "70000"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message == "backrank: --port 70000 is not a port: choose one from 1 to 65535"

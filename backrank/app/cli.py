@@ -26,8 +26,8 @@ from backrank.app.refresh import (
     score_step,
 )
 from backrank.app.runs import print_runs
-from backrank.app.serve import serve_site
-from backrank.core.config import load_catalog, validate_catalog
+from backrank.app.serve import check_port, serve_site
+from backrank.core.config import CatalogError, load_catalog, validate_catalog
 from backrank.core.lock import refresh_lock
 from backrank.core.store_target import masked, require_existing
 from backrank.marketplace import Marketplace
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         message, _ = failure_message(error, writing=_output_of(args), database=_database_of(args))
         if args.debug:
             traceback.print_exc()
-        print(f"backrank: {message}", file=sys.stderr)  # shown even with --quiet: cron mails it
+        # shown even with --quiet (cron mails it); a catalog error keeps FILE:LINE: up front
+        prefix = "" if isinstance(error, CatalogError) else "backrank: "
+        print(f"{prefix}{message}", file=sys.stderr)
         return EXIT_FAILED
 
 
@@ -289,6 +291,7 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
+    check_port(args.port)
     marketplace = Marketplace(seed=args.seed, scale=args.scale, faults=args.faults).start(
         port=args.port
     )

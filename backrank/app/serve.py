@@ -70,12 +70,17 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def check_port(port: int) -> None:
+    """PortUnavailable unless ``port`` is a TCP port number (0: any free one)."""
+    if not 0 <= port <= MAX_PORT:
+        raise PortUnavailable(f"--port {port} is not a port: choose one from 1 to {MAX_PORT}")
+
+
 def make_site_server(
     site_dir: Path, port: int = 8000, host: str = "127.0.0.1"
 ) -> ThreadingHTTPServer:
     """A server bound to ``host:port`` (not yet serving); PortUnavailable when it cannot be."""
-    if not 0 <= port <= MAX_PORT:
-        raise PortUnavailable(f"--port {port} is not a port: choose one from 1 to {MAX_PORT}")
+    check_port(port)
     handler = functools.partial(SiteRequestHandler, directory=str(site_dir))
     try:
         return ThreadingHTTPServer((host, port), handler)
