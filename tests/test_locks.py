@@ -5,10 +5,13 @@ process."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from sqlalchemy.engine import make_url
 from test_exit_codes import CATALOG, fill
 
 from backrank.core.store import Store
+from spiders.items import Listing, Review
 
 HOLDER = """
 import sys
@@ -106,23 +110,60 @@ def test_a_crawl_waits_for_a_build(catalog: str, crawled_db: Path) -> None:
         refused(backrank("crawl", "--catalog", catalog, "--db", str(crawled_db)), pid, "build")
 
 
-def test_builds_started_together_into_one_folder_never_crash(
-    catalog: str, crawled_db: Path, tmp_path: Path
-) -> None:
-    assert backrank("score", "--catalog", catalog, "--db", str(crawled_db)).returncode == 0
+def fill_many(store: Store, products: int) -> None:
+    """``products`` tables and stretchers, two reviews each: a site big enough that two builds
+    overlap (the demo's size; the small store above builds too fast to race)."""
+    run = store.start_run("catalog.toml")
+    kinds = ["Inversion Table", "Back Stretcher"]
+    listings = [
+        asdict(
+            Listing(
+                store="shop-a", url=f"http://shop-a.test/p/{n}", platform="shopify",
+                title=f"Brand{n} Model {n} {kinds[n % 2]}", brand=f"Brand{n}",
+                price=Decimal("50.00") + n, currency="USD", availability="in_stock",
+                rating=4.0, review_count=2, fetched_at="2024-07-01T10:00:00+00:00",
+            )
+        )
+        for n in range(products)
+    ]  # fmt: skip
+    store.save_listings(run, listings)
+    reviews = [
+        asdict(
+            Review(
+                store="shop-a", url=f"http://shop-a.test/p/{n}", review_id=f"{n}-{k}",
+                author=f"buyer {k}", rating=4.0, title="Good", body="Sturdy and easy.",
+                date="2024-06-10", verified=True,
+            )
+        )
+        for n in range(products)
+        for k in range(2)
+    ]  # fmt: skip
+    store.save_reviews(run, reviews)
+    store.finish_run(run, "ok", {})
+
+
+def test_builds_started_together_into_one_folder_never_crash(catalog: str, tmp_path: Path) -> None:
+    db = tmp_path / "many.db"
+    with Store.open(db) as store:
+        fill_many(store, 80)
+    assert backrank("score", "--catalog", catalog, "--db", str(db)).returncode == 0
     site = tmp_path / "site"
     argv = [sys.executable, "-m", "backrank.app.cli", "build", "--catalog", catalog,
-            "--db", str(crawled_db), "--out", str(site)]  # fmt: skip
-    builds = [
-        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(3)
-    ]
-    results = [(b.wait(timeout=120), *b.communicate()) for b in builds]
-    for code, _, err in results:
-        assert "Traceback" not in err, err
-        assert code == 0 or (code == 2 and "being refreshed by process" in err), (code, err)
-    assert any(code == 0 for code, _, _ in results)
-    assert (site / "index.html").is_file() and (site / "404.html").is_file()
+            "--db", str(db), "--out", str(site)]  # fmt: skip
+    for _ in range(3):  # a fresh folder each time, as the issue's crashes had
+        shutil.rmtree(site, ignore_errors=True)
+        for spare in tmp_path.glob(".site.*"):
+            shutil.rmtree(spare)
+        builds = [
+            subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        results = [(b.wait(timeout=120), *b.communicate()) for b in builds]
+        for code, _, err in results:
+            assert "Traceback" not in err, err
+            assert code == 0 or (code == 2 and "being refreshed by process" in err), (code, err)
+        assert any(code == 0 for code, _, _ in results)
+        assert (site / "index.html").is_file() and (site / "404.html").is_file()
 
 
 def test_one_postgresql_lock_whatever_the_url_spelling(catalog: str, postgres_url: str) -> None:
