@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as error:  # every failure ends as one line and exit 2, bugs included
-        message, _ = failure_message(error, writing=_output_of(args), database=_database_of(args))
+        message = failure_message(error, writing=_output_of(args), database=_database_of(args))
         if args.debug:
             traceback.print_exc()
         # shown even with --quiet (cron mails it); a catalog error keeps FILE:LINE: up front

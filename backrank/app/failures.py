@@ -41,24 +41,23 @@ _FORBIDDEN = (errno.EACCES, errno.EPERM)
 
 def failure_message(
     error: BaseException, *, writing: str | None = None, database: str | None = None
-) -> tuple[str, bool]:
-    """``(one line, expected)``: ``expected`` is False for a failure nobody foresaw (a bug).
+) -> str:
+    """One line naming what failed and what to do; a failure nobody foresaw says it is a bug.
 
     ``writing`` (the command's output) and ``database`` name the place when the error does
     not: a failed ``write()`` on a full disk carries no file name.
     """
     if isinstance(error, SELF_EXPLAINING):
-        return _one_line(str(error)), True
+        return _one_line(str(error))
     if isinstance(error, DBAPIError | sqlite3.Error):
-        return database_message(error, database), True
+        return database_message(error, database)
     if isinstance(error, OSError):
-        return file_message(error, writing), True
+        return file_message(error, writing)
     if isinstance(error, jinja2.TemplateError):
-        return template_message(error), True
+        return template_message(error)
     return (
         f"unexpected {type(error).__name__}: {_one_line(str(error))} "
-        f"(a bug in backrank; {DEBUG_HINT} and report it)",
-        False,
+        f"(a bug in backrank; {DEBUG_HINT} and report it)"
     )
 
 
