@@ -127,6 +127,8 @@ class StoreConfig:
     max_pages: int | None = None
     max_listing_pages: int | None = None
     max_sitemap_depth: int | None = None
+    # hosts besides its catalog URLs' that the store's published links may go to
+    link_hosts: tuple[str, ...] = ()
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -152,8 +154,12 @@ class AffiliateProgram:
             if name == "url_quoted":
                 continue
             value = listing.get(name)
-            if value is not None and str(value).strip():
-                values[name] = str(value).strip()
+            if value is None or not str(value).strip():
+                continue
+            # {url} is the link itself; any other store value is one query value or path
+            # segment, so a sku like "1&tag=theirs-20" cannot add its own parameter
+            text = str(value).strip()
+            values[name] = text if name == "url" else quote(text, safe="")
         if url:
             values["url_quoted"] = quote(str(url), safe="")
         template = self.url_template
@@ -815,6 +821,7 @@ def _stores(
         "quote_reviews",
         "currency",
         *STORE_BUDGETS,
+        "link_hosts",
     )
     stores: list[StoreConfig] = []
     seen: set[str] = set()
@@ -865,9 +872,17 @@ def _stores(
                 allowed_domains=tuple(dict.fromkeys(p.hostname for p in hosts if p.hostname)),
                 allowed_hosts=tuple(dict.fromkeys(p.netloc.lower() for p in hosts)),
                 **_budgets(reader, store, table, None),
+                link_hosts=reader.value(store, "link_hosts", "strings", table, (), _hosts),
             )
         )
     return tuple(stores)
+
+
+def _hosts(value: tuple[str, ...]) -> str | None:
+    for host in value:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
+            return f'must be host names like "shop.example" or "shop.example:8080" (got "{host}")'
+    return None
 
 
 def _non_empty(value: str) -> str | None:
