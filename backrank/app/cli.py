@@ -31,6 +31,7 @@ from backrank.marketplace import Marketplace
 from backrank.marketplace.faults import PROFILES
 from spiders.crawl import CrawlError
 from spiders.distributed import serve_crawls
+from spiders.sources import PLATFORMS
 
 DEFAULT_CATALOG = "catalog.toml"
 DEFAULT_SITE_DIR = "site"
@@ -192,19 +193,19 @@ def distributed(context: Context, args: argparse.Namespace) -> Context:
 
 
 def open_context(args: argparse.Namespace, console: Console) -> Context:
-    catalog = load_catalog(args.catalog)
+    catalog = load_catalog(args.catalog, PLATFORMS)
     return Context(
         catalog=catalog, db_path=resolve_db(args.db, catalog), console=console, quiet=args.quiet
     )
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    errors = validate_catalog(args.catalog)
+    errors = validate_catalog(args.catalog, PLATFORMS)
     for error in errors:
         console.print(str(error), highlight=False, markup=False)
     if errors:
         return EXIT_FAILED
-    catalog = load_catalog(args.catalog)
+    catalog = load_catalog(args.catalog, PLATFORMS)
     print(
         f"{args.catalog}: ok ({len(catalog.stores)} stores, {len(catalog.affiliates)} affiliate programs)"
     )

@@ -6,13 +6,15 @@ import difflib
 import re
 import string
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-PLATFORMS = ("auto", "amazon", "shopify", "woocommerce", "walmart", "generic")
+# A store whose platform is detected page by page. The platform names themselves belong to the
+# crawl (spiders.sources.PLATFORMS), which the layers above pass to load_catalog.
+AUTO_PLATFORM = "auto"
 AFFILIATE_KINDS = ("amazon", "generic")
 # Listing fields an affiliate url_template may use, besides the program's own params.
 LISTING_PLACEHOLDERS = ("url", "url_quoted", "asin", "gtin", "mpn", "sku")
@@ -73,7 +75,7 @@ class StoreConfig:
     """
 
     name: str
-    platform: str = "auto"
+    platform: str = AUTO_PLATFORM
     sitemap_urls: tuple[str, ...] = ()
     start_urls: tuple[str, ...] = ()
     product_urls: tuple[str, ...] = ()
@@ -228,18 +230,25 @@ class Catalog:
         return self.categories[-1]
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate a catalog; raise the first CatalogError found."""
-    catalog, errors = _read(Path(path))
+def load_catalog(path: str | Path, platforms: Collection[str] | None = None) -> Catalog:
+    """Read and validate a catalog; raise the first CatalogError found.
+
+    `platforms` are the store platforms the crawl knows (``spiders.sources.PLATFORMS``);
+    None accepts any name, for callers that never crawl.
+    """
+    catalog, errors = _read(Path(path), platforms)
     if errors:
         raise errors[0]
     assert catalog is not None
     return catalog
 
 
-def validate_catalog(path: str | Path) -> list[CatalogError]:
-    """Every problem in a catalog, in file order; empty when it loads."""
-    return _read(Path(path))[1]
+def validate_catalog(
+    path: str | Path, platforms: Collection[str] | None = None
+) -> list[CatalogError]:
+    """Every problem in a catalog, in file order; empty when it loads (`platforms` as in
+    ``load_catalog``)."""
+    return _read(Path(path), platforms)[1]
 
 
 # --- locating keys in the raw text ------------------------------------------------------
@@ -324,8 +333,9 @@ _MISSING = object()
 class _Reader:
     """Turns the parsed TOML into config objects, collecting every error with its line."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, platforms: Collection[str] | None = None) -> None:
         self.file = path.name
+        self.platforms = platforms
         self.locator = _Locator(text)
         self.errors: list[CatalogError] = []
 
@@ -417,12 +427,14 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
     return check
 
 
-def _read(path: Path) -> tuple[Catalog | None, list[CatalogError]]:
+def _read(
+    path: Path, platforms: Collection[str] | None
+) -> tuple[Catalog | None, list[CatalogError]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return None, [CatalogError(path.name, 1, "catalog", f"cannot read: {exc.strerror}")]
-    reader = _Reader(path, text)
+    reader = _Reader(path, text, platforms)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -640,7 +652,16 @@ def _stores(
             reader.error((), "stores", label, "must be a table")
             continue
         reader.check_keys(store, keys, table, label)
-        platform = reader.value(store, "platform", "str", table, label, "auto", _one_of(PLATFORMS))
+        known = None if reader.platforms is None else (AUTO_PLATFORM, *reader.platforms)
+        platform = reader.value(
+            store,
+            "platform",
+            "str",
+            table,
+            label,
+            AUTO_PLATFORM,
+            _one_of(known) if known else _non_empty,
+        )
         errors_before = len(reader.errors)
         sitemap_urls = reader.value(store, "sitemap_urls", "urls", table, label, ())
         start_urls = reader.value(store, "start_urls", "urls", table, label, ())
