@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import write_catalog
+from test_config import FULL
 
+from backrank.app.cli import main
 from spiders import discovery, sources
 from spiders.items import Listing, ReviewPage
 from spiders.sources import shopify
@@ -120,3 +123,24 @@ def test_each_source_owns_its_canonical_product_url(
     platform: str, url: str, canonical: str
 ) -> None:
     assert discovery.canonical_product_url(url, platform) == canonical
+
+
+@pytest.mark.parametrize("command", ["check", "crawl"])
+def test_backrank_names_the_line_of_an_unknown_platform(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """The catalog cannot import the crawl, yet `backrank check` and `crawl` still check the
+    store platform against the registry, with its line."""
+    catalog = write_catalog(tmp_path, FULL.replace('platform = "shopify"', 'platform = "ebay"'))
+    args = ["--catalog", str(catalog)] + (
+        ["--db", str(tmp_path / "x.db")] if command == "crawl" else []
+    )
+    code = main([command, *args])
+    out = capsys.readouterr()
+    said = " ".join((out.out + out.err).split())  # the console wraps long lines
+    assert code == 2
+    assert (
+        "catalog.toml:35: stores[1].platform: must be one of auto, amazon, walmart, shopify, "
+        'woocommerce, generic (got "ebay")'
+    ) in said
+    assert not (tmp_path / "x.db").exists()  # nothing was crawled
