@@ -144,8 +144,8 @@ class CatalogSpider(scrapy.Spider):
             product_url = discovery.canonical_product_url(url, store.platform)
             yield self._request(product_url, self.parse_product, store)
         source = sources.named(store.platform)
-        for url in source.feed_urls(store.urls) if source else ():
-            yield self._request(url, self.parse_feed, store, page_number=1)
+        for feed_request in source.feed_requests(store) if source else ():
+            yield self._feed_request(feed_request, store, page_number=1)
 
     def _request(
         self, url: str, callback: Any, store: StoreConfig, **cb_kwargs: Any
@@ -155,6 +155,19 @@ class CatalogSpider(scrapy.Spider):
             callback=callback,
             errback=self.on_error,
             cb_kwargs={"store": store.name, **cb_kwargs},
+        )
+
+    def _feed_request(
+        self, feed: sources.FeedRequest, store: StoreConfig, page_number: int
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            feed.url,
+            method=feed.method,
+            headers=dict(feed.headers) or None,
+            body=feed.body,
+            callback=self.parse_feed,
+            errback=self.on_error,
+            cb_kwargs={"store": store.name, "page_number": page_number},
         )
 
     def _count(self, key: str, count: int = 1, store: str | None = None) -> None:
@@ -230,8 +243,8 @@ class CatalogSpider(scrapy.Spider):
         for product in feed.products:  # an API's products come whole, each at its own URL
             url = product.listing.url if product.listing else response.url
             yield from self._product_items(product, config, url)
-        if feed.next_url:
-            yield self._request(feed.next_url, self.parse_feed, config, page_number=page_number + 1)
+        if feed.next is not None:
+            yield self._feed_request(feed.next, config, page_number + 1)
 
     # -- product and review pages ----------------------------------------------------------
 

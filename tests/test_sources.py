@@ -11,6 +11,7 @@ from helpers import write_catalog
 from test_config import FULL
 
 from backrank.app.cli import main
+from backrank.core.config import StoreConfig
 from spiders import discovery, sources
 from spiders.items import Listing, ReviewPage
 from spiders.sources import shopify
@@ -87,18 +88,24 @@ def _feed_page(payload: object, page: int = 1) -> sources.Page:
 def test_shopify_feed_pages_until_an_empty_page() -> None:
     source = sources.named("shopify")
     assert source.feed_name == "products_json"
-    assert source.feed_urls(
-        ["https://shop.example/collections/all", "https://shop.example/sitemap.xml"]
-    ) == ["https://shop.example/products.json?page=1"]
+    store = StoreConfig(
+        name="maple",
+        platform="shopify",
+        sitemap_urls=("https://shop.example/sitemap.xml",),
+        start_urls=("https://shop.example/collections/all",),
+    )
+    assert source.feed_requests(store) == [
+        sources.FeedRequest(url="https://shop.example/products.json?page=1")
+    ]
     first = source.parse_feed(_feed_page({"products": [{"handle": "spine-stretcher"}]}), 1)
     assert first.product_urls == ["https://shop.example/products/spine-stretcher"]
-    assert first.next_url == "https://shop.example/products.json?page=2"
+    assert first.next == sources.FeedRequest(url="https://shop.example/products.json?page=2")
     last = source.parse_feed(_feed_page({"products": []}, 2), 2)
-    assert (last.product_urls, last.next_url) == ([], None)
+    assert (last.product_urls, last.next) == ([], None)
     # a store that never ends its feed is cut off, not followed forever
     capped = shopify.PRODUCTS_JSON_MAX_PAGES
     runaway = source.parse_feed(_feed_page({"products": [{"handle": "x"}]}, capped), capped)
-    assert runaway.next_url is None
+    assert runaway.next is None
 
 
 @pytest.mark.parametrize("body", [b"<html>Not found</html>", b"[1, 2]", b'{"errors": "Not Found"}'])

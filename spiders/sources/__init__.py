@@ -10,7 +10,7 @@ from backrank.core.config import AUTO_PLATFORM
 from spiders.extract import is_blocked
 from spiders.items import ProductPage, ReviewPage
 from spiders.sources.amazon import Amazon
-from spiders.sources.base import FeedPage, Page, Source
+from spiders.sources.base import FeedPage, FeedRequest, Page, Source
 from spiders.sources.shopify import Shopify
 from spiders.sources.walmart import Walmart
 from spiders.sources.woocommerce import WooCommerce
@@ -20,6 +20,7 @@ __all__ = [
     "GENERIC",
     "PLATFORMS",
     "FeedPage",
+    "FeedRequest",
     "Page",
     "Source",
     "detect",

@@ -2,25 +2,25 @@
 
 A source answers five questions, each a method or a class attribute: is this page mine
 (``detect``), where are the product pages (``product_path``, ``product_link_css``,
-``next_page_css``, ``canonical_product_url``, ``feed_urls`` + ``parse_feed``), what does a
+``next_page_css``, ``canonical_product_url``, ``feed_requests`` + ``parse_feed``), what does a
 product page say (``parse_listing``, ``parse_reviews``), where are more reviews
 (``review_page_urls``) and what does a review page say (``parse_review_page``).
 
 ``Source`` itself is the generic store: schema.org JSON-LD / microdata / RDFa and OpenGraph
 through ``spiders.extract``. A platform subclasses it and adds only what structured data
-lacks. An API source (a JSON endpoint) sets ``feed_name``, returns its endpoint from
-``feed_urls`` and reads the JSON of ``page.text`` in ``parse_feed``, ``parse_listing`` and
-``parse_review_page``; a feed page may carry whole products (``FeedPage.products``) instead
-of product page URLs.
+lacks. An API source (a JSON endpoint) sets ``feed_name``, returns its first requests from
+``feed_requests`` (a POST with a JSON body where the API wants one) and reads the JSON of
+``page.text`` in ``parse_feed`` and ``parse_review_page``; a feed page may carry whole
+products (``FeedPage.products``) instead of product page URLs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import SplitResult
 
 from parsel import Selector
@@ -29,6 +29,9 @@ from spiders.extract import generic
 from spiders.extract.markup import decode_html, page_language
 from spiders.extract.schemaorg import StructuredData, read_structured_data
 from spiders.items import Listing, ProductPage, Review, ReviewPage
+
+if TYPE_CHECKING:
+    from backrank.core.config import StoreConfig
 
 
 class Page:
@@ -57,13 +60,27 @@ class Page:
         return any(hint in self.text for hint in hints)
 
 
+@dataclass(frozen=True, kw_only=True)
+class FeedRequest:
+    """One request for a page of a source's feed or API: a GET unless the API wants more.
+
+    Requests are queued as JSON (in Redis for a distributed crawl): ``headers`` never hold
+    a secret; an API that signs its requests does so in a downloader middleware.
+    """
+
+    url: str
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: str | None = None  # a JSON body, for a POST
+
+
 @dataclass(kw_only=True)
 class FeedPage:
     """What one feed page (a JSON listing such as Shopify's ``/products.json``) yields."""
 
     product_urls: list[str] = field(default_factory=list)  # product pages to fetch
     products: list[ProductPage] = field(default_factory=list)  # products the feed gives whole
-    next_url: str | None = None  # the feed's next page; None at the end
+    next: FeedRequest | None = None  # the feed's next page; None at the end
 
 
 class Source:
@@ -89,8 +106,8 @@ class Source:
         """The one URL of this platform's product page `parts`; None when no own rule applies."""
         return None
 
-    def feed_urls(self, store_urls: Iterable[str]) -> list[str]:
-        """First feed pages for a store at `store_urls` (none for a plain HTML store)."""
+    def feed_requests(self, store: StoreConfig) -> list[FeedRequest]:
+        """The first feed or API pages of a catalog store (none for a plain HTML store)."""
         return []
 
     def parse_feed(self, page: Page, page_number: int) -> FeedPage:

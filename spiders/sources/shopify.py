@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from parsel import Selector
@@ -13,7 +13,10 @@ from parsel import Selector
 from spiders.extract.markup import absolute, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
 from spiders.normalise import parse_price
-from spiders.sources.base import FeedPage, Page, Source
+from spiders.sources.base import FeedPage, FeedRequest, Page, Source
+
+if TYPE_CHECKING:
+    from backrank.core.config import StoreConfig
 
 _MARKERS = re.compile(
     r"Shopify\.theme|cdn\.shopify\.com|shopify-digital-wallet|\bjdgm-|Shopify\.shop\b"
@@ -214,15 +217,16 @@ class Shopify(Source):
         path = _COLLECTION_PREFIX.sub("", path)
         return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
-    def feed_urls(self, store_urls: Iterable[str]) -> list[str]:
-        return sorted({products_json_url(url, 1) for url in store_urls})
+    def feed_requests(self, store: StoreConfig) -> list[FeedRequest]:
+        first_pages = sorted({products_json_url(url, 1) for url in store.urls})
+        return [FeedRequest(url=url) for url in first_pages]
 
     def parse_feed(self, page: Page, page_number: int) -> FeedPage:
         product_urls = product_urls_in_products_json(json.loads(page.text), page.url)
         more = product_urls and page_number < PRODUCTS_JSON_MAX_PAGES
         return FeedPage(
             product_urls=product_urls,
-            next_url=products_json_url(page.url, page_number + 1) if more else None,
+            next=FeedRequest(url=products_json_url(page.url, page_number + 1)) if more else None,
         )
 
     def parse_listing(self, page: Page) -> Listing:
