@@ -19,6 +19,7 @@ __all__ = [
     "AUTO_PLATFORM",
     "GENERIC",
     "PLATFORMS",
+    "SOURCES",
     "FeedPage",
     "FeedRequest",
     "Page",
