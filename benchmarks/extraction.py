@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from spiders import extract
+from spiders import sources
 from spiders.extract.golden import (
     LISTING_FIELDS,
     REVIEW_FIELDS,
@@ -38,7 +38,7 @@ def run(root: Path, repeat: int) -> dict:
     for entry, html in pages:
         url = page_url(entry)
         if entry["kind"] == "product_page":
-            listing = normalise_listing(extract.parse_product_page(html, url).listing)
+            listing = normalise_listing(sources.parse_product_page(html, url).listing)
             for key, attr in LISTING_FIELDS.items():
                 if key not in entry["expected"]:
                     continue
@@ -50,7 +50,7 @@ def run(root: Path, repeat: int) -> dict:
                         f"got {getattr(listing, attr)!r}"
                     )
         else:
-            page = extract.parse_review_page(html, url)
+            page = sources.parse_review_page(html, url)
             reviews = [normalise_review(r) for r in page.reviews]
             by_id = {r.review_id: r for r in reviews}
             for expected in entry["expected"]["reviews"]:
@@ -71,9 +71,9 @@ def run(root: Path, repeat: int) -> dict:
         for entry, html in pages:
             url = page_url(entry)
             if entry["kind"] == "product_page":
-                extract.parse_product_page(html, url)
+                sources.parse_product_page(html, url)
             else:
-                extract.parse_review_page(html, url)
+                sources.parse_review_page(html, url)
     elapsed = time.perf_counter() - started
     return {
         "fields": table,

@@ -18,17 +18,16 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from backrank.core.frames import OFFERS
+from backrank.core.identifiers import canonical_asin, canonical_gtin, canonical_mpn
 from backrank.core.settings import MatchConfig
 from pipelines.identifiers import (
     ModelCodes,
     clean_title,
     colours,
-    gtin14,
     is_aftermarket,
     model_codes,
-    normalise_asin,
+    mpn_code,
     normalise_brand,
-    normalise_mpn,
     quantities,
 )
 
@@ -151,7 +150,7 @@ def _mpn_or_sku(mpn: object, sku: object) -> object:
     if not _missing(mpn) and str(mpn).strip():
         return mpn
     if isinstance(sku, str):
-        code = normalise_mpn(sku)
+        code = mpn_code(sku)
         if code and any(c.isdigit() for c in code) and any(c.isalpha() for c in code):
             return sku
     return None
@@ -167,9 +166,9 @@ def prepare_listings(listings: pd.DataFrame) -> pd.DataFrame:
     mpns = [_mpn_or_sku(m, k) for m, k in zip(frame["mpn"], frame["sku"])]
     # object columns, so a missing value stays None (pandas 3 would make str columns hold NaN)
     columns = {
-        "_gtin": [gtin14(v) for v in frame["gtin"]],
-        "_asin": [normalise_asin(v) for v in frame["asin"]],
-        "_mpn": [normalise_mpn(v) for v in mpns],
+        "_gtin": [canonical_gtin(v) for v in frame["gtin"]],
+        "_asin": [canonical_asin(v) for v in frame["asin"]],
+        "_mpn": [canonical_mpn(v) for v in mpns],
         "_brand": [normalise_brand(v) for v in frame["brand"]],
         "_codes": [model_codes(t, m, b) for t, m, b in zip(titles, mpns, frame["brand"])],
         "_title": [clean_title(t) for t in titles],
@@ -605,7 +604,7 @@ def candidate_pairs(prepared: pd.DataFrame, config: MatchConfig) -> np.ndarray:
 
 
 def _identifier_pairs(prepared: pd.DataFrame) -> Iterable[tuple[int, int, str]]:
-    """Listings sharing an exact identifier: GTIN-14, ASIN, or brand plus MPN."""
+    """Listings sharing an exact identifier: GTIN, ASIN, or brand plus MPN."""
     keys = {
         "GTIN": prepared["_gtin"],
         "ASIN": prepared["_asin"],

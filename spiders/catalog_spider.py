@@ -15,9 +15,9 @@ from twisted.internet import error as net_error
 from twisted.web._newclient import ResponseFailed
 from twisted.web.http import _DataLoss
 
-from spiders import budgets, discovery, extract
+from spiders import budgets, discovery, extract, sources
 from spiders.budgets import BudgetExceeded
-from spiders.items import Review
+from spiders.items import ProductPage, Review
 from spiders.middlewares import TOO_BIG_META
 
 if TYPE_CHECKING:
@@ -85,8 +85,9 @@ class CatalogSpider(scrapy.Spider):
 
     Discovery per store: its sitemaps (index, urlset, gzip, or a robots.txt naming them),
     its listing pages (search results, categories, collections; paginated), its product URLs,
-    and for Shopify ``/products.json``. Product pages go to ``spiders.extract``; off-niche,
-    blocked and product-less pages are dropped with a counted reason.
+    and its platform's feed (Shopify's ``/products.json``). Pages are read by the store's
+    source (``spiders.sources``); off-niche, blocked and product-less pages are dropped with
+    a counted reason.
     """
 
     name = "catalog"
@@ -117,7 +118,7 @@ class CatalogSpider(scrapy.Spider):
         if isinstance(catalog, str):
             from backrank.core.config import load_catalog
 
-            catalog = load_catalog(catalog)
+            catalog = load_catalog(catalog, sources.PLATFORMS)
         self.catalog = catalog
         names = [store.name for store in catalog.stores]
         if self.store_filter is not None and self.store_filter not in names:
@@ -153,13 +154,9 @@ class CatalogSpider(scrapy.Spider):
         for url in store.product_urls:
             product_url = discovery.canonical_product_url(url, store.platform)
             yield self._request(product_url, self.parse_product, store)
-        if store.platform == "shopify":
-            origins = {
-                discovery.shopify_products_json_url(url, 1)
-                for url in (*store.sitemap_urls, *store.start_urls, *store.product_urls)
-            }
-            for products_json in sorted(origins):
-                yield self._request(products_json, self.parse_products_json, store, page_number=1)
+        source = sources.named(store.platform)
+        for feed_request in source.feed_requests(store) if source else ():
+            yield self._feed_request(feed_request, store, page_number=1)
 
     def _request(
         self,
@@ -187,6 +184,19 @@ class CatalogSpider(scrapy.Spider):
             logger.warning("store %s reached its %s budget (%d)", store, name, limit)
         budgets.count_hit(self.crawler.stats, name, store)
         return False
+
+    def _feed_request(
+        self, feed: sources.FeedRequest, store: StoreConfig, page_number: int
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            feed.url,
+            method=feed.method,
+            headers=dict(feed.headers) or None,
+            body=feed.body,
+            callback=self.parse_feed,
+            errback=self.on_error,
+            cb_kwargs={"store": store.name, "page_number": page_number},
+        )
 
     def _count(self, key: str, count: int = 1, store: str | None = None) -> None:
         """Count under ``backrank/<key>`` and, for a store, ``backrank/store/<store>/<key>``."""
@@ -258,50 +268,60 @@ class CatalogSpider(scrapy.Spider):
                 meta={budgets.LISTING_PAGE_META: page_number},
             )
 
-    def parse_products_json(
+    def parse_feed(
         self, response: Response, store: str, page_number: int
-    ) -> Iterator[scrapy.Request]:
+    ) -> Iterator[scrapy.Request | Any]:
+        """A page of the store's feed (Shopify's ``/products.json``, an API's JSON)."""
         config = self.stores[store]
-        self._count("pages/products_json")
+        source = sources.named(config.platform) or sources.GENERIC
+        feed_name = source.feed_name or "feed"
+        self._count(f"pages/{feed_name}")
         try:
-            product_urls = discovery.shopify_product_urls(response.json(), response.url)
-        except ValueError as problem:
-            self._count("errors/bad_products_json")
-            logger.warning("bad products.json %s: %s", response.url, problem)
+            feed = source.parse_feed(sources.Page(response.body, response.url), page_number)
+        except ValueError as problem:  # not the feed, or (queued before) a catalog change
+            self._count(f"errors/bad_{feed_name}")
+            logger.warning("bad %s %s: %s", feed_name, response.url, problem)
             return
-        if not product_urls:  # past the last page
-            return
-        for url in product_urls:
+        for url in feed.product_urls:
             yield self._request(url, self.parse_product, config)
-        if self._within_budget(store, budgets.MAX_LISTING_PAGES, page_number + 1):
-            next_url = discovery.shopify_products_json_url(response.url, page_number + 1)
-            yield self._request(
-                next_url, self.parse_products_json, config, page_number=page_number + 1
-            )
+        for product in feed.products:  # an API's products come whole, each at its own URL
+            url = product.listing.url if product.listing else response.url
+            yield from self._product_items(product, config, url)
+        next_page = page_number + 1
+        if feed.next is not None and self._within_budget(
+            store, budgets.MAX_LISTING_PAGES, next_page
+        ):
+            yield self._feed_request(feed.next, config, next_page)
 
     # -- product and review pages ----------------------------------------------------------
 
     def parse_product(self, response: Response, store: str) -> Iterator[Any]:
         config = self.stores[store]
         self._count("pages/product", store=store)
-        page = extract.parse_product_page(response.body, response.url, platform=config.platform)
+        page = sources.parse_product_page(response.body, response.url, platform=config.platform)
         if page.dropped_json_ld:
             self._count("skipped/json_ld_too_deep", page.dropped_json_ld, store=store)
+        yield from self._product_items(page, config, response.url)
+
+    def _product_items(self, page: ProductPage, config: StoreConfig, url: str) -> Iterator[Any]:
+        """The listing and reviews of one product (off-niche, blocked, empty: counted, dropped),
+        and the requests for its further review pages."""
+        store = config.name
         if page.blocked:
             self._count("skipped/blocked", store=store)
-            logger.warning("blocked (robot check) on %s", response.url)
+            logger.warning("blocked (robot check) on %s", url)
             return
         listing = page.listing
         if listing is None:
             self._count("skipped/no_product", store=store)
-            logger.info("no product on %s", response.url)
+            logger.info("no product on %s", url)
             return
         if not (
-            discovery.matches_include(response.url, config.include)
+            discovery.matches_include(url, config.include)
             or discovery.matches_include(listing.title, config.include)
         ):
             self._count("dropped/off_niche", store=store)
-            logger.info("off-niche, dropped: %s (%r)", response.url, listing.title)
+            logger.info("off-niche, dropped: %s (%r)", url, listing.title)
             return
         fetched_at = utc_now()
         listing.store = store
@@ -309,15 +329,15 @@ class CatalogSpider(scrapy.Spider):
         self._count("found/listings", store=store)
         yield listing
         yield from self._reviews(page.reviews, store, listing.url, fetched_at)
-        for page_number, url in enumerate(page.review_page_urls[: self.max_review_pages], 1):
-            yield self._review_request(url, config, listing.url, page_number)
+        for page_number, review_url in enumerate(page.review_page_urls[: self.max_review_pages], 1):
+            yield self._review_request(review_url, config, listing.url, page_number)
 
     def parse_review_page(
         self, response: Response, store: str, listing_url: str, page_number: int
     ) -> Iterator[Any]:
         config = self.stores[store]
         self._count("pages/review")
-        page = extract.parse_review_page(response.body, response.url, platform=config.platform)
+        page = sources.parse_review_page(response.body, response.url, platform=config.platform)
         if page.blocked:
             self._count("skipped/blocked", store=store)
             logger.warning("blocked (robot check) on review page %s", response.url)

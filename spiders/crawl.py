@@ -369,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backrank.core.config import load_catalog
     from backrank.core.lock import LockBusy
+    from spiders.sources import PLATFORMS
 
     extra = {}
     for assignment in args.set:
@@ -376,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         extra[name] = json.loads(value)
     try:
         result = run_crawl(
-            load_catalog(args.catalog),
+            load_catalog(args.catalog, PLATFORMS),
             args.db,
             store=args.store,
             quiet=args.quiet,

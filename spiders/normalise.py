@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 import dateparser
 from price_parser import Price
 
+from backrank.core.identifiers import canonical_asin, read_gtin
 from spiders.items import Listing, Review
 
 _CENT = Decimal("0.01")
@@ -166,8 +167,6 @@ _ONE_PERSON = re.compile(
     r"^\s*(?:one person|eine person|una persona|une personne|uma pessoa|één persoon|jedna osoba)",
     re.I,
 )
-_GTIN_LENGTHS = (8, 12, 13, 14)
-_ASIN = re.compile(r"^[A-Z0-9]{10}$")
 _SPACE = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")  # bidi marks, zero widths
 
@@ -399,34 +398,6 @@ def _checked_iso(year: str, month: str, day: str) -> str | None:
         return None
 
 
-def normalise_gtin(value: object) -> str | None:
-    """A GTIN-8/12/13/14 as digits when its check digit is right; None otherwise (never invented)."""
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    compact = re.sub(r"[\s-]", "", text)
-    candidates = [compact] if compact.isdigit() else re.findall(r"(?<!\d)\d{8,14}(?!\d)", text)
-    valid = [digits for digits in candidates if _gtin_check_digit_ok(digits)]
-    return valid[0] if len(set(valid)) == 1 else None
-
-
-def _gtin_check_digit_ok(digits: str) -> bool:
-    if len(digits) not in _GTIN_LENGTHS or not digits.isascii() or not digits.isdigit():
-        return False
-    body = [int(d) for d in reversed(digits[:-1])]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
-    return (10 - total % 10) % 10 == int(digits[-1])
-
-
-def normalise_asin(value: object) -> str | None:
-    """An Amazon ASIN: 10 upper-case letters/digits, or None."""
-    text = clean_text(value)
-    if text is None:
-        return None
-    text = text.upper()
-    return text if _ASIN.match(text) else None
-
-
 def normalise_identifier(value: object) -> str | None:
     """A sku / mpn: stripped text (numbers become text), None when empty."""
     if isinstance(value, bool):
@@ -455,10 +426,10 @@ def normalise_listing(listing: Listing, currency_hint: str | None = None) -> Lis
         availability=normalise_availability(listing.availability),
         rating=parse_rating(listing.rating),
         review_count=parse_count(listing.review_count),
-        gtin=normalise_gtin(listing.gtin),
+        gtin=read_gtin(listing.gtin),
         mpn=normalise_identifier(listing.mpn),
         sku=normalise_identifier(listing.sku),
-        asin=normalise_asin(listing.asin),
+        asin=canonical_asin(listing.asin),
         category=clean_text(listing.category),
         description=clean_text(listing.description),
         canonical_url=clean_text(listing.canonical_url),

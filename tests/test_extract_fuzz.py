@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spiders import extract
+from spiders import sources
 from spiders.extract.golden import read_manifest, read_page, realpages_dir
 from spiders.items import Listing, ProductPage, ReviewPage
 from spiders.normalise import cap_text, normalise_listing, normalise_review
@@ -130,7 +130,7 @@ def mutated_pages(draw: st.DrawFn) -> bytes:
 )
 def test_the_extractor_reads_any_page_without_a_traceback(page: bytes, platform: str) -> None:
     url = "https://shop.example/product/fuzzed"
-    product = extract.parse_product_page(page, url, platform=platform)
+    product = sources.parse_product_page(page, url, platform=platform)
     assert isinstance(product, ProductPage)
     if product.listing is not None:  # else the spider counts it skipped (no_product, blocked)
         assert isinstance(product.listing, Listing)
@@ -139,7 +139,7 @@ def test_the_extractor_reads_any_page_without_a_traceback(page: bytes, platform:
     for review in product.reviews:
         cap_text(review)
         normalise_review(review)
-    reviews = extract.parse_review_page(page, url, platform=platform)
+    reviews = sources.parse_review_page(page, url, platform=platform)
     assert isinstance(reviews, ReviewPage)
 
 
@@ -147,4 +147,4 @@ def test_the_fuzzed_pages_are_real_ones() -> None:
     """The fuzz test mutates real pages: without them it would only fuzz empty strings."""
     pages = real_pages()
     assert len(pages) >= 20
-    assert extract.parse_product_page(pages[0], "https://shop.example/p").listing is not None
+    assert sources.parse_product_page(pages[0], "https://shop.example/p").listing is not None

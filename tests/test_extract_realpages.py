@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spiders import extract
+from spiders import extract, sources
 from spiders.extract.golden import (
     LISTING_FIELDS,
     REVIEW_FIELDS,
@@ -43,7 +43,7 @@ def _read(entry: dict) -> bytes:
 @functools.cache
 def _listing(file: str) -> Listing:
     entry = next(e for e in _manifest() if e["file"] == file)
-    page = extract.parse_product_page(_read(entry), page_url(entry))
+    page = sources.parse_product_page(_read(entry), page_url(entry))
     assert not page.blocked
     return normalise_listing(page.listing)
 
@@ -51,7 +51,7 @@ def _listing(file: str) -> Listing:
 @functools.cache
 def _review_page(file: str) -> ReviewPage:
     entry = next(e for e in _manifest() if e["file"] == file)
-    return extract.parse_review_page(_read(entry), page_url(entry))
+    return sources.parse_review_page(_read(entry), page_url(entry))
 
 
 def _cases() -> list:
@@ -149,7 +149,7 @@ def test_amazon_product_page_points_to_its_review_pages() -> None:
         for e in _manifest()
         if e["file"].endswith("amazon-com-brome-squirrel-buster-mini.html.gz")
     )
-    page = extract.parse_product_page(_read(entry), entry["url"])
+    page = sources.parse_product_page(_read(entry), entry["url"])
     assert page.review_page_urls
     assert page.review_page_urls[0].startswith("https://www.amazon.com/")
     assert "/product-reviews/B001FK81PU" in page.review_page_urls[0]
@@ -171,13 +171,13 @@ def test_amazon_product_page_points_to_its_review_pages() -> None:
 def test_platform_detected_from_markup(file: str, platform: str) -> None:
     entry = next(e for e in _manifest() if e["file"] == file)
     # A neutral URL: detection must come from the markup, never from the domain.
-    assert extract.detect_platform(_read(entry), "https://shop.example/item") == platform
+    assert sources.detect(_read(entry)).name == platform
 
 
 @pytest.mark.skipif(not MANIFEST.exists(), reason="no realpages manifest")
 def test_amazon_bytes_with_a_lying_latin1_meta_decode_as_utf8() -> None:
     entry = next(e for e in _manifest() if e["file"].endswith("amazon-de-ankerkraut-spice.html.gz"))
-    listing = extract.parse_product_page(_read(entry), entry["url"]).listing
+    listing = sources.parse_product_page(_read(entry), entry["url"]).listing
     assert "Gewürzmischung" in listing.title and "Hähnchen" in listing.title
 
 
@@ -200,9 +200,9 @@ sure your browser is accepting cookies.</p></div></div>
 def test_robot_check_page_is_blocked_and_yields_nothing() -> None:
     assert extract.is_blocked(ROBOT_CHECK)
     assert extract.is_blocked(ROBOT_CHECK.encode("utf-8"))
-    page = extract.parse_product_page(ROBOT_CHECK, "https://www.amazon.com/dp/B001FK81PU")
+    page = sources.parse_product_page(ROBOT_CHECK, "https://www.amazon.com/dp/B001FK81PU")
     assert page.blocked and page.listing is None and page.reviews == []
-    assert extract.parse_review_page(
+    assert sources.parse_review_page(
         ROBOT_CHECK, "https://www.amazon.com/product-reviews/B001FK81PU"
     ).blocked
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from spiders import extract
+from spiders import sources
 from spiders.extract.schemaorg import read_structured_data
 from spiders.normalise import normalise_listing, normalise_review
 
@@ -23,7 +23,7 @@ def page(*blocks: object, head: str = "", body: str = "") -> str:
 
 
 def listing_of(html: str, url: str = URL):
-    return normalise_listing(extract.parse_product_page(html, url).listing)
+    return normalise_listing(sources.parse_product_page(html, url).listing)
 
 
 def test_full_product_with_reviews() -> None:
@@ -66,7 +66,7 @@ def test_full_product_with_reviews() -> None:
             ],
         }
     )
-    result = extract.parse_product_page(html, URL)
+    result = sources.parse_product_page(html, URL)
     listing = normalise_listing(result.listing)
     assert listing.title == "Teeter FitSpine X3 Inversion Table"
     assert (listing.brand, listing.sku, listing.gtin, listing.mpn) == (
@@ -283,7 +283,7 @@ def test_top_level_review_objects_and_canonical_url() -> None:
         },
         head='<link rel="canonical" href="/p/123">',
     )
-    result = extract.parse_product_page(html, "https://www.bigbox.example/site/p/123?skuId=9")
+    result = sources.parse_product_page(html, "https://www.bigbox.example/site/p/123?skuId=9")
     assert result.listing.canonical_url == "https://www.bigbox.example/p/123"
     assert [(r.author, r.body) for r in result.reviews] == [("Sam", "Solid.")]
 
@@ -295,7 +295,7 @@ def test_broken_json_ld_is_ignored_not_fatal() -> None:
 
 def test_empty_and_garbage_input_give_an_empty_listing() -> None:
     for html in ("", b"", "not html at all", b"\xff\xfe\x00garbage"):
-        page_ = extract.parse_product_page(html, URL)
+        page_ = sources.parse_product_page(html, URL)
         assert (
             page_.listing is not None
             and page_.listing.title is None

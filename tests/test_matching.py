@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.identifiers import gtin14, model_codes, normalise_brand
+from pipelines.identifiers import model_codes, normalise_brand
 from pipelines.matching import (
     MatchConfig,
     MatchOverrides,
@@ -52,23 +52,6 @@ def same_product(frame: pd.DataFrame, a: int, b: int, **kwargs: object) -> bool:
 
 
 # ------------------------------------------------------------------ identifiers
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("036000291452", "00036000291452"),  # UPC-A
-        ("0036000291452", "00036000291452"),  # the same as EAN-13
-        ("4006381333931", "04006381333931"),  # EAN-13
-        ("96385074", "00000096385074"),  # EAN-8
-        ("036000291453", None),  # wrong check digit
-        ("12345", None),  # no GTIN length
-        (None, None),
-        ("000000000000", None),
-    ],
-)
-def test_gtin14_checks_digit_and_pads(raw: str | None, expected: str | None) -> None:
-    assert gtin14(raw) == expected
 
 
 def test_model_codes_find_codes_and_skip_specs() -> None:
@@ -148,7 +131,7 @@ def test_conflicting_gtins_decide_not_the_same() -> None:
         {"title": "Lumbar back stretcher", "gtin": "4006381333931"},
     )
     assert decision == decision.__class__(
-        score=0.0, match=False, reasons=("different GTINs 00036000291452 and 04006381333931",)
+        score=0.0, match=False, reasons=("different GTINs 0036000291452 and 4006381333931",)
     )
 
 

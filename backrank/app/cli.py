@@ -36,6 +36,7 @@ from backrank.core.store.target import masked, require_existing
 from backrank.marketplace import Marketplace
 from backrank.marketplace.faults import PROFILES
 from spiders.distributed import serve_crawls
+from spiders.sources import PLATFORMS
 
 DEFAULT_CATALOG = "catalog.toml"
 DEFAULT_SITE_DIR = "site"
@@ -237,7 +238,7 @@ def distributed(context: Context, args: argparse.Namespace) -> Context:
 def open_context(args: argparse.Namespace, console: Console, *, reading: bool = False) -> Context:
     """The catalog and database of a command; ``reading``: the command only uses what the
     store holds, so a SQLite file that is not there is refused (a typo), never created."""
-    catalog = load_catalog(args.catalog)
+    catalog = load_catalog(args.catalog, PLATFORMS)
     db_path = resolve_db(args.db, catalog)
     if reading:
         require_existing(db_path)
@@ -247,7 +248,7 @@ def open_context(args: argparse.Namespace, console: Console, *, reading: bool = 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     """Errors and warnings as plain FILE:LINE lines (never wrapped); exit 2 on an error, 1 on
     a warning only."""
-    checked = check_catalog(args.catalog)
+    checked = check_catalog(args.catalog, PLATFORMS)
     for problem in sorted(checked.errors + checked.warnings, key=lambda p: p.line):
         print(problem, file=sys.stderr)
     if checked.catalog is None:

@@ -11,7 +11,7 @@ import re
 import socket
 import string
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,9 @@ from backrank.core.settings import (
     unknown_key,
 )
 
-PLATFORMS = ("auto", "amazon", "shopify", "woocommerce", "walmart", "generic")
+# A store whose platform is detected page by page. The platform names themselves belong to the
+# crawl (spiders.sources.PLATFORMS), which the layers above pass to load_catalog.
+AUTO_PLATFORM = "auto"
 AFFILIATE_KINDS = ("amazon", "generic")
 # Listing fields an affiliate url_template may use, besides the program's own params.
 LISTING_PLACEHOLDERS = ("url", "url_quoted", "asin", "gtin", "mpn", "sku")
@@ -113,7 +115,7 @@ class StoreConfig:
     """
 
     name: str
-    platform: str = "auto"
+    platform: str = AUTO_PLATFORM
     sitemap_urls: tuple[str, ...] = ()
     start_urls: tuple[str, ...] = ()
     product_urls: tuple[str, ...] = ()
@@ -286,18 +288,25 @@ class Catalog:
         return self.categories[-1]
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate a catalog; raise the first CatalogError found."""
-    catalog, errors, _ = _read(Path(path))
+def load_catalog(path: str | Path, platforms: Collection[str] | None = None) -> Catalog:
+    """Read and validate a catalog; raise the first CatalogError found.
+
+    `platforms` are the store platforms the crawl knows (``spiders.sources.PLATFORMS``);
+    None accepts any name, for callers that never crawl.
+    """
+    catalog, errors, _ = _read(Path(path), platforms)
     if errors:
         raise errors[0]
     assert catalog is not None
     return catalog
 
 
-def validate_catalog(path: str | Path) -> list[CatalogError]:
-    """Every problem in a catalog, in file order; empty when it loads."""
-    return _read(Path(path))[1]
+def validate_catalog(
+    path: str | Path, platforms: Collection[str] | None = None
+) -> list[CatalogError]:
+    """Every problem in a catalog, in file order; empty when it loads (`platforms` as in
+    ``load_catalog``)."""
+    return _read(Path(path), platforms)[1]
 
 
 @dataclass(frozen=True)
@@ -309,9 +318,9 @@ class CatalogCheck:
     warnings: list[CatalogError]  # a store on a private address, say: the catalog still loads
 
 
-def check_catalog(path: str | Path) -> CatalogCheck:
-    """Errors and warnings of a catalog, each in file order."""
-    return CatalogCheck(*_read(Path(path)))
+def check_catalog(path: str | Path, platforms: Collection[str] | None = None) -> CatalogCheck:
+    """Errors and warnings of a catalog, each in file order (`platforms` as in ``load_catalog``)."""
+    return CatalogCheck(*_read(Path(path), platforms))
 
 
 # --- locating keys in the raw text ------------------------------------------------------
@@ -433,8 +442,9 @@ _MISSING = object()
 class _Reader:
     """Turns the parsed TOML into config objects, collecting every problem with its line."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, platforms: Collection[str] | None = None) -> None:
         self.file = path.name
+        self.platforms = platforms
         self.locator = _Locator(text)
         self.errors: list[CatalogError] = []
         self.warnings: list[CatalogError] = []
@@ -538,7 +548,9 @@ def _parse(
     return data, None
 
 
-def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogError]]:
+def _read(
+    path: Path, platforms: Collection[str] | None
+) -> tuple[Catalog | None, list[CatalogError], list[CatalogError]]:
     try:
         content = path.read_bytes()
     except OSError as exc:
@@ -546,7 +558,7 @@ def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogE
     text, error = _decode(path, content)
     if text is None:
         return None, [error] if error else [], []
-    reader = _Reader(path, text)
+    reader = _Reader(path, text, platforms)
     data, error = _parse(path, text, reader)
     if data is None:
         return None, [error] if error else [], []
@@ -831,7 +843,10 @@ def _stores(
             reader.error(table, "must be a table")
             continue
         reader.check_keys(store, keys, table)
-        platform = reader.value(store, "platform", "str", table, "auto", _one_of(PLATFORMS))
+        known = None if reader.platforms is None else (AUTO_PLATFORM, *reader.platforms)
+        platform = reader.value(
+            store, "platform", "str", table, AUTO_PLATFORM, _one_of(known) if known else _non_empty
+        )
         errors_before = len(reader.errors)
         sitemap_urls = reader.value(store, "sitemap_urls", "urls", table, ())
         start_urls = reader.value(store, "start_urls", "urls", table, ())

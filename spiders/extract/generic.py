@@ -7,6 +7,7 @@ import re
 
 from parsel import Selector
 
+from backrank.core.identifiers import read_gtin
 from spiders.extract.markup import canonical_url, squash, text_of
 from spiders.extract.schemaorg import (
     StructuredData,
@@ -15,7 +16,6 @@ from spiders.extract.schemaorg import (
 )
 from spiders.extract.visible import reconcile_identifiers, reconcile_price
 from spiders.items import Listing, Review
-from spiders.normalise import normalise_gtin
 
 # Wording a shop shows when a product has no reviews at all: a known count of 0, not a missing one.
 _NO_REVIEWS = re.compile(
@@ -102,7 +102,7 @@ def labelled_values(sel: Selector) -> dict[str, str]:
 def _gtin_in_text(text: str | None) -> str | None:
     """A labelled EAN/GTIN/UPC in the description ("EAN: 6935364088101"), check digit verified."""
     match = _LABELLED_GTIN.search(text or "")
-    return normalise_gtin(match.group(1)) if match else None
+    return read_gtin(match.group(1)) if match else None
 
 
 def _says_no_reviews(sel: Selector) -> bool:
