@@ -6,6 +6,8 @@ benchmark judges an extracted code against a symbol with it.
 
 from __future__ import annotations
 
+import re
+
 # Symbols (lower-cased) and the codes they are written for, the most common reading first.
 # A shared symbol ("$", "kr", "Rs") is settled by the page's country or language.
 SYMBOL_CODES: dict[str, tuple[str, ...]] = {
@@ -93,6 +95,8 @@ COUNTRY_CODES: dict[str, str] = {
 def codes_for_symbol(symbol: str) -> tuple[str, ...]:
     """The ISO codes a symbol or code can stand for ("$" -> USD, CAD, ...; "EUR" -> EUR)."""
     key = symbol.strip().lower()
+    if key.upper() in CODE_ALIASES:
+        return (CODE_ALIASES[key.upper()],)
     if key in SYMBOL_CODES:
         return SYMBOL_CODES[key]
     if len(key) == 3 and key.isascii() and key.isalpha():
@@ -114,3 +118,24 @@ def code_for_symbol(symbol: str, country: str | None = None) -> str | None:
 def symbol_means(symbol: str, code: str | None) -> bool:
     """True when the page's symbol can be written for the ISO code ("$" for CAD, "€" for EUR)."""
     return code is not None and code.upper() in codes_for_symbol(symbol)
+
+
+# Codes stores still print for a currency that has a newer one.
+CODE_ALIASES = {"RUR": "RUB", "BYR": "BYN", "NIS": "ILS"}
+# Symbols found inside price text, longest first; a symbol made of letters must stand alone
+# ("kr" in "199 kr", not in "Kroner"; "Rs" in "Rs 23,450").
+_SYMBOL_IN_TEXT = re.compile(
+    "|".join(
+        rf"(?<![^\W\d_]){re.escape(symbol)}(?![^\W\d_])"
+        if symbol[-1].isalpha()
+        else rf"(?<![^\W\d_]){re.escape(symbol)}"
+        for symbol in sorted(SYMBOL_CODES, key=len, reverse=True)
+    ),
+    re.IGNORECASE,
+)
+
+
+def symbol_in(text: str) -> str | None:
+    """The currency symbol written in a price text ("44 890 тг." -> "тг."), or None."""
+    match = _SYMBOL_IN_TEXT.search(text)
+    return match.group(0) if match else None

@@ -338,3 +338,56 @@ def test_a_syntax_extruct_fails_on_hides_neither_the_others_nor_json_ld():
     data = read_structured_data(html, "https://shop.example/p/1")
     assert [node.get("name") for node in data.nodes] == ["Lumbar Traction Belt"]
     assert data.opengraph["og:title"] == "Spine Stretcher"
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [("/*<![CDATA[*/", "/*]]>*/"), ("//<![CDATA[", "//]]>"), ("<!--", "-->"), ("", ";")],
+)
+def test_json_ld_wrapped_in_comments_or_cdata_is_read(opening: str, closing: str) -> None:
+    body = json.dumps({"@type": "Product", "name": "Desk Lamp", "offers": {"price": "19.90"}})
+    listing = listing_of(page(f"\n{opening}\n{body}\n{closing}\n"))
+    assert (listing.title, listing.price) == ("Desk Lamp", Decimal("19.90"))
+
+
+def test_priced_offer_nested_in_a_condition_only_offer() -> None:
+    # A marketplace listing: the outer Offer holds condition and seller, the inner one the price.
+    html = page(
+        {
+            "@type": "Product",
+            "name": "Teddy Bear",
+            "offers": {
+                "@type": "Offer",
+                "itemCondition": "New",
+                "offers": {
+                    "@type": "Offer",
+                    "price": "12.99",
+                    "priceCurrency": "GBP",
+                    "availability": "https://schema.org/InStock",
+                },
+            },
+        }
+    )
+    listing = listing_of(html)
+    assert (listing.price, listing.currency, listing.availability) == (
+        Decimal("12.99"),
+        "GBP",
+        "in_stock",
+    )
+
+
+def test_data_vocabulary_offer_details_are_the_offer() -> None:
+    html = page(
+        {
+            "@context": "http://data-vocabulary.org",
+            "@type": "Product",
+            "name": "Slatted Frame",
+            "offerDetails": {"@type": "Offer", "price": "206", "currency": "EUR"},
+        }
+    )
+    assert listing_of(html).price == Decimal("206.00")
+
+
+def test_bare_og_price_meta_fills_a_missing_price() -> None:
+    listing = listing_of(page(head='<meta property="og:price" content="2,900원~">'))
+    assert listing.price == Decimal("2900.00")

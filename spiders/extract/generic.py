@@ -7,15 +7,18 @@ import re
 
 from parsel import Selector
 
-from spiders.extract.markup import canonical_url, squash, text_of
+from spiders.currency import code_for_symbol, symbol_in
+from spiders.extract.markup import canonical_url, page_country, squash, text_of
 from spiders.extract.schemaorg import (
     StructuredData,
     listing_from_structured,
     reviews_from_structured,
 )
+from spiders.extract.shown_price import shown_price
+from spiders.extract.stock import shown_availability
 from spiders.extract.visible import reconcile_identifiers, reconcile_price
 from spiders.items import Listing, Review
-from spiders.normalise import normalise_gtin
+from spiders.normalise import normalise_availability, normalise_gtin
 
 # Wording a shop shows when a product has no reviews at all: a known count of 0, not a missing one.
 _NO_REVIEWS = re.compile(
@@ -24,6 +27,7 @@ _NO_REVIEWS = re.compile(
     r"|brak opinii|nog geen reviews|0 reviews\b",
     re.I,
 )
+_KNOWN_STOCK = ("in_stock", "out_of_stock")
 _LABEL_CELLS = (
     "//body//*[self::td or self::th or self::dt or self::div or self::span]"
     "[not(descendant::div or descendant::td or descendant::table)]"
@@ -64,6 +68,11 @@ def parse_listing(
         listing, sel, markup, (listing.image_url, data.opengraph.get("og:image"))
     )
     listing = reconcile_price(listing, sel, markup)
+    if listing.price is None:
+        listing.price = shown_price(sel.root)
+    listing.currency = local_currency(listing, sel, url)
+    if normalise_availability(listing.availability) not in _KNOWN_STOCK:
+        listing.availability = shown_availability(sel.root) or listing.availability
     if listing.title is None:
         headings = sel.css("h1")
         listing.title = text_of(headings) if len(headings) == 1 else None
@@ -78,6 +87,19 @@ def parse_listing(
     if listing.review_count is None and listing.rating is None and _says_no_reviews(sel):
         listing.review_count = 0
     return listing
+
+
+def local_currency(listing: Listing, sel: Selector, url: str) -> str | None:
+    """The listing's currency as an ISO code where the page gives only a symbol: a code the
+    markup declares, else the symbol in the price read with the page's country ("$" on a
+    .com.ar page is ARS, "kr" on a Danish one DKK)."""
+    declared = listing.currency
+    if declared and len(declared.strip()) == 3 and declared.strip().isalpha():
+        return declared
+    symbol = symbol_in(declared or "") or symbol_in(str(listing.price or ""))
+    if symbol is None:
+        return declared
+    return code_for_symbol(symbol, page_country(sel, url)) or declared
 
 
 def labelled_values(sel: Selector) -> dict[str, str]:

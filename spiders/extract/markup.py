@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from parsel import Selector
@@ -72,3 +72,25 @@ def page_language(sel: Selector) -> str | None:
     """Two-letter language from <html lang>, if declared."""
     lang = sel.xpath("/html/@lang").get()
     return lang.split("-")[0].lower() if lang else None
+
+
+_REGION = re.compile(r"^[a-z]{2,3}[-_]([a-z]{2})\b", re.I)
+# Generic top-level domains say nothing about a country; ".uk" is Great Britain's.
+_TLD_COUNTRY = {"uk": "gb"}
+
+
+def page_country(sel: Selector, url: str) -> str | None:
+    """Two-letter country of the page's locale: og:locale ("de_AT"), else <html lang>
+    ("en-GB"), else the URL's country domain (".com.ar", ".tw"); None when none says."""
+    for locale in (
+        sel.xpath("/html/head/meta[@property='og:locale']/@content").get(),
+        sel.xpath("/html/@lang").get(),
+    ):
+        region = _REGION.match((locale or "").strip())
+        if region:
+            return region.group(1).lower()
+    host = urlsplit(url).hostname or ""
+    tld = host.rsplit(".", 1)[-1].lower()
+    if len(tld) == 2 and tld.isalpha():
+        return _TLD_COUNTRY.get(tld, tld)
+    return None

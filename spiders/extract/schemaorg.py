@@ -28,7 +28,11 @@ _PRODUCT_TYPES = {"product", "individualproduct", "productgroup", "productmodel"
 _OFFER_TYPES = {"offer", "aggregateoffer"}
 _GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")
 _PLACEHOLDER = re.compile(r"^\s*(?:\$\w+|\{\{.*\}\}|\{%.*%\}|<%.*%>|undefined|null|none)\s*$", re.I)
-_JSON_LD_WRAPPING = re.compile(r"^\s*(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>|;)\s*$")
+# What templates wrap a JSON-LD body in: an HTML comment, or a CDATA section behind a // or
+# /* */ comment ("/*<![CDATA[*/ {...} /*]]>*/"), and a trailing semicolon.
+_JSON_LD_WRAPPING = re.compile(
+    r"^\s*(?:<!--|(?://|/\*)\s*<!\[CDATA\[\s*(?:\*/)?)|(?:-->|(?://|/\*)\s*\]\]>\s*(?:\*/)?|;)\s*$"
+)
 _RDFA_TYPEOF = re.compile(r"\stypeof=", re.I)
 _LABELLED = re.compile(r"^[^:]{3,60}:\s+(\S.*)$")
 _SCHEMA_PREFIX = re.compile(r"^(?:https?:)?//schema\.org/", re.I)
@@ -230,14 +234,16 @@ def choose_offer(offers: object) -> dict | None:
     flat: list[dict] = []
     for offer in candidates:
         flat.append(offer)
+        # An AggregateOffer lists its offers; some stores nest the priced Offer inside an Offer
+        # that only carries condition and seller.
         nested = offer.get("offers")
-        if "aggregateoffer" in types_of(offer) and nested and offer_price(offer) is None:
+        if nested and offer_price(offer) is None:
             flat.extend(
                 o for o in (nested if isinstance(nested, list) else [nested]) if isinstance(o, dict)
             )
     if not flat:
         return None
-    priced = [o for o in flat if parse_price(offer_price(o)) is not None]
+    priced = [o for o in flat if parse_price(offer_price(o))]
     in_stock = [
         o for o in priced if normalise_availability(scalar(o.get("availability"))) == "in_stock"
     ]
@@ -312,10 +318,12 @@ def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
     listing.category = (
         name_of(category) if not isinstance(category, list) else name_of(category[-1])
     )
-    offers = product.get("offers")
+    # data-vocabulary.org, schema.org's predecessor, names the offer "offerDetails".
+    offers = product.get("offers") or product.get("offerDetails")
     offer = choose_offer(offers)
     if offer is not None:
-        listing.price = offer_price(offer)
+        # A price of 0 is a template's placeholder for "no price" (a sold-out item), not free.
+        listing.price = offer_price(offer) if parse_price(offer_price(offer)) else None
         listing.currency = offer_currency(offer)
         listing.availability = offers_availability(offers) or scalar(offer.get("availability"))
         # Per-size offers carry per-size SKUs: only a single offer's SKU names the listing.
@@ -355,7 +363,7 @@ def _fill_from_opengraph(listing: Listing, opengraph: dict[str, str], url: str) 
     listing.brand = listing.brand or og("og:brand", "product:brand")
     listing.image_url = listing.image_url or absolute(og("og:image"), url)
     listing.availability = listing.availability or og("product:availability", "og:availability")
-    og_price = og("product:price:amount", "og:price:amount")
+    og_price = og("product:price:amount", "og:price:amount", "product:price", "og:price")
     og_currency = og("product:price:currency", "og:price:currency")
     if listing.price is None and og_price:
         listing.price = og_price

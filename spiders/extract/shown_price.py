@@ -1,0 +1,146 @@
+"""The price a page shows a reader: markup named for prices, the current price, never the old one.
+
+Stores mark the price up in elements whose class, id or itemprop says "price" ("price",
+"product-price", "priceBlock", itemprop="price"). The struck-through list price sits beside
+it, either inside <del>/<s>/<strike> or in an element named for it ("old-price",
+"was-price", "regular-price", "price--compare", "strike", German "streichpreis", UVP/RRP).
+The product's own price block comes right after its heading; prices of related products
+and the mini cart come later or earlier.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from lxml import etree
+
+from spiders.normalise import parse_price
+
+# Elements named for a price (class / id / itemprop / data attribute names), in one XPath pass.
+_PRICE_NAMED = (
+    "//body//*[contains(translate(@class, 'PRICE', 'price'), 'price')"
+    " or contains(translate(@id, 'PRICE', 'price'), 'price')"
+    " or @itemprop = 'price' or @data-price or @data-price-amount]"
+)
+# Names of the price a product used to cost, or of amounts that are not the price.
+_NOT_CURRENT = re.compile(
+    r"old|was|before|regular|original|compare|strike|crossed|cross-out|line-?through|list-?price"
+    r"|listprice|rrp|uvp|msrp|streich|alt-?preis|prev|save|saving|discount|per-?unit|unit-?price"
+    r"|baseprice|base-price|grundpreis|installment|monthly|shipping|delivery|total|cart|basket"
+    r"|minicart|range|from-?price|price-?tax|tax-?excl|excl|ex-?tax|without-?tax|netto|net-price"
+    r"|label",
+    re.I,
+)
+_STRUCK = frozenset(("del", "s", "strike"))
+_SKIPPED = frozenset(("script", "style", "noscript", "template", "option", "select", "button"))
+# A text that is a price and nothing else: an amount with an optional currency on either side
+# ("53,11 €", "€1,149.00", "US$ 57.40", "EUR 43.90", "1 759,99 zł", "44 890 тг.", "294 元").
+_AMOUNT = r"\d{1,3}(?:[.,\s\u00a0\u202f']\d{3})*(?:[.,]\d{1,2})?-?|\d+(?:[.,]\d{1,2})?"
+_CURRENCY = r"[^\d\s.,:;()]{1,4}\.?|[A-Za-z]{3}"
+_WHOLE_PRICE = re.compile(
+    rf"^(?:(?P<before>{_CURRENCY})\s?)?(?P<amount>{_AMOUNT})(?:\s?(?P<after>{_CURRENCY}))?\*?$"
+)
+_MAX_TEXT = 40
+# Ancestors looked at for an old-price name: the price element and the few around it.
+_NAME_DEPTH = 3
+
+
+def _names(element: etree._Element) -> str:
+    return " ".join(
+        value
+        for key, value in element.attrib.items()
+        if key in ("class", "id", "itemprop") or key.startswith("data-")
+    )
+
+
+def _is_current(element: etree._Element) -> bool:
+    """Neither struck through nor named for an old price, up to a few ancestors up."""
+    node: etree._Element | None = element
+    for depth in range(12):
+        if node is None or not isinstance(node.tag, str):
+            break
+        tag = node.tag.lower()
+        if tag in _STRUCK or tag in _SKIPPED:
+            return False
+        if depth < _NAME_DEPTH and _NOT_CURRENT.search(_names(node)):
+            return False
+        node = node.getparent()
+    return True
+
+
+def _current_text(element: etree._Element) -> str:
+    """The element's text without what struck-through or old-price children say."""
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and not (
+            child.tag.lower() in _STRUCK
+            or child.tag.lower() in _SKIPPED
+            or _NOT_CURRENT.search(_names(child))
+        ):
+            parts.append(_current_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def price_text(text: str) -> str | None:
+    """The text when it is a whole price (an amount with at most a currency around it)."""
+    value = " ".join(text.split())
+    if not value or len(value) > _MAX_TEXT:
+        return None
+    match = _WHOLE_PRICE.match(value)
+    if match is None:
+        return None
+    amount = parse_price(value)
+    return value if amount is not None and amount > 0 else None
+
+
+def _candidates(root: etree._Element) -> list[tuple[etree._Element, str]]:
+    found = []
+    for element in root.xpath(_PRICE_NAMED):
+        if not _is_current(element):
+            continue
+        content = element.get("content") if element.get("itemprop") == "price" else None
+        value = price_text(content) if content else price_text(_current_text(element))
+        if value is not None:
+            found.append((element, value))
+    return found
+
+
+def shown_price(root: etree._Element) -> str | None:
+    """The product's current price as the page shows it ("1 759,99 zł"), or None.
+
+    The first price after the page's main heading (the first before it when none follows);
+    where that price block shows several current amounts, the lowest (the sale price).
+    """
+    candidates = _candidates(root)
+    if not candidates:
+        return None
+    heading = next(iter(root.xpath("//body//h1[normalize-space()]")), None)
+    order = {element: index for index, element in enumerate(root.iter())}
+    start = order.get(heading, -1) if heading is not None else -1
+    after = [c for c in candidates if order[c[0]] > start] or candidates
+    first, text = after[0]
+    block = _price_block(first)
+    group = [value for element, value in after if element is first or _inside(element, block)]
+    return min(group, key=lambda value: parse_price(value) or Decimal(0)) if group else text
+
+
+def _price_block(element: etree._Element) -> etree._Element:
+    """The outermost of the element's consecutive price-named ancestors (its price block)."""
+    block = element
+    parent = element.getparent()
+    for _ in range(4):
+        if parent is None or "price" not in _names(parent).lower():
+            break
+        block, parent = parent, parent.getparent()
+    return block
+
+
+def _inside(element: etree._Element, block: etree._Element) -> bool:
+    node: etree._Element | None = element
+    while node is not None:
+        if node is block:
+            return True
+        node = node.getparent()
+    return False
