@@ -15,10 +15,10 @@ from spiders.extract.schemaorg import (
     reviews_from_structured,
 )
 from spiders.extract.shown_price import shown_price
-from spiders.extract.stock import shown_availability
+from spiders.extract.stock import buy_button_state, shown_availability
 from spiders.extract.visible import reconcile_identifiers, reconcile_price
 from spiders.items import Listing, Review
-from spiders.normalise import normalise_availability, normalise_gtin
+from spiders.normalise import normalise_availability, normalise_gtin, parse_price
 
 # Wording a shop shows when a product has no reviews at all: a known count of 0, not a missing one.
 _NO_REVIEWS = re.compile(
@@ -71,8 +71,9 @@ def parse_listing(
     if listing.price is None:
         listing.price = shown_price(sel.root)
     listing.currency = local_currency(listing, sel, url)
-    if normalise_availability(listing.availability) not in _KNOWN_STOCK:
-        listing.availability = shown_availability(sel.root) or listing.availability
+    listing.availability = reconcile_availability(
+        listing.availability, sel, offered=parse_price(listing.price) is not None
+    )
     if listing.title is None:
         headings = sel.css("h1")
         listing.title = text_of(headings) if len(headings) == 1 else None
@@ -87,6 +88,21 @@ def parse_listing(
     if listing.review_count is None and listing.rating is None and _says_no_reviews(sel):
         listing.review_count = 0
     return listing
+
+
+def reconcile_availability(declared: str | None, sel: Selector, *, offered: bool) -> str | None:
+    """The stock state a reader sees: the structured one unless an enabled buy button shows
+    an item marked sold out can be bought; where nothing is declared, the page's stock line or
+    buy button; and where the page says nothing either, a product offered at a price is on
+    sale (a store that cannot sell says so, or shows no price)."""
+    state = normalise_availability(declared)
+    if state in _KNOWN_STOCK:
+        button = buy_button_state(sel.root)
+        return button if button is not None and button != state else declared
+    shown = shown_availability(sel.root)
+    if shown is not None:
+        return shown
+    return "in_stock" if offered else declared
 
 
 def local_currency(listing: Listing, sel: Selector, url: str) -> str | None:
@@ -143,5 +159,7 @@ def merge(first: Listing, second: Listing, *, prefer_second: bool) -> Listing:
     values = {}
     for item in dataclasses.fields(Listing):
         mine = getattr(winner, item.name)
+        if item.name == "availability" and normalise_availability(mine) == "unknown":
+            mine = None  # stock text that says neither is no reading: the other may know
         values[item.name] = mine if mine is not None else getattr(filler, item.name)
     return Listing(**values)

@@ -28,9 +28,17 @@ _STOCK_NAMED = (
     + "]"
 )
 _MAX_STOCK_TEXT = 80
+_STATE_TEMPLATE = re.compile(
+    r"unavailab|not-?available|sold-?out|out-?of-?stock|outofstock|no-?stock|notify|back-?in-?stock"
+    r"|in-?stock|instock|available-|-available",
+    re.I,
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HIDDEN_CLASS = re.compile(r"(?:^|\s)(?:hidden|hide|d-none|is-hidden|visually-hidden|invisible)(?:\s|$)")
 # The words of a buy button: add to cart / basket / bag, buy now, in many languages.
 BUY_BUTTON_WORDS = re.compile(
-    r"add to (?:cart|basket|bag|trolley)|add to shopping (?:cart|bag)|buy (?:it )?now|^buy$"
+    r"add to (?:your |my )?(?:shopping )?(?:cart|basket|bag|trolley)|buy (?:it )?now|^buy$"
+    r"|^order now$|^(?:jetzt )?bestellen$|^naroči$|^заказать$|в корзину|^купить$"
     r"|in den (?:warenkorb|einkaufswagen)|jetzt kaufen|^kaufen$"
     r"|ajouter au panier|^acheter$|acheter maintenant"
     r"|añadir al carrito|añadir a la cesta|agregar al carrito|^comprar(?: ahora)?$"
@@ -42,6 +50,17 @@ BUY_BUTTON_WORDS = re.compile(
     r"|加入購物車|放入購物車|立即購買|加入购物车|立即购买|カートに入れる|장바구니|구매하기"
     r"|أضف إلى|اضف الى|הוסף לסל|להוספה לסל",
     re.I,
+)
+# A classified ad has no cart: a way to answer it means the item is still on offer.
+CONTACT_SELLER_WORDS = re.compile(
+    r"contact (?:the )?seller|reply to (?:this )?ad|^reply$|^(?:anbieter )?kontaktieren$"
+    r"|contacter le vendeur|contactar (?:al )?vendedor|contatta il venditore"
+    r"|napisz do sprzedającego|написать продавцу|chat with seller",
+    re.I,
+)
+# Class names of a buy button whose label is an icon or a bare "Add".
+_BUY_BUTTON_CLASS = re.compile(
+    r"add-?to-?(?:cart|basket|bag|trolley)|addtocart|buy-?button|btn-?buy|buy-?now", re.I
 )
 _BUTTONS = (
     "//body//button | //body//input[@type='submit' or @type='button']/@value"
@@ -59,8 +78,15 @@ def _text(element: etree._Element) -> str:
 
 
 def stock_wording(root: etree._Element) -> str | None:
-    """in_stock / out_of_stock from the first short stock line that says which; else None."""
+    """in_stock / out_of_stock from the first short stock line that says which; else None.
+
+    Stores ship the markup of every state and hide all but one with CSS: an element named
+    after one state ("unavailable-alert", "sold-out-label") is a template and says nothing
+    about this page; an element hidden in the markup neither.
+    """
     for element in root.xpath(_STOCK_NAMED):
+        if _STATE_TEMPLATE.search(_names(element)) or _hidden(element):
+            continue
         text = _text(element)
         if not text or len(text) > _MAX_STOCK_TEXT:
             continue
@@ -68,6 +94,23 @@ def stock_wording(root: etree._Element) -> str | None:
         if state in ("in_stock", "out_of_stock"):
             return state
     return None
+
+
+def _names(element: etree._Element) -> str:
+    return f"{element.get('class') or ''} {element.get('id') or ''}"
+
+
+def _hidden(element: etree._Element) -> bool:
+    node: etree._Element | None = element
+    for _ in range(4):
+        if node is None:
+            return False
+        if node.get("hidden") is not None or _HIDDEN_STYLE.search(node.get("style") or ""):
+            return True
+        if _HIDDEN_CLASS.search(node.get("class") or ""):
+            return True
+        node = node.getparent()
+    return False
 
 
 def _disabled(element: etree._Element) -> bool:
@@ -83,19 +126,29 @@ def _disabled(element: etree._Element) -> bool:
     return False
 
 
-def has_buy_button(root: etree._Element) -> bool:
-    """True when the page shows an enabled button that puts the product in the cart."""
+def _is_buy_button(element: etree._Element, text: str) -> bool:
+    if not text or len(text) > _MAX_BUTTON_TEXT:
+        return False
+    if BUY_BUTTON_WORDS.search(text) or CONTACT_SELLER_WORDS.search(text):
+        return True
+    return element.tag == "button" and bool(_BUY_BUTTON_CLASS.search(element.get("class") or ""))
+
+
+def buy_button_state(root: etree._Element) -> str | None:
+    """in_stock when the page has an enabled buy button, else None.
+
+    A disabled one says nothing: stores disable it until a size or colour is chosen.
+    """
     for found in root.xpath(_BUTTONS):
         if isinstance(found, str):  # an input's value
             element, text = found.getparent(), " ".join(found.split())
         else:
             element, text = found, _text(found)
-        if text and len(text) <= _MAX_BUTTON_TEXT and BUY_BUTTON_WORDS.search(text):
-            if not _disabled(element):
-                return True
-    return False
+        if _is_buy_button(element, text) and not _disabled(element):
+            return "in_stock"
+    return None
 
 
 def shown_availability(root: etree._Element) -> str | None:
-    """What the page shows: its stock line, else in_stock when it has a working buy button."""
-    return stock_wording(root) or ("in_stock" if has_buy_button(root) else None)
+    """What the page shows: its stock line, else what its buy button says."""
+    return stock_wording(root) or buy_button_state(root)

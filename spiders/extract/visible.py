@@ -15,7 +15,13 @@ from spiders.normalise import parse_currency, parse_price
 # only a code-shaped value (one token with a digit), so prose never becomes an identifier.
 _SKU_LABELS = (
     r"product\s+code|item\s+code|item\s+no\.?|item\s+number|item\s*#|article\s+no\.?|article\s+number"
-    r"|art\.?-nr\.?|artikel-?nr\.?|artikelnummer|sku"
+    r"|product\s+(?:id|number|no\.?)|item\s+id|ad\s+id|post\s+id|listing\s+id|order\s+(?:code|number)"
+    r"|art\.?-nr\.?|artikel-?nr\.?|artikelnummer|bestellnummer|best\.?-nr\.?|anzeigen-?(?:nr\.?|nummer|id)"
+    r"|sku|ref\.|référence|r[ée]f[ée]rence\s+produit|code\s+article|riferimento|codice(?:\s+articolo|\s+prodotto)?"
+    r"|c[óo]digo(?:\s+(?:de\s+)?(?:produto|producto|art[íi]culo|referencia))?|cod\.|referencia"
+    r"|kod\s+produktu|numer\s+katalogowy|k[óo]d(?:\s+produktu|\s+tovaru)?|katal[óo]gov[ée]\s+[čc][íi]slo"
+    r"|šifra(?:\s+artikla)?|cikkszám|termékkód|varenummer|varenr\.?|artikelnr\.?|tuotenumero|ürün\s+kodu"
+    r"|код(?:\s+товара)?|артикул|商品編號|商品编号|商品代碼|貨號|品號|商品番号|상품번호|מק\"ט|رقم\s+المنتج"
 )
 _MPN_LABELS = r"model\s+number|model\s+no\.?|mpn|manufacturer\s+part\s+number(?:\s*\(mpn\))?|mfr\.?\s+part\s+number"
 _INLINE_CODE = re.compile(

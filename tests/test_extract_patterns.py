@@ -1,0 +1,201 @@
+"""General markup patterns of store pages, each on hand-written HTML: shown price, stock, currency."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from lxml import html as lxml_html
+
+from spiders import extract
+from spiders.currency import code_for_symbol, symbol_in, symbol_means
+from spiders.extract.markup import page_country, selector
+from spiders.extract.shown_price import shown_price
+from spiders.extract.stock import buy_button_state, shown_availability, stock_wording
+from spiders.normalise import normalise_listing, parse_currency
+
+URL = "https://shop.example/p/lamp-123"
+
+
+def root(body: str):
+    return lxml_html.fromstring(f"<html><body>{body}</body></html>")
+
+
+def listing_of(body: str, url: str = URL, head: str = "", lang: str = "en"):
+    html = f"<html lang='{lang}'><head>{head}</head><body>{body}</body></html>"
+    return normalise_listing(extract.parse_product_page(html, url).listing)
+
+
+# --- the price a page shows -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "price"),
+    [
+        ('<h1>Lamp</h1><span class="price">€ 49,90</span>', "€ 49,90"),
+        ('<h1>Lamp</h1><div class="product-price"><span>1 759,99 zł</span></div>', "1 759,99 zł"),
+        ('<h1>Lamp</h1><span itemprop="price" content="19.99">19,99 €</span>', "19.99"),
+        # the struck-through list price beside the sale price
+        ('<h1>Lamp</h1><div class="price"><del>£60.00</del> <ins>£45.00</ins></div>', "£45.00"),
+        (
+            '<h1>Lamp</h1><div class="price-box"><span class="old-price">$80</span>'
+            '<span class="special-price">$59.99</span></div>',
+            "$59.99",
+        ),
+        # two current amounts in one block: the lower is the sale price
+        ('<h1>Lamp</h1><p class="prices"><span class="price">30 €</span> <span class="price">25 €</span></p>', "25 €"),  # fmt: skip
+        # the mini cart before the heading and related products after the product's price
+        (
+            '<div class="cart-price">€0.00</div><div class="price">€9.99</div><h1>Lamp</h1>'
+            '<span class="price">€24.00</span><ul><li class="price">€5.00</li></ul>',
+            "€24.00",
+        ),
+        # a price without tax is not the price a reader pays
+        ('<h1>Lamp</h1><span class="price-tax">Excl. VAT: 36.53€</span>', None),
+        ('<h1>Lamp</h1><p class="price">Call for a price</p>', None),
+    ],
+)
+def test_shown_price(body: str, price: str | None) -> None:
+    assert shown_price(root(body)) == price
+
+
+def test_shown_price_fills_a_listing_without_structured_data() -> None:
+    listing = listing_of(
+        '<h1>Desk Lamp</h1><div class="product-price">44 890 тг.</div>',
+        url="https://store.example.kz/p/1",
+    )
+    assert (listing.price, listing.currency) == (Decimal("44890.00"), "KZT")
+
+
+def test_structured_price_wins_over_shown_price() -> None:
+    head = '<script type="application/ld+json">{"@type":"Product","name":"Lamp","offers":{"price":"10.00","priceCurrency":"EUR"}}</script>'  # fmt: skip
+    listing = listing_of('<h1>Lamp</h1><span class="price">€12.00</span>', head=head)
+    assert listing.price == Decimal("10.00")
+
+
+# --- currency from the symbol and the page's country -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("symbol", "country", "code"),
+    [
+        ("$", None, "USD"),
+        ("$", "ar", "ARS"),
+        ("$", "tw", "TWD"),
+        ("$", "de", "USD"),  # the euro area has no dollar: the common reading
+        ("kr", "dk", "DKK"),
+        ("kr", None, "SEK"),
+        ("Rs", "pk", "PKR"),
+        ("€", "gb", "EUR"),
+        ("тг.", None, "KZT"),
+        ("ر.س", None, "SAR"),
+        ("Lei", None, "RON"),
+        ("RUR", None, "RUB"),
+        ("?", None, None),
+    ],
+)
+def test_code_for_symbol(symbol: str, country: str | None, code: str | None) -> None:
+    assert code_for_symbol(symbol, country) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol"),
+    [("44 890 тг.", "тг."), ("Rs 23,450", "Rs"), ("199 kr", "kr"), ("Kroner 5", None), ("$3", "$")],
+)
+def test_symbol_in_price_text(text: str, symbol: str | None) -> None:
+    assert symbol_in(text) == symbol
+
+
+def test_symbol_means_each_code_it_is_written_for() -> None:
+    assert symbol_means("$", "CAD") and symbol_means("€", "EUR") and symbol_means("EUR", "EUR")
+    assert not symbol_means("£", "EUR") and not symbol_means("$", None)
+
+
+def test_parse_currency_reads_local_symbols_and_old_codes() -> None:
+    assert parse_currency("2,900원") == "KRW"
+    assert parse_currency("RUR") == "RUB"
+    assert parse_currency("$ 3.340", "ARS") == "ARS"
+
+
+@pytest.mark.parametrize(
+    ("head", "lang", "url", "country"),
+    [
+        ('<meta property="og:locale" content="de_AT">', "de", "https://x.example/p", "at"),
+        ("", "en-GB", "https://x.example/p", "gb"),
+        ("", "es", "https://tienda.example.com.ar/p", "ar"),
+        ("", "en", "https://shop.example.co.uk/p", "gb"),
+        ("", "en", "https://shop.example.com/p", None),
+    ],
+)
+def test_page_country(head: str, lang: str, url: str, country: str | None) -> None:
+    page = selector(f"<html lang='{lang}'><head>{head}</head><body></body></html>")
+    assert page_country(page, url) == country
+
+
+def test_dollar_price_on_an_argentine_page_is_pesos() -> None:
+    listing = listing_of(
+        '<h1>Remera</h1><span class="price">$ 2.449</span>', url="https://tienda.example.com.ar/p"
+    )
+    assert listing.currency == "ARS"
+
+
+# --- stock: stock lines and buy buttons in many languages --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "state"),
+    [
+        ('<p class="stock">In stock</p>', "in_stock"),
+        ('<div id="availability">Non disponibile</div>', "out_of_stock"),
+        ('<span class="product-availability">Нет в наличии</span>', "out_of_stock"),
+        ('<span class="lagerstatus">Auf Lager</span>', "in_stock"),
+        ('<div class="availability">售完</div>', "out_of_stock"),
+        # a template for another state, and a hidden line, say nothing
+        ('<div class="unavailable-alert">Produto esgotado</div>', None),
+        ('<div class="availability" style="display:none">Sold out</div>', None),
+        ('<div class="availability hidden">Sold out</div>', None),
+        # a long text that mentions stock is prose, not a stock line
+        ('<div class="stock-info">' + "We restock weekly and ship fast. " * 4 + "</div>", None),
+    ],
+)
+def test_stock_wording(body: str, state: str | None) -> None:
+    assert stock_wording(root(body)) == state
+
+
+@pytest.mark.parametrize(
+    ("body", "state"),
+    [
+        ("<button>Add to basket</button>", "in_stock"),
+        ("<button>Add to your basket</button>", "in_stock"),
+        ('<input type="submit" value="In den Warenkorb">', "in_stock"),
+        ("<button><span>Ajouter au panier</span></button>", "in_stock"),
+        ('<a class="btn-cart" href="#">加入購物車</a>', "in_stock"),
+        ("<button>Do košíka</button>", "in_stock"),
+        ('<button class="add-to-cart">Add</button>', "in_stock"),
+        ("<button>Contact seller</button>", "in_stock"),
+        # disabled until a size is chosen: no reading either way
+        ("<button disabled>Add to cart</button>", None),
+        ('<button class="btn is-disabled">Add to cart</button>', None),
+        ("<button>Add to wish list</button><button>Search</button>", None),
+    ],
+)
+def test_buy_button_state(body: str, state: str | None) -> None:
+    assert buy_button_state(root(body)) == state
+
+
+def test_stock_line_wins_over_buy_button() -> None:
+    body = '<p class="stock-status">Out of stock</p><button>Add to cart</button>'
+    assert shown_availability(root(body)) == "out_of_stock"
+
+
+def test_enabled_buy_button_overrides_structured_sold_out() -> None:
+    head = '<script type="application/ld+json">{"@type":"Product","name":"Boots","offers":{"price":"69.95","priceCurrency":"EUR","availability":"http://schema.org/OutOfStock"}}</script>'  # fmt: skip
+    assert listing_of("<h1>Boots</h1><button>Add to bag</button>", head=head).availability == (
+        "in_stock"
+    )
+    assert listing_of("<h1>Boots</h1>", head=head).availability == "out_of_stock"
+
+
+def test_priced_page_that_says_nothing_about_stock_is_on_sale() -> None:
+    assert listing_of('<h1>Lamp</h1><span class="price">€ 9,99</span>').availability == "in_stock"
+    assert listing_of("<h1>Lamp</h1><p>Ask us</p>").availability is None
