@@ -43,7 +43,10 @@ def listing_of(body: str, url: str = URL, head: str = "", lang: str = "en"):
             "$59.99",
         ),
         # two current amounts in one block: the lower is the sale price
-        ('<h1>Lamp</h1><p class="prices"><span class="price">30 €</span> <span class="price">25 €</span></p>', "25 €"),  # fmt: skip
+        (
+            '<h1>Lamp</h1><p class="prices"><span class="price">30 €</span> <span class="price">25 €</span></p>',
+            "25 €",
+        ),  # fmt: skip
         # the mini cart before the heading and related products after the product's price
         (
             '<div class="cart-price">€0.00</div><div class="price">€9.99</div><h1>Lamp</h1>'
@@ -199,3 +202,50 @@ def test_enabled_buy_button_overrides_structured_sold_out() -> None:
 def test_priced_page_that_says_nothing_about_stock_is_on_sale() -> None:
     assert listing_of('<h1>Lamp</h1><span class="price">€ 9,99</span>').availability == "in_stock"
     assert listing_of("<h1>Lamp</h1><p>Ask us</p>").availability is None
+
+
+# --- identifiers: labelled codes in many languages, the item id in the product URL -----------
+
+
+@pytest.mark.parametrize(
+    ("body", "sku"),
+    [
+        ("<h1>Lamp</h1><div>Bestellnummer 79961</div>", "79961"),
+        ('<h1>Lamp</h1><span class="art">Код: 01245</span>', "01245"),
+        ("<h1>Lamp</h1><p>Código: AB-1234</p>", "AB-1234"),
+        ("<h1>Lamp</h1><li>Ref. 48213</li>", "48213"),
+        ("<h1>Lamp</h1><span>商品編號：</span>", None),  # a label without a code
+        ("<h1>Lamp</h1><p>Artikelnummer: siehe unten</p>", None),  # prose, not a code
+    ],
+)
+def test_labelled_code_is_the_sku(body: str, sku: str | None) -> None:
+    assert listing_of(body, url="https://shop.example/lamp").sku == sku
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "sku"),
+    [
+        ("https://shop.example/itm/133588510845", "<p>Item 133588510845</p>", "133588510845"),
+        ("https://shop.example/p/M67296549.htm", "<p>M67296549</p>", "M67296549"),
+        ("https://shop.example/book-title-1589482272.html", "<b>1589482272</b>", "1589482272"),
+        (
+            "https://deals.example/store/1?pid=260591",
+            '<script>var page = {"productId": "260591"};</script>',
+            "260591",
+        ),
+        # in the URL only: could be anything (a tracking number, a date)
+        ("https://shop.example/itm/133588510845", "<p>Teddy bear</p>", None),
+        # a slug is not an id
+        ("https://shop.example/p/red-lamp", "<p>red-lamp</p>", None),
+    ],
+)
+def test_item_id_in_the_url_is_the_sku_when_the_page_names_it(
+    url: str, body: str, sku: str | None
+) -> None:
+    assert listing_of(f"<h1>Lamp</h1>{body}", url=url).sku == sku
+
+
+def test_structured_sku_wins_over_the_url_id() -> None:
+    head = '<script type="application/ld+json">{"@type":"Product","name":"Lamp","sku":"LMP-1"}</script>'  # fmt: skip
+    listing = listing_of("<h1>Lamp</h1><p>LMP-1 · 133588510845</p>", url="https://s.example/itm/133588510845", head=head)  # fmt: skip
+    assert listing.sku == "LMP-1"

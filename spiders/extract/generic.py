@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 from parsel import Selector
 
@@ -16,7 +17,12 @@ from spiders.extract.schemaorg import (
 )
 from spiders.extract.shown_price import shown_price
 from spiders.extract.stock import buy_button_state, shown_availability
-from spiders.extract.visible import reconcile_identifiers, reconcile_price
+from spiders.extract.visible import (
+    inline_codes,
+    reconcile_identifiers,
+    reconcile_price,
+    shown_values,
+)
 from spiders.items import Listing, Review
 from spiders.normalise import normalise_availability, normalise_gtin, parse_price
 
@@ -28,6 +34,9 @@ _NO_REVIEWS = re.compile(
     re.I,
 )
 _KNOWN_STOCK = ("in_stock", "out_of_stock")
+_ID_PARAMETERS = frozenset(("pid", "sku", "id", "productid", "product_id", "itemid", "item_id", "item", "product", "childsku", "code"))  # fmt: skip
+_URL_ID = re.compile(r"(?=[A-Za-z]{0,3}\d)[A-Za-z]{0,3}\d{5,}")
+_URL_EXTENSION = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.I)
 _LABEL_CELLS = (
     "//body//*[self::td or self::th or self::dt or self::div or self::span]"
     "[not(descendant::div or descendant::td or descendant::table)]"
@@ -79,6 +88,8 @@ def parse_listing(
         listing.title = text_of(headings) if len(headings) == 1 else None
     if listing.gtin is None:
         listing.gtin = _gtin_in_text(listing.description)
+    if listing.sku is None:
+        listing.sku = inline_codes(markup).get("sku") or url_item_id(sel, url, markup)
     if listing.sku is None or listing.brand is None:
         labelled = labelled_values(sel)
         listing.sku = listing.sku or next((labelled[k] for k in _SKU_LABELS if k in labelled), None)
@@ -116,6 +127,35 @@ def local_currency(listing: Listing, sel: Selector, url: str) -> str | None:
     if symbol is None:
         return declared
     return code_for_symbol(symbol, page_country(sel, url)) or declared
+
+
+def url_item_id(sel: Selector, url: str, markup: str) -> str | None:
+    """The store's item id as its product URL carries it, when the page shows it too.
+
+    Stores put the item id in the product URL: a query parameter named for it
+    (``?pid=260591``, ``?sku=...``) or the last token of the path
+    (``/itm/133588510845``, ``/M67296549.htm``, ``-p1589482272.html``). Only a code-shaped
+    token (five or more characters with a digit) that the page also shows, or that its data
+    names as an id (``"productId": "260591"``), counts: a slug is not the product's id.
+    """
+    parts = urlsplit(canonical_url(sel, url) or url)
+    candidates = [
+        value
+        for key, value in parse_qsl(parts.query)
+        if key.lower() in _ID_PARAMETERS and _URL_ID.fullmatch(value)
+    ]
+    segments = [s for s in parts.path.split("/") if s]
+    if segments:
+        last = _URL_EXTENSION.sub("", segments[-1])
+        tokens = re.split(r"[-_.,~]", last)
+        candidates += [t for t in (tokens[-1], last) if _URL_ID.fullmatch(t)]
+    for candidate in candidates:
+        named = re.search(
+            r"id[\"']?\s*[:=]\s*[\"']?" + re.escape(candidate) + r"(?![\w-])", markup, re.I
+        )
+        if named or candidate in shown_values(sel, [candidate]):
+            return candidate
+    return None
 
 
 def labelled_values(sel: Selector) -> dict[str, str]:

@@ -98,7 +98,8 @@ def truth_values(expected: dict, attribute: str) -> list[str]:
 def predicted(listing: Listing, attribute: str) -> object:
     """The normalised listing's answer for a benchmark attribute; None when it has none.
 
-    sku is the store's sku, else the ASIN (the benchmark's sku on Amazon), else the MPN;
+    sku is the ASIN (Amazon's own stock-keeping id, the benchmark's sku there), else the
+    store's sku, else the MPN;
     availability is only in_stock / out_of_stock ("unknown" is no answer).
     """
     if attribute == "price":
@@ -108,7 +109,7 @@ def predicted(listing: Listing, attribute: str) -> object:
     if attribute == "availability":
         return listing.availability if listing.availability != "unknown" else None
     if attribute == "sku":
-        return listing.sku or listing.asin or listing.mpn
+        return listing.asin or listing.sku or listing.mpn
     return getattr(listing, attribute)
 
 

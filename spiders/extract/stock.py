@@ -34,7 +34,9 @@ _STATE_TEMPLATE = re.compile(
     re.I,
 )
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_HIDDEN_CLASS = re.compile(r"(?:^|\s)(?:hidden|hide|d-none|is-hidden|visually-hidden|invisible)(?:\s|$)")
+_HIDDEN_CLASS = re.compile(
+    r"(?:^|\s)(?:hidden|hide|d-none|is-hidden|visually-hidden|invisible)(?:\s|$)"
+)
 # The words of a buy button: add to cart / basket / bag, buy now, in many languages.
 BUY_BUTTON_WORDS = re.compile(
     r"add to (?:your |my )?(?:shopping )?(?:cart|basket|bag|trolley)|buy (?:it )?now|^buy$"
