@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from spiders import extract
-from spiders.extract.schemaorg import read_structured_data
+from spiders.extract.schemaorg import main_product, read_structured_data
 from spiders.normalise import normalise_listing, normalise_review
 
 URL = "https://shop.example/products/inversion-table"
@@ -325,8 +325,9 @@ def test_microdata_product_id_is_the_sku_unless_it_names_a_scheme() -> None:
 
 
 def test_a_syntax_extruct_fails_on_hides_neither_the_others_nor_json_ld():
-    # extruct's uniform mode raises KeyError('microdata') on this microdata, errors="ignore"
-    # or not (hypothesis found it); the page's JSON-LD and OpenGraph must still be read.
+    # extruct's uniform mode raised KeyError('microdata') on this microdata, errors="ignore"
+    # or not (hypothesis found it); the page's JSON-LD and OpenGraph must still be read, and
+    # the empty microdata item must not become the page's product.
     html = (
         "<html><head><meta property='og:title' content='Spine Stretcher'>"
         "<script type='application/ld+json'>"
@@ -336,7 +337,8 @@ def test_a_syntax_extruct_fails_on_hides_neither_the_others_nor_json_ld():
         "<script id='__NEXT_DATA__'></script>\x08</div></body></html>"
     )
     data = read_structured_data(html, "https://shop.example/p/1")
-    assert [node.get("name") for node in data.nodes] == ["Lumbar Traction Belt"]
+    assert "Lumbar Traction Belt" in [node.get("name") for node in data.nodes]
+    assert main_product(data)["name"] == "Lumbar Traction Belt"
     assert data.opengraph["og:title"] == "Spine Stretcher"
 
 

@@ -7,7 +7,7 @@ import re
 from parsel import Selector
 
 from spiders.extract import amazon, generic, shopify, walmart, woocommerce
-from spiders.extract.markup import decode_html, page_language
+from spiders.extract.markup import decode_html, html_selector, page_language
 from spiders.extract.schemaorg import read_structured_data
 from spiders.items import Listing, ProductPage, ReviewPage
 
@@ -42,6 +42,8 @@ _BLOCK_MARKERS = re.compile(
     r"|Introduce los caracteres|captcha-delivery\.com|id=[\"']px-captcha|id=[\"']challenge-form|cf-chl-widget",
     re.I,
 )
+# The markers matched on the casefolded page: a re.I search of a large page costs ten times more.
+_BLOCK_MARKERS_FOLDED = re.compile(_BLOCK_MARKERS.pattern.casefold())
 # casefolded, so a re.I match of _BLOCK_MARKERS implies one of these is in the casefolded page
 _BLOCK_HINTS = (
     "captcha", "characters you see", "angezeigten zeichen", "caratteri visualizzati",
@@ -85,10 +87,13 @@ def detect_platform(html: str | bytes, url: str) -> str:
 def is_blocked(html: str | bytes) -> bool:
     """True for a robot check / CAPTCHA page instead of the requested content."""
     text = decode_html(html)
-    if _BLOCK_TITLE.search(text):
-        return True
     folded = text.casefold()
-    if _has_any(folded, _BLOCK_HINTS) and _BLOCK_MARKERS.search(text):
+    # The title is found by a plain search of the folded page (a re.I search of the whole page
+    # tries every position) and the pattern is matched only there.
+    title_at = folded.find("<title")
+    if title_at >= 0 and _BLOCK_TITLE.match(text, title_at):
+        return True
+    if _has_any(folded, _BLOCK_HINTS) and _BLOCK_MARKERS_FOLDED.search(folded):
         return True
     # A CAPTCHA widget on a short page with no product markup is a challenge, not a shop page's
     # newsletter or login box.
@@ -177,9 +182,7 @@ def parse_review_page(html: str | bytes, url: str, platform: str = "auto") -> Re
 
 
 def _html_selector(text: str) -> Selector:
-    # type="html": parsel would read a page that happens to be JSON ('{"props": null}') as JSON,
-    # where every CSS/XPath query raises.
-    return Selector(text=text or "<html></html>", type="html")
+    return html_selector(text)
 
 
 def _unique(urls: list[str | None]) -> list[str]:

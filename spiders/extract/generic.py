@@ -37,6 +37,10 @@ _KNOWN_STOCK = ("in_stock", "out_of_stock")
 _ID_PARAMETERS = frozenset(("pid", "sku", "id", "productid", "product_id", "itemid", "item_id", "item", "product", "childsku", "code"))  # fmt: skip
 _URL_ID = re.compile(r"(?=[A-Za-z]{0,3}\d)[A-Za-z]{0,3}\d{5,}")
 _URL_EXTENSION = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.I)
+# the same on lower-cased text: a re.I search costs several times more
+_NO_REVIEWS_LOWER = re.compile(_NO_REVIEWS.pattern)
+# lower-cased, so a re.I match of _NO_REVIEWS implies one of these is in the lower-cased page
+_NO_REVIEWS_HINTS = ("first to review", "first review", "no reviews", "sem avalia", "keine bewertungen", "aucun avis", "sin opiniones", "nessuna recensione", "brak opinii", "geen reviews", "0 reviews")  # fmt: skip
 _LABEL_CELLS = (
     "//body//*[self::td or self::th or self::dt or self::div or self::span]"
     "[not(descendant::div or descendant::td or descendant::table)]"
@@ -55,8 +59,9 @@ _SKU_LABELS = (
 _BRAND_LABELS = ("brand", "marke", "marca", "marque", "marchio", "merk", "marka")
 _ALL_LABELS = frozenset(_SKU_LABELS + _BRAND_LABELS)
 # Cheap pre-check on the markup so the XPath walk only runs on pages that show such a label.
+# (run on the lower-cased markup: a re.I search of a large page tries every position)
 _ANY_LABEL = re.compile(
-    r">\s*(?:" + "|".join(re.escape(label) for label in sorted(_ALL_LABELS)) + r")\s*:?\s*<", re.I
+    r">\s*(?:" + "|".join(re.escape(label) for label in sorted(_ALL_LABELS)) + r")\s*:?\s*<"
 )
 _LABELLED_GTIN = re.compile(r"\b(?:EAN|GTIN|UPC|EAN-13|Barcode)\s*[:#]?\s*(\d{8,14})\b")
 
@@ -73,6 +78,7 @@ def parse_listing(
     listing.platform = "generic"
     listing.canonical_url = canonical_url(sel, url) or listing.canonical_url
     markup = sel.get() if text is None else text
+    lowered = markup.lower()
     listing = reconcile_identifiers(
         listing, sel, markup, (listing.image_url, data.opengraph.get("og:image"))
     )
@@ -89,14 +95,14 @@ def parse_listing(
     if listing.gtin is None:
         listing.gtin = _gtin_in_text(listing.description)
     if listing.sku is None:
-        listing.sku = inline_codes(markup).get("sku") or url_item_id(sel, url, markup)
+        listing.sku = inline_codes(sel.root).get("sku") or url_item_id(sel, url, markup)
     if listing.sku is None or listing.brand is None:
-        labelled = labelled_values(sel)
+        labelled = labelled_values(sel, lowered)
         listing.sku = listing.sku or next((labelled[k] for k in _SKU_LABELS if k in labelled), None)
         listing.brand = listing.brand or next(
             (labelled[k] for k in _BRAND_LABELS if k in labelled), None
         )
-    if listing.review_count is None and listing.rating is None and _says_no_reviews(sel):
+    if listing.review_count is None and listing.rating is None and _says_no_reviews(sel, lowered):
         listing.review_count = 0
     return listing
 
@@ -107,9 +113,10 @@ def reconcile_availability(declared: str | None, sel: Selector, *, offered: bool
     buy button; and where the page says nothing either, a product offered at a price is on
     sale (a store that cannot sell says so, or shows no price)."""
     state = normalise_availability(declared)
-    if state in _KNOWN_STOCK:
-        button = buy_button_state(sel.root)
-        return button if button is not None and button != state else declared
+    if state == "out_of_stock":
+        return buy_button_state(sel.root) or declared
+    if state == "in_stock":
+        return declared
     shown = shown_availability(sel.root)
     if shown is not None:
         return shown
@@ -158,20 +165,21 @@ def url_item_id(sel: Selector, url: str, markup: str) -> str | None:
     return None
 
 
-def labelled_values(sel: Selector) -> dict[str, str]:
+def labelled_values(sel: Selector, lowered: str | None = None) -> dict[str, str]:
     """Short "Label:" cells and the value in the element right after them (spec tables, item specifics).
 
     Only exact labels are read, and only a short value, so prose never becomes an identifier.
+    `lowered`, the lower-cased page text `sel` was parsed from, saves serialising the tree.
     """
     values: dict[str, str] = {}
-    if not _ANY_LABEL.search(sel.get()):
+    if not _ANY_LABEL.search(sel.get().lower() if lowered is None else lowered):
         return values
-    for node in sel.xpath(_LABEL_CELLS):
-        label = squash(" ".join(node.xpath(".//text()").getall()))
-        key = (label or "").lower().rstrip(" :").strip()
+    for node in sel.root.xpath(_LABEL_CELLS):
+        key = (squash(" ".join(node.itertext())) or "").lower().rstrip(" :").strip()
         if key not in _ALL_LABELS or key in values:
             continue
-        value = text_of(node.xpath("following-sibling::*[1]"))
+        following = node.getnext()
+        value = squash(" ".join(following.itertext())) if following is not None else None
         if value and len(value) <= 60:
             values[key] = value
     return values
@@ -183,9 +191,12 @@ def _gtin_in_text(text: str | None) -> str | None:
     return normalise_gtin(match.group(1)) if match else None
 
 
-def _says_no_reviews(sel: Selector) -> bool:
-    visible = sel.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()
-    return bool(_NO_REVIEWS.search(squash(" ".join(visible)) or ""))
+def _says_no_reviews(sel: Selector, lowered: str) -> bool:
+    # `lowered`, the lower-cased markup, rules most pages out before the text is gathered.
+    if not any(phrase in lowered for phrase in _NO_REVIEWS_HINTS):
+        return False
+    visible = sel.root.xpath("/html/body/descendant::text()[not(parent::script or parent::style)]")
+    return bool(_NO_REVIEWS_LOWER.search((squash(" ".join(visible)) or "").lower()))
 
 
 def parse_reviews(data: StructuredData, url: str, language: str | None) -> list[Review]:

@@ -8,6 +8,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from parsel import Selector
+from parsel.selector import create_root_node
 from w3lib.encoding import html_to_unicode
 
 _SPACE = re.compile(r"\s+")
@@ -34,7 +35,19 @@ def decode_html(html: str | bytes) -> str:
 
 def selector(html: str | bytes) -> Selector:
     """A parsel Selector over the decoded page."""
-    return Selector(text=decode_html(html) or "<html></html>")
+    return html_selector(decode_html(html))
+
+
+def html_selector(text: str) -> Selector:
+    """A parsel Selector over page text, always read as HTML.
+
+    The tree is built with lxml's plain HTML parser: lxml.html's (parsel's default) looks up a
+    Python element class for every element a query returns, a tenth of the extraction time,
+    and nothing here uses its extra methods. type="html": parsel would read a page that
+    happens to be JSON ('{"props": null}') as JSON, where every CSS/XPath query raises.
+    """
+    root = create_root_node(text or "<html></html>", etree.HTMLParser)
+    return Selector(root=root, type="html")
 
 
 def text_of(nodes) -> str | None:

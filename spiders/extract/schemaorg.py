@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import re
+from copy import deepcopy
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import extruct
+import html_text
+from extruct.uniform import flatten_dict
+from extruct.w3cmicrodata import LxmlMicrodataExtractor
+from lxml import etree
 from parsel import Selector
 
 from spiders.extract.markup import absolute, decode_html, squash
@@ -19,11 +24,10 @@ log = logging.getLogger(__name__)
 
 # JSON-LD is read per script (see _json_ld), the other syntaxes by extruct. A syntax is read only
 # when the markup holds what it needs (attribute names are case-insensitive in HTML).
-_JSON_LD_HINT = re.compile(r"ld\+json", re.I)
-_TREE_SYNTAXES = (
-    ("microdata", re.compile(r"itemscope", re.I)),
-    ("opengraph", re.compile(r"property", re.I)),
-)
+# The hints are looked for in the lower-cased page: a plain substring search, where a re.I
+# search of a large page tries every position.
+_JSON_LD_HINT = "ld+json"
+_OPENGRAPH_META = "//head/meta[@property and @content]"
 _PRODUCT_TYPES = {"product", "individualproduct", "productgroup", "productmodel", "vehicle"}
 _OFFER_TYPES = {"offer", "aggregateoffer"}
 _GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")
@@ -33,7 +37,7 @@ _PLACEHOLDER = re.compile(r"^\s*(?:\$\w+|\{\{.*\}\}|\{%.*%\}|<%.*%>|undefined|nu
 _JSON_LD_WRAPPING = re.compile(
     r"^\s*(?:<!--|(?://|/\*)\s*<!\[CDATA\[\s*(?:\*/)?)|(?:-->|(?://|/\*)\s*\]\]>\s*(?:\*/)?|;)\s*$"
 )
-_RDFA_TYPEOF = re.compile(r"\stypeof=", re.I)
+_RDFA_TYPEOF = re.compile(r"\stypeof=")
 _LABELLED = re.compile(r"^[^:]{3,60}:\s+(\S.*)$")
 _SCHEMA_PREFIX = re.compile(r"^(?:https?:)?//schema\.org/", re.I)
 
@@ -60,35 +64,58 @@ def read_structured_data(
     if sel is None:
         sel = Selector(text=text, type="html")
     nodes: list[dict] = []
-    if _JSON_LD_HINT.search(text):
+    lowered = text.lower()
+    if _JSON_LD_HINT in lowered:
         for item in _json_ld(sel):
             _collect(item, nodes)
-    raw = _extruct(text, sel, url)
+    raw = _extruct(lowered, sel, url)
     for item in raw.get("microdata") or []:
         _collect(item, nodes)
+    # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse: it is read
+    # only when neither JSON-LD nor microdata gave a product, and some element declares a type.
+    if not any(types_of(node) & _PRODUCT_TYPES for node in nodes) and _RDFA_TYPEOF.search(lowered):
+        raw |= _extruct_one(text, url, "rdfa")
     nodes.extend(_rdfa_nodes(raw.get("rdfa") or []))
     opengraph: dict[str, str] = {}
-    for og in raw.get("opengraph") or []:
-        for key, value in og.items():
-            if not key.startswith("@") and isinstance(value, str):
-                opengraph.setdefault(key, value)
+    if "property" in lowered:
+        # OpenGraph is <meta property content> in the head, read straight from the tree.
+        for meta in sel.root.xpath(_OPENGRAPH_META):
+            opengraph.setdefault(meta.get("property").strip(), meta.get("content"))
     return StructuredData(nodes=nodes, opengraph=opengraph)
 
 
-def _extruct(text: str, sel: Selector, url: str) -> dict[str, list]:
-    """extruct's microdata and OpenGraph (read from the parsed tree) and RDFa, for the syntaxes
-    the page has. Each syntax is read on its own: extruct raises on some malformed documents
+def _extruct(lowered: str, sel: Selector, url: str) -> dict[str, list]:
+    """extruct's microdata (read from the parsed tree), when the page has it. Each syntax is read on its own: extruct raises on some malformed documents
     (and, in uniform mode, even when told to ignore errors), and a syntax it fails on is then
     absent without hiding the others or the JSON-LD."""
     raw: dict[str, list] = {}
-    for syntax, hint in _TREE_SYNTAXES:
-        if hint.search(text):
-            raw |= _extruct_one(sel.root, url, syntax)
-    # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse:
-    # only when some element declares a type.
-    if _RDFA_TYPEOF.search(text):
-        raw |= _extruct_one(text, url, "rdfa")
+    if "itemscope" in lowered:
+        raw["microdata"] = _microdata(sel.root, url)
     return raw
+
+
+class _TreeMicrodata(LxmlMicrodataExtractor):
+    """extruct's microdata reader on a plain lxml tree: the text of a property is read without
+    lxml.html's Cleaner (which needs lxml.html elements), scripts, styles and comments left out
+    as the Cleaner leaves them out."""
+
+    def _extract_textContent(self, node):  # noqa: N802 (extruct's name)
+        copy = deepcopy(node)
+        copy.tail = None
+        etree.strip_elements(
+            copy, "script", "style", "link", "meta", etree.Comment, with_tail=False
+        )
+        return html_text.etree_to_text(copy)
+
+
+def _microdata(root: etree._Element, url: str) -> list[dict]:
+    """The page's microdata items, flattened as extruct's uniform output gives them."""
+    try:
+        items = list(_TreeMicrodata().extract_items(root, base_url=url))
+    except Exception as error:  # extruct's failures have no common type (KeyError seen)
+        log.warning("extruct failed to read microdata on %s: %r", url, error)
+        return []
+    return [flatten_dict(item, "http://schema.org", True) for item in items]
 
 
 def _extruct_one(document: object, url: str, syntax: str) -> dict[str, list]:

@@ -17,12 +17,15 @@ from lxml import etree
 
 from spiders.normalise import parse_price
 
-# Elements named for a price (class / id / itemprop / data attribute names), in one XPath pass.
-_PRICE_NAMED = (
-    "//body//*[contains(translate(@class, 'PRICE', 'price'), 'price')"
-    " or contains(translate(@id, 'PRICE', 'price'), 'price')"
-    " or @itemprop = 'price' or @data-price or @data-price-amount]"
+# The page's main heading and the elements named for a price (class / id / itemprop / data
+# attribute), in document order in one XPath pass; the names are then told apart by regex.
+# ("rice" and "RICE" catch "price", "Price", "PRICE" without a translate() per element).
+_HEADING_OR_NAMED = (
+    "//body//h1 | //body//*[contains(@class, 'rice') or contains(@class, 'RICE')"
+    " or contains(@id, 'rice') or contains(@id, 'RICE') or @itemprop = 'price' or @data-price"
+    " or @data-price-amount]"
 )
+_PRICE_NAME = re.compile("price", re.I)
 # Names of the price a product used to cost, or of amounts that are not the price.
 _NOT_CURRENT = re.compile(
     r"old|was|before|regular|original|compare|strike|crossed|cross-out|line-?through|list-?price"
@@ -95,16 +98,20 @@ def price_text(text: str) -> str | None:
     return value if amount is not None and amount > 0 else None
 
 
-def _candidates(root: etree._Element) -> list[tuple[etree._Element, str]]:
-    found = []
-    for element in root.xpath(_PRICE_NAMED):
-        if not _is_current(element):
-            continue
-        content = element.get("content") if element.get("itemprop") == "price" else None
-        value = price_text(content) if content else price_text(_current_text(element))
-        if value is not None:
-            found.append((element, value))
-    return found
+def _is_price_named(element: etree._Element) -> bool:
+    return bool(
+        _PRICE_NAME.search(_names(element))
+        or element.get("data-price") is not None
+        or element.get("data-price-amount") is not None
+    )
+
+
+def _price_of(element: etree._Element) -> str | None:
+    """The element's current price text, or None when it holds none (or an old one)."""
+    if not _is_price_named(element) or not _is_current(element):
+        return None
+    content = element.get("content") if element.get("itemprop") == "price" else None
+    return price_text(content) if content else price_text(_current_text(element))
 
 
 def shown_price(root: etree._Element) -> str | None:
@@ -112,18 +119,33 @@ def shown_price(root: etree._Element) -> str | None:
 
     The first price after the page's main heading (the first before it when none follows);
     where that price block shows several current amounts, the lowest (the sale price).
+    Elements are judged in document order and only until that block ends.
     """
-    candidates = _candidates(root)
-    if not candidates:
-        return None
-    heading = next(iter(root.xpath("//body//h1[normalize-space()]")), None)
-    order = {element: index for index, element in enumerate(root.iter())}
-    start = order.get(heading, -1) if heading is not None else -1
-    after = [c for c in candidates if order[c[0]] > start] or candidates
-    first, text = after[0]
-    block = _price_block(first)
-    group = [value for element, value in after if element is first or _inside(element, block)]
-    return min(group, key=lambda value: parse_price(value) or Decimal(0)) if group else text
+    before: tuple[etree._Element, str] | None = None
+    after_heading = False
+    first: tuple[etree._Element, str] | None = None
+    group: list[str] = []
+    block: etree._Element | None = None
+    for element in root.xpath(_HEADING_OR_NAMED):
+        if element.tag == "h1":
+            after_heading = after_heading or bool("".join(element.itertext()).strip())
+            continue
+        if block is not None and not _inside(element, block):
+            break
+        value = _price_of(element)
+        if value is None:
+            continue
+        if not after_heading:
+            before = before or (element, value)
+            continue
+        if first is None:
+            first, block = (element, value), _price_block(element)
+        group.append(value)
+    if first is None:
+        if before is None:
+            return None
+        group = [before[1]]
+    return min(group, key=lambda value: parse_price(value) or Decimal(0))
 
 
 def _price_block(element: etree._Element) -> etree._Element:

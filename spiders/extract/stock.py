@@ -15,18 +15,24 @@ from lxml import etree
 
 from spiders.normalise import normalise_availability
 
-# Elements named for a stock line, in one XPath pass over the body.
-_STOCK_NAMES = ("stock", "availab", "inventory", "lager", "dispon", "verfueg", "verfüg", "sklad")
-_STOCK_NAMED = (
-    "//body//*[not(self::script or self::style or self::option or self::select)]["
+# Elements named for a stock line: one cheap XPath for named elements, the names by regex
+# (an XPath with a translate() per spelling costs a pass over the page per spelling).
+_STOCK_NAME = re.compile(r"stock|availab|inventory|lager|dispon|verfueg|verfüg|sklad", re.I)
+# Cheap substring tests in libxml2 narrow the elements down (both cases of each stem's tail);
+# _STOCK_NAME decides.
+# Each contains() is a pass over the page's elements: the common stems on class, the two
+# commonest on id.
+_CLASS_STEMS = ("tock", "TOCK", "vailab", "VAILAB", "ager", "ispon", "klad", "erfüg")
+_ID_STEMS = ("tock", "vailab")
+_NAMED = (
+    "//body//*["
     + " or ".join(
-        f"contains(translate(@{attribute}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
-        f"'abcdefghijklmnopqrstuvwxyz'), '{name}')"
-        for attribute in ("class", "id", "itemprop")
-        for name in _STOCK_NAMES
+        [f"contains(@class, '{stem}')" for stem in _CLASS_STEMS]
+        + [f"contains(@id, '{stem}')" for stem in _ID_STEMS]
     )
-    + "]"
+    + " or @itemprop = 'availability']"
 )
+_NOT_STOCK_TAGS = frozenset(("script", "style", "option", "select"))
 _MAX_STOCK_TEXT = 80
 _STATE_TEMPLATE = re.compile(
     r"unavailab|not-?available|sold-?out|out-?of-?stock|outofstock|no-?stock|notify|back-?in-?stock"
@@ -86,7 +92,10 @@ def stock_wording(root: etree._Element) -> str | None:
     after one state ("unavailable-alert", "sold-out-label") is a template and says nothing
     about this page; an element hidden in the markup neither.
     """
-    for element in root.xpath(_STOCK_NAMED):
+    for element in root.xpath(_NAMED):
+        names = f"{element.get('class') or ''} {element.get('id') or ''} {element.get('itemprop') or ''}"
+        if not _STOCK_NAME.search(names) or element.tag in _NOT_STOCK_TAGS:
+            continue
         if _STATE_TEMPLATE.search(_names(element)) or _hidden(element):
             continue
         text = _text(element)
