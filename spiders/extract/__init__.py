@@ -7,7 +7,7 @@ import re
 from parsel import Selector
 
 from spiders.extract import amazon, generic, shopify, walmart, woocommerce
-from spiders.extract.markup import decode_html, html_selector, page_language
+from spiders.extract.markup import decode_html, html_selector, lowered_page, page_language
 from spiders.extract.schemaorg import read_structured_data
 from spiders.items import Listing, ProductPage, ReviewPage
 
@@ -42,9 +42,9 @@ _BLOCK_MARKERS = re.compile(
     r"|Introduce los caracteres|captcha-delivery\.com|id=[\"']px-captcha|id=[\"']challenge-form|cf-chl-widget",
     re.I,
 )
-# The markers matched on the casefolded page: a re.I search of a large page costs ten times more.
-_BLOCK_MARKERS_FOLDED = re.compile(_BLOCK_MARKERS.pattern.casefold())
-# casefolded, so a re.I match of _BLOCK_MARKERS implies one of these is in the casefolded page
+# The markers matched on the lower-cased page: a re.I search of a large page costs ten times more.
+_BLOCK_MARKERS_FOLDED = re.compile(_BLOCK_MARKERS.pattern.lower())
+# lower-cased, so a re.I match of _BLOCK_MARKERS implies one of these is in the lower-cased page
 _BLOCK_HINTS = (
     "captcha", "characters you see", "angezeigten zeichen", "caratteri visualizzati",
     "saisissez les caract", "introduce los caracteres", "challenge-form", "cf-chl-widget",
@@ -87,9 +87,9 @@ def detect_platform(html: str | bytes, url: str) -> str:
 def is_blocked(html: str | bytes) -> bool:
     """True for a robot check / CAPTCHA page instead of the requested content."""
     text = decode_html(html)
-    folded = text.casefold()
-    # The title is found by a plain search of the folded page (a re.I search of the whole page
-    # tries every position) and the pattern is matched only there.
+    folded = lowered_page(text)
+    # The title is found by a plain search of the lower-cased page (a re.I search of the whole
+    # page tries every position) and the pattern is matched only there.
     title_at = folded.find("<title")
     if title_at >= 0 and _BLOCK_TITLE.match(text, title_at):
         return True
@@ -122,7 +122,7 @@ def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> P
     sel = _html_selector(text)
     language = page_language(sel)
     data = read_structured_data(text, url, sel)
-    base = generic.parse_listing(sel, data, url, text)
+    base = generic.parse_listing(sel, data, url, text, fill=False)
     if kind == "amazon":
         listing = generic.merge(base, amazon.parse_listing(sel, url), prefer_second=True)
         reviews = amazon.parse_reviews(sel, url)
@@ -145,6 +145,7 @@ def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> P
         listing = base
         reviews = generic.parse_reviews(data, url, language)
         more = []
+    listing = generic.fill_from_page(listing, sel, url, text)  # gaps the readings left
     listing.platform = kind
     return ProductPage(listing=listing, reviews=reviews, review_page_urls=_unique(more))
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 from parsel import Selector
 
 from spiders.currency import code_for_symbol, symbol_in
-from spiders.extract.markup import canonical_url, page_country, squash, text_of
+from spiders.extract.markup import canonical_url, lowered_page, page_country, squash, text_of
 from spiders.extract.schemaorg import (
     StructuredData,
     listing_from_structured,
@@ -67,38 +67,52 @@ _LABELLED_GTIN = re.compile(r"\b(?:EAN|GTIN|UPC|EAN-13|Barcode)\s*[:#]?\s*(\d{8,
 
 
 def parse_listing(
-    sel: Selector, data: StructuredData, url: str, text: str | None = None
+    sel: Selector, data: StructuredData, url: str, text: str | None = None, *, fill: bool = True
 ) -> Listing:
     """Listing from structured data; canonical URL and a no-reviews count from the page.
 
     Where the page visibly contradicts the structured data (a product code, the buy box's
-    price), the visible value wins; `text` is the page markup `sel` was parsed from.
+    price), the visible value wins; `text` is the page markup `sel` was parsed from. With
+    `fill`, what is still missing is read off the page (see fill_from_page); a caller that
+    merges a platform parser's reading first passes fill=False and fills after the merge.
     """
     listing = listing_from_structured(data, url)
     listing.platform = "generic"
     listing.canonical_url = canonical_url(sel, url) or listing.canonical_url
     markup = sel.get() if text is None else text
-    lowered = markup.lower()
     listing = reconcile_identifiers(
         listing, sel, markup, (listing.image_url, data.opengraph.get("og:image"))
     )
     listing = reconcile_price(listing, sel, markup)
+    if listing.title is None:
+        headings = sel.css("h1")
+        listing.title = text_of(headings) if len(headings) == 1 else None
+    if listing.gtin is None:
+        listing.gtin = _gtin_in_text(listing.description)
+    return fill_from_page(listing, sel, url, markup) if fill else listing
+
+
+def fill_from_page(listing: Listing, sel: Selector, url: str, text: str | None = None) -> Listing:
+    """The listing with what it still lacks read off the page the way a reader would: the
+    shown price, the currency of its symbol, the stock state, a labelled code or the URL's
+    item id as sku (not on a page with an ASIN: Amazon's item id is the sku there), labelled
+    brand, and a count of 0 where the page says it has no reviews."""
+    markup = sel.get() if text is None else text
+    lowered = lowered_page(markup)
     if listing.price is None:
         listing.price = shown_price(sel.root)
     listing.currency = local_currency(listing, sel, url)
     listing.availability = reconcile_availability(
         listing.availability, sel, offered=parse_price(listing.price) is not None
     )
-    if listing.title is None:
-        headings = sel.css("h1")
-        listing.title = text_of(headings) if len(headings) == 1 else None
-    if listing.gtin is None:
-        listing.gtin = _gtin_in_text(listing.description)
-    if listing.sku is None:
+    if listing.sku is None and listing.asin is None:
         listing.sku = inline_codes(sel.root).get("sku") or url_item_id(sel, url, markup)
-    if listing.sku is None or listing.brand is None:
+    if (listing.sku is None and listing.asin is None) or listing.brand is None:
         labelled = labelled_values(sel, lowered)
-        listing.sku = listing.sku or next((labelled[k] for k in _SKU_LABELS if k in labelled), None)
+        if listing.asin is None:
+            listing.sku = listing.sku or next(
+                (labelled[k] for k in _SKU_LABELS if k in labelled), None
+            )
         listing.brand = listing.brand or next(
             (labelled[k] for k in _BRAND_LABELS if k in labelled), None
         )

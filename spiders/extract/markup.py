@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 from urllib.parse import urljoin, urlsplit
@@ -33,9 +34,44 @@ def decode_html(html: str | bytes) -> str:
         return text
 
 
+@functools.lru_cache(maxsize=2)
+def lowered_page(text: str) -> str:
+    """The page text lower-cased, once per page: the block check, the structured-data hints and
+    the label hints all search it (a str caches its hash, so the cache costs one pass)."""
+    return text.lower()
+
+
 def selector(html: str | bytes) -> Selector:
     """A parsel Selector over the decoded page."""
     return html_selector(decode_html(html))
+
+
+# The element an id selector starts from, as the CSS translator writes it at the start of each
+# branch of a union: "descendant-or-self::*[@id = 'price']" or "...::input[@id = 'ASIN']".
+_ID_STEP = re.compile(r"(^|\| )descendant-or-self::(\*|[A-Za-z][\w-]*)\[@id = '([^']+)'\]")
+
+
+class PageSelector(Selector):
+    """A parsel Selector whose CSS id selectors on the whole page use the document's id index.
+
+    The CSS translator turns "#price" into a scan of every element; libxml2 indexes the ids
+    of an HTML document, and XPath's id() reads that index. Only queries run on the page's
+    root are rewritten (id() looks at the whole document, whatever the context node), and
+    only the id step itself: the rest of the query is the translator's.
+    """
+
+    def _css2xpath(self, query: str) -> str:
+        xpath = super()._css2xpath(query)
+        if self.root is None or not isinstance(self.root, etree._Element):
+            return xpath
+        if self.root.getparent() is not None:
+            return xpath
+        return _ID_STEP.sub(_by_id, xpath)
+
+
+def _by_id(match: re.Match) -> str:
+    lead, tag, element_id = match.groups()
+    return f"{lead}id('{element_id}')" + ("" if tag == "*" else f"[self::{tag}]")
 
 
 def html_selector(text: str) -> Selector:
@@ -47,7 +83,7 @@ def html_selector(text: str) -> Selector:
     happens to be JSON ('{"props": null}') as JSON, where every CSS/XPath query raises.
     """
     root = create_root_node(text or "<html></html>", etree.HTMLParser)
-    return Selector(root=root, type="html")
+    return PageSelector(root=root, type="html")
 
 
 def text_of(nodes) -> str | None:

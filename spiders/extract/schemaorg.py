@@ -16,7 +16,7 @@ from extruct.w3cmicrodata import LxmlMicrodataExtractor
 from lxml import etree
 from parsel import Selector
 
-from spiders.extract.markup import absolute, decode_html, squash
+from spiders.extract.markup import absolute, decode_html, lowered_page, squash
 from spiders.items import Listing, Review
 from spiders.normalise import normalise_availability, parse_price
 
@@ -64,7 +64,7 @@ def read_structured_data(
     if sel is None:
         sel = Selector(text=text, type="html")
     nodes: list[dict] = []
-    lowered = text.lower()
+    lowered = lowered_page(text)
     if _JSON_LD_HINT in lowered:
         for item in _json_ld(sel):
             _collect(item, nodes)
