@@ -249,3 +249,32 @@ def test_structured_sku_wins_over_the_url_id() -> None:
     head = '<script type="application/ld+json">{"@type":"Product","name":"Lamp","sku":"LMP-1"}</script>'  # fmt: skip
     listing = listing_of("<h1>Lamp</h1><p>LMP-1 · 133588510845</p>", url="https://s.example/itm/133588510845", head=head)  # fmt: skip
     assert listing.sku == "LMP-1"
+
+
+@pytest.mark.parametrize(
+    ("body", "price"),
+    [
+        # whole amounts written with a dash for the cents
+        (
+            '<h1>Slats</h1><div class="price"><strong>€&nbsp;<span>20,-</span></strong></div>',
+            "€ 20,-",
+        ),  # fmt: skip
+        ('<h1>Slats</h1><span class="price">CHF 19.–</span>', "CHF 19.–"),
+        # a price block that also holds a note: the child that is a price
+        (
+            '<h1>Slats</h1><div class="price"><strong>€ 206,-</strong>'
+            '<div class="type">Verhandlungsbasis</div></div>',
+            "€ 206,-",
+        ),
+        ('<h1>Slats</h1><div class="price"><span>Price:</span> <b>$15.00</b></div>', "$15.00"),
+    ],
+)
+def test_shown_price_in_a_block_with_notes(body: str, price: str) -> None:
+    assert shown_price(root(body)) == price
+    assert listing_of(body).price is not None
+
+
+def test_a_structured_price_of_zero_is_no_price_and_no_shown_price_is_taken() -> None:
+    head = '<script type="application/ld+json">{"@type":"Product","name":"Perfume","offers":{"price":"0","priceCurrency":"ILS"}}</script>'  # fmt: skip
+    body = '<h1>Perfume</h1><span class="price">149 ₪</span>'
+    assert listing_of(body, head=head).price is None

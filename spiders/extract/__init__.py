@@ -145,7 +145,7 @@ def parse_product_page(html: str | bytes, url: str, platform: str = "auto") -> P
         listing = base
         reviews = generic.parse_reviews(data, url, language)
         more = []
-    listing = generic.fill_from_page(listing, sel, url, text)  # gaps the readings left
+    listing = generic.fill_from_page(listing, sel, url, text, data)  # gaps the readings left
     listing.platform = kind
     return ProductPage(listing=listing, reviews=reviews, review_page_urls=_unique(more))
 

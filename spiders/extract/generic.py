@@ -12,6 +12,7 @@ from spiders.currency import code_for_symbol, symbol_in
 from spiders.extract.markup import canonical_url, lowered_page, page_country, squash, text_of
 from spiders.extract.schemaorg import (
     StructuredData,
+    declares_no_price,
     listing_from_structured,
     reviews_from_structured,
 )
@@ -89,17 +90,24 @@ def parse_listing(
         listing.title = text_of(headings) if len(headings) == 1 else None
     if listing.gtin is None:
         listing.gtin = _gtin_in_text(listing.description)
-    return fill_from_page(listing, sel, url, markup) if fill else listing
+    return fill_from_page(listing, sel, url, markup, data) if fill else listing
 
 
-def fill_from_page(listing: Listing, sel: Selector, url: str, text: str | None = None) -> Listing:
+def fill_from_page(
+    listing: Listing,
+    sel: Selector,
+    url: str,
+    text: str | None = None,
+    data: StructuredData | None = None,
+) -> Listing:
     """The listing with what it still lacks read off the page the way a reader would: the
-    shown price, the currency of its symbol, the stock state, a labelled code or the URL's
-    item id as sku (not on a page with an ASIN: Amazon's item id is the sku there), labelled
-    brand, and a count of 0 where the page says it has no reviews."""
+    shown price (unless the structured offer says 0, a store's "no price"), the currency of
+    its symbol, the stock state, a labelled code or the URL's item id as sku (not on a page
+    with an ASIN: Amazon's item id is the sku there), labelled brand, and a count of 0 where
+    the page says it has no reviews."""
     markup = sel.get() if text is None else text
     lowered = lowered_page(markup)
-    if listing.price is None:
+    if listing.price is None and not (data is not None and declares_no_price(data)):
         listing.price = shown_price(sel.root)
     listing.currency = local_currency(listing, sel, url)
     listing.availability = reconcile_availability(

@@ -311,6 +311,16 @@ def offers_availability(offers: object) -> str | None:
     return declared[0] if declared else None
 
 
+def declares_no_price(data: StructuredData) -> bool:
+    """True when the page's product has an offer whose price is 0: the template's "no price"
+    (sold out, price on request), so no other price on the page is the product's."""
+    product = main_product(data)
+    if product is None:
+        return False
+    offer = choose_offer(product.get("offers") or product.get("offerDetails"))
+    return offer is not None and parse_price(offer_price(offer)) == 0
+
+
 def listing_from_structured(data: StructuredData, url: str) -> Listing:
     """Listing fields from the main Product node, then OpenGraph product meta for what is missing."""
     listing = Listing(url=url)

@@ -39,7 +39,8 @@ _STRUCK = frozenset(("del", "s", "strike"))
 _SKIPPED = frozenset(("script", "style", "noscript", "template", "option", "select", "button"))
 # A text that is a price and nothing else: an amount with an optional currency on either side
 # ("53,11 €", "€1,149.00", "US$ 57.40", "EUR 43.90", "1 759,99 zł", "44 890 тг.", "294 元").
-_AMOUNT = r"\d{1,3}(?:[.,\s\u00a0\u202f']\d{3})*(?:[.,]\d{1,2})?-?|\d+(?:[.,]\d{1,2})?"
+# (a whole amount may end in ",-" or ".–": "20,-", "CHF 19.–")
+_AMOUNT = r"(?:\d{1,3}(?:[.,\s\u00a0\u202f']\d{3})*|\d+)(?:[.,]\d{1,2}|[.,]\s?[-\u2013\u2014])?"
 _CURRENCY = r"[^\d\s.,:;()]{1,4}\.?|[A-Za-z]{3}"
 _WHOLE_PRICE = re.compile(
     rf"^(?:(?P<before>{_CURRENCY})\s?)?(?P<amount>{_AMOUNT})(?:\s?(?P<after>{_CURRENCY}))?\*?$"
@@ -111,7 +112,20 @@ def _price_of(element: etree._Element) -> str | None:
     if not _is_price_named(element) or not _is_current(element):
         return None
     content = element.get("content") if element.get("itemprop") == "price" else None
-    return price_text(content) if content else price_text(_current_text(element))
+    if content:
+        return price_text(content)
+    value = price_text(_current_text(element))
+    if value is not None:
+        return value
+    # A price block whose text also holds a label or a note ("€ 20,- Verhandlungsbasis"):
+    # the first of its children that is a whole price.
+    for child in element:
+        if isinstance(child.tag, str) and child.tag.lower() not in _STRUCK | _SKIPPED:
+            if not _NOT_CURRENT.search(_names(child)):
+                value = price_text(_current_text(child))
+                if value is not None:
+                    return value
+    return None
 
 
 def shown_price(root: etree._Element) -> str | None:
