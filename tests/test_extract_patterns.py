@@ -177,8 +177,16 @@ def test_stock_wording(body: str, state: str | None) -> None:
         ('<button class="add-to-cart">Add</button>', "in_stock"),
         ("<button>Contact seller</button>", "in_stock"),
         # disabled until a size is chosen: no reading either way
-        ("<button disabled>Add to cart</button>", None),
-        ('<button class="btn is-disabled">Add to cart</button>', None),
+        (
+            "<select><option>S</option><option>M</option></select><button disabled>Add to cart</button>",
+            None,
+        ),  # fmt: skip
+        (
+            '<input type="radio" name="size"><button class="btn is-disabled">Add to cart</button>',
+            None,
+        ),  # fmt: skip
+        # disabled with nothing to choose: it cannot be bought
+        ("<button disabled>Add to cart</button>", "out_of_stock"),
         ("<button>Add to wish list</button><button>Search</button>", None),
     ],
 )
@@ -278,3 +286,46 @@ def test_a_structured_price_of_zero_is_no_price_and_no_shown_price_is_taken() ->
     head = '<script type="application/ld+json">{"@type":"Product","name":"Perfume","offers":{"price":"0","priceCurrency":"ILS"}}</script>'  # fmt: skip
     body = '<h1>Perfume</h1><span class="price">149 ₪</span>'
     assert listing_of(body, head=head).price is None
+
+
+@pytest.mark.parametrize(
+    ("body", "price"),
+    [
+        # the sale price after the struck list price, a discount figure between them
+        (
+            "<h1>Goose floss</h1><p>List <del>$420</del> 元</p>"
+            "<p>Sale <b>7 折</b> <span style='font-size:27px'>294</span> 元</p>",
+            "294",
+        ),
+        ("<h1>Lamp</h1><s>€ 80,00</s> <strong>€ 59,90</strong>", "€ 59,90"),
+        # nothing below the list price: no sale price to read
+        ("<h1>Lamp</h1><del>€ 80,00</del> <span>€ 95,00</span>", None),
+        ("<h1>Lamp</h1><p>no struck price</p><span>€ 9,00</span>", None),
+    ],
+)
+def test_sale_price_after_the_struck_list_price(body: str, price: str | None) -> None:
+    assert shown_price(root(body)) == price
+
+
+def test_disabled_buy_button_with_nothing_to_choose_overrides_structured_in_stock() -> None:
+    head = '<script type="application/ld+json">{"@type":"Product","name":"Barometer","offers":{"price":"54.50","priceCurrency":"EUR","availability":"http://schema.org/InStock"}}</script>'  # fmt: skip
+    sold_out = listing_of("<h1>Barometer</h1><button disabled>Do košíka</button>", head=head)
+    assert sold_out.availability == "out_of_stock"
+    assert listing_of("<h1>Barometer</h1><button>Do košíka</button>", head=head).availability == (
+        "in_stock"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("0 reviews", 0),
+        ("Be the first to review this item", 0),
+        ("10 reviews", None),
+        ("1,230 reviews", None),
+    ],  # fmt: skip
+)
+def test_no_reviews_wording_is_a_zero_count_but_ten_reviews_is_not(
+    text: str, count: int | None
+) -> None:
+    assert listing_of(f"<h1>Lamp</h1><p>{text}</p>").review_count == count

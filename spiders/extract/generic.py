@@ -31,7 +31,7 @@ from spiders.normalise import normalise_availability, normalise_gtin, parse_pric
 _NO_REVIEWS = re.compile(
     r"be the first to review|write the first review|no reviews yet|there are no reviews yet"
     r"|sem avaliações|noch keine bewertungen|aucun avis|sin opiniones|nessuna recensione"
-    r"|brak opinii|nog geen reviews|0 reviews\b",
+    r"|brak opinii|nog geen reviews|(?<![\d.,])0 reviews\b",
     re.I,
 )
 _KNOWN_STOCK = ("in_stock", "out_of_stock")
@@ -41,7 +41,7 @@ _URL_EXTENSION = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.I)
 # the same on lower-cased text: a re.I search costs several times more
 _NO_REVIEWS_LOWER = re.compile(_NO_REVIEWS.pattern)
 # lower-cased, so a re.I match of _NO_REVIEWS implies one of these is in the lower-cased page
-_NO_REVIEWS_HINTS = ("first to review", "first review", "no reviews", "sem avalia", "keine bewertungen", "aucun avis", "sin opiniones", "nessuna recensione", "brak opinii", "geen reviews", "0 reviews")  # fmt: skip
+_NO_REVIEWS_HINTS = ("first to review", "first review", "no reviews", "sem avalia", "keine bewertungen", "aucun avis", "sin opiniones", "nessuna recensione", "brak opinii", "geen reviews")  # fmt: skip
 _LABEL_CELLS = (
     "//body//*[self::td or self::th or self::dt or self::div or self::span]"
     "[not(descendant::div or descendant::td or descendant::table)]"
@@ -130,15 +130,14 @@ def fill_from_page(
 
 
 def reconcile_availability(declared: str | None, sel: Selector, *, offered: bool) -> str | None:
-    """The stock state a reader sees: the structured one unless an enabled buy button shows
-    an item marked sold out can be bought; where nothing is declared, the page's stock line or
-    buy button; and where the page says nothing either, a product offered at a price is on
-    sale (a store that cannot sell says so, or shows no price)."""
+    """The stock state a reader sees: the structured one unless the buy button says otherwise
+    (an enabled one on an item marked sold out, only disabled ones and nothing to choose on an
+    item marked in stock); where nothing is declared, the page's stock line or buy button;
+    and where the page says nothing either, a product offered at a price is on sale (a store
+    that cannot sell says so, or shows no price)."""
     state = normalise_availability(declared)
-    if state == "out_of_stock":
+    if state in _KNOWN_STOCK:
         return buy_button_state(sel.root) or declared
-    if state == "in_stock":
-        return declared
     shown = shown_availability(sel.root)
     if shown is not None:
         return shown
@@ -213,9 +212,19 @@ def _gtin_in_text(text: str | None) -> str | None:
     return normalise_gtin(match.group(1)) if match else None
 
 
+def _zero_reviews(lowered: str) -> bool:
+    """ "0 reviews" in the markup as a count of its own, not the end of "10 reviews"."""
+    at = lowered.find("0 reviews")
+    while at >= 0:
+        if at == 0 or lowered[at - 1] not in "0123456789.,":
+            return True
+        at = lowered.find("0 reviews", at + 1)
+    return False
+
+
 def _says_no_reviews(sel: Selector, lowered: str) -> bool:
     # `lowered`, the lower-cased markup, rules most pages out before the text is gathered.
-    if not any(phrase in lowered for phrase in _NO_REVIEWS_HINTS):
+    if not any(phrase in lowered for phrase in _NO_REVIEWS_HINTS) and not _zero_reviews(lowered):
         return False
     visible = sel.root.xpath("/html/body/descendant::text()[not(parent::script or parent::style)]")
     return bool(_NO_REVIEWS_LOWER.search((squash(" ".join(visible)) or "").lower()))

@@ -157,9 +157,37 @@ def shown_price(root: etree._Element) -> str | None:
         group.append(value)
     if first is None:
         if before is None:
-            return None
+            return price_after_list_price(root)
         group = [before[1]]
     return min(group, key=lambda value: parse_price(value) or Decimal(0))
+
+
+# The struck-through list price after the main heading, and the text nodes after it.
+_FIRST_STRUCK = "(//body//h1[normalize-space()])[1]/following::*[self::del or self::s or self::strike][1]"  # fmt: skip
+_TEXT_AFTER = (
+    "following::text()[normalize-space()][not(parent::script or parent::style)]"
+    f"[position() <= {12}]"
+)
+# A sale price is below the list price, and not below a tenth of it (a "7" in "7 折", a
+# percentage or a quantity next to the prices is not the price).
+_MIN_SHARE_OF_LIST_PRICE = Decimal("0.1")
+
+
+def price_after_list_price(root: etree._Element) -> str | None:
+    """The sale price a page shows right after its struck-through list price
+    ("<del>$420</del> ... 294 元"), for pages that name no element after prices."""
+    struck = next(iter(root.xpath(_FIRST_STRUCK)), None)
+    if struck is None:
+        return None
+    list_price = parse_price(" ".join(struck.itertext()))
+    if not list_price:
+        return None
+    for node in struck.xpath(_TEXT_AFTER):
+        value = price_text(str(node))
+        amount = parse_price(value) if value else None
+        if amount and list_price * _MIN_SHARE_OF_LIST_PRICE <= amount < list_price:
+            return value
+    return None
 
 
 def _price_block(element: etree._Element) -> etree._Element:

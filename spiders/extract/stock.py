@@ -70,14 +70,15 @@ CONTACT_SELLER_WORDS = re.compile(
 _BUY_BUTTON_CLASS = re.compile(
     r"add-?to-?(?:cart|basket|bag|trolley)|addtocart|buy-?button|btn-?buy|buy-?now", re.I
 )
+# (plain contains() for the usual spellings: a translate() per element costs a pass each)
 _BUTTONS = (
     "//body//button | //body//input[@type='submit' or @type='button']/@value"
-    " | //body//*[@role='button'] | //body//a[contains(translate(@class, 'CARTBUY', 'cartbuy'),"
-    " 'cart') or contains(translate(@class, 'CARTBUY', 'cartbuy'), 'buy')"
-    " or contains(translate(@id, 'CARTBUY', 'cartbuy'), 'cart')"
-    " or contains(translate(@id, 'CARTBUY', 'cartbuy'), 'buy')]"
+    " | //body//*[@role='button'] | //body//a[contains(@class, 'cart') or contains(@class, 'Cart')"
+    " or contains(@class, 'buy') or contains(@class, 'Buy') or contains(@id, 'cart')"
+    " or contains(@id, 'Cart') or contains(@id, 'buy') or contains(@id, 'Buy')]"
 )
 _MAX_BUTTON_TEXT = 40
+_CHOICES = "//body//select | //body//input[@type='radio']"
 _DISABLED = re.compile(r"disabled|inactive|sold-?out|unavailable|out-?of-?stock", re.I)
 
 
@@ -146,17 +147,24 @@ def _is_buy_button(element: etree._Element, text: str) -> bool:
 
 
 def buy_button_state(root: etree._Element) -> str | None:
-    """in_stock when the page has an enabled buy button, else None.
+    """in_stock when the page has an enabled buy button; out_of_stock when its buy buttons are
+    all disabled and the page offers nothing to choose first; else None.
 
-    A disabled one says nothing: stores disable it until a size or colour is chosen.
+    Stores disable the button until a size or colour is chosen, so a disabled one says
+    "sold out" only where there is no choice to make (no select list or radio button).
     """
+    disabled = False
     for found in root.xpath(_BUTTONS):
         if isinstance(found, str):  # an input's value
             element, text = found.getparent(), " ".join(found.split())
         else:
             element, text = found, _text(found)
-        if _is_buy_button(element, text) and not _disabled(element):
-            return "in_stock"
+        if _is_buy_button(element, text):
+            if not _disabled(element):
+                return "in_stock"
+            disabled = True
+    if disabled and not root.xpath(_CHOICES):
+        return "out_of_stock"
     return None
 
 
