@@ -241,6 +241,12 @@ def test_labelled_code_is_the_sku(body: str, sku: str | None) -> None:
             '<script>var page = {"productId": "260591"};</script>',
             "260591",
         ),
+        # a category code glued in front of the item id
+        (
+            "https://ads.example/boats/c5780a200532255/slatted-frame.html",
+            '<script>dataLayer.push({"adId": 200532255});</script>',
+            "200532255",
+        ),
         # in the URL only: could be anything (a tracking number, a date)
         ("https://shop.example/itm/133588510845", "<p>Teddy bear</p>", None),
         # a slug is not an id

@@ -37,6 +37,9 @@ _NO_REVIEWS = re.compile(
 _KNOWN_STOCK = ("in_stock", "out_of_stock")
 _ID_PARAMETERS = frozenset(("pid", "sku", "id", "productid", "product_id", "itemid", "item_id", "item", "product", "childsku", "code"))  # fmt: skip
 _URL_ID = re.compile(r"(?=[A-Za-z]{0,3}\d)[A-Za-z]{0,3}\d{5,}")
+_TRAILING_DIGITS = re.compile(r"(?<=[A-Za-z])\d{6,}$")
+_ID_SEGMENTS = 3  # path segments looked at, from the last
+_ID_BEFORE = re.compile(r"id[\"']?\s*[:=]\s*[\"']?$", re.I)
 _URL_EXTENSION = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.I)
 # the same on lower-cased text: a re.I search costs several times more
 _NO_REVIEWS_LOWER = re.compile(_NO_REVIEWS.pattern)
@@ -161,10 +164,11 @@ def url_item_id(sel: Selector, url: str, markup: str) -> str | None:
     """The store's item id as its product URL carries it, when the page shows it too.
 
     Stores put the item id in the product URL: a query parameter named for it
-    (``?pid=260591``, ``?sku=...``) or the last token of the path
-    (``/itm/133588510845``, ``/M67296549.htm``, ``-p1589482272.html``). Only a code-shaped
-    token (five or more characters with a digit) that the page also shows, or that its data
-    names as an id (``"productId": "260591"``), counts: a slug is not the product's id.
+    (``?pid=260591``, ``?sku=...``) or a token of the path, usually the last one
+    (``/itm/133588510845``, ``/M67296549.htm``, ``-p1589482272.html``), sometimes before the
+    slug or behind a category code (``/c5780a200532255/slatted-frame.html``). Only a
+    code-shaped token (five or more characters with a digit) that the page also shows, or
+    that its data names as an id (``"productId": "260591"``), counts: a slug is not an id.
     """
     parts = urlsplit(canonical_url(sel, url) or url)
     candidates = [
@@ -172,18 +176,30 @@ def url_item_id(sel: Selector, url: str, markup: str) -> str | None:
         for key, value in parse_qsl(parts.query)
         if key.lower() in _ID_PARAMETERS and _URL_ID.fullmatch(value)
     ]
-    segments = [s for s in parts.path.split("/") if s]
-    if segments:
-        last = _URL_EXTENSION.sub("", segments[-1])
-        tokens = re.split(r"[-_.,~]", last)
-        candidates += [t for t in (tokens[-1], last) if _URL_ID.fullmatch(t)]
-    for candidate in candidates:
-        named = re.search(
-            r"id[\"']?\s*[:=]\s*[\"']?" + re.escape(candidate) + r"(?![\w-])", markup, re.I
-        )
-        if named or candidate in shown_values(sel, [candidate]):
+    segments = [_URL_EXTENSION.sub("", s) for s in parts.path.split("/") if s]
+    for segment in reversed(segments[-_ID_SEGMENTS:]):
+        for token in [segment, *reversed(re.split(r"[-_.,~]", segment))]:
+            if _URL_ID.fullmatch(token):
+                candidates.append(token)
+            # a category code glued in front of the item id ("c7200a278526196")
+            elif trailing := _TRAILING_DIGITS.search(token):
+                candidates.append(trailing.group(0))
+    for candidate in dict.fromkeys(candidates):
+        if _named_as_id(markup, candidate) or candidate in shown_values(sel, [candidate]):
             return candidate
     return None
+
+
+def _named_as_id(markup: str, value: str) -> bool:
+    """The page's data gives the value as an id ("productId": "260591", adId=278526196)."""
+    at = markup.find(value)
+    while at >= 0:
+        end = at + len(value)
+        if not (end < len(markup) and (markup[end].isalnum() or markup[end] in "-_")):
+            if _ID_BEFORE.search(markup, max(0, at - 24), at):
+                return True
+        at = markup.find(value, end)
+    return False
 
 
 def labelled_values(sel: Selector, lowered: str | None = None) -> dict[str, str]:
