@@ -73,7 +73,11 @@ def read_structured_data(
         _collect(item, nodes)
     # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse: it is read
     # only when neither JSON-LD nor microdata gave a product, and some element declares a type.
-    if not any(types_of(node) & _PRODUCT_TYPES for node in nodes) and _RDFA_TYPEOF.search(lowered):
+    if (
+        not any(types_of(node) & _PRODUCT_TYPES for node in nodes)
+        and "typeof=" in lowered  # a plain search first: the regex has no literal start
+        and _RDFA_TYPEOF.search(lowered)
+    ):
         raw |= _extruct_one(text, url, "rdfa")
     nodes.extend(_rdfa_nodes(raw.get("rdfa") or []))
     opengraph: dict[str, str] = {}
