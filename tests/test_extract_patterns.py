@@ -335,3 +335,17 @@ def test_no_reviews_wording_is_a_zero_count_but_ten_reviews_is_not(
     text: str, count: int | None
 ) -> None:
     assert listing_of(f"<h1>Lamp</h1><p>{text}</p>").review_count == count
+
+
+@pytest.mark.parametrize(
+    ("body", "count"),
+    [
+        ("<p>No reviews\n   yet</p>", 0),
+        ("<p>Aucun avis</p>", 0),
+        ('<script>var t = "No reviews yet";</script><p>Great lamp</p>', None),
+        ('<div data-empty="No reviews yet">4 reviews</div>', None),
+        ("<!-- No reviews yet --><p>Great lamp</p>", None),
+    ],
+)
+def test_no_reviews_wording_counts_only_in_the_page_text(body: str, count: int | None) -> None:
+    assert listing_of(f"<h1>Lamp</h1>{body}").review_count == count

@@ -41,8 +41,9 @@ _TRAILING_DIGITS = re.compile(r"(?<=[A-Za-z])\d{6,}$")
 _ID_SEGMENTS = 3  # path segments looked at, from the last
 _ID_BEFORE = re.compile(r"id[\"']?\s*[:=]\s*[\"']?$", re.I)
 _URL_EXTENSION = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.I)
-# the same on lower-cased text: a re.I search costs several times more
-_NO_REVIEWS_LOWER = re.compile(_NO_REVIEWS.pattern)
+# the same on the lower-cased markup, whatever whitespace or no-break space the words are
+# separated by (a re.I search costs several times more)
+_NO_REVIEWS_MARKUP = re.compile(_NO_REVIEWS.pattern.replace(" ", r"(?:\s|&nbsp;|&#160;)+"))
 # lower-cased, so a re.I match of _NO_REVIEWS implies one of these is in the lower-cased page
 _NO_REVIEWS_HINTS = ("first to review", "first review", "no reviews", "sem avalia", "keine bewertungen", "aucun avis", "sin opiniones", "nessuna recensione", "brak opinii", "geen reviews")  # fmt: skip
 _LABEL_CELLS = (
@@ -239,11 +240,22 @@ def _zero_reviews(lowered: str) -> bool:
 
 
 def _says_no_reviews(sel: Selector, lowered: str) -> bool:
-    # `lowered`, the lower-cased markup, rules most pages out before the text is gathered.
+    """The no-reviews wording is in the page's text: in the lower-cased markup, outside tags,
+    scripts and styles (plain searches rule most pages out before any regex runs)."""
     if not any(phrase in lowered for phrase in _NO_REVIEWS_HINTS) and not _zero_reviews(lowered):
         return False
-    visible = sel.root.xpath("/html/body/descendant::text()[not(parent::script or parent::style)]")
-    return bool(_NO_REVIEWS_LOWER.search((squash(" ".join(visible)) or "").lower()))
+    return any(_in_text(lowered, match.start()) for match in _NO_REVIEWS_MARKUP.finditer(lowered))
+
+
+def _in_text(lowered: str, at: int) -> bool:
+    """Whether position `at` of the lower-cased markup is text: not inside a tag, a script, a
+    style or a comment."""
+    if lowered.rfind("<", 0, at) > lowered.rfind(">", 0, at):
+        return False
+    for opening, closing in (("<script", "</script"), ("<style", "</style"), ("<!--", "-->")):
+        if lowered.rfind(opening, 0, at) > lowered.rfind(closing, 0, at):
+            return False
+    return True
 
 
 def parse_reviews(data: StructuredData, url: str, language: str | None) -> list[Review]:
