@@ -229,22 +229,19 @@ def _gtin_in_text(text: str | None) -> str | None:
     return normalise_gtin(match.group(1)) if match else None
 
 
-def _zero_reviews(lowered: str) -> bool:
-    """ "0 reviews" in the markup as a count of its own, not the end of "10 reviews"."""
-    at = lowered.find("0 reviews")
-    while at >= 0:
-        if at == 0 or lowered[at - 1] not in "0123456789.,":
-            return True
-        at = lowered.find("0 reviews", at + 1)
-    return False
-
-
 def _says_no_reviews(sel: Selector, lowered: str) -> bool:
     """The no-reviews wording is in the page's text: in the lower-cased markup, outside tags,
     scripts and styles (plain searches rule most pages out before any regex runs)."""
-    if not any(phrase in lowered for phrase in _NO_REVIEWS_HINTS) and not _zero_reviews(lowered):
-        return False
-    return any(_in_text(lowered, match.start()) for match in _NO_REVIEWS_MARKUP.finditer(lowered))
+    for hint in (*_NO_REVIEWS_HINTS, "0 reviews"):
+        at = lowered.find(hint)
+        while at >= 0:
+            # the whole wording around the hint ("be the first to review", not "first review
+            # of the year"), in the page's text
+            match = _NO_REVIEWS_MARKUP.search(lowered, max(0, at - 24), at + len(hint) + 24)
+            if match is not None and _in_text(lowered, match.start()):
+                return True
+            at = lowered.find(hint, at + 1)
+    return False
 
 
 def _in_text(lowered: str, at: int) -> bool:
