@@ -64,6 +64,17 @@ def _has_any(text: str, hints: tuple[str, ...]) -> bool:
     return any(hint in text for hint in hints)
 
 
+def _block_marker_near_hint(folded: str) -> bool:
+    # Each marker holds a hint: the regex runs only in a window around each hint found.
+    for hint in _BLOCK_HINTS:
+        at = folded.find(hint)
+        while at >= 0:
+            if _BLOCK_MARKERS_FOLDED.search(folded, max(0, at - 40), at + len(hint) + 40):
+                return True
+            at = folded.find(hint, at + 1)
+    return False
+
+
 def detect_platform(html: str | bytes, url: str) -> str:
     """Which parser fits the markup ("amazon", "walmart", "shopify", "woocommerce", "generic").
 
@@ -93,7 +104,7 @@ def is_blocked(html: str | bytes) -> bool:
     title_at = folded.find("<title")
     if title_at >= 0 and _BLOCK_TITLE.match(text, title_at):
         return True
-    if _has_any(folded, _BLOCK_HINTS) and _BLOCK_MARKERS_FOLDED.search(folded):
+    if _has_any(folded, _BLOCK_HINTS) and _block_marker_near_hint(folded):
         return True
     # A CAPTCHA widget on a short page with no product markup is a challenge, not a shop page's
     # newsletter or login box.

@@ -115,7 +115,7 @@ def fill_from_page(
         listing.price = shown_price(sel.root)
     listing.currency = local_currency(listing, sel, url)
     listing.availability = reconcile_availability(
-        listing.availability, sel, offered=parse_price(listing.price) is not None
+        listing.availability, sel, offered=parse_price(listing.price) is not None, lowered=lowered
     )
     if listing.sku is None and listing.asin is None:
         listing.sku = inline_codes(sel.root).get("sku") or url_item_id(sel, url, markup)
@@ -133,19 +133,29 @@ def fill_from_page(
     return listing
 
 
-def reconcile_availability(declared: str | None, sel: Selector, *, offered: bool) -> str | None:
+def reconcile_availability(
+    declared: str | None, sel: Selector, *, offered: bool, lowered: str | None = None
+) -> str | None:
     """The stock state a reader sees: the structured one unless the buy button says otherwise
     (an enabled one on an item marked sold out, only disabled ones and nothing to choose on an
     item marked in stock); where nothing is declared, the page's stock line or buy button;
     and where the page says nothing either, a product offered at a price is on sale (a store
     that cannot sell says so, or shows no price)."""
     state = normalise_availability(declared)
+    if state == "in_stock" and lowered is not None and not _may_be_disabled_only(lowered):
+        return declared  # (plain searches: no button can say otherwise)
     if state in _KNOWN_STOCK:
         return buy_button_state(sel.root) or declared
     shown = shown_availability(sel.root)
     if shown is not None:
         return shown
     return "in_stock" if offered else declared
+
+
+def _may_be_disabled_only(lowered: str) -> bool:
+    """Whether the page could have only disabled buy buttons and nothing to choose: it says
+    "disabled" somewhere and has no select list or radio button."""
+    return "disabled" in lowered and "<select" not in lowered and "radio" not in lowered
 
 
 def local_currency(listing: Listing, sel: Selector, url: str) -> str | None:
