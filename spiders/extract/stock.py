@@ -15,13 +15,10 @@ from lxml import etree
 
 from spiders.normalise import normalise_availability
 
-# Elements named for a stock line: one cheap XPath for named elements, the names by regex
-# (an XPath with a translate() per spelling costs a pass over the page per spelling).
+# Elements named for a stock line: plain contains() tests in libxml2 narrow the elements down
+# (a translate() per spelling would cost a pass over the page each; so does each contains(),
+# hence the common stems on class and the two commonest on id), _STOCK_NAME decides.
 _STOCK_NAME = re.compile(r"stock|availab|inventory|lager|dispon|verfueg|verfüg|sklad", re.I)
-# Cheap substring tests in libxml2 narrow the elements down (both cases of each stem's tail);
-# _STOCK_NAME decides.
-# Each contains() is a pass over the page's elements: the common stems on class, the two
-# commonest on id.
 _CLASS_STEMS = ("tock", "TOCK", "vailab", "VAILAB", "ager", "ispon", "klad", "erfüg")
 _ID_STEMS = ("tock", "vailab")
 _NAMED = (
@@ -46,7 +43,7 @@ _HIDDEN_CLASS = re.compile(
 # The words of a buy button: add to cart / basket / bag, buy now, in many languages.
 BUY_BUTTON_WORDS = re.compile(
     r"add to (?:your |my )?(?:shopping )?(?:cart|basket|bag|trolley)|buy (?:it )?now|^buy$"
-    r"|^order now$|^(?:jetzt )?bestellen$|^naroči$|^заказать$|в корзину|^купить$"
+    r"|^order now$|^(?:jetzt )?bestellen$|^naroči$|^заказать$"
     r"|in den (?:warenkorb|einkaufswagen)|jetzt kaufen|^kaufen$"
     r"|ajouter au panier|^acheter$|acheter maintenant"
     r"|añadir al carrito|añadir a la cesta|agregar al carrito|^comprar(?: ahora)?$"
