@@ -6,12 +6,15 @@ from decimal import Decimal
 
 import pytest
 from lxml import html as lxml_html
+from parsel import Selector
 
 from spiders import extract
 from spiders.currency import code_for_symbol, symbol_in, symbol_means
+from spiders.extract.generic import merge
 from spiders.extract.markup import page_country, selector
 from spiders.extract.shown_price import shown_price
 from spiders.extract.stock import buy_button_state, shown_availability, stock_wording
+from spiders.items import Listing
 from spiders.normalise import normalise_listing, parse_currency
 
 URL = "https://shop.example/p/lamp-123"
@@ -349,3 +352,30 @@ def test_no_reviews_wording_is_a_zero_count_but_ten_reviews_is_not(
 )
 def test_no_reviews_wording_counts_only_in_the_page_text(body: str, count: int | None) -> None:
     assert listing_of(f"<h1>Lamp</h1>{body}").review_count == count
+
+
+# --- plumbing the patterns rely on ------------------------------------------------------------
+
+
+def test_stock_text_that_says_neither_does_not_hide_the_other_reading() -> None:
+    platform = Listing(url=URL, availability="Ships from and sold by Example")
+    page = Listing(url=URL, availability="in_stock")
+    assert merge(page, platform, prefer_second=True).availability == "in_stock"
+    platform_knows = Listing(url=URL, availability="Currently unavailable.")
+    assert merge(page, platform_knows, prefer_second=True).availability == "Currently unavailable."
+
+
+def test_css_id_selectors_on_the_page_read_the_same_as_a_scan() -> None:
+    html = (
+        "<html><body><div id='price'><span class='a-offscreen'>$5</span></div>"
+        "<input id='ASIN' value='B000000001'><table id='specs'><tr><th>Brand</th>"
+        "<td>Acme</td></tr></table></body></html>"
+    )
+    page, plain = selector(html), Selector(text=html, type="html")
+    for query in ("#price .a-offscreen::text", "input#ASIN::attr(value)", "#specs tr td::text"):
+        assert page.css(query).getall() == plain.css(query).getall()
+    assert "id('price')" in page._css2xpath("#price .a-offscreen")
+    # inside an element an id step stays relative: id() would look at the whole document
+    table = page.css("#specs")[0]
+    assert "id(" not in table._css2xpath("#price span")
+    assert table.css("#price span").getall() == []
