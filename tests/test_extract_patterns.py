@@ -56,6 +56,20 @@ def listing_of(body: str, url: str = URL, head: str = "", lang: str = "en"):
             '<span class="price">€24.00</span><ul><li class="price">€5.00</li></ul>',
             "€24.00",
         ),
+        # other products' prices after the heading: recommendations, related items
+        (
+            '<h1>Jerky</h1><div id="recommend_tag"><div class="item"><div class="sale_price">'
+            "$129</div></div></div>",
+            None,
+        ),
+        (
+            '<h1>Jerky</h1><ul class="related-products"><li class="price">$5</li></ul>'
+            '<div class="product-price">$99</div>',
+            "$99",
+        ),
+        # an amount saved is not a price
+        ('<h1>Jerky</h1><div class="btn_price">現省$400</div>', None),
+        ('<h1>Jerky</h1><div class="price">Save £20</div><div class="price">£80</div>', "£80"),
         # a price without tax is not the price a reader pays
         ('<h1>Lamp</h1><span class="price-tax">Excl. VAT: 36.53€</span>', None),
         ('<h1>Lamp</h1><p class="price">Call for a price</p>', None),
@@ -379,3 +393,18 @@ def test_css_id_selectors_on_the_page_read_the_same_as_a_scan() -> None:
     table = page.css("#specs")[0]
     assert "id(" not in table._css2xpath("#price span")
     assert table.css("#price span").getall() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "lang", "currency"),
+    [
+        ("https://negozio.example.it/p/1", "it", "EUR"),
+        ("https://shop.example/p/1", "pl-PL", "PLN"),
+        ("https://shop.example.com/p/1", "en", None),  # no country: no guess
+    ],
+)
+def test_price_without_currency_is_in_the_page_countrys_currency(
+    url: str, lang: str, currency: str | None
+) -> None:
+    head = '<script type="application/ld+json">{"@type":"Product","name":"Lamp","offers":{"price":"16.90"}}</script>'  # fmt: skip
+    assert listing_of("<h1>Lamp</h1>", url=url, head=head, lang=lang).currency == currency

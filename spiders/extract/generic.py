@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from parsel import Selector
 
-from spiders.currency import code_for_symbol, symbol_in
+from spiders.currency import COUNTRY_CODES, code_for_symbol, symbol_in
 from spiders.extract.markup import canonical_url, lowered_page, page_country, squash, text_of
 from spiders.extract.schemaorg import (
     StructuredData,
@@ -161,14 +161,17 @@ def _may_be_disabled_only(lowered: str) -> bool:
 def local_currency(listing: Listing, sel: Selector, url: str) -> str | None:
     """The listing's currency as an ISO code where the page gives only a symbol: a code the
     markup declares, else the symbol in the price read with the page's country ("$" on a
-    .com.ar page is ARS, "kr" on a Danish one DKK)."""
+    .com.ar page is ARS, "kr" on a Danish one DKK), else, for a price with no currency at
+    all, the currency of the page's country (a price on an Italian page is in euros)."""
     declared = listing.currency
     if declared and len(declared.strip()) == 3 and declared.strip().isalpha():
         return declared
     symbol = symbol_in(declared or "") or symbol_in(str(listing.price or ""))
-    if symbol is None:
-        return declared
-    return code_for_symbol(symbol, page_country(sel, url)) or declared
+    if symbol is not None:
+        return code_for_symbol(symbol, page_country(sel, url)) or declared
+    if declared is None and parse_price(listing.price) is not None:
+        return COUNTRY_CODES.get(page_country(sel, url) or "")
+    return declared
 
 
 def url_item_id(sel: Selector, url: str, markup: str) -> str | None:

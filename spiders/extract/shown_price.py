@@ -11,10 +11,12 @@ and the mini cart come later or earlier.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from lxml import etree
 
+from spiders.currency import codes_for_symbol
 from spiders.normalise import parse_price
 
 # The page's main heading and the elements named for a price (class / id / itemprop / data
@@ -33,6 +35,12 @@ _NOT_CURRENT = re.compile(
     r"|baseprice|base-price|grundpreis|installment|monthly|shipping|delivery|total|cart|basket"
     r"|minicart|range|from-?price|price-?tax|tax-?excl|excl|ex-?tax|without-?tax|netto|net-price"
     r"|label",
+    re.I,
+)
+# Blocks that list other products than the page's own, with their prices.
+_OTHER_PRODUCTS = re.compile(
+    r"related|recommend|similar|upsell|up-sell|cross-?sell|also-?(?:bought|viewed|like)"
+    r"|recently-?viewed|you-?may-?also|accessor",
     re.I,
 )
 _STRUCK = frozenset(("del", "s", "strike"))
@@ -59,7 +67,8 @@ def _names(element: etree._Element) -> str:
 
 
 def _is_current(element: etree._Element) -> bool:
-    """Neither struck through nor named for an old price, up to a few ancestors up."""
+    """Neither struck through nor named for an old price (a few ancestors up), nor inside a
+    block of other products (recommendations, related items)."""
     node: etree._Element | None = element
     for depth in range(12):
         if node is None or not isinstance(node.tag, str):
@@ -67,7 +76,10 @@ def _is_current(element: etree._Element) -> bool:
         tag = node.tag.lower()
         if tag in _STRUCK or tag in _SKIPPED:
             return False
-        if depth < _NAME_DEPTH and _NOT_CURRENT.search(_names(node)):
+        names = _names(node)
+        if depth < _NAME_DEPTH and _NOT_CURRENT.search(names):
+            return False
+        if _OTHER_PRODUCTS.search(names):
             return False
         node = node.getparent()
     return True
@@ -87,13 +99,23 @@ def _current_text(element: etree._Element) -> str:
     return "".join(parts)
 
 
+def _is_currency(text: str | None) -> bool:
+    """Nothing, a currency symbol or an ISO code: "€", "zł", "US$", "EUR", "тг." (not "Save $"
+    or "from", which make the amount something else than the price)."""
+    if not text:
+        return True
+    if codes_for_symbol(text):
+        return True
+    return len(text) == 1 and unicodedata.category(text) == "Sc"
+
+
 def price_text(text: str) -> str | None:
     """The text when it is a whole price (an amount with at most a currency around it)."""
     value = " ".join(text.split())
     if not value or len(value) > _MAX_TEXT:
         return None
     match = _WHOLE_PRICE.match(value)
-    if match is None:
+    if match is None or not all(_is_currency(match.group(side)) for side in ("before", "after")):
         return None
     amount = parse_price(value)
     return value if amount is not None and amount > 0 else None
