@@ -13,6 +13,7 @@ from spiders.currency import code_for_symbol, symbol_in, symbol_means
 from spiders.extract.generic import merge
 from spiders.extract.markup import page_country, selector
 from spiders.extract.shown_price import shown_price
+from spiders.extract.site_name import site_names, without_site_name
 from spiders.extract.stock import buy_button_state, shown_availability, stock_wording
 from spiders.items import Listing
 from spiders.normalise import normalise_listing, parse_currency
@@ -408,3 +409,39 @@ def test_price_without_currency_is_in_the_page_countrys_currency(
 ) -> None:
     head = '<script type="application/ld+json">{"@type":"Product","name":"Lamp","offers":{"price":"16.90"}}</script>'  # fmt: skip
     assert listing_of("<h1>Lamp</h1>", url=url, head=head, lang=lang).currency == currency
+
+
+# --- the store's name around titles -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "site", "url", "clean"),
+    [
+        ("Slim Chino | Example Store", "Example Store", "https://shop.example/p", "Slim Chino"),
+        ("Hook, black - IKEA", None, "https://www.ikea.com/gb/en/p/x", "Hook, black"),
+        ("IKEA | Hook", None, "https://www.ikea.com/p/x", "Hook"),
+        (
+            "Pizza voucher | GOMAJI夠麻吉",
+            "GOMAJI夠麻吉",
+            "https://www.gomaji.com/x",
+            "Pizza voucher",
+        ),
+        # a dash inside the product's own name stays
+        ("USB-C Cable - 2 m", "Cable Shop", "https://cables.example/p", "USB-C Cable - 2 m"),
+        (
+            "Wi-Fi Camera - Tapo C200 | Argos",
+            "Argos",
+            "https://www.argos.co.uk/p",
+            "Wi-Fi Camera - Tapo C200",
+        ),  # fmt: skip
+        ("Argos", "Argos", "https://www.argos.co.uk/p", "Argos"),
+    ],
+)
+def test_title_without_the_store_name(title: str, site: str | None, url: str, clean: str) -> None:
+    names = site_names({"og:site_name": site} if site else {}, None, url)
+    assert without_site_name(title, names) == clean
+
+
+def test_og_title_loses_the_site_name_suffix() -> None:
+    head = '<meta property="og:title" content="Desk Lamp | Lampshop"><meta property="og:site_name" content="Lampshop">'  # fmt: skip
+    assert listing_of("<p>x</p>", head=head).title == "Desk Lamp"

@@ -17,6 +17,7 @@ from spiders.extract.schemaorg import (
     reviews_from_structured,
 )
 from spiders.extract.shown_price import shown_price
+from spiders.extract.site_name import site_names, without_site_name
 from spiders.extract.stock import buy_button_state, shown_availability
 from spiders.extract.visible import (
     inline_codes,
@@ -92,6 +93,13 @@ def parse_listing(
     if listing.title is None:
         headings = sel.css("h1")
         listing.title = text_of(headings) if len(headings) == 1 else None
+    names = site_names(
+        data.opengraph,
+        sel.root.xpath("string(//head/meta[@name='application-name']/@content)"),
+        url,
+    )
+    listing.title = without_site_name(listing.title, names)
+    listing.brand = without_site_name(listing.brand, names)
     if listing.gtin is None:
         listing.gtin = _gtin_in_text(listing.description)
     return fill_from_page(listing, sel, url, markup, data) if fill else listing
