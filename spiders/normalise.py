@@ -14,36 +14,17 @@ import dateparser
 from price_parser import Price
 
 from backrank.core.identifiers import canonical_asin, read_gtin
+from spiders.currency import CODE_ALIASES, codes_for_symbol, symbol_in
 from spiders.items import Listing, Review
 
 _CENT = Decimal("0.01")
 _MAX_PRICE = Decimal("10000000")
 
-# Symbols and the odd local abbreviation; "$" is handled apart because it is ambiguous.
-_CURRENCY_SYMBOLS = {
-    "€": "EUR",
-    "£": "GBP",
-    "zł": "PLN",
-    "zl": "PLN",
-    "¥": "JPY",
-    "₹": "INR",
-    "kr": "SEK",
-    "kč": "CZK",
-    "ft": "HUF",
-    "chf": "CHF",
-    "r$": "BRL",
-    "c$": "CAD",
-    "ca$": "CAD",
-    "cdn$": "CAD",
-    "a$": "AUD",
-    "au$": "AUD",
-    "us$": "USD",
-    "nz$": "NZD",
-}
 _ISO_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
 # ISO codes we accept when they appear inside price text ("GBP 1.99").
 _KNOWN_CODES = frozenset(
-    "USD EUR GBP PLN CAD AUD NZD CHF SEK NOK DKK CZK HUF JPY CNY INR BRL MXN RON BGN TRY ZAR".split()
+    "USD EUR GBP PLN CAD AUD NZD CHF SEK NOK DKK CZK HUF JPY CNY INR BRL MXN RON BGN TRY ZAR"
+    " RUB RUR KZT UAH ARS CLP COP TWD HKD SGD KRW ILS SAR AED PKR".split()
 )
 
 _OUT_OF_STOCK_WORDS = (
@@ -82,6 +63,44 @@ _OUT_OF_STOCK_WORDS = (
     "uitverkocht",
     "niet beschikbaar",
     "niet leverbaar",
+    "nicht vorrätig",
+    "vergriffen",
+    "hors stock",
+    "plus disponible",
+    "wyprzedane",
+    "není skladem",
+    "nedostupn",
+    "nie je skladom",
+    "vypredané",
+    "ni na zalogi",
+    "ni na voljo",
+    "nincs raktáron",
+    "elfogyott",
+    "stoc epuizat",
+    "indisponibil",
+    "нет в наличии",
+    "нет на складе",
+    "распродан",
+    "немає в наявності",
+    "stokta yok",
+    "tükendi",
+    "slutsåld",
+    "ej i lager",
+    "utsolgt",
+    "udsolgt",
+    "ikke på lager",
+    "loppuunmyyty",
+    "ei varastossa",
+    "缺貨",
+    "售完",
+    "品切れ",
+    "在庫切れ",
+    "在庫なし",
+    "품절",
+    "غير متوفر",
+    "نفذت الكمية",
+    "אזל מהמלאי",
+    "לא במלאי",
 )
 _IN_STOCK_WORDS = (
     "in stock",
@@ -109,6 +128,27 @@ _IN_STOCK_WORDS = (
     "op voorraad",
     "leverbaar",
     "beschikbaar",
+    "vorrätig",
+    "na stanie",
+    "skladem",
+    "na sklade",
+    "skladom",
+    "na zalogi",
+    "raktáron",
+    "în stoc",
+    "in stoc",
+    "в наличии",
+    "в наявності",
+    "stokta",
+    "i lager",
+    "på lager",
+    "varastossa",
+    "有庫存",
+    "現貨",
+    "在庫あり",
+    "재고 있음",
+    "متوفر",
+    "במלאי",
     "available",
 )
 
@@ -243,27 +283,23 @@ def parse_price(value: object) -> Decimal | None:
 def parse_currency(value: object, currency_hint: str | None = None) -> str | None:
     """ISO 4217 code from a code ("GBP", "pln") or a symbol in price text ("8,33 €"), or None.
 
-    A bare "$" means the store's hint currency, else USD.
+    A symbol several currencies share ("$", "kr") means the hint currency when it is one of
+    them, else its most common reading (USD for "$").
     """
     text = clean_text(value)
     if text is None:
         return None
     if len(text) == 3 and text.isalpha():
-        return text.upper()
+        return CODE_ALIASES.get(text.upper(), text.upper())
     match = _ISO_CODE.search(text)
     if match and match.group(1) in _KNOWN_CODES:
-        return match.group(1)
-    symbol = Price.fromstring(text).currency
+        return CODE_ALIASES.get(match.group(1), match.group(1))
+    symbol = symbol_in(text)
     if symbol is None:
         return None
-    symbol = symbol.strip().lower()
-    if symbol.upper() in _KNOWN_CODES:
-        return symbol.upper()
-    if symbol in _CURRENCY_SYMBOLS:
-        return _CURRENCY_SYMBOLS[symbol]
-    if symbol == "$":
-        return (currency_hint or "USD").upper()
-    return None
+    codes = codes_for_symbol(symbol)
+    hint = (currency_hint or "").upper()
+    return hint if hint in codes else codes[0]
 
 
 def normalise_availability(value: object) -> str | None:

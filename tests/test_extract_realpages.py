@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from spiders import extract, sources
 from spiders.extract.golden import (
+    BENCHMARK_ATTRIBUTES,
     LISTING_FIELDS,
     REVIEW_FIELDS,
+    benchmark_counts,
+    f1_score,
     matches,
     page_url,
+    predicted,
     read_manifest,
     read_page,
     realpages_dir,
+    truth_values,
+    zyte_dir,
 )
 from spiders.items import Listing, ReviewPage
 from spiders.normalise import (
@@ -212,3 +219,50 @@ def test_real_product_pages_are_not_blocked() -> None:
     for entry in _manifest():
         if entry["kind"] in ("product_page", "review_page"):
             assert not extract.is_blocked(_read(entry)), entry["file"]
+
+
+ZYTE = zyte_dir()
+# F1 reached on the zyte benchmark pages (its evaluate.py's rules), kept as floors: a change
+# that loses a page on any attribute fails here.
+ZYTE_F1_FLOORS = {
+    "price": 0.94,
+    "currency_symbol": 0.90,
+    "availability": 0.95,
+    "sku": 0.84,
+    "brand": 0.72,
+}
+
+
+@functools.cache
+def _zyte_scores() -> dict[str, dict[str, float]]:
+    counts: dict[str, list[tuple[int, int, int]]] = {key: [] for key in BENCHMARK_ATTRIBUTES}
+    for entry in read_manifest(ZYTE):
+        page = sources.parse_product_page(read_page(ZYTE, entry), page_url(entry))
+        listing = normalise_listing(page.listing)
+        for key in BENCHMARK_ATTRIBUTES:
+            answer = predicted(listing, key)
+            counts[key].append(benchmark_counts(key, truth_values(entry["expected"], key), answer))
+    return {key: f1_score(values) for key, values in counts.items()}
+
+
+@pytest.mark.skipif(
+    not (ZYTE / "manifest.json").exists(),
+    reason=f"no zyte manifest at {ZYTE} (set BACKRANK_REALPAGES)",
+)
+@pytest.mark.parametrize(("attribute", "floor"), sorted(ZYTE_F1_FLOORS.items()))
+def test_zyte_benchmark_f1_stays_at_what_was_reached(attribute: str, floor: float) -> None:
+    score = _zyte_scores()[attribute]
+    assert score["f1"] >= floor, f"{attribute}: F1 {score['f1']:.3f} < {floor} ({score})"
+
+
+def test_benchmark_counts_follow_the_benchmark_rules() -> None:
+    assert benchmark_counts("price", ["450"], Decimal("450.00")) == (1, 0, 0)
+    assert benchmark_counts("price", ["450"], Decimal("45.00")) == (0, 1, 1)
+    assert benchmark_counts("price", [], Decimal("1.00")) == (0, 1, 0)
+    assert benchmark_counts("price", ["1"], None) == (0, 0, 1)
+    assert benchmark_counts("sku", ["a", "B1"], "B1") == (1, 0, 0)
+    assert benchmark_counts("currency_symbol", ["$"], "CAD") == (1, 0, 0)
+    assert benchmark_counts("currency_symbol", ["£"], "EUR") == (0, 1, 1)
+    assert truth_values({"sku": {"any_of": ["x", "y"]}}, "sku") == ["x", "y"]
+    assert truth_values({"sku": None}, "sku") == [] == truth_values({}, "sku")
+    assert f1_score([(1, 0, 0), (0, 1, 1)])["f1"] == pytest.approx(0.5)

@@ -7,7 +7,7 @@ and one line in ``SOURCES``; nothing else in the crawl names a platform.
 from __future__ import annotations
 
 from backrank.core.config import AUTO_PLATFORM
-from spiders.extract import is_blocked
+from spiders.extract import generic, is_blocked
 from spiders.items import ProductPage, ReviewPage
 from spiders.sources.amazon import Amazon
 from spiders.sources.base import FeedPage, FeedRequest, Page, Source
@@ -79,7 +79,10 @@ def parse_product_page(html: str | bytes, url: str, platform: str = AUTO_PLATFOR
         return ProductPage(listing=None, blocked=True)
     page = Page(html, url)
     source = _source_for(page, platform)
-    listing = source.parse_listing(page)
+    # what the platform's reading left empty, from what the page shows (price, stock, sku...)
+    listing = generic.fill_from_page(
+        source.parse_listing(page), page.sel, page.url, page.text, page.data
+    )
     listing.platform = source.name
     reviews = source.parse_reviews(page)
     more = source.review_page_urls(page, listing)

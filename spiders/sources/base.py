@@ -26,7 +26,7 @@ from urllib.parse import SplitResult
 from parsel import Selector
 
 from spiders.extract import generic
-from spiders.extract.markup import decode_html, page_language
+from spiders.extract.markup import decode_html, html_selector, page_language
 from spiders.extract.schemaorg import StructuredData, read_structured_data
 from spiders.items import Listing, ProductPage, Review, ReviewPage
 
@@ -43,9 +43,7 @@ class Page:
 
     @cached_property
     def sel(self) -> Selector:
-        # type="html": parsel would read a page that happens to be JSON ('{"props": null}') as
-        # JSON, where every CSS/XPath query raises.
-        return Selector(text=self.text or "<html></html>", type="html")
+        return html_selector(self.text)
 
     @cached_property
     def language(self) -> str | None:
@@ -118,7 +116,7 @@ class Source:
 
     def parse_listing(self, page: Page) -> Listing:
         """The listing a product page describes (raw values; ``spiders.normalise`` types them)."""
-        return generic.parse_listing(page.sel, page.data, page.url, page.text)
+        return generic.parse_listing(page.sel, page.data, page.url, page.text, fill=False)
 
     def parse_reviews(self, page: Page) -> list[Review]:
         """The reviews shown on a product page."""
@@ -130,7 +128,7 @@ class Source:
 
     def parse_review_page(self, page: Page) -> ReviewPage:
         """Reviews of a review page, the next page and the page's rating summary."""
-        listing = Source.parse_listing(self, page)
+        listing = generic.parse_listing(page.sel, page.data, page.url, page.text)
         return ReviewPage(
             reviews=Source.parse_reviews(self, page),
             rating=listing.rating,
