@@ -74,6 +74,8 @@ FEATURES = (
     # free text: the rarest word both titles share, and the rarest one the shorter title has alone
     "title_rarest_shared",
     "title_rarest_unshared",
+    # one listing's part number (any letters, "wcrplpdw" too) is written in the other
+    "mpn_in_other",
 )
 
 
@@ -455,11 +457,23 @@ def pair_features(
                 bool(a & b) for a, b in zip(left["_quantities"], right["_quantities"])
             ],
             "price_missing": np.isnan(ratio),
+            "mpn_in_other": [
+                _mpn_written(ma, cb) or _mpn_written(mb, ca)
+                for ma, mb, ca, cb in zip(
+                    left["_mpn"], right["_mpn"], left["_codes"], right["_codes"]
+                )
+            ],
             "price_ratio": ratio,
             "code_detail": [r.detail for r in relations],
         },
         index=left.index,
     )
+
+
+def _mpn_written(mpn: str | None, other: ModelCodes) -> bool:
+    """Whether a listing's part number (four or more letters or digits) is in the other's
+    title or part number, however it is spelt there ("WCRPLPDW" in "crown wcrplpdw - ...")."""
+    return bool(mpn) and len(mpn) >= 4 and mpn in other.compact
 
 
 def _quantity_conflict(a: frozenset, b: frozenset) -> bool:

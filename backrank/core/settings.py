@@ -135,47 +135,48 @@ class MatchConfig:
     review``) refit them into matches.toml's [weights] table.
     """
 
-    bias: float = -1.753
-    title_token_set: float = -0.545
-    title_token_sort: float = -0.753
-    title_partial: float = 0.461
-    code_strong: float = 1.694
-    code_weak: float = 0.656
-    code_variant: float = -1.133
-    code_disjoint: float = -1.591
-    code_extra: float = -1.939
-    code_long: float = 1.115
-    brand_match: float = -1.854
-    brand_conflict: float = -2.842
-    price_far: float = 0.208
-    price_log_ratio: float = -1.18
-    colour_conflict: float = -1.888
-    quantity_conflict: float = -1.449
-    title_idf_cosine: float = 1.309
-    title_idf_coverage: float = 0.782
-    title_idf_missing: float = -0.782
-    number_overlap: float = 0.881
-    title_token_set_squared: float = -0.097
-    title_x_code: float = 0.119
-    title_sort_x_code: float = 0.288
-    idf_cosine_x_code: float = -0.176
-    title_x_variant: float = -1.13
-    title_x_brand: float = -0.517
-    code_suffixed: float = -0.538
-    code_for_device: float = -0.365
-    colour_one_sided: float = -0.305
-    aftermarket_one_sided: float = -0.634
-    quantity_agree: float = 0.305
-    price_missing: float = -0.137
-    title_rarest_shared: float = 2.982
-    title_rarest_unshared: float = -1.233
-    threshold: float = 0.4875  # a pair with score >= threshold is the same product
+    bias: float = -2.253
+    title_token_set: float = -1.179
+    title_token_sort: float = -1.294
+    title_partial: float = 1.038
+    code_strong: float = 2.649
+    code_weak: float = 0.732
+    code_variant: float = -1.025
+    code_disjoint: float = -1.568
+    code_extra: float = -2.126
+    code_long: float = 0.912
+    brand_match: float = -2.925
+    brand_conflict: float = -3.903
+    price_far: float = 0.454
+    price_log_ratio: float = -1.455
+    colour_conflict: float = -2.498
+    quantity_conflict: float = -1.544
+    title_idf_cosine: float = 1.871
+    title_idf_coverage: float = 0.688
+    title_idf_missing: float = -0.688
+    number_overlap: float = 0.964
+    title_token_set_squared: float = 0.117
+    title_x_code: float = -0.669
+    title_sort_x_code: float = 0.017
+    idf_cosine_x_code: float = -1.057
+    title_x_variant: float = -1.279
+    title_x_brand: float = 0.201
+    code_suffixed: float = -0.815
+    code_for_device: float = -0.382
+    colour_one_sided: float = -0.273
+    aftermarket_one_sided: float = -1.146
+    quantity_agree: float = 0.358
+    price_missing: float = -0.246
+    title_rarest_shared: float = 4.001
+    title_rarest_unshared: float = -1.196
+    mpn_in_other: float = 1.511
+    threshold: float = 0.5125  # a pair with score >= threshold is the same product
     # Below the threshold, a pair of listings that are each other's best candidate in the
     # other's store, with agreeing brands and no conflicting model code or colour, is still
     # one product if it scores at least this (a store lists a product once: unique mapping).
     # Chosen on the demo marketplace (benchmarks/matching_demo.py --scale 10000), as the
     # Walmart-Amazon pairs never meet this pass.
-    mutual_threshold: float = 0.01
+    mutual_threshold: float = 0.003
     # the highest score a pair of which only one is a compatible, remanufactured or
     # refurbished stand-in can get: below the threshold, so only identifiers or the owner merge it
     stand_in_score: float = 0.25
