@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -124,3 +127,18 @@ def test_a_bad_weights_table_is_a_clear_error(tmp_path: Path) -> None:
     matches.write_text("[weights]\ntitle_vibes = 2.0\n", encoding="utf-8")
     with pytest.raises(ValueError, match="title_vibes"):
         load_overrides(matches)
+
+
+def test_answers_piped_into_the_command(tmp_path: Path) -> None:
+    """`printf 'y\\nq\\n' | backrank matches review`: a real pipe into a real process."""
+    catalog, db = crawled_store(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "backrank.app.cli", "matches", "review", "--catalog",
+         str(catalog), "--db", str(db), "--questions", "5"],
+        input="y\nq\n", capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(shown_pairs(done.stdout)) == 2  # asked twice: answered, then quit
+    assert "1 same, 0 different, 0 skipped" in done.stdout
+    assert len(tomllib.loads((tmp_path / "matches.toml").read_text("utf-8"))["same"]) == 1
