@@ -408,23 +408,35 @@ needs_benchmark = pytest.mark.skipif(
     not (MATCHING_DIR / "valid.csv").exists(),
     reason=f"Walmart-Amazon benchmark not found at {MATCHING_DIR} (set BACKRANK_MATCHING_DIR)",
 )
+# the shipped settings must travel: the same weights on structured listings (brand, model and
+# price columns) and on free-text offers from many shops (one title each)
+TARGETS = {"walmart_amazon": 0.87, "wdc_computers": 0.80}
 
 
 @pytest.fixture(scope="module")
-def valid_result() -> dict[str, float]:
+def valid_results() -> dict[str, dict[str, float]]:
     benchmark = _benchmark_module()
-    return benchmark.evaluate(benchmark.read_split(MATCHING_DIR, "valid"), MatchConfig())
+    return {
+        name: benchmark.evaluate(MATCHING_DIR.parent / name, "valid", MatchConfig())
+        for name in TARGETS
+        if (MATCHING_DIR.parent / name / "valid.csv").exists()
+    }
 
 
 @needs_benchmark
-def test_walmart_amazon_valid_split_beats_the_model_number_rule(valid_result: dict) -> None:
+def test_walmart_amazon_valid_split_beats_the_model_number_rule(valid_results: dict) -> None:
     # fuzzy title + exact model-number rule gets 0.793 on this benchmark; we must stay well above
-    assert valid_result["pairs"] == 2049
-    assert valid_result["f1"] >= 0.85, valid_result
+    assert valid_results["walmart_amazon"]["pairs"] == 2049
+    assert valid_results["walmart_amazon"]["f1"] >= 0.85, valid_results
 
 
 @needs_benchmark
-def test_walmart_amazon_valid_split_reaches_target_f1(valid_result: dict) -> None:
-    # Ditto (fine-tuned RoBERTa) scores 0.868 on the test split; we aim above it on valid, on CPU
-    assert valid_result["f1"] >= 0.87, valid_result
-    assert valid_result["precision"] >= 0.85 and valid_result["recall"] >= 0.85, valid_result
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_shipped_settings_reach_the_target_on_each_dataset(valid_results: dict, name: str) -> None:
+    # a wrong merge shows a reader the wrong product, so precision first: >= 0.90 on both,
+    # with F1 >= 0.87 on Walmart-Amazon (Ditto's 0.868 on test) and >= 0.80 on WDC computers
+    if name not in valid_results:
+        pytest.skip(f"{name} not found beside {MATCHING_DIR}")
+    result = valid_results[name]
+    assert result["f1"] >= TARGETS[name], result
+    assert result["precision"] >= 0.90, result
