@@ -83,6 +83,9 @@ def review_matches(
     answered_rows = [k for k, (a, b) in enumerate(candidates.pairs) if (int(a), int(b)) in known]
     open_signals.loc[open_signals.index[answered_rows], "identifier"] = True
     chosen = least_sure(open_signals, before.apply(shipped), questions)
+    if not len(chosen):
+        print("no open pairs across stores to ask about: matches.toml unchanged", file=out)
+        return ReviewOutcome(0, 0, 0, 0, 0, path)
 
     given: dict[tuple[int, int], bool] = {}
     skipped = 0
