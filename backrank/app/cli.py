@@ -16,6 +16,7 @@ from backrank.app.demo import run_demo
 from backrank.app.export import export_table
 from backrank.app.failures import CommandError, failure_message
 from backrank.app.links import links_step
+from backrank.app.matches import review_matches
 from backrank.app.publish import TARGETS, PublishSetupError, publish_step
 from backrank.app.refresh import (
     EXIT_FAILED,
@@ -171,6 +172,27 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("table", choices=["offers", "reviews", "products"])
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.add_argument("--output", help="file to write (default: standard output)")
+
+    matches = commands.add_parser(
+        "matches", help="teach the matcher", description="Teach the product matcher."
+    )
+    matches_commands = matches.add_subparsers(dest="matches_command", required=True)
+    review = matches_commands.add_parser(
+        "review",
+        help="answer the pairs the matcher is least sure of (y / n / skip / quit)",
+        description="Show the listing pairs the matcher is least sure of, side by side; the "
+        "answers go to matches.toml beside the catalog and the weights are refitted on them. "
+        "Answers are read from standard input, so they can be piped.",
+    )
+    review.add_argument(
+        "--catalog", default=DEFAULT_CATALOG, help="catalog file (default: %(default)s)"
+    )
+    review.add_argument("--db", help="SQLite path or postgresql:// URL (as `score`)")
+    review.add_argument(
+        "--questions", type=int, default=10, help="pairs to ask about (default: %(default)s)"
+    )
+    review.add_argument("--quiet", action="store_true", help="errors only")
+    review.set_defaults(handler=cmd_matches_review)
 
     serve = command("serve", cmd_serve, "serve a built site on 127.0.0.1", out=True)
     serve.add_argument("--port", type=int, default=8000)
@@ -329,6 +351,17 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     rows = export_table(context.db_path, args.table, args.format, args.output)
     if args.output:
         print(f"export: {rows} {args.table} rows -> {args.output}")
+    return EXIT_OK
+
+
+def cmd_matches_review(args: argparse.Namespace, console: Console) -> int:
+    if args.questions < 1:
+        raise UsageError("--questions must be 1 or more")
+    context = open_context(args, console)
+    review_matches(
+        context.catalog, context.db_path, questions=args.questions, answers=sys.stdin,
+        out=sys.stdout,
+    )  # fmt: skip
     return EXIT_OK
 
 
