@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
 from rich.table import Table
 
+from backrank.core.files import write_text_atomically
 from backrank.core.store import Store
 from backrank.core.store.target import state_path
 from spiders.budgets import CATALOG_KEYS, MAX_RUN_MINUTES, budgets_hit
@@ -227,11 +227,7 @@ def write_report(report: dict[str, Any], db_path: str | os.PathLike[str]) -> tup
     paths = (stem.with_suffix(".json"), stem.with_suffix(".html"))
     texts = (json.dumps(report, indent=1, sort_keys=True), render_html(report))
     for path, text in zip(paths, texts, strict=True):
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, delete=False, suffix=".tmp"
-        ) as handle:
-            handle.write(text)
-        os.replace(handle.name, path)
+        write_text_atomically(path, text)
     return paths
 
 

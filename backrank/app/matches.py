@@ -9,9 +9,7 @@ answer there plus the pairs identifiers decide, and the refit lands in matches.t
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from backrank.core.config import Catalog
+from backrank.core.files import write_text_atomically
 from backrank.core.settings import MatchConfig
 from backrank.core.store import Store
 from pipelines.matching import MatchOverrides, load_overrides, match_listings
@@ -248,12 +247,5 @@ def _without_weights(lines: Iterable[str]) -> list[str]:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".matches-", suffix=".toml")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        load_overrides(temporary)  # never leave a matches.toml that `score` cannot read
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # never leave a matches.toml that `score` cannot read
+    write_text_atomically(path, text, check=load_overrides)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
+from backrank.core.files import write_text_atomically
 from reports.wordpress.links import KINDS, LinkReport
 
 HTML_TEMPLATE = """<!DOCTYPE html>
@@ -48,9 +47,5 @@ def write_link_report(report: LinkReport, folder: Path) -> tuple[Path, Path]:
     paths = (folder / "links.json", folder / "links.html")
     texts = (json.dumps(report.as_json(), indent=1), render_html(report))
     for path, text in zip(paths, texts, strict=True):
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, delete=False, suffix=".tmp"
-        ) as handle:
-            handle.write(text)
-        os.replace(handle.name, path)
+        write_text_atomically(path, text)
     return paths
