@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -266,7 +267,6 @@ def product_slugs(product_ids: Iterable[str], reserved: Iterable[str] = ()) -> d
     slug such as a category's) all get a suffix from their own id's hash, so neither the order
     of ids nor which product arrived first decides who keeps the plain slug.
     """
-    import hashlib
 
     ids = sorted(set(product_ids))
     plain = {pid: slugify(pid) for pid in ids}
