@@ -14,20 +14,23 @@ is useless, so the run is not resumed from it.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.core.scheduler import Scheduler
 from scrapy.extensions.spiderstate import SpiderState
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.asyncio import is_asyncio_available
+from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
-    from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +101,21 @@ def stop_crawl(crawler: Crawler, message: str, where: str | Path, *, close: bool
     crawler.stats.inc_value(ERROR_STAT)
     logger.error("stopping the crawl: a write to %s failed", where)
     if close and crawler.engine is not None and crawler.engine.spider is not None:
-        deferred_from_coro(crawler.engine.close_spider_async(reason=STOP_REASON))
+        _schedule(crawler.engine.close_spider_async(reason=STOP_REASON))
+
+
+_closing: set[asyncio.Task[None]] = set()  # close tasks, referenced until they end
+
+
+def _schedule(close: Coroutine[Any, Any, None]) -> None:
+    """Run the engine's close on the loop the crawl runs on (an asyncio loop, with or without
+    Twisted's reactor; Scrapy's CloseSpider extension does the same)."""
+    if not is_asyncio_available():
+        Deferred.fromCoroutine(close)
+        return
+    task = asyncio.get_event_loop().create_task(close)
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 def storage_failed(crawler: Crawler) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PG_VARIABLE, server_or_skip
-from helpers import CATEGORIES_TOML, SITE_TOML, write_catalog
+from helpers import CATEGORIES_TOML, SITE_TOML, fill_disk, leave_free, mount_tmpfs, write_catalog
 from sqlalchemy.engine import make_url
 
 from backrank.app import cli
@@ -89,16 +89,6 @@ def failure_line(capfd: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def mount_tmpfs(folder: Path, size: str = "1m") -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(folder)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB file system (tmpfs); skipped where this process may not mount one."""
@@ -108,17 +98,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
-def fill_disk(folder: Path) -> None:
-    """Write until the file system is full."""
-    with open(folder / "filler", "wb") as filler:
-        try:
-            while True:
-                filler.write(b"\0" * 65536)
-                filler.flush()
-        except OSError:
-            pass
 
 
 def make_read_only(folder: Path) -> None:
@@ -301,13 +280,6 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
-def leave_free(folder: Path, kib: int) -> None:
-    """Fill the file system but for about `kib` KiB, so the crawl runs out early."""
-    fill_disk(folder)
-    filler = folder / "filler"
-    filler.write_bytes(b"\0" * max(filler.stat().st_size - kib * 1024, 0))
 
 
 def crawl_on(catalog: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
