@@ -16,8 +16,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scrapy.extensions.spiderstate import SpiderState
+
 from spiders.budgets import budgets_hit
 from spiders.run_status import crawl_errors, run_status
+from spiders.storage_failures import FAILURE_STAT, JobSpiderState, storage_failure
 
 if TYPE_CHECKING:
     from backrank.core.config import Catalog
@@ -29,6 +32,15 @@ STATUS_EXIT = {"ok": EXIT_OK, "warnings": EXIT_WARNINGS, "failed": EXIT_FAILED}
 
 class CrawlError(RuntimeError):
     """A crawl that could not run at all (as opposed to one that ran and stored nothing)."""
+
+
+class CrawlStorageFailed(CrawlError):
+    """A crawl stopped because its database or job folder could not be written (full disk,
+    read-only, no permission); the message says which and what to do, `result` what it did."""
+
+    def __init__(self, message: str, result: CrawlResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass(kw_only=True)
@@ -51,6 +63,7 @@ class CrawlResult:
     budgets: dict[str, int] = field(default_factory=dict)  # crawl budget hit -> refused requests
     report_json: str | None = None  # the refresh report next to the database
     report_html: str | None = None
+    failure: str | None = None  # why the crawl stopped, when a write failed (one line)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CrawlResult:
@@ -150,13 +163,18 @@ def resumable_run(
         # Killed (kill -9, power cut): Scrapy saves its queue only on a clean stop, so its
         # seen-set would skip requests that were queued but never fetched. Fetch them all
         # again under the same run; the store's upserts keep every row once.
-        for name in SCRAPY_JOB_STATE:
-            target = jobs / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
+        drop_scrapy_job_state(jobs)
     return run_id, age
+
+
+def drop_scrapy_job_state(jobs: Path) -> None:
+    """Remove Scrapy's queue, seen-set and spider state from a job folder (run.json stays)."""
+    for name in SCRAPY_JOB_STATE:
+        target = jobs / name
+        if target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            target.unlink(missing_ok=True)
 
 
 def run_crawl(
@@ -227,11 +245,18 @@ def _run_crawl_locked(
     state_path = jobs / "run.json"
     state_path.write_text(json.dumps({"run_id": run_id, "clean_stop": False}), encoding="utf-8")
     # The wall-time budget, less what earlier processes of a resumed run spent.
-    extra = {"JOBDIR": str(jobs), "CLOSESPIDER_TIMEOUT": max(wall_time - age, 1.0)}
+    extra: dict[str, Any] = {
+        "JOBDIR": str(jobs),
+        "CLOSESPIDER_TIMEOUT": max(wall_time - age, 1.0),
+        # a JOBDIR that cannot be written stops the crawl (spiders.storage_failures)
+        "SCHEDULER": "spiders.storage_failures.JobStateScheduler",
+    }
     extra |= settings or {}
     crawl_settings = settings_for(
         catalog, db_path, run_id=run_id, polite=polite, quiet=quiet, extra=extra
     )
+    crawl_settings.set_in_component_priority_dict("EXTENSIONS", SpiderState, None)
+    crawl_settings.set_in_component_priority_dict("EXTENSIONS", JobSpiderState, 0)
     started = time.perf_counter()
     _crawled_in_this_process = True  # from here on the reactor is installed
     process = AsyncCrawlerProcess(crawl_settings)
@@ -249,6 +274,13 @@ def _run_crawl_locked(
 
         stats[f"backrank/budget/{MAX_RUN_MINUTES}"] = 1
     complete = stats.get("finish_reason") in ("finished", "closespider_timeout") and failure is None
+    if stats.get(FAILURE_STAT):
+        result = summarise(
+            stats, run_id=run_id, elapsed=time.perf_counter() - started, complete=False
+        )
+        result.resumed, result.failure = resumed, str(stats[FAILURE_STAT])
+        close_failed_run(db_path, jobs, run_id, result)
+        raise CrawlStorageFailed(result.failure, result)
     with Store.open(db_path) as db:
         if resumed:
             # listings an earlier process of this run stored count as this run's too
@@ -267,6 +299,26 @@ def _run_crawl_locked(
         close_complete_run(db, catalog, db_path, stats, result, store=store)
     shutil.rmtree(jobs, ignore_errors=True)
     return result
+
+
+def close_failed_run(db_path: str, jobs: Path, run_id: int, result: CrawlResult) -> None:
+    """Close a run a failed write stopped as failed, and drop its job folder.
+
+    Scrapy's job state goes first (it may not have been saved whole, and it frees room for
+    the one small write that closes the run). When even that write is refused, ``run.json``
+    stays: the next crawl takes the run up again as after a kill, so no run is left open.
+    """
+    from backrank.core.store import Store
+
+    drop_scrapy_job_state(jobs)
+    try:
+        with Store.open(db_path) as db:
+            db.finish_run(run_id, result.status, result.stats)
+    except Exception as error:  # the driver's error, judged by storage_failure below
+        if storage_failure(error, db_path) is None:
+            raise
+        return
+    shutil.rmtree(jobs, ignore_errors=True)
 
 
 def close_complete_run(
@@ -387,6 +439,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     except LockBusy as busy:
         print(f"crawl not started: {busy}", file=sys.stderr)
+        return EXIT_FAILED
+    except CrawlStorageFailed as stopped:
+        print(f"crawl failed: {stopped}", file=sys.stderr)
+        result = stopped.result
+        if args.json_stats:
+            Path(args.json_stats).write_text(json.dumps(asdict(result), indent=1), encoding="utf-8")
         return EXIT_FAILED
     if args.json_stats:
         Path(args.json_stats).write_text(json.dumps(asdict(result), indent=1), encoding="utf-8")

@@ -12,6 +12,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from spiders.items import Listing, Review
 from spiders.normalise import cap_text, normalise_listing, normalise_review
 from spiders.run_status import run_status
+from spiders.storage_failures import stop_crawl, storage_failed, storage_failure
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -232,6 +233,10 @@ class StorePipeline(_StatsPipeline):
             self.store.save_store(store.name, store.platform, base_url)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        if isinstance(item, Listing | Review) and storage_failed(self.crawler):
+            # the crawl is stopping (full disk, read-only database): counted, not stored
+            self.stats.inc_value("backrank/not_stored")
+            return item
         if isinstance(item, Listing):
             self.listings.append(_fields_of(item))
         elif isinstance(item, Review):
@@ -243,7 +248,24 @@ class StorePipeline(_StatsPipeline):
         return item
 
     def flush(self) -> None:
-        """Write the buffered listings, then the buffered reviews."""
+        """Write the buffered listings, then the buffered reviews.
+
+        A write the disk or the database refuses (full, read-only, no permission) stops the
+        crawl (``spiders.storage_failures``): the batch is counted as not stored, once.
+        """
+        if storage_failed(self.crawler):
+            return
+        try:
+            self._write_batch()
+        except Exception as error:  # the driver's error, judged by storage_failure below
+            message = storage_failure(error, self.db_path)
+            if message is None:
+                raise
+            self.stats.inc_value("backrank/not_stored", len(self.listings) + len(self.reviews))
+            self.listings, self.reviews = [], []
+            stop_crawl(self.crawler, message, self.db_path)
+
+    def _write_batch(self) -> None:
         assert self.store is not None and self.run_id is not None
         if self.listings:
             saved = self.store.save_listings(self.run_id, self.listings)
@@ -255,14 +277,25 @@ class StorePipeline(_StatsPipeline):
             self.reviews = []
         self.crawler.signals.send_catch_log(items_committed)
 
+    def finish_own_run(self) -> None:
+        """Close the run this pipeline started; failed when a write stopped the crawl (and left
+        running when even that write is refused)."""
+        assert self.store is not None and self.run_id is not None
+        stats = self.stats.get_stats()
+        complete = not storage_failed(self.crawler)
+        try:
+            self.store.finish_run(self.run_id, run_status(stats, complete=complete), stats)
+        except Exception as error:  # the driver's error, judged by storage_failure below
+            if complete or storage_failure(error, self.db_path) is None:
+                raise
+
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.store is None:
             return
         try:
             self.flush()
             if self.own_run and self.run_id is not None:
-                stats = self.stats.get_stats()
-                self.store.finish_run(self.run_id, run_status(stats), stats)
+                self.finish_own_run()
         finally:
             self.store.close()
             self.store = None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pytest
 
 from backrank.core.config import Catalog, load_catalog
 
@@ -55,3 +58,32 @@ def acked_by_worker(stats: dict) -> dict[str, int]:
         for key, value in stats.items()
         if key.startswith(prefix) and key.endswith("/acked")
     }
+
+
+def mount_tmpfs(folder: Path, size: str = "1m") -> None:
+    """Mount a real tmpfs of `size` on `folder`; skip the test where this process may not."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
+
+
+def fill_disk(folder: Path) -> None:
+    """Write until the file system is full."""
+    with open(folder / "filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
+def leave_free(folder: Path, kib: int) -> None:
+    """Fill the file system but for about `kib` KiB, so the crawl runs out early."""
+    fill_disk(folder)
+    filler = folder / "filler"
+    filler.write_bytes(b"\0" * max(filler.stat().st_size - kib * 1024, 0))

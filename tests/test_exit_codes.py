@@ -4,8 +4,11 @@ a full disk and a read-only folder are tmpfs mounts, PostgreSQL is the test serv
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from decimal import Decimal
@@ -13,12 +16,13 @@ from pathlib import Path
 
 import pytest
 from conftest import PG_VARIABLE, server_or_skip
-from helpers import CATEGORIES_TOML, SITE_TOML, write_catalog
+from helpers import CATEGORIES_TOML, SITE_TOML, fill_disk, leave_free, mount_tmpfs, write_catalog
 from sqlalchemy.engine import make_url
 
 from backrank.app import cli
 from backrank.app.cli import main
 from backrank.core.store import Store
+from backrank.marketplace import Marketplace
 from spiders.items import Listing, Review
 
 CATALOG = (
@@ -85,16 +89,6 @@ def failure_line(capfd: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def mount_tmpfs(folder: Path, size: str = "1m") -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(folder)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB file system (tmpfs); skipped where this process may not mount one."""
@@ -104,17 +98,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
-def fill_disk(folder: Path) -> None:
-    """Write until the file system is full."""
-    with open(folder / "filler", "wb") as filler:
-        try:
-            while True:
-                filler.write(b"\0" * 65536)
-                filler.flush()
-        except OSError:
-            pass
 
 
 def make_read_only(folder: Path) -> None:
@@ -275,3 +258,92 @@ def test_a_catalog_error_keeps_file_and_line_first(tmp_path: Path, capfd) -> Non
     assert main(["score", "--catalog", str(broken), "--db", str(tmp_path / "x.db")]) == 2
     err = capfd.readouterr().err
     assert err.startswith("catalog.toml:7: stores[0].platform:"), err  # FILE:LINE: first
+
+
+# -- a crawl that runs out of disk -------------------------------------------------------------
+
+CRAWL_DEADLINE = 60.0  # seconds; the full disk used to keep a crawl going for about 5 minutes
+
+
+@pytest.fixture(scope="module")
+def marketplace() -> Iterator[Marketplace]:
+    with Marketplace(seed=7, scale=5).start(port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 600 KiB file system (tmpfs): the database fits, a crawl's worth of reviews does not."""
+    folder = tmp_path / "tiny-disk"
+    mount_tmpfs(folder, "600k")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def crawl_on(catalog: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`backrank crawl` in its own process, as the owner runs it (a crawl owns its reactor)."""
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "backrank.app.cli", "crawl", "--catalog", str(catalog), *extra],
+        capture_output=True, text=True, timeout=2 * CRAWL_DEADLINE, check=False,
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
+    return completed, time.perf_counter() - started
+
+
+def assert_one_line_about_the_full_disk(
+    completed: subprocess.CompletedProcess[str], elapsed: float, where: Path
+) -> str:
+    output = completed.stdout + completed.stderr
+    assert elapsed < CRAWL_DEADLINE, f"took {elapsed:.0f} s\n{output[-3000:]}"
+    assert completed.returncode == 2, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert output.lower().count("no space left") == 1, output[-3000:]
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith("backrank: ") and "no space left" in last and str(where) in last
+    assert "free some space" in last
+    return output
+
+
+@pytest.mark.parametrize("free_kib", [600, 160], ids=["empty-disk", "nearly-full-disk"])
+def test_a_crawl_whose_database_fills_the_disk_stops_in_seconds_with_one_line(
+    marketplace: Marketplace, tiny_disk: Path, tmp_path: Path, free_kib: int
+) -> None:
+    db = tiny_disk / "backrank.db"
+    catalog = write_catalog(tmp_path, marketplace.demo_catalog_text(db=str(db)))
+    if free_kib < 600:
+        with Store.open(db):  # the empty database first, then the disk fills up around it
+            pass
+        leave_free(tiny_disk, free_kib)
+    completed, elapsed = crawl_on(catalog, "--quiet")
+    assert_one_line_about_the_full_disk(completed, elapsed, db)
+    # Free some space and run again, as the line says: the crawl completes, no run stays open.
+    subprocess.run(["mount", "-o", "remount,size=16m", str(tiny_disk)], check=True)
+    (tiny_disk / "filler").unlink(missing_ok=True)
+    completed, elapsed = crawl_on(catalog, "--quiet")
+    assert completed.returncode in (0, 1), completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr, completed.stderr
+    with Store.open(db) as store:
+        runs = store.runs()
+    assert "running" not in runs["status"].tolist(), runs
+    assert runs["status"].iloc[-1] in ("ok", "warnings"), runs
+
+
+def test_a_crawl_whose_job_folder_fills_its_disk_stops_in_seconds_with_one_line(
+    marketplace: Marketplace, tmp_path: Path
+) -> None:
+    db = tmp_path / "backrank.db"  # room for the database; none for Scrapy's request queue
+    jobs = tmp_path / "backrank.db.jobs"
+    mount_tmpfs(jobs, "600k")
+    try:
+        leave_free(jobs, 4)  # run.json fits, the request queue does not
+        catalog = write_catalog(tmp_path, marketplace.demo_catalog_text(db=str(db)))
+        completed, elapsed = crawl_on(catalog, "--quiet")
+        assert_one_line_about_the_full_disk(completed, elapsed, jobs)
+        with Store.open(db) as store:
+            assert store.runs()["status"].tolist() == ["failed"]  # closed, not left running
+        assert [path.name for path in jobs.iterdir()] == ["filler"]  # never resumed
+    finally:
+        subprocess.run(["umount", "-l", str(jobs)], check=False)
