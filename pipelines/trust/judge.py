@@ -10,6 +10,7 @@ import pandas as pd
 
 from backrank.core.settings import TrustConfig
 from pipelines.trust.features import behaviour_features
+from pipelines.trust.gating import gating_outcomes, store_ratings
 from pipelines.trust.model import suspicion_model
 from pipelines.trust.stats import subset_vs_rest
 from pipelines.trust.text import incentivised, near_duplicates, tokenise, word_count
@@ -26,6 +27,7 @@ TEST_DESCRIPTIONS: dict[str, str] = {
     "single_brand": "reviewers who review only this brand",
     "short_five_star": "short reviews (the flagged ones: short and 5 stars)",
     "deleted": "reviews seen in the previous run that have since disappeared",
+    "review_gating": "a store's reviews, with far fewer 1-3 star ratings than expected",
 }
 
 # the suspicion score adds these 0/1 test flags to the behavioural features
@@ -40,6 +42,8 @@ class TrustResult:
     products: pd.DataFrame  # one row per product: adjusted_rating, trust_grade, kept_share, ...
     report_cards: dict[object, list[dict]]  # product_id -> one dict per test run
     skipped_tests: dict[str, str] = field(default_factory=dict)  # test -> why it could not run
+    # product_id -> one dict per store: its reviews, mean rating, low share, others' mean
+    store_ratings: dict[object, list[dict]] = field(default_factory=dict)
 
 
 def prepare_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
@@ -76,6 +80,8 @@ def prepare_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
         work["body"] = reviews[text_column].astype("string").to_numpy()
     if "title" in reviews.columns:
         work["title"] = reviews["title"].astype("string").to_numpy()
+    if "store" in reviews.columns:
+        work["store"] = reviews["store"].to_numpy()
     if "brand" in reviews.columns:
         brand = reviews["brand"].astype("string").str.strip().str.casefold()
         work["brand"] = brand.where(brand != "").to_numpy()
@@ -289,8 +295,11 @@ def trust_grade(kept_share: pd.Series, config: TrustConfig) -> pd.Series:
 
 def report_cards(outcomes: pd.DataFrame) -> dict[object, list[dict]]:
     """product_id -> list of plain dicts, one per test, with the figures behind its status."""
+    described = outcomes["test"].map(TEST_DESCRIPTIONS)
+    if "description" in outcomes.columns:  # a test may say more about its group (gating)
+        described = outcomes["description"].fillna(described)
     card = outcomes.assign(
-        description=outcomes["test"].map(TEST_DESCRIPTIONS),
+        description=described,
         subset_mean=outcomes["subset_mean"].round(3),
         rest_mean=outcomes["rest_mean"].round(3),
         share=outcomes["share"].round(4),
@@ -343,6 +352,13 @@ def judge_reviews(
         skipped["deleted"] = "no previous run"
     outcomes = test_outcomes(work, masks, deleted, config)
     flagged = flagged_reviews(work, masks)
+    by_store: dict[object, list[dict]] = {}
+    if "store" in work.columns and work["store"].notna().any():
+        gating, flagged["review_gating"] = gating_outcomes(work, config)
+        outcomes = pd.concat([outcomes, gating], ignore_index=True)
+        by_store = store_ratings(work, config)
+    else:
+        skipped["review_gating"] = "no store"
 
     failed = outcomes.loc[outcomes["status"].eq("Fail"), ["product_id", "test"]]
     excluded = np.zeros(len(work), dtype=bool)
@@ -372,6 +388,7 @@ def judge_reviews(
         products=products,
         report_cards=report_cards(outcomes),
         skipped_tests=skipped,
+        store_ratings=by_store,
     )
 
 

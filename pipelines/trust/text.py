@@ -9,32 +9,97 @@ import pandas as pd
 
 # "I received this product free / at a discount in exchange for my honest review" and kin.
 INCENTIVISED_PATTERN = (
-    r"in exchange for (?:my |an |a )?(?:honest |unbiased |fair |truthful |impartial )?"
+    r"in (?:exchange|return) for (?:my |an |a )?(?:honest |unbiased |fair |truthful |impartial )?"
     r"(?:review|opinion|feedback|evaluation)"
     r"|(?:received|got|given|provided|sent)\b[^.!?]{0,60}?"
-    r"\b(?:for free|free of charge|free|at a discount|discounted|at no cost|no charge|complimentary)\b"
+    r"\b(?:for free|free of charge|free(?!\s+(?:shipping|delivery|returns?)\b)|at a discount"
+    r"|discounted|at no cost|no charge|complimentary)\b"
     r"[^.!?]{0,60}?\b(?:review|opinion|feedback|testing|evaluation)"
     r"|(?:free|discounted) (?:sample|product|item|unit) (?:for|in exchange)"
     r"|disclaimer:?[^.!?]{0,40}(?:free|discount)"
+    r"|(?:refund|rebate|coupon|voucher|gift card|discount code)\b[^.!?]{0,60}?"
+    r"\b(?:for|after|in return for) (?:leaving|writing|posting|giving) (?:a|an|my|the)\b"
+    r"[^.!?]{0,20}?\b(?:review|rating)"
 )
 
+# The same disclosure in the other languages store-hosted reviews of the demo's kind of
+# products come in (the EU marketplaces): per language, phrases for "in exchange for", for
+# "received / was given", for "free / discounted" and for "review / testing". A text is
+# incentivised when one sentence has an exchange phrase followed by a review word, or a
+# received phrase, a free phrase and a review word in any order (word order differs by
+# language: "kostenlos zum Testen erhalten").
+INCENTIVE_CUES: dict[str, dict[str, str]] = {
+    "de": {
+        "exchange": r"im austausch (?:für|gegen)|gegen eine|als gegenleistung für",
+        "given": r"erhalten|bekommen|zur verfügung gestellt|zugeschickt|zugesandt|überlassen",
+        "free": r"kostenlos|kostenfrei|gratis|umsonst|vergünstigt|rabattiert|zum sonderpreis"
+        r"|mit rabatt|reduziert",
+        "review": r"bewertung|rezension|meinung|testbericht|zum testen|test|produkttest",
+    },
+    "fr": {
+        "exchange": r"en échange d['’]|en contrepartie d['’]",
+        "given": r"reçu|reçue|offert|offerte|fourni|fournie|envoyé|envoyée|obtenu",
+        "free": r"gratuitement|gratuit|gratuite|à prix réduit|avec une réduction|remisé"
+        r"|à titre gracieux|offert par|offerte par",
+        "review": r"avis|évaluation|commentaire|tester|test",
+    },
+    "es": {
+        "exchange": r"a cambio de",
+        "given": r"recibí|recibido|recibida|me enviaron|me regalaron|proporcionado|obtuve",
+        "free": r"gratis|gratuitamente|gratuito|sin coste|sin costo|con descuento"
+        r"|a precio reducido",
+        "review": r"opinión|reseña|valoración|comentario|probarlo|probar|prueba",
+    },
+    "it": {
+        "exchange": r"in cambio di|in cambio per",
+        "given": r"ricevuto|ricevuta|inviato|inviata|fornito|fornita|omaggiato",
+        "free": r"gratuitamente|gratis|in omaggio|scontato|scontata|a prezzo ridotto",
+        "review": r"recensione|opinione|valutazione|provarlo|provare|test",
+    },
+    "nl": {
+        "exchange": r"in ruil voor|in ruil van",
+        "given": r"ontvangen|gekregen|toegestuurd|opgestuurd",
+        "free": r"gratis|kosteloos|met korting|voor niets",
+        "review": r"review|recensie|beoordeling|mening|testen|test",
+    },
+}
+
+
+def _language_pattern(cues: dict[str, str]) -> str:
+    """One language's disclosure as a regex over a sentence (see INCENTIVE_CUES)."""
+    word = {name: rf"\b(?:{cue})\b" for name, cue in cues.items()}
+    sentence = r"[^.!?]*?"
+    any_order = "".join(f"(?={sentence}{word[name]})" for name in ("given", "free", "review"))
+    return rf"{word['exchange']}[^.!?]{{0,40}}?{word['review']}|(?:^|[.!?]\s*){any_order}"
+
+
+INCENTIVISED_PATTERNS = (INCENTIVISED_PATTERN, *map(_language_pattern, INCENTIVE_CUES.values()))
 
 # texts hashed together in minhash_signatures (bounds its temporary arrays)
 MINHASH_CHUNK = 50_000
 
-# every incentive disclosure contains one of these; a cheap first pass before the full pattern
-_INCENTIVE_WORDS = r"exchange|free|discount|no cost|no charge|complimentary"
+# every incentive disclosure contains one of these; a cheap first pass before the full patterns
+_INCENTIVE_WORDS = "|".join(
+    [
+        r"exchange|return for|free|discount|no cost|no charge|complimentary|refund|rebate|coupon"
+        r"|voucher|gift card",
+        *(f"{cues['exchange']}|{cues['free']}" for cues in INCENTIVE_CUES.values()),
+    ]
+)
 
 
 def incentivised(text: pd.Series) -> pd.Series:
-    """True where the text says the product was given free or discounted for the review."""
+    """True where the text says the product was given free or discounted for the review
+    (English, German, French, Spanish, Italian or Dutch wording)."""
     found = pd.Series(False, index=text.index)
     candidate = text.str.contains(_INCENTIVE_WORDS, case=False, regex=True)
     candidate = candidate.fillna(False).astype(bool)
     if candidate.any():
-        found[candidate] = text[candidate].str.contains(
-            INCENTIVISED_PATTERN, case=False, regex=True
-        )
+        chosen = text[candidate]
+        hit = pd.Series(False, index=chosen.index)
+        for pattern in INCENTIVISED_PATTERNS:
+            hit |= chosen.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool)
+        found[candidate] = hit
     return found.astype(bool)
 
 
