@@ -218,6 +218,7 @@ STOCK_SENTENCES = OPENERS + ("Five Stars", "Four Stars", "Love it", "Great produ
 WORD_CLASS_SHARES = (0.38, 0.45, 0.12, 0.05)
 STOCK_SHARE = 0.05  # sentences that are stock phrases ("Love it!", "Five stars.")
 ENDINGS = np.array([".", "!", "?"], dtype=object)
+TEXT_CHUNK = 50_000  # reviews whose text is composed at once
 
 
 def default_vocabulary() -> Path | None:
@@ -310,7 +311,22 @@ def composed_sentences(
 def varied_texts(
     rng: np.random.Generator, vocabulary: Vocabulary, rating: np.ndarray
 ) -> tuple[list[str], list[str]]:
-    """``(titles, bodies)``: a title of 3-7 words and 1-4 sentences of 3-30 words per review."""
+    """``(titles, bodies)``: a title of 3-7 words and 1-4 sentences of 3-30 words per review
+    (made a chunk of reviews at a time: the word arrays of a million reviews take gigabytes)."""
+    titles: list[str] = []
+    bodies: list[str] = []
+    for start in range(0, len(rating), TEXT_CHUNK):
+        chunk_titles, chunk_bodies = _varied_chunk(
+            rng, vocabulary, rating[start : start + TEXT_CHUNK]
+        )
+        titles += chunk_titles
+        bodies += chunk_bodies
+    return titles, bodies
+
+
+def _varied_chunk(
+    rng: np.random.Generator, vocabulary: Vocabulary, rating: np.ndarray
+) -> tuple[list[str], list[str]]:
     count = len(rating)
     positive = (rating - 1) / 4 * 0.8 + 0.1
     titles = composed_sentences(rng, vocabulary, rng.integers(3, 8, count), positive)

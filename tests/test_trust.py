@@ -641,3 +641,39 @@ def test_store_ratings_put_each_store_beside_the_others():
     others = reviews.loc[reviews["store"].ne("c"), "rating"].mean()
     assert rows["c"]["others_rating"] == pytest.approx(others, abs=1e-3)
     assert rows["c"]["rating"] > rows["a"]["rating"]
+
+
+def test_every_exchange_or_free_cue_holds_an_anchor_word_of_the_first_pass():
+    import re
+
+    from pipelines.trust.text import INCENTIVE_ANCHORS, INCENTIVE_CUES
+
+    for language, cues in INCENTIVE_CUES.items():
+        for kind in ("exchange", "free"):
+            for phrase in cues[kind].split("|"):
+                words = set(re.findall(r"\w+", phrase.replace("['’]", "")))
+                assert words & INCENTIVE_ANCHORS, (language, kind, phrase)
+
+
+def test_band_hashes_chunk_by_chunk_equal_hashing_whole_signatures(monkeypatch):
+    from pipelines.trust import text
+
+    rng = np.random.default_rng(4)
+    words = text.tokenise(
+        pd.Series([" ".join(rng.choice(WORDS, rng.integers(3, 30))) for _ in range(200)])
+    )
+    settings_ = {"shingle_words": 3, "min_words": 8, "seed": 11}
+    whole = text.minhash_signatures(words, permutations=40, **settings_)
+    expected = np.column_stack(
+        [
+            pd.util.hash_pandas_object(
+                pd.DataFrame(whole.to_numpy()[:, b * 4 : (b + 1) * 4]), index=False
+            ).to_numpy()
+            for b in range(10)
+        ]
+    )
+    monkeypatch.setattr(text, "MINHASH_CHUNK", 7)
+    chunked = text.band_hashes(words, bands=10, rows=4, **settings_)
+    assert list(chunked.index) == list(whole.index) and len(whole) > 100
+    assert (chunked.to_numpy() == expected).all()
+    assert (text.minhash_signatures(words, permutations=40, **settings_) == whole).all().all()

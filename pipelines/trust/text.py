@@ -16,7 +16,7 @@ INCENTIVISED_PATTERN = (
     r"|discounted|at no cost|no charge|complimentary)\b"
     r"[^.!?]{0,60}?\b(?:review|opinion|feedback|testing|evaluation)"
     r"|(?:free|discounted) (?:sample|product|item|unit) (?:for|in exchange)"
-    r"|disclaimer:?[^.!?]{0,40}(?:free|discount)"
+    r"|disclaimer:?[^.!?]{0,40}\b(?:free|discounted|discount)\b"
     r"|(?:refund|rebate|coupon|voucher|gift card|discount code)\b[^.!?]{0,60}?"
     r"\b(?:for|after|in return for) (?:leaving|writing|posting|giving) (?:a|an|my|the)\b"
     r"[^.!?]{0,20}?\b(?:review|rating)"
@@ -78,13 +78,21 @@ INCENTIVISED_PATTERNS = (INCENTIVISED_PATTERN, *map(_language_pattern, INCENTIVE
 # texts hashed together in minhash_signatures (bounds its temporary arrays)
 MINHASH_CHUNK = 50_000
 
-# every incentive disclosure contains one of these; a cheap first pass before the full patterns
-_INCENTIVE_WORDS = "|".join(
-    [
-        r"exchange|return for|free|discount|no cost|no charge|complimentary|refund|rebate|coupon"
-        r"|voucher|gift card",
-        *(f"{cues['exchange']}|{cues['free']}" for cues in INCENTIVE_CUES.values()),
-    ]
+# Every disclosure the patterns find holds one of these words (whole): a cheap first pass by
+# word set before the full patterns (one alternation of many words would scan every text
+# once per word).
+INCENTIVE_ANCHORS = frozenset(
+    """
+    exchange return free discount discounted cost charge complimentary refund rebate coupon
+    voucher gift disclaimer
+    austausch gegen gegenleistung kostenlos kostenfrei gratis umsonst vergünstigt rabattiert
+    sonderpreis rabatt reduziert
+    échange contrepartie gratuitement gratuit gratuite réduit réduction remisé gracieux
+    offert offerte
+    cambio gratuito gratuitamente coste costo descuento reducido
+    omaggio scontato scontata ridotto
+    ruil kosteloos korting niets
+    """.split()
 )
 
 
@@ -92,14 +100,18 @@ def incentivised(text: pd.Series) -> pd.Series:
     """True where the text says the product was given free or discounted for the review
     (English, German, French, Spanish, Italian or Dutch wording)."""
     found = pd.Series(False, index=text.index)
-    candidate = text.str.contains(_INCENTIVE_WORDS, case=False, regex=True)
-    candidate = candidate.fillna(False).astype(bool)
+    find = _WORD.findall
+
+    def may_disclose(value: object) -> bool:
+        return isinstance(value, str) and not INCENTIVE_ANCHORS.isdisjoint(find(value.lower()))
+
+    candidate = np.fromiter(map(may_disclose, text.astype(object)), dtype=bool, count=len(text))
     if candidate.any():
         chosen = text[candidate]
         hit = pd.Series(False, index=chosen.index)
         for pattern in INCENTIVISED_PATTERNS:
             hit |= chosen.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool)
-        found[candidate] = hit
+        found[candidate] = hit.to_numpy()
     return found.astype(bool)
 
 
@@ -128,6 +140,20 @@ def word_count(words: pd.Series) -> pd.Series:
     return words.str.len().astype(float)
 
 
+def _permutations(seed: int, permutations: int) -> tuple[np.ndarray, np.ndarray]:
+    """The odd multipliers and offsets of the MinHash permutations (fixed by ``seed``)."""
+    rng = np.random.default_rng(seed)
+    odd = rng.integers(1, 2**63, size=permutations, dtype=np.uint64)
+    offsets = rng.integers(0, 2**63, size=permutations, dtype=np.uint64)
+    return odd * np.uint64(2) + np.uint64(1), offsets
+
+
+def _long_enough(words: pd.Series, shingle_words: int, min_words: int) -> pd.Series:
+    """The word lists with at least ``min_words`` (and a whole shingle) words."""
+    long_enough = words.str.len() >= max(min_words, shingle_words)
+    return words[long_enough.fillna(False).astype(bool)]
+
+
 def minhash_signatures(
     words: pd.Series, *, shingle_words: int, permutations: int, min_words: int, seed: int
 ) -> pd.DataFrame:
@@ -137,21 +163,42 @@ def minhash_signatures(
     pandas' vectorised hash, shingles are combined from neighbouring word hashes, and each
     permutation is an odd multiply-add modulo 2^64, reduced per text with ``minimum.reduceat``.
     """
-    long_enough = words.str.len() >= max(min_words, shingle_words)
-    words = words[long_enough.fillna(False).astype(bool)]
+    words = _long_enough(words, shingle_words, min_words)
     if words.empty:
         return pd.DataFrame(index=words.index)
-    rng = np.random.default_rng(seed)
-    odd = rng.integers(1, 2**63, size=permutations, dtype=np.uint64)
-    multipliers = odd * np.uint64(2) + np.uint64(1)
-    offsets = rng.integers(0, 2**63, size=permutations, dtype=np.uint64)
+    multipliers, offsets = _permutations(seed, permutations)
+    signature = np.empty((len(words), permutations), dtype=np.uint64)
     # texts are independent: a chunk at a time keeps the word arrays small (a million
     # reviews explode into tens of millions of words)
-    parts = [
-        _signature_chunk(words.iloc[i : i + MINHASH_CHUNK], shingle_words, multipliers, offsets)
-        for i in range(0, len(words), MINHASH_CHUNK)
-    ]
-    return pd.DataFrame(np.concatenate(parts), index=words.index)
+    for i in range(0, len(words), MINHASH_CHUNK):
+        chunk = words.iloc[i : i + MINHASH_CHUNK]
+        signature[i : i + len(chunk)] = _signature_chunk(chunk, shingle_words, multipliers, offsets)
+    return pd.DataFrame(signature, index=words.index)
+
+
+def band_hashes(
+    words: pd.Series, *, shingle_words: int, bands: int, rows: int, min_words: int, seed: int
+) -> pd.DataFrame:
+    """One uint64 column per LSH band: the hash of the band's ``rows`` MinHash values, for
+    each word list long enough (as ``minhash_signatures``, whose band columns they hash).
+
+    Computed a chunk of texts at a time, so the whole signature (bands x rows values per
+    text, 320 MB for a million reviews) is never held at once.
+    """
+    words = _long_enough(words, shingle_words, min_words)
+    hashes = np.empty((len(words), bands), dtype=np.uint64)
+    if words.empty:
+        return pd.DataFrame(hashes, index=words.index)
+    multipliers, offsets = _permutations(seed, bands * rows)
+    for i in range(0, len(words), MINHASH_CHUNK):
+        chunk = words.iloc[i : i + MINHASH_CHUNK]
+        signature = _signature_chunk(chunk, shingle_words, multipliers, offsets)
+        for band in range(bands):
+            band_values = pd.DataFrame(signature[:, band * rows : (band + 1) * rows])
+            hashes[i : i + len(chunk), band] = pd.util.hash_pandas_object(
+                band_values, index=False
+            ).to_numpy()
+    return pd.DataFrame(hashes, index=words.index)
 
 
 def _signature_chunk(
@@ -196,22 +243,15 @@ def near_duplicates(
     found with hashing per (block, band), never by comparing pairs, so the cost is linear.
     """
     flagged = pd.Series(False, index=words.index)
-    signature = minhash_signatures(
-        words,
-        shingle_words=shingle_words,
-        permutations=bands * rows,
-        min_words=min_words,
-        seed=seed,
+    hashes = band_hashes(
+        words, shingle_words=shingle_words, bands=bands, rows=rows, min_words=min_words, seed=seed
     )
-    if len(signature) < 2:
+    if len(hashes) < 2:
         return flagged
-    values = signature.to_numpy()
-    block_key = pd.util.hash_array(block.loc[signature.index].astype(str).to_numpy(dtype=object))
-    hit = np.zeros(len(values), dtype=bool)
+    block_key = pd.util.hash_array(block.loc[hashes.index].astype(str).to_numpy(dtype=object))
+    hit = np.zeros(len(hashes), dtype=bool)
     for band in range(bands):
-        band_values = values[:, band * rows : (band + 1) * rows]
-        band_hash = pd.util.hash_pandas_object(pd.DataFrame(band_values), index=False).to_numpy()
-        keys = pd.Series(band_hash ^ (block_key * np.uint64(0x100000001B3)))
+        keys = pd.Series(hashes[band].to_numpy() ^ (block_key * np.uint64(0x100000001B3)))
         hit |= keys.duplicated(keep=False).to_numpy()
-    flagged.loc[signature.index] = hit
+    flagged.loc[hashes.index] = hit
     return flagged
