@@ -646,13 +646,13 @@ def test_store_ratings_put_each_store_beside_the_others():
 def test_every_exchange_or_free_cue_holds_an_anchor_word_of_the_first_pass():
     import re
 
-    from pipelines.trust.text import INCENTIVE_ANCHORS, INCENTIVE_CUES
+    from pipelines.trust.text import INCENTIVE_CUES, LANGUAGE_ANCHORS
 
     for language, cues in INCENTIVE_CUES.items():
         for kind in ("exchange", "free"):
             for phrase in cues[kind].split("|"):
                 words = set(re.findall(r"\w+", phrase.replace("['’]", "")))
-                assert words & INCENTIVE_ANCHORS, (language, kind, phrase)
+                assert words & LANGUAGE_ANCHORS[language], (language, kind, phrase)
 
 
 def test_band_hashes_chunk_by_chunk_equal_hashing_whole_signatures(monkeypatch):

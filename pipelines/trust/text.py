@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -78,41 +79,53 @@ INCENTIVISED_PATTERNS = (INCENTIVISED_PATTERN, *map(_language_pattern, INCENTIVE
 # texts hashed together in minhash_signatures (bounds its temporary arrays)
 MINHASH_CHUNK = 50_000
 
-# Every disclosure the patterns find holds one of these words (whole): a cheap first pass by
-# word set before the full patterns (one alternation of many words would scan every text
-# once per word).
-INCENTIVE_ANCHORS = frozenset(
-    """
-    exchange return free discount discounted cost charge complimentary refund rebate coupon
-    voucher gift disclaimer
-    austausch gegen gegenleistung kostenlos kostenfrei gratis umsonst vergünstigt rabattiert
-    sonderpreis rabatt reduziert
-    échange contrepartie gratuitement gratuit gratuite réduit réduction remisé gracieux
-    offert offerte
-    cambio gratuito gratuitamente coste costo descuento reducido
-    omaggio scontato scontata ridotto
-    ruil kosteloos korting niets
-    """.split()
+# Every disclosure a pattern finds holds one of its anchor words (whole): a cheap first pass
+# by word set picks the texts each pattern is run on (one alternation of many words would
+# scan every text once per word, and most texts hold no anchor at all).
+ENGLISH_ANCHORS = frozenset(
+    "exchange return free discount discounted cost charge complimentary refund rebate coupon"
+    " voucher gift disclaimer".split()
 )
+
+
+def _cue_anchors(cues: dict[str, str]) -> frozenset[str]:
+    """The words of a language's exchange and free phrases (each phrase holds one)."""
+    phrases = (cues["exchange"] + "|" + cues["free"]).replace("['’]", "").split("|")
+    return frozenset(word for phrase in phrases for word in re.findall(r"\w+", phrase))
+
+
+# the small words of those phrases, too common to pick texts by
+_STOP_ANCHORS = frozenset(
+    "a à al als avec con d de di eine en für im in met mit par per precio prezzo prix sin"
+    " titre une van voor zum".split()
+)
+LANGUAGE_ANCHORS = {
+    language: _cue_anchors(cues) - _STOP_ANCHORS for language, cues in INCENTIVE_CUES.items()
+}
+PATTERN_ANCHORS = (ENGLISH_ANCHORS, *LANGUAGE_ANCHORS.values())  # as INCENTIVISED_PATTERNS
+INCENTIVE_ANCHORS = frozenset().union(*PATTERN_ANCHORS)
 
 
 def incentivised(text: pd.Series) -> pd.Series:
     """True where the text says the product was given free or discounted for the review
     (English, German, French, Spanish, Italian or Dutch wording)."""
-    found = pd.Series(False, index=text.index)
     find = _WORD.findall
 
-    def may_disclose(value: object) -> bool:
-        return isinstance(value, str) and not INCENTIVE_ANCHORS.isdisjoint(find(value.lower()))
+    def anchors(value: object) -> frozenset[str]:
+        if not isinstance(value, str):
+            return frozenset()
+        return INCENTIVE_ANCHORS.intersection(find(value.lower()))
 
-    candidate = np.fromiter(map(may_disclose, text.astype(object)), dtype=bool, count=len(text))
-    if candidate.any():
-        chosen = text[candidate]
-        hit = pd.Series(False, index=chosen.index)
-        for pattern in INCENTIVISED_PATTERNS:
-            hit |= chosen.str.contains(pattern, case=False, regex=True).fillna(False).astype(bool)
-        found[candidate] = hit.to_numpy()
-    return found.astype(bool)
+    held = [anchors(value) for value in text.astype(object)]
+    found = np.zeros(len(text), dtype=bool)
+    for pattern, wanted in zip(INCENTIVISED_PATTERNS, PATTERN_ANCHORS, strict=True):
+        candidate = np.fromiter((not wanted.isdisjoint(h) for h in held), bool, len(held))
+        candidate &= ~found
+        if candidate.any():
+            chosen = text[candidate]
+            hit = chosen.str.contains(pattern, case=False, regex=True).fillna(False)
+            found[candidate] = hit.to_numpy(dtype=bool)
+    return pd.Series(found, index=text.index)
 
 
 _WORD = re.compile(r"\w+")
@@ -124,12 +137,10 @@ def tokenise(text: pd.Series) -> pd.Series:
     Each distinct word is one shared string object: a million reviews hold tens of millions
     of words but a small vocabulary, so sharing saves gigabytes.
     """
-    vocabulary: dict[str, str] = {}
-    shared = vocabulary.setdefault
     find = _WORD.findall
 
     def words(value: str) -> list[str]:
-        return [shared(word, word) for word in find(value)]
+        return list(map(sys.intern, find(value)))
 
     lowered = text.str.lower()
     return lowered.astype(object).map(words, na_action="ignore")
