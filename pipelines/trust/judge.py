@@ -125,14 +125,16 @@ def test_subsets(reviews: pd.DataFrame, config: TrustConfig) -> tuple[pd.DataFra
         masks["burst_day"] = burst_days(reviews, config)
     else:
         skipped["burst_day"] = "no review dates"
-    text = _review_text(reviews)
-    if text is not None and text.notna().any():
-        masks["incentivised"] = incentivised(text)
+    texts = [reviews[c] for c in ("title", "body") if c in reviews.columns]
+    text = reviews["body"] if "body" in reviews.columns else texts[0] if texts else None
+    if any(part.notna().any() for part in texts):
+        # title and body apart: no disclosure pattern crosses a sentence end, and joining
+        # them would copy every review's text (400 MB for a million reviews)
+        masks["incentivised"] = np.logical_or.reduce([incentivised(part) for part in texts])
         block = reviews["product_id"].astype(str).radd("product:")
         if "brand" in reviews.columns:
             block = reviews["brand"].radd("brand:").fillna(block)
-        body = reviews["body"] if "body" in reviews.columns else text
-        words = tokenise(body)
+        words = tokenise(text)
         masks["repeated_text"] = near_duplicates(
             words,
             block,
@@ -152,18 +154,6 @@ def test_subsets(reviews: pd.DataFrame, config: TrustConfig) -> tuple[pd.DataFra
     else:
         skipped["single_brand"] = "no brand"
     return masks, skipped
-
-
-def _review_text(reviews: pd.DataFrame) -> pd.Series | None:
-    """Title and body joined (either may be missing); None when the frame has neither."""
-    parts = [reviews[c] for c in ("title", "body") if c in reviews.columns]
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    title, body = parts
-    joined = (title.fillna("") + ". " + body.fillna("")).where(title.notna() | body.notna())
-    return joined
 
 
 def burst_days(reviews: pd.DataFrame, config: TrustConfig) -> pd.Series:
