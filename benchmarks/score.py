@@ -4,35 +4,54 @@
 
 Listings and reviews are generated as the store returns them (``read_offers``,
 ``read_reviews``): several stores per product, GTIN/ASIN/MPN identifiers, titles naming
-brand, model, kind and capacity, and review text from a small template grammar (stock
-phrases repeat, as they do in real reviews; most long sentences are unique), dated over two
-years, most verified. The real ``pipelines.run.score`` runs on them; the incremental part
-saves the first run's per-product inputs and sentence cache to a store (``--db``), adds new
-reviews (``--new-share`` of the total, on ``--touched-share`` of the products) and rescores
-with what the store hands back. The last line printed is a JSON object of the figures.
+brand, model, kind and capacity, dated over two years, most verified. Review text
+(``--text``):
+
+- ``varied`` (the default): sentences composed word by word from a large vocabulary, as
+  varied as real text, so the sentiment cache cannot answer for the scorer: function words
+  (negations and boosters among them), the content words of the real review set
+  (``--vocabulary``, read in place, e.g. ``../shared/realpages/reviews/``), VADER's own
+  sentiment words (positive ones more likely in higher-rated reviews) and the back-care
+  aspect words; a few stock phrases repeat, as they do in real reviews. The share of unique
+  sentences the scorer saw is printed.
+- ``templates``: the earlier small template grammar (most sentences repeat), kept to compare.
+
+The real ``pipelines.run.score`` runs on them; the incremental part saves the first run's
+per-product inputs and sentence cache to a store (``--db``), adds new reviews
+(``--new-share`` of the total, on ``--touched-share`` of the products) and rescores with what
+the store hands back. Wall time and CPU time (this process plus its worker processes) are
+printed for both; on a shared machine the CPU time is the steadier figure. The last line
+printed is a JSON object of the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
+import re
 import resource
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from vaderSentiment import vaderSentiment
 
 from backrank.core.config import DEFAULT_CATEGORIES
 from backrank.core.store import Store
 from pipelines.run import score
 from pipelines.sentiment import SENTIMENT_VERSION
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_REVIEWS = Path("realpages/reviews/amazon-fashion-5core-reviews.json.gz")
 
 NOW = datetime(2024, 7, 1, 12, tzinfo=UTC)
 STORES = ("demo-amazon", "demo-shopify", "demo-woo", "demo-walmart")
@@ -180,21 +199,171 @@ def _sentence(rng: np.random.Generator, rating: float) -> str:
     return phrase[0].upper() + phrase[1:] + "."
 
 
+# --- varied review text: composed from a large vocabulary ---------------------------------
+FUNCTION_WORDS = (
+    "i", "it", "the", "a", "and", "but", "not", "very", "really", "so", "my", "this", "was",
+    "is", "for", "with", "to", "of", "on", "in", "after", "too", "just", "never", "no",
+    "quite", "more", "than", "when", "we", "they", "would", "could", "have", "had", "be",
+    "been", "that", "at", "as", "because", "still", "even", "also", "only", "much", "its",
+    "an", "or", "if", "about", "didn't", "doesn't", "isn't", "can't", "extremely", "barely",
+)  # fmt: skip
+DOMAIN_WORDS = (
+    *ASPECT_WORDS, "table", "stretcher", "traction", "belt", "inversion", "lumbar", "spine",
+    "sciatica", "pain", "relief", "neck", "posture", "decompression", "wheel", "bar", "door",
+    "ankle", "foam", "strap", "buckle", "pump", "collar", "assembly", "bolts", "manual",
+    "warranty", "shipping", "box", "seller", "refund", "return", "squeak", "wobble",
+)  # fmt: skip
+STOCK_SENTENCES = OPENERS + ("Five Stars", "Four Stars", "Love it", "Great product")
+# word classes of a sentence: function, content, sentiment, aspect words
+WORD_CLASS_SHARES = (0.38, 0.45, 0.12, 0.05)
+STOCK_SHARE = 0.05  # sentences that are stock phrases ("Love it!", "Five stars.")
+ENDINGS = np.array([".", "!", "?"], dtype=object)
+TEXT_CHUNK = 50_000  # reviews whose text is composed at once
+
+
+def default_vocabulary() -> Path | None:
+    """The real review set beside the repository (``../shared``), if there."""
+    for shared in (REPO.parent / "shared", REPO.parent.parent / "shared"):
+        if (shared / REAL_REVIEWS).is_file():
+            return shared / REAL_REVIEWS
+    return None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Word pools, each most frequent first: content words of real reviews, VADER's
+    positive and negative words, and the back-care aspect words."""
+
+    content: np.ndarray
+    positive: np.ndarray
+    negative: np.ndarray
+    function: np.ndarray
+    aspect: np.ndarray
+
+
+def load_vocabulary(real_reviews: Path) -> Vocabulary:
+    """Pools from the real review set (JSON lines, gzipped, read in place) and VADER's lexicon."""
+    lexicon: dict[str, float] = {}
+    lexicon_file = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
+    for line in lexicon_file.read_text(encoding="utf-8").splitlines():
+        word, valence, *_ = line.split("\t")
+        if re.fullmatch(r"[a-z]{3,}", word):
+            lexicon[word] = float(valence)
+    counts: dict[str, int] = {}
+    with gzip.open(real_reviews, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            review = json.loads(line)
+            for key in ("reviewText", "summary"):
+                text = review.get(key)
+                for word in re.findall(
+                    r"[a-z][a-z']+", text.lower() if isinstance(text, str) else ""
+                ):
+                    counts[word] = counts.get(word, 0) + 1
+    skip = set(FUNCTION_WORDS) | set(lexicon)
+    content = sorted((w for w in counts if w not in skip), key=lambda w: -counts[w])
+    by_use = sorted(lexicon, key=lambda w: -counts.get(w, 0))  # words real reviews use first
+    return Vocabulary(
+        content=np.array(content, dtype=object),
+        positive=np.array([w for w in by_use if lexicon[w] >= 0.5], dtype=object),
+        negative=np.array([w for w in by_use if lexicon[w] <= -0.5], dtype=object),
+        function=np.array(FUNCTION_WORDS, dtype=object),
+        aspect=np.array(DOMAIN_WORDS, dtype=object),
+    )
+
+
+def _ranked(rng: np.random.Generator, pool: np.ndarray, count: int) -> np.ndarray:
+    """``count`` words of ``pool``, frequent (early) ones likelier, as word use is skewed."""
+    return pool[(len(pool) * rng.random(count) ** 2.5).astype(np.int64)]
+
+
+def composed_sentences(
+    rng: np.random.Generator, vocabulary: Vocabulary, lengths: np.ndarray, positive: np.ndarray
+) -> list[str]:
+    """One sentence per entry of ``lengths`` (words); ``positive`` (per sentence) is the
+    chance that a sentiment word is a positive one. Vectorised over all words at once."""
+    total = int(lengths.sum())
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    kind = rng.choice(4, total, p=WORD_CLASS_SHARES)
+    words = np.empty(total, dtype=object)
+    for code, pool in ((0, vocabulary.function), (1, vocabulary.content), (3, vocabulary.aspect)):
+        where = kind == code
+        words[where] = _ranked(rng, pool, int(where.sum()))
+    feeling = kind == 2
+    upbeat = rng.random(total) < positive[owner]
+    for where, pool in (
+        (feeling & upbeat, vocabulary.positive),
+        (feeling & ~upbeat, vocabulary.negative),
+    ):
+        words[where] = _ranked(rng, pool, int(where.sum()))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    words[starts] = [word.capitalize() for word in words[starts]]
+    endings = ENDINGS[rng.choice(3, len(lengths), p=(0.8, 0.15, 0.05))]
+    words[ends - 1] = words[ends - 1] + endings
+    flat = words.tolist()
+    sentences = [" ".join(flat[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    stock = np.flatnonzero(rng.random(len(lengths)) < STOCK_SHARE)
+    for index, phrase in zip(stock.tolist(), rng.choice(STOCK_SENTENCES, len(stock)), strict=True):
+        sentences[index] = phrase if phrase[-1] in ".!?" else phrase + "!"
+    return sentences
+
+
+def varied_texts(
+    rng: np.random.Generator, vocabulary: Vocabulary, rating: np.ndarray
+) -> tuple[list[str], list[str]]:
+    """``(titles, bodies)``: a title of 3-7 words and 1-4 sentences of 3-30 words per review
+    (made a chunk of reviews at a time: the word arrays of a million reviews take gigabytes)."""
+    titles: list[str] = []
+    bodies: list[str] = []
+    for start in range(0, len(rating), TEXT_CHUNK):
+        chunk_titles, chunk_bodies = _varied_chunk(
+            rng, vocabulary, rating[start : start + TEXT_CHUNK]
+        )
+        titles += chunk_titles
+        bodies += chunk_bodies
+    return titles, bodies
+
+
+def _varied_chunk(
+    rng: np.random.Generator, vocabulary: Vocabulary, rating: np.ndarray
+) -> tuple[list[str], list[str]]:
+    count = len(rating)
+    positive = (rating - 1) / 4 * 0.8 + 0.1
+    titles = composed_sentences(rng, vocabulary, rng.integers(3, 8, count), positive)
+    per_review = rng.integers(1, 5, count)
+    lengths = np.clip(rng.poisson(9, int(per_review.sum())) + 3, 3, 30)
+    sentences = composed_sentences(rng, vocabulary, lengths, np.repeat(positive, per_review))
+    ends = np.cumsum(per_review).tolist()
+    starts = [0, *ends[:-1]]
+    bodies = [" ".join(sentences[a:b]) for a, b in zip(starts, ends, strict=True)]
+    return titles, bodies
+
+
+def template_texts(rng: np.random.Generator, rating: np.ndarray) -> tuple[list[str], list[str]]:
+    """``(titles, bodies)`` from the small template grammar (the earlier benchmark's text)."""
+    texts, titles = [], []
+    for stars in rating:
+        texts.append(" ".join(_sentence(rng, stars) for _ in range(int(rng.integers(1, 5)))))
+        titles.append(str(rng.choice(OPENERS)))
+    return titles, texts
+
+
 def synthetic_reviews(
     listings: pd.DataFrame, count: int, rng: np.random.Generator, *, start: int = 0,
-    products: np.ndarray | None = None,
+    products: np.ndarray | None = None, vocabulary: Vocabulary | None = None,
 ) -> pd.DataFrame:  # fmt: skip
-    """``read_reviews``-shaped reviews, popular listings getting most (Zipf-like)."""
+    """``read_reviews``-shaped reviews, popular listings getting most (Zipf-like); text
+    composed from ``vocabulary``, or from the template grammar without one."""
     pool = listings if products is None else listings[listings["model"].isin(products)]
     weights = 1.0 / np.arange(1, len(pool) + 1) ** 0.8
     picked = rng.choice(len(pool), count, p=weights / weights.sum())
     chosen = pool.iloc[rng.permutation(len(pool))].iloc[picked]
     rating = np.clip(np.round(rng.normal(4.1, 1.1, count)), 1, 5)
     days = rng.integers(0, 730, count)
-    texts, titles = [], []
-    for stars in rating:
-        texts.append(" ".join(_sentence(rng, stars) for _ in range(int(rng.integers(1, 5)))))
-        titles.append(str(rng.choice(OPENERS)))
+    if vocabulary is None:
+        titles, texts = template_texts(rng, rating)
+    else:
+        titles, texts = varied_texts(rng, vocabulary, rating)
     authors = [
         f"{FIRST[a % len(FIRST)]} {chr(65 + b % 26)}. {c}"
         for a, b, c in zip(
@@ -235,6 +404,19 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def _descendants(root: int) -> list[int]:
     """Every process under ``root`` (workers, the forkserver), from /proc parent ids."""
     parents: dict[int, list[int]] = {}
@@ -258,22 +440,34 @@ def _descendants(root: int) -> list[int]:
 
 class PeakMemory:
     """Samples the resident memory of this process and all its descendants together, so
-    worker processes count while they run (ru_maxrss only knows the largest child)."""
+    worker processes count while they run (ru_maxrss only knows the largest child), and the
+    CPU seconds each descendant used (its last sample; workers are not our children, so
+    RUSAGE_CHILDREN never sees them)."""
 
     def __init__(self, interval: float = 0.25) -> None:
         self.interval = interval
         self.peak_total_kb = 0
         self.peak_worker_kb = 0
+        self.worker_cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            workers = [_rss_kb(pid) for pid in _descendants(me)]
+            descendants = _descendants(me)
+            workers = [_rss_kb(pid) for pid in descendants]
             self.peak_total_kb = max(self.peak_total_kb, _rss_kb(me) + sum(workers))
             self.peak_worker_kb = max([self.peak_worker_kb, *workers])
+            for pid in descendants:
+                used = _cpu_seconds(pid)
+                if used is not None:
+                    self.worker_cpu[pid] = used
             self._stop.wait(self.interval)
+
+    def workers_cpu_seconds(self) -> float:
+        """CPU seconds of every descendant seen so far (to within one sampling interval)."""
+        return sum(self.worker_cpu.values())
 
     def start(self) -> None:
         self._thread.start()
@@ -303,27 +497,44 @@ def main() -> None:
     parser.add_argument("--touched-share", type=float, default=0.01, help="products they hit")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--text", choices=("varied", "templates"), default="varied",
+        help="review text: composed from a large vocabulary, or the old template grammar",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vocabulary", type=Path, default=default_vocabulary(),
+        help=f"the real review set the content words come from (default: ../shared/{REAL_REVIEWS})",
+    )  # fmt: skip
+    parser.add_argument(
         "--db", help="store for the incremental part: SQLite path or postgresql:// URL "
         "(default: a temporary SQLite file)",
     )  # fmt: skip
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
+    vocabulary = None
+    if args.text == "varied":
+        if args.vocabulary is None or not args.vocabulary.is_file():
+            parser.error(f"no real review set at {args.vocabulary}: pass --vocabulary PATH")
+        vocabulary = load_vocabulary(args.vocabulary)
 
     started = time.perf_counter()
     listings = synthetic_listings(args.products, rng)
-    reviews = synthetic_reviews(listings, args.reviews, rng)
+    reviews = synthetic_reviews(listings, args.reviews, rng, vocabulary=vocabulary)
     offers = listings.drop(columns=["model"])
     print(f"generated {len(offers)} listings, {len(reviews)} reviews"
           f" ({time.perf_counter() - started:.1f} s)", flush=True)  # fmt: skip
 
     memory = PeakMemory()
     memory.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     full = score(offers, reviews, categories=DEFAULT_CATEGORIES, catalog_scoring={}, now=NOW)
     full_seconds = time.perf_counter() - started
+    full_cpu = time.process_time() - cpu_started + memory.workers_cpu_seconds()
     counts = full.summary["counts"]
-    print(f"full scoring: {full_seconds:.1f} s, {counts['products']} products,"
-          f" {counts['sentences_computed']} sentences"
+    sentences = full.new_sentence_cache_rows["sentence"]
+    unique_share = sentences.nunique() / max(len(sentences), 1)
+    print(f"full scoring: {full_seconds:.1f} s ({full_cpu:.1f} s CPU, main and workers),"
+          f" {counts['products']} products, {counts['sentences_computed']} sentences,"
+          f" {unique_share:.1%} of them unique"
           f" ({len(reviews) / full_seconds:,.0f} reviews/s)", flush=True)  # fmt: skip
     print(f"  steps: {full.summary['timings']}", flush=True)
 
@@ -343,10 +554,13 @@ def main() -> None:
         new_count = int(len(reviews) * args.new_share)
         models = listings["model"].unique()
         touched = rng.choice(models, max(1, int(len(models) * args.touched_share)), False)
-        new = synthetic_reviews(listings, new_count, rng, start=len(reviews), products=touched)
+        new = synthetic_reviews(
+            listings, new_count, rng, start=len(reviews), products=touched, vocabulary=vocabulary
+        )
         refreshed = pd.concat([reviews, new], ignore_index=True)
 
-        started = time.perf_counter()
+        workers_before = memory.workers_cpu_seconds()
+        started, cpu_started = time.perf_counter(), time.process_time()
         previous_inputs = store.read_product_inputs()
         again = score(
             offers,
@@ -360,9 +574,13 @@ def main() -> None:
         store.save_product_inputs(2, again.product_inputs)
         store.save_review_sentences(again.new_sentence_cache_rows, SENTIMENT_VERSION)
         incremental_seconds = time.perf_counter() - started
+        incremental_cpu = (
+            time.process_time() - cpu_started + memory.workers_cpu_seconds() - workers_before
+        )
     counts = again.summary["counts"]
     print(f"incremental rescoring after {new_count} new reviews on {len(touched)} models:"
-          f" {incremental_seconds:.1f} s, {counts['products_rescored']} products rescored,"
+          f" {incremental_seconds:.1f} s ({incremental_cpu:.1f} s CPU),"
+          f" {counts['products_rescored']} products rescored,"
           f" {counts['products_reused']} reused", flush=True)  # fmt: skip
     print(f"  steps: {again.summary['timings']}", flush=True)
     memory.stop()
@@ -375,10 +593,14 @@ def main() -> None:
                 "products": args.products,
                 "listings": len(offers),
                 "reviews": len(reviews),
+                "text": args.text,
+                "unique_sentence_share": round(unique_share, 4),
                 "full_seconds": round(full_seconds, 2),
+                "full_cpu_seconds": round(full_cpu, 2),
                 "reviews_per_second": round(len(reviews) / full_seconds),
                 "new_reviews": new_count,
                 "incremental_seconds": round(incremental_seconds, 2),
+                "incremental_cpu_seconds": round(incremental_cpu, 2),
                 "products_rescored": counts["products_rescored"],
                 "full_steps": full_steps,
                 "incremental_steps": again.summary["timings"],

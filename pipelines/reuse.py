@@ -18,7 +18,7 @@ import pandas as pd
 # What each product keeps between runs: computed from its own listings and reviews only.
 PER_PRODUCT_RESULTS = (
     "specs", "trust_grade", "kept_share", "tests_failed", "tests_warned", "mean_suspicion",
-    "trusted_reviews", "trusted_mean", "report_card", "pros", "cons",
+    "trusted_reviews", "trusted_mean", "report_card", "store_ratings", "pros", "cons",
 )  # fmt: skip
 
 # Listing fields a product's fingerprint covers (fetched_at and run ids change every crawl).

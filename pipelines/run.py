@@ -324,7 +324,7 @@ def per_product_results(
             results[column] = None
     for column in ("specs",):
         results[column] = [v if isinstance(v, dict) else {} for v in results[column]]
-    for column in ("pros", "cons", "report_card"):
+    for column in ("pros", "cons", "report_card", "store_ratings"):
         results[column] = [v if isinstance(v, list) else [] for v in results[column]]
     return FreshResults(results[["product_id", *PER_PRODUCT_RESULTS]], scored, new_rows, skipped)
 

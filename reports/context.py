@@ -118,6 +118,7 @@ class ProductView:
     composite_score: float | None = None
     score_breakdown: tuple[details.ScorePart, ...] = ()
     report_card: tuple[details.TrustTest, ...] = ()
+    store_ratings: tuple[details.StoreRating, ...] = ()
     badges: tuple[details.Badge, ...] = ()
     pros: tuple[details.Aspect, ...] = ()
     cons: tuple[details.Aspect, ...] = ()
@@ -499,6 +500,7 @@ def _with_details(
         view,
         score_breakdown=details.score_breakdown(row.get("score_breakdown")),
         report_card=details.report_card(row.get("report_card")),
+        store_ratings=details.store_ratings(row.get("store_ratings")),
         pros=details.aspects(row.get("pros"), may_quote),
         cons=details.aspects(row.get("cons"), may_quote),
         specs=details.specs(row.get("specs")),

@@ -60,6 +60,24 @@ class TrustTest:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StoreRating:
+    """One store's reviews of a product beside the other stores' (the rating gap)."""
+
+    store: str
+    reviews: int | None
+    rating: float | None
+    low_share: float | None  # share of its rated reviews with 1-3 stars
+    others_rating: float | None  # mean rating of the product's reviews at the other stores
+
+    @property
+    def gap(self) -> float | None:
+        """Stars this store's reviews rate the product above (+) or below (-) the others'."""
+        if self.rating is None or self.others_rating is None:
+            return None
+        return self.rating - self.others_rating
+
+
+@dataclass(frozen=True, kw_only=True)
 class Quote:
     text: str
     store: str
@@ -152,6 +170,25 @@ def report_card(value: object) -> tuple[TrustTest, ...]:
             )
         )
     return tuple(rows)
+
+
+def store_ratings(value: object) -> tuple[StoreRating, ...]:
+    """Per-store ratings, the store with the most reviews first; () when absent."""
+    rows = []
+    for row in map(values.mapping, values.items(value)):
+        store = values.text(row.get("store"))
+        if not store:
+            continue
+        rows.append(
+            StoreRating(
+                store=store,
+                reviews=values.integer(row.get("reviews")),
+                rating=values.number(row.get("rating")),
+                low_share=values.number(row.get("low_share")),
+                others_rating=values.number(row.get("others_rating")),
+            )
+        )
+    return tuple(sorted(rows, key=lambda r: (-(r.reviews or 0), r.store)))
 
 
 def aspects(

@@ -91,6 +91,16 @@ def percent(value: float | None) -> str:
     return f"{Decimal(str(float(value) * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
 
 
+def gap(value: float | None) -> str:
+    """A rating difference in stars, signed: ``"+0.42"``, ``"−0.30"``; ``"—"`` when unknown."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return MISSING
+    shown = Decimal(str(abs(float(value)))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if shown == 0:
+        return "0.00"
+    return f"{'+' if value > 0 else '−'}{shown}"
+
+
 def pvalue(value: float | None) -> str:
     """A p-value: ``"p < 0.001"`` for tiny ones, else three decimals; ``"—"`` when not run."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -120,6 +130,7 @@ FILTERS = {
     "number": number,
     "percent": percent,
     "pvalue": pvalue,
+    "gap": gap,
     "date": date,
     "sort_key": sort_key,
     "money": money,

@@ -21,6 +21,13 @@ TRUST_THRESHOLD_LABELS = {
     "short_words": "Short review: at most this many words",
     "duplicate_min_words": "Repeated-text check: reviews of at least this many words",
     "single_brand_min_reviews": "Single-brand reviewer: at least this many reviews",
+    "gating_low_stars": "Review gating: a rating at or below this many stars is low",
+    "gating_min_reviews": "Review gating: rated reviews a store needs to be tested",
+    "gating_min_others": "Review gating: rated reviews at other stores to compare with",
+    "gating_base_rate": "Review gating: share of low ratings expected of any product, "
+    "when other stores have too few",
+    "gating_max_ratio": "Review gating: a store's low share must be at most this times the "
+    "reference to warn or fail",
 }
 
 

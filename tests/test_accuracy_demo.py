@@ -31,6 +31,7 @@ PATTERN_TEST = {
     "repeated_phrasing": "repeated_text",
     "single_brand_reviewers": "single_brand",
     "short_five_star": "short_five_star",
+    "review_gating": "review_gating",
 }
 
 
@@ -119,12 +120,13 @@ def test_crawl_stored_every_listing_and_review(demo_run: DemoRun) -> None:
     assert len(demo_run.reviews) == demo_run.truth["review_total"] >= 5000
 
 
-def test_planted_patterns_cover_a_fifth_to_a_quarter_of_products(demo_run: DemoRun) -> None:
+def test_planted_patterns_cover_a_fifth_to_three_tenths_of_products(demo_run: DemoRun) -> None:
+    # at scale PLANTED_SHARE (22%); the small demo plants each of the 8 patterns twice (16/56)
     planted = demo_run.truth["planted"]
     per_pattern = pd.Series([row["pattern"] for row in planted]).value_counts()
     assert set(per_pattern.index) == set(PATTERN_TEST) and per_pattern.min() >= 2
     share = len({row["product_id"] for row in planted}) / len(demo_run.truth["products"])
-    assert 0.18 <= share <= 0.27, share
+    assert 0.18 <= share <= 0.30, share
 
 
 def test_matching_groups_listings_into_the_true_products(demo_run: DemoRun) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from functools import lru_cache
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from backrank.core.settings import scoring_config
 from pipelines.aspects import (
@@ -16,7 +20,9 @@ from pipelines.aspects import (
     short_quote,
 )
 from pipelines.sentiment import (
+    DOMAIN_VALENCE,
     SENTENCE_COLUMNS,
+    ReviewAnalyzer,
     compound_score,
     review_keys,
     review_sentences,
@@ -287,3 +293,38 @@ def test_never_crashes_on_arbitrary_text(bodies: list[str | None]) -> None:
     result = pros_and_cons(features, reviews, aspect_lexicon(), min_mentions=1)
     for entry in result.loc[0, "pros"] + result.loc[0, "cons"]:
         assert all(len(q["text"]) <= QUOTE_MAX_CHARS for q in entry["quotes"])
+
+
+SCORER_WORDS = (
+    "not", "never", "isn't", "without", "doubt", "so", "this", "no", "least", "at", "very",
+    "but", "kind", "of", "good", "great", "bad", "awful", "love", "hate", "sturdy", "wobbly",
+    "GREAT", "BAD", "table", "frame", "pain", "back", "is", "gone", "helps", "my", "it", "the",
+    "extremely", "barely", "!", "?", "!!!", ":)", ":(", "café", "\N{GRINNING FACE}", "lol",
+    "nor", "or", "sort", "really", "didn't", "ain't", "Great!", "awful,", "...",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def analyzers() -> tuple[SentimentIntensityAnalyzer, ReviewAnalyzer]:
+    """Stock VADER with the domain words, and the scorer's faster one (built once)."""
+    stock = SentimentIntensityAnalyzer()
+    stock.lexicon.update(DOMAIN_VALENCE)
+    return stock, ReviewAnalyzer()
+
+
+def test_review_analyzer_scores_exactly_as_stock_vader() -> None:
+    stock, fast = analyzers()
+    rng = random.Random(5)
+    for _ in range(4000):
+        words = rng.choices(SCORER_WORDS, k=rng.randrange(1, 15))
+        sentence = " ".join(words)
+        assert fast.polarity_scores(sentence) == stock.polarity_scores(sentence), sentence
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_review_analyzer_matches_stock_vader_on_any_text(text: str) -> None:
+    stock, fast = analyzers()
+    assert fast.polarity_scores(text) == stock.polarity_scores(text)
+    ascii_text = text.encode("ascii", "ignore").decode()
+    assert fast.polarity_scores(ascii_text) == stock.polarity_scores(ascii_text)

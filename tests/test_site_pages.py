@@ -38,6 +38,7 @@ PAYLOADS = {
 }
 EVIL_TITLE = f"{PAYLOADS['script']} Arc </script> {PAYLOADS['svg']} Stretcher"
 EVIL_BRAND = f"{PAYLOADS['img']} {PAYLOADS['js_url']}"
+EVIL_STORE_NAME = "<b>shop</b>"
 TEETER = "gtin-4006381333931"
 BUDGET = "mpn-acme-it2"
 ARC = "mpn-arc1"
@@ -91,6 +92,14 @@ def scored_products(with_scores: bool = True) -> pd.DataFrame:
                  "reviews", "subset_size": 55, "share": 0.043, "subset_mean": 4.9,
                  "rest_mean": 4.55, "p_value": 0.03},
             ],
+            store_ratings=[
+                {"store": "plain-store", "reviews": 310, "rating": 4.31, "low_share": 0.152,
+                 "others_rating": 4.66},
+                {"store": "spine-shop", "reviews": 970, "rating": 4.9, "low_share": 0.0,
+                 "others_rating": 4.31},
+                {"store": EVIL_STORE_NAME, "reviews": None, "rating": None, "low_share": None,
+                 "others_rating": None},
+            ],
             badges=["best-overall", "best-in-inversion-tables"],
             pros=[{"aspect": "sturdiness", "label": "Sturdy frame", "count": 212, "quotes": [
                 {"text": "Rock solid, no wobble at all.", "store": "spine-shop", "review_id": "s1"},
@@ -109,7 +118,8 @@ def scored_products(with_scores: bool = True) -> pd.DataFrame:
         arc.update(trust_grade="C", composite_score=6.2, badges=["best-in-back-stretchers"])
         budget.update(  # present but null: a product the new stages could not score
             trust_grade=None, trust_adjusted_rating=float("nan"), composite_score=float("nan"),
-            score_breakdown=None, report_card=None, badges=None, pros=None, cons=None,
+            score_breakdown=None, report_card=None, store_ratings=None, badges=None, pros=None,
+            cons=None,
             specs=None, rating_histogram=None, price_summary=None,
         )  # fmt: skip
     return pd.DataFrame([teeter, budget, arc])
@@ -249,6 +259,12 @@ def test_product_page_shows_every_scoring_part(rich: dict[str, str]) -> None:
     assert "Value for money 20% 6.5 1.29" in text
     # report card
     assert "Burst days Days with a rush of reviews Warn 55 (4%) 4.90 4.55 p = 0.030" in text
+    # each store's rating beside the others', the busiest store first; a store name is escaped
+    assert "Ratings by store" in text
+    assert "spine-shop 970 reviews 4.90 0% 4.31 +0.59" in text
+    assert "plain-store 310 reviews 4.31 15% 4.66 −0.35" in text
+    assert "&lt;b&gt;shop&lt;/b&gt;" in page and "<b>shop" not in page
+    assert "&lt;b&gt;shop&lt;/b&gt; — — — — —" in text  # unknown figures as dashes, never 0
     # pros and cons; the Amazon quote is withheld (quote_reviews is off for Amazon)
     assert "Sturdy frame (212 mentions)" in text and "Rock solid, no wobble at all." in text
     assert "Slow assembly (41 mentions)" in text
@@ -269,6 +285,7 @@ def test_absent_and_null_scoring_columns_degrade_cleanly(
 ) -> None:
     budget = product_page(rich, "Acme Budget")
     for heading in ("How the score adds up", "report card", "Specifications", "Our score",
+                    "Ratings by store",
                     "What reviewers like", "Review trust grade"):  # fmt: skip
         assert heading not in budget
     for site in (rich, bare):

@@ -280,6 +280,7 @@ def test_missing_optional_columns_disable_their_tests():
         "short_five_star",
         "single_brand",
         "deleted",
+        "review_gating",
     }
     assert set(card(result)) == {"one_review", "burst_day"}
     with pytest.raises(ValueError, match="rating"):
@@ -511,3 +512,168 @@ def test_lone_reviewers_with_extreme_ratings_score_above_regulars():
     scored = judge_reviews(frame).reviews
     is_lone = scored["review_id"].str.startswith("lone")
     assert scored.loc[is_lone, "suspicion"].min() > scored.loc[~is_lone, "suspicion"].max()
+
+
+INCENTIVE_DISCLOSURES = [
+    ("en", "I received this product free in exchange for my honest review."),
+    ("en", "The seller offered a refund for leaving a five star review."),
+    ("en", "They sent me a discount code in return for an honest review."),
+    ("de", "Ich habe das Produkt kostenlos zum Testen erhalten."),
+    ("de", "Den Artikel habe ich vergünstigt im Austausch für eine ehrliche Bewertung bekommen."),
+    ("fr", "J'ai reçu ce produit gratuitement en échange d'un avis honnête."),
+    ("fr", "Produit offert par la marque pour le tester."),
+    ("es", "Recibí este producto gratis a cambio de mi opinión sincera."),
+    ("it", "Ho ricevuto questo prodotto gratuitamente in cambio di una recensione onesta."),
+    ("nl", "Ik heb dit product gratis ontvangen in ruil voor een eerlijke review."),
+]
+ORDINARY_TEXTS = [
+    ("en", "My back pain is gone and I feel free again. My physio liked it too."),
+    ("en", "I got free shipping and I am writing this review because it works."),
+    ("en", "I returned it for a refund. Worst purchase this year."),
+    ("de", "Kostenloser Versand, schnelle Lieferung. Meine Bewertung: super."),
+    ("fr", "Livraison gratuite. Mon avis : très bon produit."),
+    ("es", "Envío rápido y el producto es muy bueno, mi opinión es positiva."),
+    ("it", "Spedizione veloce, la mia recensione è positiva."),
+    ("nl", "Snelle levering, mijn mening: prima product."),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), INCENTIVE_DISCLOSURES)
+def test_incentive_disclosures_are_read_in_each_language(language, text):
+    from pipelines.trust.text import incentivised
+
+    assert incentivised(pd.Series([text])).tolist() == [True], language
+
+
+@pytest.mark.parametrize(("language", "text"), ORDINARY_TEXTS)
+def test_ordinary_reviews_mentioning_free_or_reviews_are_not_incentivised(language, text):
+    from pipelines.trust.text import incentivised
+
+    assert incentivised(pd.Series([text])).tolist() == [False], language
+
+
+def multi_store_product(gated: int = 0, seed: int = 3, product_id: str = "p1") -> pd.DataFrame:
+    """One product at three stores, 50 reviews each drawn alike (a quarter 1-3 stars); the
+    last ``gated`` reviews at store "c" have their low ratings turned into 5 stars."""
+    stores = []
+    for number, store in enumerate(("a", "b", "c")):
+        reviews = clean_product(product_id, count=50, seed=seed * 3 + number).assign(store=store)
+        reviews["review_id"] = store + reviews["review_id"]
+        reviews["reviewer_id"] = f"{product_id}{store}" + reviews["reviewer_id"]
+        stores.append(reviews)
+    frame = pd.concat(stores, ignore_index=True)
+    if gated:
+        at_c = frame.index[frame["store"].eq("c")][-gated:]
+        frame.loc[at_c, "rating"] = frame.loc[at_c, "rating"].where(
+            frame.loc[at_c, "rating"] >= 4, 5.0
+        )
+    return frame
+
+
+def test_a_store_without_low_ratings_fails_review_gating_and_its_reviews_count_less():
+    reviews = multi_store_product(gated=50)
+    assert not reviews.loc[reviews["store"].eq("c"), "rating"].le(3).any()
+    result = judge_reviews(reviews)
+    row = card(result)["review_gating"]
+    assert row["status"] == "Fail" and row["p_value"] < 0.01
+    assert row["subset_size"] == 50 and row["share"] == pytest.approx(1 / 3, abs=1e-4)
+    assert row["description"].startswith("reviews hosted by c: 0 of 50 (0%) rate it 1-3 stars")
+    assert "at other stores" in row["description"]
+    assert row["subset_mean"] > row["rest_mean"]
+    gated = result.reviews["flags"].str.contains("review_gating")
+    assert set(result.reviews.loc[gated, "store"]) == {"c"} and gated.sum() == 50
+    product = result.products.iloc[0]
+    assert product["kept_share"] == pytest.approx(100 / 150)
+    assert product["adjusted_rating"] < product["rating"]
+
+
+def test_stores_whose_reviews_are_drawn_alike_seldom_fail_review_gating():
+    # the false alarm rate is about fail_p (1%) per product: chance may fail one or two
+    products = [multi_store_product(seed=seed, product_id=f"p{seed}") for seed in range(40)]
+    result = judge_reviews(pd.concat(products, ignore_index=True))
+    statuses = [card(result, f"p{seed}")["review_gating"]["status"] for seed in range(40)]
+    assert statuses.count("Fail") <= 2, statuses
+
+
+def test_a_sole_store_with_no_low_ratings_past_the_expected_volume_fails():
+    def sole_store(count: int) -> pd.DataFrame:
+        reviews = clean_product(count=count).assign(store="brand-shop")
+        return reviews.assign(rating=reviews["rating"].where(reviews["rating"] >= 4, 5.0))
+
+    # none low of 40 is likely enough (0.95^40 = 0.13) at the 5% base rate; none of 100 is not
+    assert card(judge_reviews(sole_store(40)))["review_gating"]["status"] == "Pass"
+    row = card(judge_reviews(sole_store(100)))["review_gating"]
+    assert row["status"] == "Fail"
+    assert "would be expected of any product" in row["description"]
+    assert row["rest_mean"] is None
+
+
+def test_review_gating_needs_a_store_and_enough_reviews_at_it():
+    assert "review_gating" in judge_reviews(clean_product()).skipped_tests
+    few = multi_store_product(gated=50)
+    few = few[~few["store"].eq("c") | few["review_id"].str.endswith(("r1", "r2", "r3"))]
+    row = card(judge_reviews(few))["review_gating"]  # store c has 3 reviews: too few to test
+    assert row["status"] == "Pass" and "hosted by c" not in row["description"]
+
+
+def test_gating_tails_match_exact_sums():
+    from math import comb
+
+    from pipelines.trust.gating import binomial_lower_tail, fisher_lower_tail
+
+    assert binomial_lower_tail(0, 60, 0.05) == pytest.approx(0.95**60)
+    exact = sum(comb(60, j) * 0.05**j * 0.95 ** (60 - j) for j in range(3))
+    assert binomial_lower_tail(2, 60, 0.05) == pytest.approx(exact)
+    # store: 1 low of 30; others: 20 low of 80 (hypergeometric lower tail)
+    total = comb(110, 30)
+    exact = sum(comb(21, j) * comb(89, 30 - j) for j in range(2)) / total
+    assert fisher_lower_tail(1, 30, 20, 80) == pytest.approx(exact)
+
+
+def test_store_ratings_put_each_store_beside_the_others():
+    from backrank.core.settings import TrustConfig
+    from pipelines.trust.gating import store_ratings
+
+    reviews = prepare_reviews(multi_store_product(gated=50))
+    rows = {row["store"]: row for row in store_ratings(reviews, TrustConfig())["p1"]}
+    assert set(rows) == {"a", "b", "c"}
+    assert rows["c"]["low_share"] == 0.0 and rows["c"]["reviews"] == 50
+    others = reviews.loc[reviews["store"].ne("c"), "rating"].mean()
+    assert rows["c"]["others_rating"] == pytest.approx(others, abs=1e-3)
+    assert rows["c"]["rating"] > rows["a"]["rating"]
+
+
+def test_every_exchange_or_free_cue_holds_an_anchor_word_of_the_first_pass():
+    import re
+
+    from pipelines.trust.text import INCENTIVE_CUES, LANGUAGE_ANCHORS
+
+    for language, cues in INCENTIVE_CUES.items():
+        for kind in ("exchange", "free"):
+            for phrase in cues[kind].split("|"):
+                words = set(re.findall(r"\w+", phrase.replace("['’]", "")))
+                assert words & LANGUAGE_ANCHORS[language], (language, kind, phrase)
+
+
+def test_band_hashes_chunk_by_chunk_equal_hashing_whole_signatures(monkeypatch):
+    from pipelines.trust import text
+
+    rng = np.random.default_rng(4)
+    words = text.tokenise(
+        pd.Series([" ".join(rng.choice(WORDS, rng.integers(3, 30))) for _ in range(200)])
+    )
+    settings_ = {"shingle_words": 3, "min_words": 8, "seed": 11}
+    whole = text.minhash_signatures(words, permutations=40, **settings_)
+    expected = np.column_stack(
+        [
+            pd.util.hash_pandas_object(
+                pd.DataFrame(whole.to_numpy()[:, b * 4 : (b + 1) * 4]), index=False
+            ).to_numpy()
+            for b in range(10)
+        ]
+    )
+    monkeypatch.setattr(text, "MINHASH_CHUNK", 7)
+    chunked = text.band_hashes(words, bands=10, rows=4, **settings_)
+    assert list(chunked.index) == list(whole.index) and len(whole) > 100
+    assert (chunked.to_numpy() == expected).all()
+    assert (text.minhash_signatures(words, permutations=40, **settings_) == whole).all().all()

@@ -110,6 +110,17 @@ class TrustConfig:
     duplicate_min_words: int = 8
     # a single-brand reviewer has at least this many reviews, all of one brand
     single_brand_min_reviews: int = 2
+    # review gating (a store hiding low ratings): ratings at or below gating_low_stars are low;
+    # a store is tested with at least gating_min_reviews rated reviews of the product, against
+    # the product's other stores when they have gating_min_others rated reviews (one-sided
+    # Fisher exact test), else against gating_base_rate, a low share even well-liked products
+    # get (one-sided binomial test); it can warn / fail (warn_p / fail_p, Bonferroni over the
+    # product's stores) only when its low share is at most gating_max_ratio x the reference
+    gating_low_stars: int = 3
+    gating_min_reviews: int = 20
+    gating_min_others: int = 10
+    gating_base_rate: float = 0.05
+    gating_max_ratio: float = 0.5
     # trust grade from the share of reviews kept: at least the figure for that grade
     grade_bounds: tuple[tuple[str, float], ...] = (
         ("A", 0.95),
@@ -504,6 +515,11 @@ def _trust(table: Mapping[str, Any], problems: list[Problem]) -> TrustConfig:
         problems.append(Problem((*path, "fail_p"), "need 0 < fail_p <= warn_p < 1"))
         config = TrustConfig(**{**config.__dict__, "fail_p": TrustConfig.fail_p,
                                 "warn_p": TrustConfig.warn_p})  # fmt: skip
+    if not 0 < config.gating_base_rate < 1:
+        problems.append(Problem((*path, "gating_base_rate"), "must be between 0 and 1"))
+        config = TrustConfig(
+            **{**config.__dict__, "gating_base_rate": TrustConfig.gating_base_rate}
+        )
     return config
 
 

@@ -22,6 +22,7 @@ PATTERNS = (
     "repeated_phrasing",
     "single_brand_reviewers",
     "short_five_star",
+    "review_gating",
 )
 PLANTED_SHARE = 0.22  # of products, at scale; the demo plants each pattern on two products
 REVIEWS_PER_REVIEWER = 4  # a store's regular reviewers write about this many reviews each
@@ -550,8 +551,12 @@ PLANT_SIZES = {
     "repeated_phrasing": (12, 0.3, 0.0),
     "single_brand_reviewers": (10, 0.3, 0.0),
     "short_five_star": (12, 0.35, 0.0),
+    "review_gating": (0, 0.0, 0.0),  # plants no reviews (see GATING)
 }
 MIN_REVIEWS_TO_PLANT = 20
+# Review gating plants no reviews: the store only asks its happy buyers for one, so its 1-3
+# star reviews of the product never appear and its 4-5 star ones make up the same volume.
+GATING = "review_gating"
 
 
 def _plant_patterns(
@@ -588,6 +593,10 @@ def _plant_patterns(
         pairs += 1
     others = [p for p in PATTERNS if p != "single_brand_reviewers"]
     wanted = dict.fromkeys(others, per_pattern)
+    # gating shows against the product's reviews at other stores: only multi-store products
+    listed: dict[str, int] = {}
+    for row in eligible:
+        listed[row.product.product_id] = listed.get(row.product.product_id, 0) + 1
     # weaker products first, with some noise so not only the very worst are planted
     order = sorted(eligible, key=lambda row: row.product.quality + rng.uniform(0, 0.8))
     turn = 0
@@ -596,10 +605,18 @@ def _plant_patterns(
             break
         if row.product.product_id in taken:
             continue
-        while not wanted[others[turn % len(others)]]:
-            turn += 1
-        pattern = others[turn % len(others)]
-        turn += 1
+        fits = [
+            step
+            for step in range(len(others))
+            if wanted[others[(turn + step) % len(others)]]
+            and (
+                others[(turn + step) % len(others)] != GATING or listed[row.product.product_id] > 1
+            )
+        ]
+        if not fits:
+            continue
+        pattern = others[(turn + fits[0]) % len(others)]
+        turn += fits[0] + 1
         wanted[pattern] -= 1
         planted[(row.store, row.index)] = (pattern, _plant_size(pattern, row.review_count))
         taken.add(row.product.product_id)
@@ -608,6 +625,9 @@ def _plant_patterns(
             if (row.store, row.index) not in planted:
                 continue
             pattern, count = planted[(row.store, row.index)]
+            if pattern == GATING:
+                rows[store][position] = _gated(row)
+                continue
             fours = round(count * PLANT_SIZES[pattern][2])
             stars = (0, 0, 0, fours, count - fours)
             rows[store][position] = replace(
@@ -620,6 +640,17 @@ def _plant_patterns(
                 planted_stars=stars,
             )
     return rows
+
+
+def _gated(row: StoreListing) -> StoreListing:
+    """The listing as a gating store shows it: its 1-3 star reviews turned into 4-5 star ones
+    in the listing's own 4:5 proportion (the same volume, none of the low ratings)."""
+    one, two, three, four, five = row.star_counts
+    low = one + two + three
+    fours = round(low * four / (four + five)) if four + five else 0
+    return replace(
+        row, star_counts=(0, 0, 0, four + fours, five + low - fours), pattern=GATING, planted=0
+    )
 
 
 def _plant_payloads(rows: dict[str, list[StoreListing]]) -> dict[str, list[StoreListing]]:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from backrank.core.settings import TrustConfig
 from pipelines.trust.features import behaviour_features
+from pipelines.trust.gating import gating_outcomes, store_ratings
 from pipelines.trust.model import suspicion_model
 from pipelines.trust.stats import subset_vs_rest
 from pipelines.trust.text import incentivised, near_duplicates, tokenise, word_count
@@ -26,6 +27,7 @@ TEST_DESCRIPTIONS: dict[str, str] = {
     "single_brand": "reviewers who review only this brand",
     "short_five_star": "short reviews (the flagged ones: short and 5 stars)",
     "deleted": "reviews seen in the previous run that have since disappeared",
+    "review_gating": "a store's reviews, with far fewer 1-3 star ratings than expected",
 }
 
 # the suspicion score adds these 0/1 test flags to the behavioural features
@@ -40,6 +42,8 @@ class TrustResult:
     products: pd.DataFrame  # one row per product: adjusted_rating, trust_grade, kept_share, ...
     report_cards: dict[object, list[dict]]  # product_id -> one dict per test run
     skipped_tests: dict[str, str] = field(default_factory=dict)  # test -> why it could not run
+    # product_id -> one dict per store: its reviews, mean rating, low share, others' mean
+    store_ratings: dict[object, list[dict]] = field(default_factory=dict)
 
 
 def prepare_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
@@ -76,6 +80,8 @@ def prepare_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
         work["body"] = reviews[text_column].astype("string").to_numpy()
     if "title" in reviews.columns:
         work["title"] = reviews["title"].astype("string").to_numpy()
+    if "store" in reviews.columns:
+        work["store"] = reviews["store"].to_numpy()
     if "brand" in reviews.columns:
         brand = reviews["brand"].astype("string").str.strip().str.casefold()
         work["brand"] = brand.where(brand != "").to_numpy()
@@ -119,14 +125,16 @@ def test_subsets(reviews: pd.DataFrame, config: TrustConfig) -> tuple[pd.DataFra
         masks["burst_day"] = burst_days(reviews, config)
     else:
         skipped["burst_day"] = "no review dates"
-    text = _review_text(reviews)
-    if text is not None and text.notna().any():
-        masks["incentivised"] = incentivised(text)
+    texts = [reviews[c] for c in ("title", "body") if c in reviews.columns]
+    text = reviews["body"] if "body" in reviews.columns else texts[0] if texts else None
+    if any(part.notna().any() for part in texts):
+        # title and body apart: no disclosure pattern crosses a sentence end, and joining
+        # them would copy every review's text (400 MB for a million reviews)
+        masks["incentivised"] = np.logical_or.reduce([incentivised(part) for part in texts])
         block = reviews["product_id"].astype(str).radd("product:")
         if "brand" in reviews.columns:
             block = reviews["brand"].radd("brand:").fillna(block)
-        body = reviews["body"] if "body" in reviews.columns else text
-        words = tokenise(body)
+        words = tokenise(text)
         masks["repeated_text"] = near_duplicates(
             words,
             block,
@@ -146,18 +154,6 @@ def test_subsets(reviews: pd.DataFrame, config: TrustConfig) -> tuple[pd.DataFra
     else:
         skipped["single_brand"] = "no brand"
     return masks, skipped
-
-
-def _review_text(reviews: pd.DataFrame) -> pd.Series | None:
-    """Title and body joined (either may be missing); None when the frame has neither."""
-    parts = [reviews[c] for c in ("title", "body") if c in reviews.columns]
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    title, body = parts
-    joined = (title.fillna("") + ". " + body.fillna("")).where(title.notna() | body.notna())
-    return joined
 
 
 def burst_days(reviews: pd.DataFrame, config: TrustConfig) -> pd.Series:
@@ -289,8 +285,11 @@ def trust_grade(kept_share: pd.Series, config: TrustConfig) -> pd.Series:
 
 def report_cards(outcomes: pd.DataFrame) -> dict[object, list[dict]]:
     """product_id -> list of plain dicts, one per test, with the figures behind its status."""
+    described = outcomes["test"].map(TEST_DESCRIPTIONS)
+    if "description" in outcomes.columns:  # a test may say more about its group (gating)
+        described = outcomes["description"].fillna(described)
     card = outcomes.assign(
-        description=outcomes["test"].map(TEST_DESCRIPTIONS),
+        description=described,
         subset_mean=outcomes["subset_mean"].round(3),
         rest_mean=outcomes["rest_mean"].round(3),
         share=outcomes["share"].round(4),
@@ -343,6 +342,13 @@ def judge_reviews(
         skipped["deleted"] = "no previous run"
     outcomes = test_outcomes(work, masks, deleted, config)
     flagged = flagged_reviews(work, masks)
+    by_store: dict[object, list[dict]] = {}
+    if "store" in work.columns and work["store"].notna().any():
+        gating, flagged["review_gating"] = gating_outcomes(work, config)
+        outcomes = pd.concat([outcomes, gating], ignore_index=True)
+        by_store = store_ratings(work, config)
+    else:
+        skipped["review_gating"] = "no store"
 
     failed = outcomes.loc[outcomes["status"].eq("Fail"), ["product_id", "test"]]
     excluded = np.zeros(len(work), dtype=bool)
@@ -372,6 +378,7 @@ def judge_reviews(
         products=products,
         report_cards=report_cards(outcomes),
         skipped_tests=skipped,
+        store_ratings=by_store,
     )
 
 

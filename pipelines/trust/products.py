@@ -51,6 +51,7 @@ def judge_products(
     trusted = rated.groupby(kept["product_id"]).agg(["mean", "count"])
     summary = summary.assign(
         report_card=summary["product_id"].map(judged.report_cards),
+        store_ratings=summary["product_id"].map(judged.store_ratings),
         trusted_mean=summary["product_id"].map(trusted["mean"]).astype(float),
         trusted_reviews=summary["product_id"].map(trusted["count"]).fillna(0).astype("int64"),
     )

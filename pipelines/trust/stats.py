@@ -52,21 +52,24 @@ def subset_vs_rest(rating: pd.Series, product: pd.Series, masks: pd.DataFrame) -
     without a rating are left out of both groups. Returns a long frame with columns
     ``product_id, test, product_reviews, subset_size, rest_size, subset_mean, rest_mean, p_value``.
     """
-    rated = rating.notna()
+    rated = rating.notna().to_numpy()
     r = rating.fillna(0.0).to_numpy(dtype=float)
-    columns: dict[str, np.ndarray] = {
-        "_n": rated.to_numpy(dtype=float),
-        "_s": r,
-        "_q": r * r,
-        "_all": np.ones(len(rating)),
-    }
+    names = ["_n", "_s", "_q", "_all"]
     for test in masks.columns:
-        m = masks[test].to_numpy(dtype=bool) & rated.to_numpy()
-        columns[f"{test}|n"] = m.astype(float)
-        columns[f"{test}|s"] = np.where(m, r, 0.0)
-        columns[f"{test}|q"] = np.where(m, r * r, 0.0)
-        columns[f"{test}|all"] = masks[test].to_numpy(dtype=float)
-    sums = pd.DataFrame(columns, index=rating.index).groupby(product.to_numpy(), sort=True).sum()
+        names += [f"{test}|n", f"{test}|s", f"{test}|q", f"{test}|all"]
+    # one float block filled column by column (a dict of columns would be copied into one)
+    table = np.empty((len(rating), len(names)))
+    table[:, 0], table[:, 1], table[:, 2], table[:, 3] = rated, r, r * r, 1.0
+    for position, test in enumerate(masks.columns):
+        m = masks[test].to_numpy(dtype=bool) & rated
+        first = 4 + 4 * position
+        table[:, first] = m
+        table[:, first + 1] = np.where(m, r, 0.0)
+        table[:, first + 2] = np.where(m, r * r, 0.0)
+        table[:, first + 3] = masks[test].to_numpy(dtype=float)
+    frame = pd.DataFrame(table, index=rating.index, columns=names, copy=False)
+    sums = frame.groupby(product.to_numpy(), sort=True).sum()
+    del frame, table
     frames = []
     for test in masks.columns:
         n_a, s_a, q_a = (sums[f"{test}|{k}"].to_numpy() for k in ("n", "s", "q"))
