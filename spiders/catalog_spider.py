@@ -45,6 +45,8 @@ def error_kind(failure: Failure) -> str:
             return "robots_forbidden"
         if "offsite" in message:
             return "offsite"
+        if "amazon page" in message:
+            return "amazon_page"
         if "max redirections" in message:
             return "redirect_loop"
         return "ignored"
@@ -68,7 +70,7 @@ def error_kind(failure: Failure) -> str:
 
 
 # Requests that were never meant to be fetched: counted as skipped, not as errors.
-NOT_ERRORS = {"robots_forbidden", "offsite"}
+NOT_ERRORS = {"robots_forbidden", "offsite", "amazon_page"}
 
 
 class CatalogSpider(scrapy.Spider):
@@ -115,10 +117,13 @@ class CatalogSpider(scrapy.Spider):
             raise ValueError(
                 f"store {self.store_filter!r} is not in the catalog ({', '.join(names)})"
             )
+        # An Amazon store read through the Creators API has no pages to fetch
+        # (spiders.crawl.run_api_sources reads it).
         self.stores = {
             store.name: store
             for store in catalog.stores
-            if self.store_filter is None or store.name == self.store_filter
+            if (self.store_filter is None or store.name == self.store_filter)
+            and not store.uses_creators_api
         }
         domains: set[str] = set()
         for store in self.stores.values():

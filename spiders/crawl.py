@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from backrank.core.store import Store
 
 EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
+SCRAPING_WARNING = (
+    "allow_amazon_scraping is on: this run read Amazon's pages, which breaks Amazon's "
+    "conditions of use and its Associates Program Policies (use the Creators API instead)"
+)
 STATUS_EXIT = {"ok": EXIT_OK, "warnings": EXIT_WARNINGS, "failed": EXIT_FAILED}
 
 
@@ -199,16 +204,23 @@ def _run_crawl_locked(
         catalog, db_path, run_id=run_id, polite=polite, quiet=quiet, extra=extra
     )
     started = time.perf_counter()
-    _crawled_in_this_process = True  # from here on the reactor is installed
-    process = AsyncCrawlerProcess(crawl_settings)
-    crawler = process.create_crawler(CatalogSpider)
-    task = process.crawl(crawler, catalog=catalog, store=store)
-    process.start()
-    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
-    failure = task.exception() if task.done() and not task.cancelled() else None
-    if failure is not None or not task.done():
-        # Scrapy has logged the traceback; the run must still be closed as failed.
-        stats["backrank/errors/crawl_failed"] = 1
+    # API sources first (Amazon's Creators API): no pages, no Scrapy, a few seconds.
+    api_stats = run_api_sources(catalog, db_path, run_id, store=store)
+    failure = None
+    if scrapy_stores(catalog, store):
+        _crawled_in_this_process = True  # from here on the reactor is installed
+        process = AsyncCrawlerProcess(crawl_settings)
+        crawler = process.create_crawler(CatalogSpider)
+        task = process.crawl(crawler, catalog=catalog, store=store)
+        process.start()
+        stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+        failure = task.exception() if task.done() and not task.cancelled() else None
+        if failure is not None or not task.done():
+            # Scrapy has logged the traceback; the run must still be closed as failed.
+            stats["backrank/errors/crawl_failed"] = 1
+    else:  # only API stores: nothing for Scrapy to fetch
+        stats = {"finish_reason": "finished"}
+    merge_stats(stats, api_stats)
     complete = stats.get("finish_reason") == "finished" and failure is None
     with Store.open(db_path) as db:
         if resumed:
@@ -255,6 +267,75 @@ def close_complete_run(
     report = build_report(db, result.run_id)
     json_path, html_path = write_report(report, db_path)
     result.report_json, result.report_html = str(json_path), str(html_path)
+
+
+def scrapy_stores(catalog: Catalog, store: str | None = None) -> set[str]:
+    """Names of the stores (all, or `store`) the Scrapy crawl fetches pages of."""
+    return {
+        entry.name
+        for entry in catalog.stores
+        if not entry.uses_creators_api and (store is None or entry.name == store)
+    }
+
+
+def merge_stats(stats: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Add `extra` to `stats`: counts add up, other values (texts) are set."""
+    for key, value in extra.items():
+        if isinstance(value, int) and isinstance(stats.get(key, 0), int):
+            stats[key] = stats.get(key, 0) + value
+        else:
+            stats[key] = value
+
+
+def run_api_sources(
+    catalog: Catalog, db_path: str, run_id: int, *, store: str | None = None
+) -> dict[str, Any]:
+    """Read the API stores (Amazon through the Creators API) of the catalog (or `store`) into
+    run `run_id`, as the item pipelines store listings; return their stats.
+
+    Counts go under ``backrank/store/<name>/`` as the crawl's do (``api/calls``,
+    ``api/items``, ``api/link_only``, ``errors/api_<refusal>``); the path each store took and
+    why go under ``backrank/source/<name>/path`` and ``.../reason`` (text, no credential).
+    """
+    from backrank.core.store import Store
+    from spiders.amazon_credentials import find_credentials
+    from spiders.creators_api import CreatorsApiSource
+
+    stats: dict[str, Any] = {}
+    for entry in catalog.stores:
+        if entry.allow_amazon_scraping and (store is None or entry.name == store):
+            stats[f"backrank/source/{entry.name}/path"] = "amazon-html"
+            stats[f"backrank/source/{entry.name}/reason"] = SCRAPING_WARNING
+    stores = [
+        entry
+        for entry in catalog.stores
+        if entry.uses_creators_api and (store is None or entry.name == store)
+    ]
+    if not stores:
+        return stats
+    with Store.open(db_path) as db:
+        listings = db.read_listings()
+        for entry in stores:
+            program = catalog.affiliates.get(entry.affiliate) if entry.affiliate else None
+            mine = listings[(listings["store"] == entry.name) & listings["asin"].notna()]
+            source = CreatorsApiSource(
+                entry,
+                tag=program.params.get("tag") if program else None,
+                lookup=find_credentials(entry.credentials_file),
+            )
+            outcome = source.fetch(dict(zip(mine["asin"], mine["url"], strict=True)))
+            db.save_store(entry.name, entry.platform, None)
+            saved = db.save_listings(run_id, outcome.listings)
+            prefix = f"backrank/store/{entry.name}/"
+            merge_stats(stats, {"backrank/stored/listings": saved})
+            merge_stats(stats, {f"{prefix}found/listings": len(entry.asins)})
+            merge_stats(stats, {prefix + name: count for name, count in outcome.counts.items()})
+            if outcome.refusal is not None:
+                merge_stats(stats, {f"backrank/errors/api_{outcome.refusal}": 1})
+            stats[f"backrank/source/{entry.name}/path"] = outcome.path
+            if outcome.reason:
+                stats[f"backrank/source/{entry.name}/reason"] = outcome.reason
+    return stats
 
 
 def _reactor_has_run() -> bool:

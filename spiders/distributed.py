@@ -37,6 +37,8 @@ from spiders.crawl import (
     CrawlResult,
     close_complete_run,
     jsonable_stats,
+    merge_stats,
+    run_api_sources,
     summarise,
 )
 from spiders.run_status import run_status
@@ -189,6 +191,8 @@ def _coordinate(
     remove_abandoned_crawls(server)
     with Store.open(db_path) as db:
         run_id = db.start_run(str(catalog.path))
+    # API stores (Amazon's Creators API) are read here, once: the workers fetch pages only.
+    api_stats = run_api_sources(catalog, str(db_path), run_id, store=store)
     spec = CrawlSpec(
         crawl_id=f"{run_id}-{secrets.token_hex(4)}", run_id=run_id, db=str(db_path),
         catalog_name=Path(catalog.path).name,
@@ -219,6 +223,7 @@ def _coordinate(
         if not quiet:
             print(file=sys.stderr)  # end the progress line
         stats: dict[str, Any] = dict(crawl.read_stats())
+        merge_stats(stats, api_stats)
         server.zrem(CRAWLS_KEY, spec.crawl_id)
         crawl.delete_all()
         if sys.exc_info()[0] is not None:

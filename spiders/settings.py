@@ -20,6 +20,7 @@ ROBOTSTXT_OBEY = True
 # through unchecked; spiders.robots fixes that (see its docstring).
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.middlewares.AmazonPagesMiddleware": 50,  # Amazon is read through its API
     "spiders.robots.RobotsTxtMiddleware": 100,
     # RetryMiddleware plus Retry-After, robot-check and cut-off-HTML retries (spiders.middlewares)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -31,7 +31,9 @@ _LISTING_FIELDS = (
 )  # fmt: skip
 _OFFER_FIELDS = (
     "price", "list_price", "currency", "availability", "rating", "review_count", "fetched_at",
+    "source",
 )  # fmt: skip
+OFFER_SOURCES = ("crawl", "api", "link_only")  # offers.source: see schema step 5
 _REVIEW_FIELDS = (
     "listing_url", "listing_url_key", "author", "rating", "title", "body", "date", "verified",
     "helpful_votes", "language", "content_hash", "fetched_at",
@@ -249,7 +251,10 @@ class CrawlWrites(StoreEngine):
                 "rating": float_or_none(listing.get("rating")),
                 "review_count": int_or_none(listing.get("review_count")),
                 "fetched_at": listing.get("fetched_at") or now_text(),
+                "source": listing.get("source") or "crawl",
             }
+            if offer["source"] not in OFFER_SOURCES:
+                raise ValueError(f"unknown offer source {offer['source']!r}: {OFFER_SOURCES}")
             keys = {row["url_key"], row["listing_key"]}
             if listing.get("canonical_url"):
                 keys.add(url_key(listing["canonical_url"]))
