@@ -71,7 +71,8 @@ class CreatorsApi:
     ``token_lifetime`` is how long a token really works (seconds); the token endpoint always
     advertises Amazon's 3600 s, so a shorter lifetime is a token that expires early and the
     client must take the 401 and fetch a new one. ``request_interval`` is the least time
-    between two GetItems calls of one credential; a faster call gets a 429.
+    between two GetItems calls of one credential; a faster call gets a 429. ``daily_quota``
+    caps the GetItems calls a credential gets at all: past it every call is a 429.
     """
 
     catalog: Catalog
@@ -84,8 +85,10 @@ class CreatorsApi:
             INELIGIBLE_CREDENTIAL_ID: INELIGIBLE_CREDENTIAL_SECRET,
         }
     )
+    daily_quota: int | None = None
     tokens_issued: int = 0
-    calls: list[tuple[str, int]] = field(default_factory=list)  # (credential id, HTTP status)
+    # (credential id, HTTP status, ASINs asked for) of every GetItems call, oldest first
+    calls: list[tuple[str, int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._tokens: dict[str, _Token] = {}
@@ -131,11 +134,11 @@ class CreatorsApi:
     def get_items(self, headers: dict[str, str], body: bytes) -> ApiResponse:
         credential_id, refusal = self._authorise(headers.get("authorization", ""))
         if refusal is not None:
-            self._record(credential_id or "", refusal.status)
+            self._record(credential_id or "", refusal.status, body)
             return refusal
         assert credential_id is not None
         if credential_id == INELIGIBLE_CREDENTIAL_ID:
-            self._record(credential_id, 403)
+            self._record(credential_id, 403, body)
             return _json(
                 403,
                 {
@@ -147,7 +150,7 @@ class CreatorsApi:
             )
         throttled = self._throttle(credential_id)
         if throttled is not None:
-            self._record(credential_id, 429)
+            self._record(credential_id, 429, body)
             return throttled
         try:
             request = json.loads(body or b"null")
@@ -155,14 +158,18 @@ class CreatorsApi:
             request = None
         problem = _request_problem(request, headers)
         if problem is not None:
-            self._record(credential_id, 400)
+            self._record(credential_id, 400, body)
             return _json(400, {"type": "ValidationException", **problem})
-        self._record(credential_id, 200)
+        self._record(credential_id, 200, body)
         return _json(200, self.items_answer(request["itemIds"], request.get("resources")))
 
-    def _record(self, credential_id: str, status: int) -> None:
+    def _record(self, credential_id: str, status: int, body: bytes) -> None:
+        try:
+            asked = len(json.loads(body).get("itemIds") or [])
+        except (ValueError, AttributeError, TypeError):
+            asked = 0
         with self._lock:
-            self.calls.append((credential_id, status))
+            self.calls.append((credential_id, status, asked))
 
     def _authorise(self, header: str) -> tuple[str | None, ApiResponse | None]:
         """The caller's credential id from ``Bearer <token>[, Version <v>]``, or the 401."""
@@ -181,6 +188,15 @@ class CreatorsApi:
 
     def _throttle(self, credential_id: str) -> ApiResponse | None:
         with self._lock:
+            served = sum(
+                1 for who, status, _ in self.calls if who == credential_id and status == 200
+            )
+            if self.daily_quota is not None and served >= self.daily_quota:
+                return _json(
+                    429,
+                    {"type": "ThrottleException", "message": "Daily request quota exceeded"},
+                    (("Retry-After", "1"),),
+                )
             now = time.monotonic()
             last = self._last_call.get(credential_id)
             if last is not None and now - last < self.request_interval:

@@ -407,6 +407,10 @@ def serve(port: int, seed: int, scale: int | None, truth_path: str | None) -> No
         for store, url in marketplace.store_urls.items():
             print(f"{store:12} {url}")
         print(
+            f"{'creators api':12} {marketplace.api_url}  (credential id "
+            f"{creators_api.DEMO_CREDENTIAL_ID}, version {creators_api.DEMO_CREDENTIAL_VERSION})"
+        )
+        print(
             f"{len(marketplace.catalog.products)} product models, "
             f"{marketplace.catalog.review_total:,} reviews. Ctrl-C to stop.",
             flush=True,
