@@ -15,6 +15,7 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -86,6 +87,8 @@ class CreatorsApi:
         }
     )
     daily_quota: int | None = None
+    # A listing the store delisted (a fault profile's) is gone from the API too.
+    is_delisted: Callable[[StoreListing], bool] = lambda row: False
     tokens_issued: int = 0
     # (credential id, HTTP status, ASINs asked for) of every GetItems call, oldest first
     calls: list[tuple[str, int, int]] = field(default_factory=list)
@@ -214,7 +217,7 @@ class CreatorsApi:
         items, errors = [], []
         for asin in asins:
             row = self._by_asin.get(asin)
-            if row is None:
+            if row is None or self.is_delisted(row):
                 errors.append(
                     {
                         "code": "InvalidParameterValue",

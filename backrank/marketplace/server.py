@@ -193,6 +193,7 @@ class Marketplace:
                 self.store_urls["amazon"],
                 token_lifetime=self.token_lifetime,
                 request_interval=self.api_interval,
+                is_delisted=self._amazon_delisted,
             )
             api_server.store = self.api
         except OSError:
@@ -249,6 +250,11 @@ class Marketplace:
         if served.fault:
             self._log_fault(store, f"{path}?{query}" if query else path, served.fault)
         return served
+
+    def _amazon_delisted(self, listing: StoreListing) -> bool:
+        """True when the fault profile delisted this Amazon listing today."""
+        path = urlsplit(self._stores["amazon"].url(listing)).path.rstrip("/")
+        return self.faults.active and self.faults.is_delisted("amazon", path, self.day)
 
     def _product_page_listing(self, store: str, path: str) -> StoreListing | None:
         """The listing a product page path shows (any URL form the store answers), else None."""
