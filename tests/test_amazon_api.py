@@ -51,13 +51,6 @@ STORE = "demo-amazon"
 
 
 @pytest.fixture
-def demo_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ENV_ID, DEMO_CREDENTIAL_ID)
-    monkeypatch.setenv(ENV_SECRET, DEMO_CREDENTIAL_SECRET)
-    monkeypatch.setenv(ENV_VERSION, DEMO_CREDENTIAL_VERSION)
-
-
-@pytest.fixture
 def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -105,7 +98,7 @@ def store_report(folder: Path, result: CrawlResult) -> dict:
 
 
 def test_every_asin_is_read_through_the_api_in_batches_of_ten(
-    market: Marketplace, tmp_path: Path, demo_credentials: None
+    market: Marketplace, tmp_path: Path, demo_api_credentials: None
 ) -> None:
     truth = amazon_truth(market)
     assert len(truth) > 2 * MAX_ITEMS
@@ -139,7 +132,7 @@ def test_every_asin_is_read_through_the_api_in_batches_of_ten(
 
 
 def test_an_expired_token_is_refreshed_and_the_run_goes_on(
-    tmp_path: Path, demo_credentials: None
+    tmp_path: Path, demo_api_credentials: None
 ) -> None:
     # Tokens that stop working after 0.4 s while advertising an hour: the client gets a 401
     # TokenExpired mid-run, fetches a new token and asks again.
@@ -153,7 +146,7 @@ def test_an_expired_token_is_refreshed_and_the_run_goes_on(
 
 
 def test_a_429_is_waited_out_and_every_item_still_comes(
-    tmp_path: Path, demo_credentials: None
+    tmp_path: Path, demo_api_credentials: None
 ) -> None:
     # The service allows a call every 1.2 s; the client is set to call without waiting.
     with Marketplace(seed=7, scale=SCALE, api_interval=1.2).start() as market:
@@ -168,7 +161,7 @@ def test_a_429_is_waited_out_and_every_item_still_comes(
 
 
 def test_a_spent_quota_ends_the_api_path_with_links_and_a_warning(
-    market: Marketplace, tmp_path: Path, demo_credentials: None
+    market: Marketplace, tmp_path: Path, demo_api_credentials: None
 ) -> None:
     market.api.daily_quota = 1  # one call answered, then 429 whatever the client waits
     result = crawl_amazon(amazon_catalog(market, tmp_path))
@@ -259,7 +252,7 @@ def test_credentials_file_is_read_when_the_environment_has_none(
 
 
 def test_an_amazon_url_in_the_catalog_is_read_as_its_asin_never_fetched(
-    market: Marketplace, tmp_path: Path, demo_credentials: None
+    market: Marketplace, tmp_path: Path, demo_api_credentials: None
 ) -> None:
     (row, *_) = amazon_truth(market)
     text = amazon_catalog(market, tmp_path).read_text(encoding="utf-8")
