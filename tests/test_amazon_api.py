@@ -42,7 +42,7 @@ from spiders.amazon_credentials import (
     Credentials,
     find_credentials,
 )
-from spiders.crawl import CrawlResult, run_crawl
+from spiders.crawl import CrawlResult, run_crawl, run_crawl_subprocess
 from spiders.middlewares import AmazonPagesMiddleware
 from spiders.refresh_report import read_report
 
@@ -313,3 +313,31 @@ def test_secret_is_in_no_log_report_page_or_database(market: Marketplace, tmp_pa
     assert {store for store, _ in market.requested_paths} == {
         "creators_api", "shopify", "woocommerce", "walmart",
     }  # fmt: skip
+
+
+def test_opting_into_amazon_scraping_says_it_breaks_amazons_conditions(
+    tmp_path: Path, no_credentials: None
+) -> None:
+    """The HTML path is kept for people outside the Associates program: off by default, and a
+    run that uses it says so in its report."""
+    with Marketplace(seed=7, scale=5).start() as market:
+        base = market.store_urls["amazon"]
+        text = market.demo_catalog_text(db=str(tmp_path / "backrank.db"))
+        start = text.index("asins = {")
+        end = text.index("\n", start)
+        text = (
+            text[:start]
+            + f'sitemap_urls = ["{base}/sitemap.xml"]\nallow_amazon_scraping = true'
+            + text[end:]
+        )
+        (tmp_path / "catalog.toml").write_text(text, encoding="utf-8")
+        result = run_crawl_subprocess(
+            tmp_path / "catalog.toml", tmp_path / "backrank.db", store=STORE, quiet=True
+        )
+        pages = [path for store, path in market.requested_paths if store == "amazon"]
+        truth = amazon_truth(market)
+    assert pages and result.listings == len(truth)
+    report = store_report(tmp_path, result)
+    assert report["path"] == "amazon-html"
+    assert any("breaks Amazon's conditions of use" in w for w in report["warnings"])
+    assert (amazon_offers(tmp_path)["source"] == "crawl").all()
