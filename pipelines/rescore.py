@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from backrank.core.amazon_rules import amazon_stores
 from backrank.core.store import Store
 from pipelines.matching import MatchOverrides, load_overrides
 from pipelines.run import ScoreResult, score
@@ -76,6 +77,7 @@ def score_store(
         match_overrides=match_overrides(getattr(catalog, "path", None)),
         now=now or datetime.now(UTC),
         workers=workers,
+        shown_only_stores=amazon_stores(catalog),
     )
     run_id = store.last_run_id(status=None)
     store.save_products(run_id, result.products, result.product_listings)
