@@ -74,6 +74,8 @@ def _from_file(path: Path) -> Lookup:
         # the parser's message may quote the line, and the line may hold the secret
         return Lookup(credentials=None, reason=f"{path.name} is not valid TOML")
     values = {key: data.get(key) for key in FILE_KEYS}
+    if isinstance(values["version"], int | float) and not isinstance(values["version"], bool):
+        values["version"] = str(values["version"])  # version = 2.1 written as a number
     bad = [key for key, value in values.items() if not isinstance(value, str) or not value.strip()]
     if bad:
         return Lookup(credentials=None, reason=f"{path.name} has no {', '.join(bad)}")

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -204,8 +205,10 @@ def _run_crawl_locked(
         catalog, db_path, run_id=run_id, polite=polite, quiet=quiet, extra=extra
     )
     started = time.perf_counter()
-    # API sources first (Amazon's Creators API): no pages, no Scrapy, a few seconds.
-    api_stats = run_api_sources(catalog, db_path, run_id, store=store)
+    # API sources (Amazon's Creators API, paced at its request rate) in a thread beside the
+    # Scrapy crawl: no pages, no reactor, their own connection to the store.
+    api_sources = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-sources")
+    api_run = api_sources.submit(run_api_sources, catalog, db_path, run_id, store=store)
     failure = None
     if scrapy_stores(catalog, store):
         _crawled_in_this_process = True  # from here on the reactor is installed
@@ -220,7 +223,8 @@ def _run_crawl_locked(
             stats["backrank/errors/crawl_failed"] = 1
     else:  # only API stores: nothing for Scrapy to fetch
         stats = {"finish_reason": "finished"}
-    merge_stats(stats, api_stats)
+    api_sources.shutdown(wait=True)
+    merge_stats(stats, api_run.result())
     complete = stats.get("finish_reason") == "finished" and failure is None
     with Store.open(db_path) as db:
         if resumed:

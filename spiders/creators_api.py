@@ -188,7 +188,8 @@ class CreatorsApiSource:
             return "throttled"
         except (errors.AssociateValidationError, errors.InvalidArgumentError):
             return "rejected"
-        except errors.AmazonCreatorsApiError:
+        except (errors.AmazonCreatorsApiError, ValueError):
+            # ValueError: pydantic's ValidationError on an answer of an unexpected shape
             return "unavailable"
         fetched_at = now_text()
         found = {item.asin: item for item in items if item.asin and _has_data(item)}

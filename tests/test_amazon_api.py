@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -64,10 +65,12 @@ def market() -> Iterator[Marketplace]:
 
 def amazon_catalog(marketplace: Marketplace, folder: Path, *, interval: float = 0.25) -> Path:
     """The demo catalog with the client kept to `interval` seconds between calls."""
-    text = marketplace.demo_catalog_text(db=str(folder / "backrank.db")).replace(
-        f'api_host = "{marketplace.api_url}"\n',
-        f'api_host = "{marketplace.api_url}"\napi_interval = {interval}\n',
-        1,
+    text = re.sub(
+        r"^api_interval = .*$",
+        f"api_interval = {interval}",
+        marketplace.demo_catalog_text(db=str(folder / "backrank.db")),
+        count=1,
+        flags=re.MULTILINE,
     )
     path = folder / "catalog.toml"
     path.write_text(text, encoding="utf-8")

@@ -24,6 +24,7 @@ import pytest
 from conftest import server_or_skip
 from helpers import acked_by_worker, write_demo_catalog
 
+from backrank.app.demo import amazon_credentials_env
 from backrank.core.config import load_catalog
 from backrank.core.store import Store
 from backrank.marketplace import Marketplace
@@ -84,7 +85,16 @@ def marketplace() -> Iterator[Marketplace]:
 
 
 @pytest.fixture(scope="module")
-def catalog_path(marketplace: Marketplace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def amazon_api_env() -> Iterator[None]:
+    """The demo Creators API's credentials for the module's crawls (the baseline's too)."""
+    with amazon_credentials_env("api"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def catalog_path(
+    marketplace: Marketplace, tmp_path_factory: pytest.TempPathFactory, amazon_api_env: None
+) -> Path:
     return write_demo_catalog(marketplace, tmp_path_factory.mktemp("distributed"), MAX_REVIEW_PAGES)
 
 
