@@ -170,3 +170,39 @@ def test_page_keys_change_when_an_amazon_price_passes_24_hours(catalog: Catalog)
     before, after = keys(NOW), keys(NOW + timedelta(hours=22))
     table = [pid for pid in before if "4006381333931" in pid]
     assert table and before[table[0]] != after[table[0]]
+
+
+def test_store_empties_amazon_prices_and_image_links_after_24_hours(store_target: str) -> None:
+    """Run on SQLite and PostgreSQL: what Amazon gave over 24 hours ago leaves the store; what
+    other stores gave, and Amazon's fresh data, stay."""
+    from backrank.core.store import Store
+
+    def listing(store: str, url: str, fetched: datetime) -> dict[str, object]:
+        return {"store": store, "url": url, "title": "Neck hammock", "price": "49.00",
+                "list_price": "59.00", "currency": "USD", "availability": "in_stock",
+                "image_url": f"{url}/image.jpg", "fetched_at": fetched.isoformat(),
+                "source": "api" if store == "amazon" else "crawl"}  # fmt: skip
+
+    old, young = AT - timedelta(hours=30), AT - timedelta(hours=2)
+    with Store.open(store_target) as store:
+        first = store.start_run(None)
+        store.save_listings(first, [
+            listing("amazon", "https://www.amazon.com/dp/B0OLD00001", old),
+            listing("amazon", "https://www.amazon.com/dp/B0NEW00001", old),
+            listing("spine-shop", "https://spine-shop.example/p/1", old),
+        ])  # fmt: skip
+        second = store.start_run(None)
+        store.save_listings(
+            second, [listing("amazon", "https://www.amazon.com/dp/B0NEW00001", young)]
+        )
+        assert store.expire_shown_only_data({"amazon"}, AT - amazon_rules.max_age()) == 2
+        assert store.expire_shown_only_data({"amazon"}, AT - amazon_rules.max_age()) == 0
+        history = store.read_offer_history().set_index(["url", "run_id"])
+    expired = history.loc[("https://www.amazon.com/dp/B0OLD00001", first)]
+    assert expired[["price", "list_price", "availability", "image_url"]].isna().all()
+    earlier = history.loc[("https://www.amazon.com/dp/B0NEW00001", first)]
+    assert earlier[["price", "availability"]].isna().all()  # no Amazon history past 24 hours
+    fresh = history.loc[("https://www.amazon.com/dp/B0NEW00001", second)]
+    assert fresh["price"] == Decimal("49.00") and fresh["image_url"].endswith("image.jpg")
+    other = history.loc[("https://spine-shop.example/p/1", first)]
+    assert other["price"] == Decimal("49.00") and other["image_url"].endswith("image.jpg")

@@ -266,6 +266,12 @@ def test_no_amazon_image_is_stored_or_shown(
         for path, probe in html_pages(probes[mode]).items():
             assert [s for s in probe["images"] if "/images/I/" in s or "amazon" in s] == [], path
         assert "/images/I/" not in json.dumps(probes[mode]["api/products.json"])
+    # scored 25 hours later, the store keeps no Amazon price, stock or image link
+    with Store.open(sites["stale"].db) as store:
+        history = store.read_offer_history()
+    amazon = history[history["store"] == AMAZON_STORE]
+    assert len(amazon) >= 3
+    assert amazon[["price", "availability", "image_url"]].isna().all().all()
 
 
 def test_no_amazon_stars_or_quotes_and_product_pages_say_so(
