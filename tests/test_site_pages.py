@@ -384,6 +384,9 @@ def test_methodology_comes_from_the_config_and_summary(
     assert "p-value below which a test fails 0.01" in text  # the default
     assert "A at least 95% of reviews kept" in text
     assert "trust.warn_p" not in text  # shown once, labelled, not again as a raw key
+    # an Amazon program is configured: the page says Amazon's data is shown, not analysed
+    assert "Amazon's star ratings and reviews are not collected" in text
+    assert "feed no score, badge, price summary or chart" in text
     other = build_site(
         replace(rich_catalog(tmp_path), scoring=replace(rich_catalog(tmp_path).scoring,
                 prior_strength=25.0)),
