@@ -14,6 +14,7 @@ import pandas as pd
 
 # The offer columns a shown-only listing keeps empty for scoring.
 ANALYSED_OFFER_COLUMNS = ("price", "availability", "rating", "review_count")
+EMPTY = {"availability": "unknown"}  # what an emptied column holds; None for the rest
 
 
 def of_other_stores(frame: pd.DataFrame, stores: Collection[str]) -> pd.DataFrame:
@@ -33,10 +34,8 @@ def without_analysed_values(listings: pd.DataFrame, stores: Collection[str]) -> 
     if not shown_only.any():
         return listings
     emptied = {
-        "price": listings["price"].astype(object).where(~shown_only, None),
-        "availability": listings["availability"].astype(object).where(~shown_only, "unknown"),
-        "rating": listings["rating"].astype(object).where(~shown_only, None),
-        "review_count": listings["review_count"].astype(object).where(~shown_only, None),
+        column: listings[column].astype(object).where(~shown_only, EMPTY.get(column))
+        for column in ANALYSED_OFFER_COLUMNS
     }
     return listings.assign(**emptied)
 

@@ -222,7 +222,7 @@ def products_feed(site: SiteInfo, categories: Sequence[CategoryView]) -> dict[st
                 "trust_grade": p.trust_grade, "adjusted_rating": p.adjusted_rating,
                 "review_count": p.review_count,
                 "best_price": str(p.shown_price) if p.shown_price is not None else None,
-                "currency": p.currency, "in_stock": p.in_stock,
+                "currency": p.currency, "in_stock": None if p.amazon_only else p.in_stock,
                 "offers": [
                     {"store": o.store, "price": str(o.price) if o.price is not None else None,
                      "currency": o.currency, "availability": o.availability,
