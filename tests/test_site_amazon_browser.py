@@ -299,6 +299,7 @@ def test_no_amazon_stars_or_quotes_and_product_pages_say_so(
             assert AMAZON_STORE not in probe["charts"], path
             if path.startswith("products/") and amazon_offer_rows(probe):
                 assert amazon_rules.RATINGS_NOTE in probe["glance"], path
+                assert "Best price at other stores" in probe["glance"], path
 
 
 def plain(value: object) -> object:
