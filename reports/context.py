@@ -364,7 +364,8 @@ def offer_view(
     store = str(offer.get("store"))
     amazon_data = store in amazon_stores
     if amazon_data:
-        current = amazon_rules.may_show(
+        # no price, no stock either: Amazon's availability alone would need its own stamp
+        current = price is not None and amazon_rules.may_show(
             values.text(offer.get("source")), fetched_at, now, site_hours
         )
         if not current:

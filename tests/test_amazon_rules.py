@@ -92,6 +92,13 @@ def test_offer_view_turns_a_stale_or_non_api_amazon_offer_into_a_link(
     assert view.href == "https://www.amazon.com/dp/B000000001?tag=backrank-20"
 
 
+def test_an_amazon_offer_without_a_price_shows_no_stock_either(catalog: Catalog) -> None:
+    view = offer_view(
+        catalog, amazon_row(source="api", price=None, availability="out_of_stock"), NOW
+    )
+    assert view.link_only and (view.availability, view.fetched_at) == ("unknown", None)
+
+
 def test_other_stores_keep_the_site_price_rules(catalog: Catalog) -> None:
     row = demo_offers().iloc[1].to_dict()  # spine-shop, scraped
     view = offer_view(catalog, row, NOW + timedelta(hours=20))
