@@ -94,8 +94,8 @@ class BuiltSite:
 
 
 def crawl(folder: Path, mode: str) -> tuple[Path, Path]:
-    """Crawl the demo marketplace with the Creators API ("api") or without ("link-only"),
-    then score; returns the catalog and the store."""
+    """Crawl the demo marketplace with the Creators API ("api") or without ("link-only");
+    returns the catalog and the store."""
     db, catalog = folder / f"{mode}.db", folder / f"{mode}.toml"
     with Marketplace(seed=SEED, scale=SCALE).start(port=0) as market:
         catalog.write_text(market.demo_catalog_text(db=str(db)), encoding="utf-8")
@@ -317,7 +317,7 @@ def test_trust_and_ratings_come_from_other_stores_only(sites: dict[str, BuiltSit
     """Scoring the fresh store's inputs without its Amazon listings gives every product sold
     on Amazon and elsewhere the rating, review count, trust grade, pros and cons and best
     price the site published."""
-    site = sites["fresh"]
+    site = sites["fresh"]  # its store, as last scored (25 hours later: same reviews)
     catalog = load_catalog(site.db.with_suffix(".toml"))
     with Store.open(site.db) as store:
         published = store.read_products().set_index("product_id")
