@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from spiders.amazon_credentials import Credentials, Lookup
+from spiders.pipelines import is_http_url, strip_control
 
 if TYPE_CHECKING:
     from amazon_creatorsapi import AmazonCreatorsApi
@@ -209,9 +210,11 @@ class CreatorsApiSource:
         basis = offer.price.saving_basis if offer and offer.price else None
         availability = offer.availability.type if offer and offer.availability else None
         image = item.images.primary.large if item.images and item.images.primary else None
+        image_url = image.url if image and is_http_url(image.url) else None
+        detail_url = item.detail_page_url if is_http_url(item.detail_page_url) else None
         return {
             "store": self.store.name,
-            "url": item.detail_page_url or _product_url(self.store, item.asin),
+            "url": detail_url or _product_url(self.store, item.asin),
             "platform": "amazon",
             "asin": item.asin,
             "title": _display(info.title if info else None) or title,
@@ -229,7 +232,7 @@ class CreatorsApiSource:
             "availability": AVAILABILITY.get(availability or "", "unknown")
             if availability
             else None,
-            "image_url": image.url if image else None,
+            "image_url": image_url,  # a link only: Amazon's images are never stored
             "rating": None,  # Amazon's stars are never collected
             "review_count": None,
             "fetched_at": fetched_at,
@@ -295,5 +298,6 @@ def _amount(money: Any) -> Decimal | None:
 
 
 def _display(attribute: Any) -> str | None:
+    """An attribute's display value as text (control characters out, as for crawled text)."""
     value = getattr(attribute, "display_value", None)
-    return value.strip() or None if isinstance(value, str) else None
+    return strip_control(value) if isinstance(value, str) else None
