@@ -301,6 +301,8 @@ def run_api_sources(
     ``api/items``, ``api/link_only``, ``errors/api_<refusal>``); the path each store took and
     why go under ``backrank/source/<name>/path`` and ``.../reason`` (text, no credential).
     """
+    # Imported here, as the crawl's other steps: `python -m spiders.crawl --help` and a crawl
+    # without an API store load neither the store's engine nor the API client.
     from backrank.core.store import Store
     from spiders.amazon_credentials import find_credentials
     from spiders.creators_api import CreatorsApiSource

@@ -91,6 +91,7 @@ ClientFactory = Callable[..., "AmazonCreatorsApi"]
 
 def default_client(store: StoreConfig, credentials: Credentials, tag: str) -> AmazonCreatorsApi:
     """The library's client for this store (Amazon's host unless the catalog names another)."""
+    # Imported here: the client library (and pydantic) load only for a run with Amazon.
     from amazon_creatorsapi import AmazonCreatorsApi
 
     options: dict[str, Any] = {}
@@ -174,7 +175,7 @@ class CreatorsApiSource:
         outcome: ApiOutcome,
     ) -> str | None:
         """Ask for one batch; its listings go into ``outcome``. The refusal kind, else None."""
-        from amazon_creatorsapi import errors
+        from amazon_creatorsapi import errors  # loaded with the client, see default_client
 
         outcome.count("api/calls")
         try:

@@ -57,6 +57,7 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def demo_api_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo Creators API's credentials in the environment, as `backrank demo` sets them: a
     crawl of the demo catalog (and its subprocesses) reads Amazon through the demo API."""
+    # Imported here: conftest is loaded by every test, most of which need neither module.
     from backrank.marketplace.creators_api import (
         DEMO_CREDENTIAL_ID,
         DEMO_CREDENTIAL_SECRET,
