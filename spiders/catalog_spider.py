@@ -127,13 +127,13 @@ class CatalogSpider(scrapy.Spider):
             raise ValueError(
                 f"store {self.store_filter!r} is not in the catalog ({', '.join(names)})"
             )
-        # An Amazon store read through the Creators API has no pages to fetch
+        # A store read through an API source (Amazon's Creators API) has no pages to fetch
         # (spiders.crawl.run_api_sources reads it).
         self.stores = {
             store.name: store
             for store in catalog.stores
             if (self.store_filter is None or store.name == self.store_filter)
-            and not store.uses_creators_api
+            and sources.api_source(store) is None
         }
         domains: set[str] = set()
         for store in self.stores.values():

@@ -314,10 +314,12 @@ def close_complete_run(
 
 def scrapy_stores(catalog: Catalog, store: str | None = None) -> set[str]:
     """Names of the stores (all, or `store`) the Scrapy crawl fetches pages of."""
+    from spiders.sources import api_source  # as in run_api_sources
+
     return {
         entry.name
         for entry in catalog.stores
-        if not entry.uses_creators_api and (store is None or entry.name == store)
+        if api_source(entry) is None and (store is None or entry.name == store)
     }
 
 
@@ -343,8 +345,7 @@ def run_api_sources(
     # Imported here, as the crawl's other steps: `python -m spiders.crawl --help` and a crawl
     # without an API store load neither the store's engine nor the API client.
     from backrank.core.store import Store
-    from spiders.amazon_credentials import find_credentials
-    from spiders.creators_api import CreatorsApiSource
+    from spiders.sources import api_source
 
     stats: dict[str, Any] = {}
     for entry in catalog.stores:
@@ -354,20 +355,17 @@ def run_api_sources(
     stores = [
         entry
         for entry in catalog.stores
-        if entry.uses_creators_api and (store is None or entry.name == store)
+        if api_source(entry) is not None and (store is None or entry.name == store)
     ]
     if not stores:
         return stats
     with Store.open(db_path) as db:
         listings = db.read_listings()
         for entry in stores:
-            program = catalog.affiliates.get(entry.affiliate) if entry.affiliate else None
+            source_class = api_source(entry)
+            assert source_class is not None
             mine = listings[(listings["store"] == entry.name) & listings["asin"].notna()]
-            source = CreatorsApiSource(
-                entry,
-                tag=program.params.get("tag") if program else None,
-                lookup=find_credentials(entry.credentials_file),
-            )
+            source = source_class.for_store(entry, catalog)
             outcome = source.fetch(dict(zip(mine["asin"], mine["url"], strict=True)))
             db.save_store(entry.name, entry.platform, None)
             saved = db.save_listings(run_id, outcome.listings)

@@ -66,7 +66,7 @@ def demo_api_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         DEMO_CREDENTIAL_SECRET,
         DEMO_CREDENTIAL_VERSION,
     )
-    from spiders.amazon_credentials import ENV_ID, ENV_SECRET, ENV_VERSION
+    from spiders.sources.amazon_credentials import ENV_ID, ENV_SECRET, ENV_VERSION
 
     monkeypatch.setenv(ENV_ID, DEMO_CREDENTIAL_ID)
     monkeypatch.setenv(ENV_SECRET, DEMO_CREDENTIAL_SECRET)

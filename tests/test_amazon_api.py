@@ -36,7 +36,10 @@ from backrank.marketplace.creators_api import (
     INELIGIBLE_CREDENTIAL_SECRET,
     MAX_ITEMS,
 )
-from spiders.amazon_credentials import (
+from spiders.crawl import CrawlResult, run_crawl, run_crawl_subprocess
+from spiders.middlewares import AmazonPagesMiddleware
+from spiders.refresh_report import read_report
+from spiders.sources.amazon_credentials import (
     ENV_ID,
     ENV_SECRET,
     ENV_VARIABLES,
@@ -44,9 +47,6 @@ from spiders.amazon_credentials import (
     Credentials,
     find_credentials,
 )
-from spiders.crawl import CrawlResult, run_crawl, run_crawl_subprocess
-from spiders.middlewares import AmazonPagesMiddleware
-from spiders.refresh_report import read_report
 
 SCALE = 40  # 40 product models: more Amazon listings than one GetItems call takes
 STORE = "demo-amazon"

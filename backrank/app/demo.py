@@ -22,7 +22,7 @@ from backrank.marketplace.creators_api import (
     DEMO_CREDENTIAL_SECRET,
     DEMO_CREDENTIAL_VERSION,
 )
-from spiders.amazon_credentials import ENV_VARIABLES
+from spiders.sources.amazon_credentials import ENV_VARIABLES
 
 PREFERRED_MARKETPLACE_PORT = 8701
 MARKETPLACE_PORTS = 5  # four stores and the Creators API

@@ -12,18 +12,18 @@ link-only one (no price, no image), with the reason in the outcome.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from spiders.amazon_credentials import Credentials, Lookup
 from spiders.pipelines import is_http_url, strip_control
+from spiders.sources.amazon_credentials import Credentials, Lookup, find_credentials
+from spiders.sources.api import ApiOutcome
 
 if TYPE_CHECKING:
     from amazon_creatorsapi import AmazonCreatorsApi
 
-    from backrank.core.config import StoreConfig
+    from backrank.core.config import Catalog, StoreConfig
 
 SOURCE_NAME = "creators-api"
 MAX_ITEMS_PER_CALL = 10  # GetItems' limit
@@ -72,20 +72,6 @@ def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@dataclass(kw_only=True)
-class ApiOutcome:
-    """What one Amazon store gave in one run."""
-
-    path: str  # PATH_API or PATH_LINK_ONLY
-    refusal: str | None = None  # a REFUSALS key when the API stopped the store
-    reason: str | None = None  # plain words for the report; never a credential
-    listings: list[dict[str, Any]] = field(default_factory=list)  # for Store.save_listings
-    counts: dict[str, int] = field(default_factory=dict)  # per-store stats
-
-    def count(self, name: str, value: int = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + value
-
-
 ClientFactory = Callable[..., "AmazonCreatorsApi"]
 
 
@@ -127,6 +113,17 @@ class CreatorsApiSource:
         self.tag = tag
         self.lookup = lookup
         self.client_factory = client_factory
+
+    @classmethod
+    def for_store(cls, store: StoreConfig, catalog: Catalog) -> CreatorsApiSource:
+        """The source of an Amazon store: the tag of its affiliate program, the credentials
+        of the environment or of its credentials_file."""
+        program = catalog.affiliates.get(store.affiliate) if store.affiliate else None
+        return cls(
+            store,
+            tag=program.params.get("tag") if program else None,
+            lookup=find_credentials(store.credentials_file),
+        )
 
     def fetch(self, known_urls: Mapping[str, str] | None = None) -> ApiOutcome:
         """A listing per ASIN of the store; ``known_urls`` (ASIN -> URL stored before) keeps a
