@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for the browser tests, Redis and PostgreSQL for the distributed
 # crawl and the store tests on both databases. One `apt-get update`, only when one is missing.
+# (scripts/wordpress.sh installs what the WordPress tests need the same way.)
 if [ "$(id -u)" = 0 ]; then APT=(apt-get); else APT=(sudo apt-get); fi
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
@@ -19,6 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Start them on 127.0.0.1 and point the tests at them (BACKRANK_TEST_REDIS, BACKRANK_TEST_PG).
 eval "$(bash scripts/services.sh)"
+# A throwaway WordPress on 127.0.0.1 (BACKRANK_TEST_WP_URL and its users' application passwords).
+eval "$(bash scripts/wordpress.sh)"
 
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
@@ -28,5 +31,7 @@ PYTHON=${PYTHON:-python3}
 # House style: lint and format are part of the suite.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# Architecture: the three layers and the forbidden imports of pyproject.toml's [tool.importlinter].
+.venv/bin/lint-imports
 
 exec .venv/bin/python -m pytest -ra "$@"

@@ -14,10 +14,11 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spiders.budgets import budgets_hit
 from spiders.run_status import crawl_errors, run_status
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class CrawlResult:
     complete: bool = True  # False: stopped early, the job dir is kept for the next run
     resumed: bool = False  # continued a run an earlier process left unfinished
     drifted: list[str] = field(default_factory=list)  # stores whose extraction collapsed
+    budgets: dict[str, int] = field(default_factory=dict)  # crawl budget hit -> refused requests
     report_json: str | None = None  # the refresh report next to the database
     report_html: str | None = None
 
@@ -79,6 +81,7 @@ def summarise(
         for key, value in stats.items()
         if key.startswith("backrank/dropped/")
     }
+    budgets = budgets_hit(stats)
     return CrawlResult(
         run_id=run_id,
         status=run_status(stats, complete=complete),
@@ -88,6 +91,7 @@ def summarise(
         errors=crawl_errors(stats),
         blocked=int(stats.get("backrank/blocked", 0)),
         dropped=dict(sorted(dropped.items())),
+        budgets=budgets,
         elapsed=round(elapsed, 3),
         stats=jsonable_stats(stats),
         complete=complete,
@@ -107,21 +111,47 @@ def job_dir(db_path: str | os.PathLike[str], catalog_path: str, store: str | Non
     return state_path(db_path, ".jobs") / f"{Path(catalog_path).stem}-{key}"
 
 
-def resumable_run(db_path: str, jobs: Path) -> int | None:
-    """The run an earlier process left 'running' in this job dir, else None (stale state goes)."""
+def resumable_run(
+    db_path: str, jobs: Path, *, max_age: float | None = None, now: datetime | None = None
+) -> tuple[int, float] | None:
+    """The run an earlier process left 'running' in this job dir and its age in seconds, else
+    None (stale state goes).
+
+    A run older than `max_age` seconds (the wall-time budget) is not resumed: it is closed as
+    ``warnings`` with the budget named in its stats, so a crawler trap cannot carry one run
+    from refresh to refresh forever.
+    """
     state_path = jobs / "run.json"
     if not state_path.exists():
         shutil.rmtree(jobs, ignore_errors=True)
         return None
     state = json.loads(state_path.read_text(encoding="utf-8"))
     from backrank.core.store import Store
+    from spiders.budgets import MAX_RUN_MINUTES
 
     with Store.open(db_path) as db:
         runs = db.runs()
-    running = runs[(runs["run_id"] == state["run_id"]) & (runs["status"] == "running")]
-    if running.empty:
-        shutil.rmtree(jobs, ignore_errors=True)
-        return None
+        running = runs[(runs["run_id"] == state["run_id"]) & (runs["status"] == "running")]
+        if running.empty:
+            shutil.rmtree(jobs, ignore_errors=True)
+            return None
+        run_id = int(state["run_id"])
+        started = datetime.fromisoformat(str(running["started_at"].iloc[0]))
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        age = ((now or datetime.now(UTC)) - started).total_seconds()
+        if max_age is not None and age >= max_age:
+            db.finish_run(
+                run_id,
+                "warnings",
+                {
+                    f"backrank/budget/{MAX_RUN_MINUTES}": 1,
+                    "finish_reason": f"{MAX_RUN_MINUTES} budget spent before it could resume",
+                    "backrank/stored/listings": db.count_offers(run_id),
+                },
+            )
+            shutil.rmtree(jobs, ignore_errors=True)
+            return None
     if not state.get("clean_stop"):
         # Killed (kill -9, power cut): Scrapy saves its queue only on a clean stop, so its
         # seen-set would skip requests that were queued but never fetched. Fetch them all
@@ -132,7 +162,7 @@ def resumable_run(db_path: str, jobs: Path) -> int | None:
                 shutil.rmtree(target)
             else:
                 target.unlink(missing_ok=True)
-    return int(state["run_id"])
+    return run_id, age
 
 
 def run_crawl(
@@ -190,17 +220,21 @@ def _run_crawl_locked(
     from spiders.settings import settings_for
 
     jobs = job_dir(db_path, str(catalog.path), store)
-    resumed_run = resumable_run(db_path, jobs) if run_id is None else None
+    wall_time = float(catalog.crawl.max_run_minutes) * 60
+    resumed_run = resumable_run(db_path, jobs, max_age=wall_time) if run_id is None else None
     resumed = resumed_run is not None
-    if resumed:
-        run_id = resumed_run
+    age = 0.0
+    if resumed_run is not None:
+        run_id, age = resumed_run
     elif run_id is None:
         with Store.open(db_path) as db:
             run_id = db.start_run(str(catalog.path))
     jobs.mkdir(parents=True, exist_ok=True)
     state_path = jobs / "run.json"
     state_path.write_text(json.dumps({"run_id": run_id, "clean_stop": False}), encoding="utf-8")
-    extra = {"JOBDIR": str(jobs), **(settings or {})}
+    # The wall-time budget, less what earlier processes of a resumed run spent.
+    extra = {"JOBDIR": str(jobs), "CLOSESPIDER_TIMEOUT": max(wall_time - age, 1.0)}
+    extra |= settings or {}
     crawl_settings = settings_for(
         catalog, db_path, run_id=run_id, polite=polite, quiet=quiet, extra=extra
     )
@@ -221,11 +255,16 @@ def _run_crawl_locked(
         if failure is not None or not task.done():
             # Scrapy has logged the traceback; the run must still be closed as failed.
             stats["backrank/errors/crawl_failed"] = 1
+        if stats.get("finish_reason") == "closespider_timeout":
+            # The wall-time budget ended it: the run is closed (warnings), not resumed forever.
+            from spiders.budgets import MAX_RUN_MINUTES
+
+            stats[f"backrank/budget/{MAX_RUN_MINUTES}"] = 1
     else:  # only API stores: nothing for Scrapy to fetch
         stats = {"finish_reason": "finished"}
     api_sources.shutdown(wait=True)
     merge_stats(stats, api_run.result())
-    complete = stats.get("finish_reason") == "finished" and failure is None
+    complete = stats.get("finish_reason") in ("finished", "closespider_timeout") and failure is None
     with Store.open(db_path) as db:
         if resumed:
             # listings an earlier process of this run stored count as this run's too
@@ -275,10 +314,12 @@ def close_complete_run(
 
 def scrapy_stores(catalog: Catalog, store: str | None = None) -> set[str]:
     """Names of the stores (all, or `store`) the Scrapy crawl fetches pages of."""
+    from spiders.sources import api_source  # as in run_api_sources
+
     return {
         entry.name
         for entry in catalog.stores
-        if not entry.uses_creators_api and (store is None or entry.name == store)
+        if api_source(entry) is None and (store is None or entry.name == store)
     }
 
 
@@ -301,9 +342,10 @@ def run_api_sources(
     ``api/items``, ``api/link_only``, ``errors/api_<refusal>``); the path each store took and
     why go under ``backrank/source/<name>/path`` and ``.../reason`` (text, no credential).
     """
+    # Imported here, as the crawl's other steps: `python -m spiders.crawl --help` and a crawl
+    # without an API store load neither the store's engine nor the API client.
     from backrank.core.store import Store
-    from spiders.amazon_credentials import find_credentials
-    from spiders.creators_api import CreatorsApiSource
+    from spiders.sources import api_source
 
     stats: dict[str, Any] = {}
     for entry in catalog.stores:
@@ -313,20 +355,17 @@ def run_api_sources(
     stores = [
         entry
         for entry in catalog.stores
-        if entry.uses_creators_api and (store is None or entry.name == store)
+        if api_source(entry) is not None and (store is None or entry.name == store)
     ]
     if not stores:
         return stats
     with Store.open(db_path) as db:
         listings = db.read_listings()
         for entry in stores:
-            program = catalog.affiliates.get(entry.affiliate) if entry.affiliate else None
+            source_class = api_source(entry)
+            assert source_class is not None
             mine = listings[(listings["store"] == entry.name) & listings["asin"].notna()]
-            source = CreatorsApiSource(
-                entry,
-                tag=program.params.get("tag") if program else None,
-                lookup=find_credentials(entry.credentials_file),
-            )
+            source = source_class.for_store(entry, catalog)
             outcome = source.fetch(dict(zip(mine["asin"], mine["url"], strict=True)))
             db.save_store(entry.name, entry.platform, None)
             saved = db.save_listings(run_id, outcome.listings)
@@ -415,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backrank.core.config import load_catalog
     from backrank.core.lock import LockBusy
+    from spiders.sources import PLATFORMS
 
     extra = {}
     for assignment in args.set:
@@ -422,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         extra[name] = json.loads(value)
     try:
         result = run_crawl(
-            load_catalog(args.catalog),
+            load_catalog(args.catalog, PLATFORMS),
             args.db,
             store=args.store,
             quiet=args.quiet,

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
 from rich.table import Table
 
+from backrank.core.files import write_text_atomically
 from backrank.core.store import Store
 from backrank.core.store.target import state_path
+from spiders.budgets import CATALOG_KEYS, MAX_RUN_MINUTES, budgets_hit
 
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Refresh report: run {{ report.run_id }}</title>
@@ -29,8 +30,20 @@ th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:right}th:first-child,
 <h2>Drops and skips by reason</h2>
 <table><thead><tr><th scope="col">store</th><th scope="col">reason</th><th scope="col">count</th></tr></thead><tbody>
 {% for store in report.stores %}{% for reason, count in store.drops.items() %}<tr><td>{{ store.store }}</td><td>{{ reason }}</td><td>{{ count }}</td></tr>{% endfor %}{% endfor %}
-</tbody></table></body></html>
+</tbody></table>
+{% if report.wordpress %}{% set wp = report.wordpress %}
+<h2>WordPress: {{ wp.url }}</h2>
+{% if wp.stopped %}<p class="warn">Stopped: {{ wp.stopped }}. The next publish finishes the job.</p>{% endif %}
+<table><thead><tr>{% for action in wordpress_actions %}<th scope="col">{{ action }}</th>{% endfor %}</tr></thead>
+<tbody><tr class="{{ 'failed' if wp.failed or wp.stopped else '' }}">{% for action in wordpress_actions %}<td>{{ wp[action] }}</td>{% endfor %}</tr></tbody></table>
+{% if wp.failures %}<h3>Failed patterns</h3><table><thead><tr><th scope="col">pattern</th><th scope="col">error</th></tr></thead><tbody>
+{% for failure in wp.failures %}<tr class="failed"><td>{{ failure.slug }}</td><td>{{ failure.error }}</td></tr>{% endfor %}
+</tbody></table>{% endif %}{% endif %}
+</body></html>
 """
+# The WordPress section's columns: what `backrank refresh --publish wordpress` did to each
+# synced pattern (the keys of reports.wordpress.publish.PublishResult.summary()).
+WORDPRESS_ACTIONS = ("created", "updated", "retired", "unchanged", "failed", "skipped")
 COLUMNS = (
     "store", "status", "pages", "listings (last run)", "stored", "with price", "drops",
     "blocked", "errors", "drift", "gone (new)", "broken links", "price moves",
@@ -81,6 +94,11 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
                 "errors": _by_prefix(figures, ("errors/",)),
                 "blocked": figures.get("blocked", 0),
                 "truncated": figures.get("truncated", 0),
+                "truncated_text": {
+                    key.removeprefix("truncated_text/"): count
+                    for key, count in _by_prefix(figures, ("truncated_text/",)).items()
+                },
+                "budgets": budgets_hit(stats, name),
                 "retry_after_waits": figures.get("retry_after/waits", 0),
                 "gone_new": gone_new,
                 "gone_total": gone_total,
@@ -108,6 +126,20 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
             warnings.append(f"{store['store']} ({store['path']}): {store['path_reason']}")
         if store["gone_new"]:
             warnings.append(f"{store['store']}: {store['gone_new']} listings gone (links removed)")
+        for budget, refused in store["budgets"].items():
+            warnings.append(
+                f"{store['store']}: stopped at its {budget} crawl budget ({refused} requests "
+                f"not made this run); raise {CATALOG_KEYS[budget]} if the store is that big"
+            )
+        if store["truncated_text"]:
+            fields = ", ".join(f"{key} {n}" for key, n in store["truncated_text"].items())
+            warnings.append(f"{store['store']}: over-long text cut to its length cap ({fields})")
+    run_budgets = budgets_hit(stats)
+    if MAX_RUN_MINUTES in run_budgets:
+        warnings.append(
+            f"the run stopped at its {MAX_RUN_MINUTES} crawl budget; "
+            f"raise {CATALOG_KEYS[MAX_RUN_MINUTES]} if the catalog needs longer"
+        )
     return {
         "run_id": int(run_id),
         "status": run["status"],
@@ -117,6 +149,10 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
         "retries": int(stats.get("retry/count", 0)),
         "too_big": int(stats.get("backrank/errors/too_big", 0)),
         "redirect_loops": int(stats.get("backrank/errors/redirect_loop", 0)),
+        "budgets": run_budgets,
+        "truncated_text": sum(
+            int(value) for key, value in stats.items() if key.startswith("backrank/truncated_text/")
+        ),
         "stores": stores,
         "warnings": warnings,
     }
@@ -176,7 +212,10 @@ def render_table(report: dict[str, Any]) -> Table:
 def render_html(report: dict[str, Any]) -> str:
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return environment.from_string(HTML_TEMPLATE).render(
-        report=report, columns=COLUMNS, rows=table_rows(report)
+        report=report,
+        columns=COLUMNS,
+        rows=table_rows(report),
+        wordpress_actions=WORDPRESS_ACTIONS,
     )
 
 
@@ -194,11 +233,7 @@ def write_report(report: dict[str, Any], db_path: str | os.PathLike[str]) -> tup
     paths = (stem.with_suffix(".json"), stem.with_suffix(".html"))
     texts = (json.dumps(report, indent=1, sort_keys=True), render_html(report))
     for path, text in zip(paths, texts, strict=True):
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, delete=False, suffix=".tmp"
-        ) as handle:
-            handle.write(text)
-        os.replace(handle.name, path)
+        write_text_atomically(path, text)
     return paths
 
 

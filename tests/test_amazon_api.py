@@ -24,6 +24,7 @@ import pytest
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 
+from backrank.app.cli import main
 from backrank.core.config import load_catalog
 from backrank.core.store import Store
 from backrank.marketplace import Marketplace
@@ -35,7 +36,10 @@ from backrank.marketplace.creators_api import (
     INELIGIBLE_CREDENTIAL_SECRET,
     MAX_ITEMS,
 )
-from spiders.amazon_credentials import (
+from spiders.crawl import CrawlResult, run_crawl, run_crawl_subprocess
+from spiders.middlewares import AmazonPagesMiddleware
+from spiders.refresh_report import read_report
+from spiders.sources.amazon_credentials import (
     ENV_ID,
     ENV_SECRET,
     ENV_VARIABLES,
@@ -43,9 +47,6 @@ from spiders.amazon_credentials import (
     Credentials,
     find_credentials,
 )
-from spiders.crawl import CrawlResult, run_crawl, run_crawl_subprocess
-from spiders.middlewares import AmazonPagesMiddleware
-from spiders.refresh_report import read_report
 
 SCALE = 40  # 40 product models: more Amazon listings than one GetItems call takes
 STORE = "demo-amazon"
@@ -344,3 +345,36 @@ def test_opting_into_amazon_scraping_says_it_breaks_amazons_conditions(
     assert report["path"] == "amazon-html"
     assert any("breaks Amazon's conditions of use" in w for w in report["warnings"])
     assert (amazon_offers(tmp_path)["source"] == "crawl").all()
+
+
+def test_demo_link_only_shows_amazon_as_links_without_prices(
+    tmp_path: Path, demo_api_credentials: None
+) -> None:
+    """`backrank demo --amazon link-only`: the site an owner without API access gets, even when
+    credentials are set (the demo drops them for the run, and puts them back after)."""
+    site, db = tmp_path / "site", tmp_path / "demo.db"
+    code = main(
+        ["demo", "--no-serve", "--quiet", "--amazon", "link-only", "--out", str(site),
+         "--db", str(db)]
+    )  # fmt: skip
+    assert code == 0
+    assert os.environ[ENV_SECRET] == DEMO_CREDENTIAL_SECRET  # restored
+    with Store.open(db) as store:
+        run_id = int(store.runs()["run_id"].iloc[-1])
+        offers = store.read_offers()
+    amazon = offers[offers["store"] == STORE]
+    assert len(amazon) and (amazon["source"] == "link_only").all()
+    report = read_report(db, run_id)
+    assert report is not None and any("link-only" in w for w in report["warnings"])
+    products = json.loads((site / "api" / "products.json").read_text(encoding="utf-8"))
+    amazon_offers_shown = [
+        offer
+        for product in products["products"]
+        for offer in product["offers"]
+        if offer["store"] == STORE
+    ]
+    assert amazon_offers_shown, "link-only Amazon offers are still linked"
+    assert all(offer["price"] is None for offer in amazon_offers_shown)
+    assert all(
+        offer["url"].startswith("https://www.amazon.com/dp/") for offer in amazon_offers_shown
+    )

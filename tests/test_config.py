@@ -18,6 +18,7 @@ from backrank.core.config import (
     validate_catalog,
 )
 from backrank.core.settings import TrustConfig, parse_scoring
+from spiders.sources import PLATFORMS
 
 MINIMAL = (
     SITE_TOML
@@ -197,7 +198,7 @@ def test_default_categories_first_match_wins(tmp_path: Path, title: str, slug: s
 
 def error_of(tmp_path: Path, text: str) -> str:
     with pytest.raises(CatalogError) as caught:
-        load_catalog(write_catalog(tmp_path, text))
+        load_catalog(write_catalog(tmp_path, text), PLATFORMS)
     return str(caught.value)
 
 
@@ -206,8 +207,8 @@ def error_of(tmp_path: Path, text: str) -> str:
     [
         (
             lambda t: t.replace('platform = "shopify"', 'platform = "ebay"'),
-            "catalog.toml:35: stores[1].platform: must be one of auto, amazon, shopify, "
-            'woocommerce, walmart, generic (got "ebay")',
+            "catalog.toml:35: stores[1].platform: must be one of auto, amazon, walmart, shopify, "
+            'woocommerce, generic (got "ebay")',
         ),
         (
             lambda t: t.replace("product_urls = [", "product_url = ["),
@@ -300,13 +301,27 @@ def test_validate_lists_every_error_in_line_order(tmp_path: Path) -> None:
         .replace("concurrency = 4", "concurrency = -4")
         .replace('base_url = "https://example.com/"', 'base_url = "nope"')
     )
-    errors = validate_catalog(write_catalog(tmp_path, text))
+    errors = validate_catalog(write_catalog(tmp_path, text), PLATFORMS)
     assert [(e.line, e.key) for e in errors] == [
         (3, "site.base_url"),
         (13, "crawl.concurrency"),
         (35, "stores[1].platform"),
     ]
     assert validate_catalog(write_catalog(tmp_path, FULL)) == []
+
+
+def test_platform_names_come_from_the_crawl(tmp_path: Path) -> None:
+    # The catalog (core) cannot know the crawl's sources: a caller that never crawls
+    # loads any name, and the crawl's own list decides for those that do.
+    text = FULL.replace('platform = "shopify"', 'platform = "ebay"')
+    assert load_catalog(write_catalog(tmp_path, text)).stores[1].platform == "ebay"
+    assert [
+        e.key for e in validate_catalog(write_catalog(tmp_path, text), ("amazon", "shopify"))
+    ] == ["stores[1].platform"]
+    empty = FULL.replace('platform = "shopify"', 'platform = ""')
+    assert [e.message for e in validate_catalog(write_catalog(tmp_path, empty))] == [
+        "must not be empty"
+    ]
 
 
 def test_missing_file_is_a_catalog_error(tmp_path: Path) -> None:
@@ -463,3 +478,23 @@ def test_an_amazon_url_in_another_store_is_refused(tmp_path: Path, url: str) -> 
     text = SITE_TOML + f'[[stores]]\nname = "shop"\nproduct_urls = ["{url}"]\n'
     problems = validate_catalog(write_catalog(tmp_path, text))
     assert any("is an Amazon page" in str(problem) for problem in problems), problems
+
+
+def test_wordpress_table_reads_its_keys_and_reports_unknown_ones(tmp_path: Path) -> None:
+    path = write_catalog(
+        tmp_path,
+        SITE_TOML + '\n[wordpress]\nurl = "https://blog.example/"\ncredentials = "wp.toml"\n'
+        "top = 3\npages = true\nparent_page = 'reviews'\n",
+    )
+    wordpress = load_catalog(path).wordpress
+    assert wordpress.url == "https://blog.example"
+    assert wordpress.credentials == (tmp_path / "wp.toml").resolve()
+    assert (wordpress.top, wordpress.pages, wordpress.parent_page) == (3, True, "reviews")
+    default = load_catalog(write_catalog(tmp_path, SITE_TOML, "plain.toml")).wordpress
+    assert (default.url, default.credentials, default.top, default.pages) == (None, None, 5, False)
+    bad = write_catalog(tmp_path, SITE_TOML + '\n[wordpress]\nurll = "x"\ntop = 0\n', "bad.toml")
+    errors = [str(e) for e in validate_catalog(bad)]
+    assert errors == [
+        "bad.toml:6: wordpress.urll: unknown key (did you mean url?)",
+        "bad.toml:7: wordpress.top: must be at least 1 (got 0)",
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from backrank.app.refresh import EXIT_FAILED, Context, refresh
-from backrank.app.serve import serve_site
+from backrank.app.serve import make_site_server, serve_forever
 from backrank.core.config import load_catalog
 from backrank.core.lock import refresh_lock
 from backrank.core.store import Store
@@ -22,7 +22,7 @@ from backrank.marketplace.creators_api import (
     DEMO_CREDENTIAL_SECRET,
     DEMO_CREDENTIAL_VERSION,
 )
-from spiders.amazon_credentials import ENV_VARIABLES
+from spiders.sources.amazon_credentials import ENV_VARIABLES
 
 PREFERRED_MARKETPLACE_PORT = 8701
 MARKETPLACE_PORTS = 5  # four stores and the Creators API
@@ -89,7 +89,39 @@ def run_demo(
     faults: str = "none",
     amazon: str = "api",
 ) -> int:
+    """The demo from start to served site; the exit status of its refresh."""
+    # The site's port is taken first: a busy one is a message now, not after the whole refresh.
+    site_server = make_site_server(out_dir, port=serve_port) if serve_port is not None else None
+    try:
+        status = _refresh_demo(
+            out_dir=out_dir, db_path=db_path, seed=seed, console=console, quiet=quiet,
+            faults=faults, amazon=amazon,
+        )  # fmt: skip
+    except BaseException:
+        if site_server is not None:
+            site_server.server_close()
+        raise
+    if status == EXIT_FAILED:
+        if site_server is not None:
+            site_server.server_close()
+        return status
+    print(f"site: {out_dir.resolve()}/index.html")
+    if site_server is not None:
+        serve_forever(site_server, out_dir)
+    return status
 
+
+def _refresh_demo(
+    *,
+    out_dir: Path,
+    db_path: Path | str,
+    seed: int,
+    console: Console,
+    quiet: bool,
+    faults: str,
+    amazon: str,
+) -> int:
+    """Start the marketplace, write its catalog, refresh it into ``out_dir``; stop it again."""
     # A SQLite demo keeps its catalog beside the database; a server database's demo, beside
     # the site folder.
     db_file = sqlite_file(db_path)
@@ -130,9 +162,4 @@ def run_demo(
             status = refresh(context, out_dir)
     finally:
         marketplace.stop()
-    if status == EXIT_FAILED:
-        return status
-    print(f"site: {out_dir.resolve()}/index.html")
-    if serve_port is not None:
-        serve_site(out_dir, port=serve_port)
     return status

@@ -11,12 +11,13 @@ import re
 import socket
 import string
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from backrank.core.identifiers import asin_in_url, canonical_asin
 from backrank.core.settings import (
     DEFAULT_MAX_PRICE_AGE_HOURS,
     SPEC_BOUND_KEYS,
@@ -33,7 +34,9 @@ from backrank.core.settings import (
     unknown_key,
 )
 
-PLATFORMS = ("auto", "amazon", "shopify", "woocommerce", "walmart", "generic")
+# A store whose platform is detected page by page. The platform names themselves belong to the
+# crawl (spiders.sources.PLATFORMS), which the layers above pass to load_catalog.
+AUTO_PLATFORM = "auto"
 AFFILIATE_KINDS = ("amazon", "generic")
 # Listing fields an affiliate url_template may use, besides the program's own params.
 LISTING_PLACEHOLDERS = ("url", "url_quoted", "asin", "gtin", "mpn", "sku")
@@ -47,10 +50,6 @@ DEFAULT_AMAZON_DISCLOSURE = "As an Amazon Associate I earn from qualifying purch
 DEFAULT_USER_AGENT = "backrank/0.1"
 # Amazon: a store of ASINs read through the Creators API, never crawled (see StoreConfig).
 AMAZON_SHORT_HOSTS = ("amzn.to", "amzn.com", "a.co")
-_ASIN = re.compile(r"[A-Z0-9]{10}")
-_ASIN_IN_PATH = re.compile(
-    r"/(?:dp|gp/product|gp/aw/d|product-reviews)/([A-Za-z0-9]{10})(?:[/?#]|$)"
-)
 DEFAULT_AMAZON_MARKETPLACE = "www.amazon.com"
 DEFAULT_AMAZON_API_INTERVAL = 1.1  # a margin over the 1 request a second Amazon allows
 # Deeper TOML nesting than any catalog needs is refused before it can exhaust the stack.
@@ -102,6 +101,13 @@ class CrawlConfig:
     # `check` warns on loopback, private and link-local store hosts unless this says they
     # are meant (the demo marketplace, a store on the owner's own network)
     allow_private_hosts: bool = False
+    # Crawl budgets: a crawler trap (endless pagination, sitemap indexes naming sitemap
+    # indexes) ends at these, counted and named in the refresh report. A store may lower or
+    # raise the first three for itself ([[stores]] max_pages, max_listing_pages, max_sitemap_depth).
+    max_pages_per_store: int = 50_000  # responses per store per run
+    max_listing_pages: int = 500  # listing pages followed by "next" from one start URL
+    max_sitemap_depth: int = 4  # robots.txt -> sitemap index -> ... -> urlset, in hops
+    max_run_minutes: float = 360.0  # wall time per run, resumed runs included
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +120,7 @@ class StoreConfig:
     """
 
     name: str
-    platform: str = "auto"
+    platform: str = AUTO_PLATFORM
     sitemap_urls: tuple[str, ...] = ()
     start_urls: tuple[str, ...] = ()
     product_urls: tuple[str, ...] = ()
@@ -136,6 +142,12 @@ class StoreConfig:
     api_interval: float = DEFAULT_AMAZON_API_INTERVAL
     # Read Amazon's HTML pages instead: against Amazon's conditions of use, off by default.
     allow_amazon_scraping: bool = False
+    # this store's own crawl budgets; None takes the [crawl] one
+    max_pages: int | None = None
+    max_listing_pages: int | None = None
+    max_sitemap_depth: int | None = None
+    # hosts besides its catalog URLs' that the store's published links may go to
+    link_hosts: tuple[str, ...] = ()
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -166,8 +178,12 @@ class AffiliateProgram:
             if name == "url_quoted":
                 continue
             value = listing.get(name)
-            if value is not None and str(value).strip():
-                values[name] = str(value).strip()
+            if value is None or not str(value).strip():
+                continue
+            # {url} is the link itself; any other store value is one query value or path
+            # segment, so a sku like "1&tag=theirs-20" cannot add its own parameter
+            text = str(value).strip()
+            values[name] = text if name == "url" else quote(text, safe="")
         if url:
             values["url_quoted"] = quote(str(url), safe="")
         template = self.url_template
@@ -254,6 +270,22 @@ DEFAULT_CATEGORIES: tuple[CategoryRule, ...] = (
 
 
 @dataclass(frozen=True, kw_only=True)
+class WordPressConfig:
+    """The owner's WordPress site that ``backrank publish wordpress`` and ``backrank links`` use.
+
+    ``credentials`` is a file (relative to the catalog) holding ``user`` and
+    ``application_password``; $BACKRANK_WP_USER / $BACKRANK_WP_APP_PASSWORD win over it.
+    """
+
+    url: str | None = None
+    credentials: Path | None = None
+    top: int = 5  # rows in each category's top-N table pattern
+    pages: bool = False  # also publish the category and product pages as WordPress pages
+    parent_page: str | None = None  # the slug of the owner's page the pages go under
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Catalog:
     """A loaded catalog."""
 
@@ -264,6 +296,7 @@ class Catalog:
     affiliates: dict[str, AffiliateProgram] = field(default_factory=dict)
     categories: tuple[CategoryRule, ...] = DEFAULT_CATEGORIES
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    wordpress: WordPressConfig = field(default_factory=WordPressConfig)
 
     def store(self, name: str) -> StoreConfig | None:
         """The store called ``name``, or None."""
@@ -277,18 +310,25 @@ class Catalog:
         return self.categories[-1]
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate a catalog; raise the first CatalogError found."""
-    catalog, errors, _ = _read(Path(path))
+def load_catalog(path: str | Path, platforms: Collection[str] | None = None) -> Catalog:
+    """Read and validate a catalog; raise the first CatalogError found.
+
+    `platforms` are the store platforms the crawl knows (``spiders.sources.PLATFORMS``);
+    None accepts any name, for callers that never crawl.
+    """
+    catalog, errors, _ = _read(Path(path), platforms)
     if errors:
         raise errors[0]
     assert catalog is not None
     return catalog
 
 
-def validate_catalog(path: str | Path) -> list[CatalogError]:
-    """Every problem in a catalog, in file order; empty when it loads."""
-    return _read(Path(path))[1]
+def validate_catalog(
+    path: str | Path, platforms: Collection[str] | None = None
+) -> list[CatalogError]:
+    """Every problem in a catalog, in file order; empty when it loads (`platforms` as in
+    ``load_catalog``)."""
+    return _read(Path(path), platforms)[1]
 
 
 @dataclass(frozen=True)
@@ -300,9 +340,9 @@ class CatalogCheck:
     warnings: list[CatalogError]  # a store on a private address, say: the catalog still loads
 
 
-def check_catalog(path: str | Path) -> CatalogCheck:
-    """Errors and warnings of a catalog, each in file order."""
-    return CatalogCheck(*_read(Path(path)))
+def check_catalog(path: str | Path, platforms: Collection[str] | None = None) -> CatalogCheck:
+    """Errors and warnings of a catalog, each in file order (`platforms` as in ``load_catalog``)."""
+    return CatalogCheck(*_read(Path(path), platforms))
 
 
 # --- locating keys in the raw text ------------------------------------------------------
@@ -424,8 +464,9 @@ _MISSING = object()
 class _Reader:
     """Turns the parsed TOML into config objects, collecting every problem with its line."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, platforms: Collection[str] | None = None) -> None:
         self.file = path.name
+        self.platforms = platforms
         self.locator = _Locator(text)
         self.errors: list[CatalogError] = []
         self.warnings: list[CatalogError] = []
@@ -529,7 +570,9 @@ def _parse(
     return data, None
 
 
-def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogError]]:
+def _read(
+    path: Path, platforms: Collection[str] | None
+) -> tuple[Catalog | None, list[CatalogError], list[CatalogError]]:
     try:
         content = path.read_bytes()
     except OSError as exc:
@@ -537,7 +580,7 @@ def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogE
     text, error = _decode(path, content)
     if text is None:
         return None, [error] if error else [], []
-    reader = _Reader(path, text)
+    reader = _Reader(path, text, platforms)
     data, error = _parse(path, text, reader)
     if data is None:
         return None, [error] if error else [], []
@@ -548,7 +591,9 @@ def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogE
 
 
 def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
-    reader.check_keys(data, ("site", "crawl", "affiliates", "stores", "categories", "scoring"), ())
+    reader.check_keys(
+        data, ("site", "crawl", "affiliates", "stores", "categories", "scoring", "wordpress"), ()
+    )
     site_table = _table(reader, data, "site", required=True)
     # Without a [site] table its keys are not reported one by one.
     site = (
@@ -564,6 +609,7 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
     scoring = _scoring(reader, _table(reader, data, "scoring"), categories, site)
     if not crawl.allow_private_hosts:
         _warn_private_hosts(reader, data.get("stores"), stores)
+    wordpress = _wordpress(reader, path, _table(reader, data, "wordpress"))
     return Catalog(
         path=path.resolve(),
         site=site,
@@ -572,6 +618,25 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
         affiliates=affiliates,
         categories=categories,
         scoring=scoring,
+        wordpress=wordpress,
+    )
+
+
+def _wordpress(reader: _Reader, path: Path, data: dict[str, Any]) -> WordPressConfig:
+    table = ("wordpress",)
+    reader.check_keys(data, ("url", "credentials", "top", "pages", "parent_page", "timeout"), table)
+
+    def setting(key: str, kind: str, check: Callable[[Any], str | None] | None = None) -> Any:
+        return reader.value(data, key, kind, table, field_default(WordPressConfig, key), check)
+
+    credentials = setting("credentials", "str")
+    return WordPressConfig(
+        url=(setting("url", "url") or "").rstrip("/") or None,
+        credentials=(path.parent / credentials).resolve() if credentials else None,
+        top=setting("top", "int", _at_least(1)),
+        pages=setting("pages", "bool"),
+        parent_page=setting("parent_page", "str"),
+        timeout=setting("timeout", "number", _above(0)),
     )
 
 
@@ -621,7 +686,8 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
     table = ("crawl",)
     keys = (
         "polite", "http_cache", "concurrency", "max_review_pages", "user_agent",
-        "gone_after_misses", "allow_private_hosts",
+        "gone_after_misses", "allow_private_hosts", "max_pages_per_store", "max_listing_pages",
+        "max_sitemap_depth", "max_run_minutes",
     )  # fmt: skip
     reader.check_keys(data, keys, table)
 
@@ -639,7 +705,44 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
         ),
         gone_after_misses=setting("gone_after_misses", "int", _at_least(1)),
         allow_private_hosts=setting("allow_private_hosts", "bool"),
+        **_budgets(reader, data, table, CrawlConfig()),
     )
+
+
+STORE_BUDGETS = {  # [[stores]] key -> the [crawl] budget it overrides
+    "max_pages": "max_pages_per_store",
+    "max_listing_pages": "max_listing_pages",
+    "max_sitemap_depth": "max_sitemap_depth",
+}
+
+
+def _budgets(
+    reader: _Reader,
+    data: dict[str, Any],
+    table: tuple[Any, ...],
+    defaults: CrawlConfig | None,
+) -> dict[str, Any]:
+    """The crawl budgets the [crawl] table (`defaults` given) or a store (None) sets; each
+    must be more than 0. A store's unset budget is None: the [crawl] one applies."""
+    if defaults is None:
+        names: tuple[str, ...] = tuple(STORE_BUDGETS)
+    else:
+        names = (*STORE_BUDGETS.values(), "max_run_minutes")
+    return {
+        name: reader.value(
+            data,
+            name,
+            "number" if name == "max_run_minutes" else "int",
+            table,
+            None if defaults is None else getattr(defaults, name),
+            _positive,
+        )
+        for name in names
+    }
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else f"must be more than 0 (got {value})"
 
 
 def _at_least(minimum: int) -> Callable[[Any], str | None]:
@@ -714,12 +817,6 @@ def is_amazon_url(url: str) -> bool:
         return False
 
 
-def asin_in_url(url: str) -> str | None:
-    """The ASIN of an Amazon product URL (``/dp/B07YFVP6LZ``, ``/gp/product/...``), else None."""
-    match = _ASIN_IN_PATH.search(urlsplit(url).path or "/")
-    return match.group(1).upper() if match else None
-
-
 def _got(value: Any) -> str:
     return f"(got {type_name(value)})"
 
@@ -780,6 +877,8 @@ def _stores(
         "quote_reviews",
         "currency",
         *AMAZON_KEYS,
+        *STORE_BUDGETS,
+        "link_hosts",
     )
     stores: list[StoreConfig] = []
     seen: set[str] = set()
@@ -789,7 +888,10 @@ def _stores(
             reader.error(table, "must be a table")
             continue
         reader.check_keys(store, keys, table)
-        platform = reader.value(store, "platform", "str", table, "auto", _one_of(PLATFORMS))
+        known = None if reader.platforms is None else (AUTO_PLATFORM, *reader.platforms)
+        platform = reader.value(
+            store, "platform", "str", table, AUTO_PLATFORM, _one_of(known) if known else _non_empty
+        )
         errors_before = len(reader.errors)
         sitemap_urls = reader.value(store, "sitemap_urls", "urls", table, ())
         start_urls = reader.value(store, "start_urls", "urls", table, ())
@@ -842,6 +944,8 @@ def _stores(
                 allowed_domains=tuple(dict.fromkeys(p.hostname for p in hosts if p.hostname)),
                 allowed_hosts=tuple(dict.fromkeys(p.netloc.lower() for p in hosts)),
                 **(_amazon_fields(folder, amazon_store) if amazon_store else {}),
+                **_budgets(reader, store, table, None),
+                link_hosts=reader.value(store, "link_hosts", "strings", table, (), _hosts),
             )
         )
     return tuple(stores)
@@ -880,12 +984,13 @@ def _amazon_store(
         )
         entries = []
     for asin, title in entries:
-        if not isinstance(asin, str) or not _ASIN.fullmatch(asin.strip().upper()):
+        code = canonical_asin(asin) if isinstance(asin, str) else None
+        if code is None:
             reader.error((*table, "asins"), f"{asin!r} is not an ASIN (10 letters and digits)")
         elif title is not None and (not isinstance(title, str) or not title.strip()):
             reader.error((*table, "asins"), f"the title of {asin} must be a non-empty string")
         else:
-            asins.setdefault(asin.strip().upper(), title.strip() if title else None)
+            asins.setdefault(code, title.strip() if title else None)
     if not scraping:
         for key in ("sitemap_urls", "start_urls"):
             if store.get(key):
@@ -930,6 +1035,13 @@ def _refuse_amazon_urls(reader: _Reader, store: dict[str, Any], table: KeyPath) 
                     f'{url} is an Amazon page. {_NOT_CRAWLED} in a store with platform = "amazon"',
                 )
                 break
+
+
+def _hosts(value: tuple[str, ...]) -> str | None:
+    for host in value:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
+            return f'must be host names like "shop.example" or "shop.example:8080" (got "{host}")'
+    return None
 
 
 def _non_empty(value: str) -> str | None:

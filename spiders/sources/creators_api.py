@@ -12,17 +12,18 @@ link-only one (no price, no image), with the reason in the outcome.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from spiders.amazon_credentials import Credentials, Lookup
+from spiders.pipelines import is_http_url, strip_control
+from spiders.sources.amazon_credentials import Credentials, Lookup, find_credentials
+from spiders.sources.api import ApiOutcome
 
 if TYPE_CHECKING:
     from amazon_creatorsapi import AmazonCreatorsApi
 
-    from backrank.core.config import StoreConfig
+    from backrank.core.config import Catalog, StoreConfig
 
 SOURCE_NAME = "creators-api"
 MAX_ITEMS_PER_CALL = 10  # GetItems' limit
@@ -71,25 +72,12 @@ def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@dataclass(kw_only=True)
-class ApiOutcome:
-    """What one Amazon store gave in one run."""
-
-    path: str  # PATH_API or PATH_LINK_ONLY
-    refusal: str | None = None  # a REFUSALS key when the API stopped the store
-    reason: str | None = None  # plain words for the report; never a credential
-    listings: list[dict[str, Any]] = field(default_factory=list)  # for Store.save_listings
-    counts: dict[str, int] = field(default_factory=dict)  # per-store stats
-
-    def count(self, name: str, value: int = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + value
-
-
 ClientFactory = Callable[..., "AmazonCreatorsApi"]
 
 
 def default_client(store: StoreConfig, credentials: Credentials, tag: str) -> AmazonCreatorsApi:
     """The library's client for this store (Amazon's host unless the catalog names another)."""
+    # Imported here: the client library (and pydantic) load only for a run with Amazon.
     from amazon_creatorsapi import AmazonCreatorsApi
 
     options: dict[str, Any] = {}
@@ -125,6 +113,17 @@ class CreatorsApiSource:
         self.tag = tag
         self.lookup = lookup
         self.client_factory = client_factory
+
+    @classmethod
+    def for_store(cls, store: StoreConfig, catalog: Catalog) -> CreatorsApiSource:
+        """The source of an Amazon store: the tag of its affiliate program, the credentials
+        of the environment or of its credentials_file."""
+        program = catalog.affiliates.get(store.affiliate) if store.affiliate else None
+        return cls(
+            store,
+            tag=program.params.get("tag") if program else None,
+            lookup=find_credentials(store.credentials_file),
+        )
 
     def fetch(self, known_urls: Mapping[str, str] | None = None) -> ApiOutcome:
         """A listing per ASIN of the store; ``known_urls`` (ASIN -> URL stored before) keeps a
@@ -173,7 +172,7 @@ class CreatorsApiSource:
         outcome: ApiOutcome,
     ) -> str | None:
         """Ask for one batch; its listings go into ``outcome``. The refusal kind, else None."""
-        from amazon_creatorsapi import errors
+        from amazon_creatorsapi import errors  # loaded with the client, see default_client
 
         outcome.count("api/calls")
         try:
@@ -209,9 +208,11 @@ class CreatorsApiSource:
         basis = offer.price.saving_basis if offer and offer.price else None
         availability = offer.availability.type if offer and offer.availability else None
         image = item.images.primary.large if item.images and item.images.primary else None
+        image_url = image.url if image and is_http_url(image.url) else None
+        detail_url = item.detail_page_url if is_http_url(item.detail_page_url) else None
         return {
             "store": self.store.name,
-            "url": item.detail_page_url or _product_url(self.store, item.asin),
+            "url": detail_url or _product_url(self.store, item.asin),
             "platform": "amazon",
             "asin": item.asin,
             "title": _display(info.title if info else None) or title,
@@ -229,7 +230,7 @@ class CreatorsApiSource:
             "availability": AVAILABILITY.get(availability or "", "unknown")
             if availability
             else None,
-            "image_url": image.url if image else None,
+            "image_url": image_url,  # a link only: Amazon's images are never stored
             "rating": None,  # Amazon's stars are never collected
             "review_count": None,
             "fetched_at": fetched_at,
@@ -295,5 +296,6 @@ def _amount(money: Any) -> Decimal | None:
 
 
 def _display(attribute: Any) -> str | None:
+    """An attribute's display value as text (control characters out, as for crawled text)."""
     value = getattr(attribute, "display_value", None)
-    return value.strip() or None if isinstance(value, str) else None
+    return strip_control(value) if isinstance(value, str) else None
