@@ -213,3 +213,42 @@ def test_store_empties_amazon_prices_and_image_links_after_24_hours(store_target
     assert fresh["price"] == Decimal("49.00") and fresh["image_url"].endswith("image.jpg")
     other = history.loc[("https://spine-shop.example/p/1", first)]
     assert other["price"] == Decimal("49.00") and other["image_url"].endswith("image.jpg")
+
+
+def box_for(catalog: Catalog, now: datetime, **amazon: object) -> str:
+    """The WordPress product box of the Teeter table (Amazon and spine-shop offers) at ``now``."""
+    from reports.context import ProductView, site_info
+    from reports.wordpress.patterns import product_box
+
+    offers = (
+        offer_view(catalog, amazon_row(**amazon), now),
+        offer_view(catalog, demo_offers().iloc[1].to_dict(), now),
+    )
+    product = ProductView(
+        product_id="p", slug="p", path="products/p.html", name="Teeter EP-960", brand="Teeter",
+        category="inversion-tables", category_name="Inversion tables", rank=1, rating=4.4,
+        adjusted_rating=4.3, review_count=80, listings=2, best_price=Decimal("299.00"),
+        currency="USD", best_store="spine-shop", best_price_current=True, in_stock=True,
+        offers=offers,
+    )  # fmt: skip
+    return product_box(site_info(catalog, now), product, now).content
+
+
+def test_wordpress_box_stamps_a_fresh_amazon_price_and_adds_amazons_disclaimer(
+    catalog: Catalog,
+) -> None:
+    box = box_for(catalog, NOW, source="api")
+    assert "$329.99 at amazon, as of 2024-07-02 09:00 UTC" in box
+    assert amazon_rules.PRICE_DISCLAIMER in box and "(paid link)" in box
+    assert "tag=backrank-20" in box
+
+
+@pytest.mark.parametrize(
+    ("source", "later"), [("api", timedelta(hours=25)), ("link_only", timedelta(0))]
+)
+def test_wordpress_box_links_a_stale_or_link_only_amazon_offer_without_a_price(
+    catalog: Catalog, source: str, later: timedelta
+) -> None:
+    box = box_for(catalog, NOW + later, source=source)
+    assert f"{amazon_rules.LINK_ONLY_LABEL} (paid link)" in box
+    assert "$329.99" not in box and amazon_rules.PRICE_DISCLAIMER not in box
