@@ -241,6 +241,8 @@ def test_wordpress_box_stamps_a_fresh_amazon_price_and_adds_amazons_disclaimer(
     assert "$329.99 at amazon, as of 2024-07-02 09:00 UTC" in box
     assert amazon_rules.PRICE_DISCLAIMER in box and "(paid link)" in box
     assert "tag=backrank-20" in box
+    assert "#1 in Inversion tables." in box
+    assert "Ratings and trust grade from the other stores&#39; reviews only." in box
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,10 @@ def _facts(product: ProductView) -> str:
     if product.trust_grade:
         parts.append(f"review trust grade {product.trust_grade}")
     parts.append(f"{rating(product.adjusted_rating)} from {count(product.review_count)}")
-    return f"#{product.rank} in {product.category_name}. " + ", ".join(parts) + "."
+    text = f"{_rank(product)}. " + ", ".join(parts) + "."
+    if product.has_amazon_data:  # Amazon's stars and reviews count for nothing here
+        text += " Ratings and trust grade from the other stores' reviews only."
+    return text
 
 
 def _lead(product: ProductView) -> OfferView | None:
@@ -174,7 +177,9 @@ def top_table(site: SiteInfo, category: CategoryView, top: int, now: datetime) -
     for product, lead in zip(products, leads, strict=True):
         rows.append(
             (
-                f"{product.rank}. {product.name}",
+                f"Not ranked: {product.name}"
+                if product.amazon_only
+                else f"{product.rank}. {product.name}",
                 f"{score(product.composite_score)} ({rating(product.adjusted_rating)})",
                 _price_text(lead, now) if lead else "—",
                 _inline_link(lead, now) if lead else "—",
@@ -193,6 +198,11 @@ def top_table(site: SiteInfo, category: CategoryView, top: int, now: datetime) -
     )
 
 
+def _rank(product: ProductView) -> str:
+    """ "#2 in Inversion tables", or "Not ranked" for a product known only from Amazon."""
+    return "Not ranked" if product.amazon_only else f"#{product.rank} in {product.category_name}"
+
+
 def comparison_table(site: SiteInfo, comparison: Comparison, now: datetime) -> Pattern:
     a, b = comparison.a, comparison.b
     lead_a, lead_b = _lead(a), _lead(b)
@@ -204,7 +214,7 @@ def comparison_table(site: SiteInfo, comparison: Comparison, now: datetime) -> P
         return _inline_link(lead, now) if lead else "—"
 
     rows = [
-        ("Rank", f"#{a.rank} in {a.category_name}", f"#{b.rank} in {b.category_name}"),
+        ("Rank", *(_rank(p) for p in (a, b))),
         ("Score", score(a.composite_score), score(b.composite_score)),
         ("Review trust grade", a.trust_grade or "—", b.trust_grade or "—"),
         ("Adjusted rating", rating(a.adjusted_rating), rating(b.adjusted_rating)),
