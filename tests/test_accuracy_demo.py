@@ -88,9 +88,15 @@ def _judged(truth: dict, offers: pd.DataFrame, reviews: pd.DataFrame) -> DemoRun
 
 
 def _store_keys(truth: dict, offers: pd.DataFrame) -> dict[str, str]:
-    """Catalog store name ("demo-amazon") -> marketplace store key ("amazon")."""
+    """Catalog store name ("demo-amazon") -> marketplace store key ("amazon"): by the store's
+    URLs, and for Amazon (read through the Creators API, its URLs are Amazon's) by its ASINs."""
+    asins = {row["asin"] for row in truth["listings"] if row["store"] == "amazon"}
     keys = {}
-    for name, url in offers.groupby("store")["url"].first().items():
+    for name, rows in offers.groupby("store"):
+        if set(rows["asin"].dropna()) and set(rows["asin"].dropna()) <= asins:
+            keys[name] = "amazon"
+            continue
+        url = rows["url"].iloc[0]
         keys[name] = next(key for key, base in truth["store_urls"].items() if url.startswith(base))
     return keys
 

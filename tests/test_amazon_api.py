@@ -305,6 +305,8 @@ def test_secret_is_in_no_log_report_page_or_database(market: Marketplace, tmp_pa
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert (tmp_path / "site" / "index.html").exists()
+    # the API's detail page links are the Amazon store's own: none left off the site
+    assert "links to other hosts dropped" not in completed.stdout
     with Store.open(tmp_path / "backrank.db") as db:
         assert (db.read_offers().query("store == @STORE")["source"] == "api").all()
     leaks = [

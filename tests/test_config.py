@@ -134,6 +134,7 @@ def test_full_catalog_reads_every_section(tmp_path: Path) -> None:
     assert amazon.asins == (("B07YFVP6LZ", None),)
     assert (amazon.urls, amazon.allowed_domains, amazon.uses_creators_api) == ((), (), True)
     assert (amazon.api_host, amazon.marketplace) == (None, "www.amazon.com")
+    assert amazon.link_hosts == ("www.amazon.com",)  # the API's detail pages are its own
     assert shopify.allowed_hosts == ("127.0.0.1:8102",)
     assert amazon.include == ("traction", "inversion")
     assert catalog.affiliates["amazon"].params == {"tag": "backrank-20"}

@@ -945,7 +945,9 @@ def _stores(
                 allowed_hosts=tuple(dict.fromkeys(p.netloc.lower() for p in hosts)),
                 **(_amazon_fields(folder, amazon_store) if amazon_store else {}),
                 **_budgets(reader, store, table, None),
-                link_hosts=reader.value(store, "link_hosts", "strings", table, (), _hosts),
+                link_hosts=_with_amazon_host(
+                    reader.value(store, "link_hosts", "strings", table, (), _hosts), amazon_store
+                ),
             )
         )
     return tuple(stores)
@@ -1022,6 +1024,14 @@ def _amazon_fields(folder: Path, amazon: dict[str, Any]) -> dict[str, Any]:
     """StoreConfig's Amazon fields; the credentials file is relative to the catalog."""
     credentials = amazon["credentials_file"]
     return {**amazon, "credentials_file": (folder / credentials).resolve() if credentials else None}
+
+
+def _with_amazon_host(hosts: tuple[str, ...], amazon: dict[str, Any] | None) -> tuple[str, ...]:
+    """An Amazon store read through the API links to its marketplace's detail pages: that
+    host is one of its own, as a crawled store's catalog URLs' hosts are."""
+    if amazon is None or amazon["allow_amazon_scraping"]:
+        return hosts
+    return tuple(dict.fromkeys((*hosts, amazon["marketplace"])))
 
 
 def _refuse_amazon_urls(reader: _Reader, store: dict[str, Any], table: KeyPath) -> None:

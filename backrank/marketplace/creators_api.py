@@ -79,7 +79,7 @@ class CreatorsApi:
     """
 
     catalog: Catalog
-    store_base_url: str  # the demo Amazon store: detail pages and images point at it
+    store_base_url: str  # the demo Amazon store: the images are linked on it
     token_lifetime: float = TOKEN_LIFETIME
     request_interval: float = REQUEST_INTERVAL
     credentials: dict[str, str] = field(
@@ -264,7 +264,7 @@ class CreatorsApi:
             }
         item: dict[str, Any] = {
             "asin": row.key,
-            "detailPageURL": f"{self.store_base_url}/dp/{row.key}?linkCode=ogi&th=1&psc=1",
+            "detailPageURL": detail_page_url(row.key),
             "images": {
                 "primary": {
                     "small": {"url": image.replace("_SL500_", "_SL75_"), "height": 75, "width": 75},
@@ -285,6 +285,12 @@ class CreatorsApi:
                 "starRating": {"value": row.rating},
             }
         return item
+
+
+def detail_page_url(asin: str) -> str:
+    """The item's page on the marketplace, as the API gives it (the demo's ASINs are made up,
+    so the page itself does not exist; the demo store's own pages are at other URLs)."""
+    return f"https://{MARKETPLACE}/dp/{asin}?linkCode=ogi&th=1&psc=1"
 
 
 def _offer(row: StoreListing) -> dict[str, Any]:

@@ -368,7 +368,7 @@ class Marketplace:
         }
         if row.store == "amazon":
             truth["asin"] = row.key
-            truth["detail_page_url"] = f"{self.store_urls['amazon']}/dp/{row.key}"
+            truth["detail_page_url"] = creators_api.detail_page_url(row.key)
             truth["reviews_collected"] = False
         elif row.store == "shopify":
             truth["sku"] = product.mpn if row.show_mpn else None
