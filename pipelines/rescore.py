@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from backrank.core import amazon_rules
 from backrank.core.store import Store
 from pipelines.matching import MatchOverrides, load_overrides
 from pipelines.run import ScoreResult, score
@@ -57,8 +58,13 @@ def score_store(
     scoring summary, per-review scores, new sentence rows and per-product inputs.
 
     Unless ``full``, products whose listings and reviews are unchanged since the last
-    scoring keep their stored per-product results.
+    scoring keep their stored per-product results. The Amazon stores' prices, stock and image
+    links older than 24 hours are emptied in the store first (``amazon_rules``).
     """
+    now = now or datetime.now(UTC)
+    # Amazon's prices, stock and image links are kept 24 hours, then emptied for good.
+    shown_only = amazon_rules.amazon_stores(catalog)
+    store.expire_shown_only_data(shown_only, now - amazon_rules.max_age())
     offers = live_offers(store.read_offers(latest=True))
     listings = store.read_listings()[["listing_id", "description"]]
     offers = offers.merge(listings, on="listing_id", how="left")
@@ -74,8 +80,9 @@ def score_store(
         sentence_cache=lambda hashes: store.read_review_sentences(SENTIMENT_VERSION, hashes),
         previous_inputs=previous_inputs,
         match_overrides=match_overrides(getattr(catalog, "path", None)),
-        now=now or datetime.now(UTC),
+        now=now,
         workers=workers,
+        shown_only_stores=shown_only,
     )
     run_id = store.last_run_id(status=None)
     store.save_products(run_id, result.products, result.product_listings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -52,6 +52,7 @@ from pipelines.scores import rank_by_composite, rating_histogram, score_products
 from pipelines.scoring_config import ScoringSettings
 from pipelines.sensitivity import weight_sensitivity
 from pipelines.sentiment import SENTENCE_COLUMNS, PendingSentiment, SentenceCache, review_keys
+from pipelines.shown_only import of_other_stores, without_analysed_values
 from pipelines.specs import extract_specs, product_specs
 from pipelines.subcategories import SubcategoryRule, assign_subcategory
 from pipelines.trust.products import judge_products, with_trust_adjusted_rating
@@ -136,6 +137,7 @@ def score(
     now: datetime | None = None,
     max_price_age_hours: float | None = None,
     workers: int | None = None,
+    shown_only_stores: Collection[str] = (),
 ) -> ScoreResult:
     """Products ranked from the latest offers and the current reviews. No I/O.
 
@@ -147,12 +149,19 @@ def score(
     ``product_inputs``) only products whose listings or reviews changed are judged again;
     the rest keep their trust, specs and pros/cons, while priors, scores, ranks, badges,
     prices and sensitivity are recomputed for all. ``now`` (default: the current time)
-    decides which prices are still current. Unpacks as ``products, product_listings``.
+    decides which prices are still current. ``shown_only_stores`` (Amazon's, under its
+    Associates rules: ``backrank.core.amazon_rules.amazon_stores``) join products but their
+    prices, stock, ratings and reviews feed no score, grade, badge or price summary. Unpacks
+    as ``products, product_listings``.
     """
     require_columns(offers, OFFER_COLUMNS, "offers")
     require_columns(reviews, REVIEW_COLUMNS, "reviews")
     settings = scoring_settings(catalog_scoring, categories, prior_strength, max_price_age_hours)
     clock = Stopwatch()
+    shown_only = frozenset(shown_only_stores)
+    reviews = reviews.pipe(of_other_stores, shown_only)
+    if previous_reviews is not None:
+        previous_reviews = previous_reviews.pipe(of_other_stores, shown_only)
     offers = offers.pipe(latest_offers)
     with clock("matching"):
         matched = match_products(offers, settings, match_overrides, previous_inputs)
@@ -160,7 +169,11 @@ def score(
     if offers.empty:
         return empty_result(membership, settings)
 
-    listings = offers.pipe(with_product_ids, membership).pipe(listing_ratings, reviews)
+    listings = (
+        offers.pipe(with_product_ids, membership)
+        .pipe(without_analysed_values, shown_only)
+        .pipe(listing_ratings, reviews)
+    )
     products = product_frame(listings)
     linked = reviews.pipe(with_product_ids, membership).pipe(with_brands_and_keys, products)
     fingerprints = product_fingerprints(listings, linked, settings.fingerprint)
@@ -187,8 +200,8 @@ def score(
         .pipe(clock.timed("scores", assign_badges), settings.badges)
         .pipe(
             clock.timed("prices", with_price_summaries),
-            offers,
-            offer_history,
+            offers.pipe(of_other_stores, shown_only),
+            None if offer_history is None else offer_history.pipe(of_other_stores, shown_only),
             membership,
             now=now if now is not None else datetime.now(UTC),
             rules=settings.prices,

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from backrank.core import amazon_rules
 from backrank.core.frames import OFFERS, PRODUCTS
 from reports import charts, details, values
 from reports.filters import money
@@ -33,7 +34,7 @@ CATEGORY_PAGE_SIZE = 100  # rows per category page
 # (backrank.core.config.LISTING_PLACEHOLDERS).
 VIEWED_OFFER_COLUMNS = OFFERS.pick(
     "listing_id", "store", "url", "canonical_url", "title", "price", "currency", "availability",
-    "fetched_at", "asin", "gtin", "mpn", "sku",
+    "fetched_at", "asin", "gtin", "mpn", "sku", "source",
 )  # fmt: skip
 # The product columns a summary view reads (the rest are details for the product's own page).
 SUMMARY_COLUMNS = PRODUCTS.pick(
@@ -74,8 +75,21 @@ class OfferView:
     href: str | None  # where the link ends up; None when the store gave no usable http(s) URL
     rel: str
     affiliate: bool
-    amazon: bool
+    amazon: bool  # the link goes to Amazon through its program: "(paid link)" beside it
     go_path: str | None = None  # "go/<slug>/" when the program cloaks links through the site
+    # Amazon's data under its Associates rules (backrank.core.amazon_rules): shown, never
+    # analysed; its price, stock and stamp are kept only from the API and under 24 hours.
+    amazon_data: bool = False
+
+    @property
+    def amazon_price(self) -> bool:
+        """An Amazon price shown: it needs its date/time stamp and Amazon's disclaimer."""
+        return self.amazon_data and self.price is not None and self.price_current
+
+    @property
+    def link_only(self) -> bool:
+        """An Amazon offer shown as "Check the price on Amazon": no price, stock or stamp."""
+        return self.amazon_data and not self.amazon_price
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +149,16 @@ class ProductView:
     @property
     def has_amazon_link(self) -> bool:
         return any(offer.amazon and offer.href for offer in self.offers)
+
+    @property
+    def has_amazon_data(self) -> bool:
+        """Sold on Amazon: its grade, rating and pros and cons come from other stores only."""
+        return any(offer.amazon_data for offer in self.offers)
+
+    @property
+    def amazon_only(self) -> bool:
+        """Known only from Amazon, whose data is never analysed: listed, not ranked on it."""
+        return bool(self.offers) and all(offer.amazon_data for offer in self.offers)
 
     @property
     def shown_price(self) -> Decimal | None:
@@ -322,26 +346,50 @@ def cloaks(catalog: Any, store_name: str) -> bool:
     )
 
 
-def offer_view(catalog: Any, offer: Mapping[str, Any], now: datetime) -> OfferView:
-    """One offer row as shown on a product page."""
+def offer_view(
+    catalog: Any,
+    offer: Mapping[str, Any],
+    now: datetime,
+    amazon_stores: frozenset[str] | None = None,
+) -> OfferView:
+    """One offer row as shown on a product page.
+
+    An offer of one of the ``amazon_stores`` (default: ``amazon_rules.amazon_stores(catalog)``)
+    keeps its price, stock and stamp only while ``amazon_rules.may_show`` allows them (from the
+    API, under 24 hours); otherwise it is a link only.
+    """
+    if amazon_stores is None:
+        amazon_stores = amazon_rules.amazon_stores(catalog)
     fetched_at = values.timestamp(offer.get("fetched_at"))
-    max_age = timedelta(hours=float(catalog.site.max_price_age_hours))
+    site_hours = float(catalog.site.max_price_age_hours)
     href, rel, affiliate, amazon = offer_link(catalog, offer)
     availability = values.text(offer.get("availability")) or "unknown"
     if availability not in ("in_stock", "out_of_stock"):
         availability = "unknown"
+    price = values.decimal(offer.get("price"))
+    current = fetched_at is not None and now - fetched_at <= timedelta(hours=site_hours)
+    store = str(offer.get("store"))
+    amazon_data = store in amazon_stores
+    if amazon_data:
+        # no price, no stock either: Amazon's availability alone would need its own stamp
+        current = price is not None and amazon_rules.may_show(
+            values.text(offer.get("source")), fetched_at, now, site_hours
+        )
+        if not current:
+            price, availability, fetched_at = None, "unknown", None
     return OfferView(
-        store=str(offer.get("store")),
+        store=store,
         title=values.text(offer.get("title")),
-        price=values.decimal(offer.get("price")),
+        price=price,
         currency=values.text(offer.get("currency")),
         availability=availability,
         fetched_at=fetched_at,
-        price_current=fetched_at is not None and now - fetched_at <= max_age,
+        price_current=current,
         href=href,
         rel=rel,
         affiliate=affiliate,
         amazon=amazon,
+        amazon_data=amazon_data,
     )
 
 
@@ -371,9 +419,13 @@ def _with_go_paths(catalog: Any, slug: str, offers: tuple[OfferView, ...]) -> tu
 
 
 def _quotable(catalog: Any) -> Any:
+    """Whether a store's reviews may be quoted: it allows quoting and is not under Amazon's
+    rules (no Amazon review text is ever shown)."""
+    amazon_stores = amazon_rules.amazon_stores(catalog)
+
     def may_quote(store_name: str) -> bool:
         store = catalog.store(store_name)
-        return bool(store is not None and store.quote_reviews)
+        return bool(store is not None and store.quote_reviews and store_name not in amazon_stores)
 
     return may_quote
 
@@ -537,6 +589,7 @@ def summary_views(
 ) -> list[ProductView]:
     """Every scored product as a summary view (``detailed=False``), with its offers."""
     offers_by_product: dict[str, list[OfferView]] = {}
+    amazon_stores = amazon_rules.amazon_stores(catalog)
     if len(product_listings) and len(offers):
         columns = [c for c in VIEWED_OFFER_COLUMNS if c in offers.columns]
         joined = product_listings[["product_id", "listing_id"]].merge(
@@ -544,7 +597,7 @@ def summary_views(
         )
         for row in values.records(joined):
             offers_by_product.setdefault(str(row["product_id"]), []).append(
-                offer_view(catalog, row, now)
+                offer_view(catalog, row, now, amazon_stores)
             )
     names = _category_names(catalog)
     ids = products["product_id"].astype(str) if len(products) else []
@@ -585,7 +638,12 @@ def detailed_views(
         return frame[frame["listing_id"].isin(listing_ids)]
 
     quotes = review_quotes_by_listing(catalog, own(reviews))  # type: ignore[arg-type]
-    prices = price_series_by_listing(own(offer_history))
+    # Amazon's prices are shown, never charted (amazon_rules).
+    amazon_stores = amazon_rules.amazon_stores(catalog)
+    history = own(offer_history)
+    if history is not None and amazon_stores and "store" in history:
+        history = history[~history["store"].astype(str).isin(amazon_stores)]
+    prices = price_series_by_listing(history)
     return [
         _with_details(
             catalog, v, rows[v.product_id], listings.get(v.product_id, ()), quotes, prices

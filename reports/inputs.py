@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from backrank.core import amazon_rules
 from backrank.core.frames import OFFERS, REVIEWS
 
 # What the views read of a review and of the price history (a review's other columns never show).
@@ -53,13 +54,17 @@ def _per_listing(frame: pd.DataFrame | None, columns: list[str] | None = None) -
 def offers_with_freshness(
     offers: pd.DataFrame, now: datetime, max_age_hours: float
 ) -> pd.DataFrame:
-    """Offers plus whether each price is still current at ``now``: a page shows it differently."""
+    """Offers plus whether each price is still current at ``now`` (by the site's age, and by
+    Amazon's 24 hours, ``amazon_rules.max_age``): a page shows it differently."""
     if offers.empty or "fetched_at" not in offers:
-        return offers.assign(price_current=pd.Series(dtype=bool))
+        return offers.assign(
+            price_current=pd.Series(dtype=bool), within_amazon_age=pd.Series(dtype=bool)
+        )
     fetched = pd.to_datetime(offers["fetched_at"], utc=True, errors="coerce", format="ISO8601")
     age = pd.Timestamp(now) - fetched
     return offers.assign(
-        price_current=(age <= timedelta(hours=max_age_hours)).fillna(False).astype(bool)
+        price_current=(age <= timedelta(hours=max_age_hours)).fillna(False).astype(bool),
+        within_amazon_age=(age <= amazon_rules.max_age(max_age_hours)).fillna(False).astype(bool),
     )
 
 

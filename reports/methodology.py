@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from backrank.core import amazon_rules
 from backrank.core.config import Catalog
 from reports import values
 
@@ -49,6 +50,7 @@ class Methodology:
     sensitivity: tuple[Setting, ...]
     other_settings: tuple[Setting, ...]
     summary_run: str | None
+    amazon: bool = False  # an Amazon program is configured: its data is shown, not analysed
 
 
 def shown(value: Any) -> str:
@@ -114,4 +116,5 @@ def methodology(catalog: Catalog, summary: Mapping[str, Any] | None) -> Methodol
         ),
         other_settings=others + flatten(extra_summary, "run."),
         summary_run=values.text(summary.get("run_id")),
+        amazon=amazon_rules.program_configured(catalog),
     )

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from backrank.core import amazon_rules
 from reports import jsonld
 from reports.changes import changes_between_runs
 from reports.context import (
@@ -22,6 +23,7 @@ from reports.context import (
     CategorySection,
     CategoryView,
     Comparison,
+    OfferView,
     Page,
     ProductView,
     Redirect,
@@ -87,7 +89,7 @@ def _product_page(
         {"price": o.price, "currency": o.currency, "availability": o.availability,
          "url": o.href, "store": o.store}
         for o in product.offers
-        if o.price_current
+        if o.price_current and not o.amazon_data  # no stamp or disclaimer in structured data
     ]  # fmt: skip
     summary = _product_description(product)
     document = jsonld.product_document(
@@ -197,6 +199,13 @@ def _redirects(products: Sequence[ProductView]) -> tuple[Redirect, ...]:
     )
 
 
+def _amazon_feed_fields(offer: OfferView) -> dict[str, Any]:
+    """What the feed adds to an Amazon offer: its disclaimer beside a price, or link-only."""
+    if offer.amazon_price:
+        return {"price_disclaimer": amazon_rules.PRICE_DISCLAIMER, "link_only": False}
+    return {"link_only": True, "label": amazon_rules.LINK_ONLY_LABEL}
+
+
 def products_feed(site: SiteInfo, categories: Sequence[CategoryView]) -> dict[str, Any]:
     """``api/products.json``: the published products and their offers (money as strings)."""
 
@@ -213,12 +222,13 @@ def products_feed(site: SiteInfo, categories: Sequence[CategoryView]) -> dict[st
                 "trust_grade": p.trust_grade, "adjusted_rating": p.adjusted_rating,
                 "review_count": p.review_count,
                 "best_price": str(p.shown_price) if p.shown_price is not None else None,
-                "currency": p.currency, "in_stock": p.in_stock,
+                "currency": p.currency, "in_stock": None if p.amazon_only else p.in_stock,
                 "offers": [
                     {"store": o.store, "price": str(o.price) if o.price is not None else None,
                      "currency": o.currency, "availability": o.availability,
                      "price_as_of": iso(o.fetched_at), "price_current": o.price_current,
-                     "url": o.href, "sponsored": o.affiliate}
+                     "url": o.href, "sponsored": o.affiliate,
+                     **(_amazon_feed_fields(o) if o.amazon_data else {})}
                     for o in p.offers
                 ],
             }

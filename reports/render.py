@@ -15,6 +15,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from backrank.core import amazon_rules
 from reports.context import Page, SiteContext
 from reports.filters import FILTERS
 from reports.jsonld import SCRIPT_ESCAPES
@@ -36,6 +37,13 @@ def make_environment(theme_dir: str | Path | None = None) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(FILTERS)
+    # Amazon's wording, from its one home (the price disclaimer, the link-only label, notes).
+    env.globals["amazon"] = {
+        "disclaimer": amazon_rules.PRICE_DISCLAIMER,
+        "link_only": amazon_rules.LINK_ONLY_LABEL,
+        "ratings_note": amazon_rules.RATINGS_NOTE,
+        "unranked_note": amazon_rules.UNRANKED_NOTE,
+    }
     return env
 
 

@@ -48,6 +48,8 @@ def error_kind(failure: Failure) -> str:
             return "robots_forbidden"
         if "offsite" in message:
             return "offsite"
+        if "amazon page" in message:
+            return "amazon_page"
         if "max redirections" in message:
             return "redirect_loop"
         return "ignored"
@@ -77,7 +79,7 @@ def _inflated_too_big(failure: Failure) -> bool:
 
 
 # Requests that were never meant to be fetched: counted as skipped, not as errors.
-NOT_ERRORS = {"robots_forbidden", "offsite"}
+NOT_ERRORS = {"robots_forbidden", "offsite", "amazon_page"}
 
 
 class CatalogSpider(scrapy.Spider):
@@ -125,10 +127,13 @@ class CatalogSpider(scrapy.Spider):
             raise ValueError(
                 f"store {self.store_filter!r} is not in the catalog ({', '.join(names)})"
             )
+        # A store read through an API source (Amazon's Creators API) has no pages to fetch
+        # (spiders.crawl.run_api_sources reads it).
         self.stores = {
             store.name: store
             for store in catalog.stores
-            if self.store_filter is None or store.name == self.store_filter
+            if (self.store_filter is None or store.name == self.store_filter)
+            and sources.api_source(store) is None
         }
         domains: set[str] = set()
         for store in self.stores.values():

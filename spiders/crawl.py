@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
     from backrank.core.store import Store
 
 EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
+SCRAPING_WARNING = (
+    "allow_amazon_scraping is on: this run read Amazon's pages, which breaks Amazon's "
+    "conditions of use and its Associates Program Policies (use the Creators API instead)"
+)
 STATUS_EXIT = {"ok": EXIT_OK, "warnings": EXIT_WARNINGS, "failed": EXIT_FAILED}
 
 
@@ -258,21 +264,31 @@ def _run_crawl_locked(
     crawl_settings.set_in_component_priority_dict("EXTENSIONS", SpiderState, None)
     crawl_settings.set_in_component_priority_dict("EXTENSIONS", JobSpiderState, 0)
     started = time.perf_counter()
-    _crawled_in_this_process = True  # from here on the reactor is installed
-    process = AsyncCrawlerProcess(crawl_settings)
-    crawler = process.create_crawler(CatalogSpider)
-    task = process.crawl(crawler, catalog=catalog, store=store)
-    process.start()
-    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
-    failure = task.exception() if task.done() and not task.cancelled() else None
-    if failure is not None or not task.done():
-        # Scrapy has logged the traceback; the run must still be closed as failed.
-        stats["backrank/errors/crawl_failed"] = 1
-    if stats.get("finish_reason") == "closespider_timeout":
-        # The wall-time budget ended it: the run is closed (warnings), not resumed forever.
-        from spiders.budgets import MAX_RUN_MINUTES
+    # API sources (Amazon's Creators API, paced at its request rate) in a thread beside the
+    # Scrapy crawl: no pages, no reactor, their own connection to the store.
+    api_sources = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-sources")
+    api_run = api_sources.submit(run_api_sources, catalog, db_path, run_id, store=store)
+    failure = None
+    if scrapy_stores(catalog, store):
+        _crawled_in_this_process = True  # from here on the reactor is installed
+        process = AsyncCrawlerProcess(crawl_settings)
+        crawler = process.create_crawler(CatalogSpider)
+        task = process.crawl(crawler, catalog=catalog, store=store)
+        process.start()
+        stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+        failure = task.exception() if task.done() and not task.cancelled() else None
+        if failure is not None or not task.done():
+            # Scrapy has logged the traceback; the run must still be closed as failed.
+            stats["backrank/errors/crawl_failed"] = 1
+        if stats.get("finish_reason") == "closespider_timeout":
+            # The wall-time budget ended it: the run is closed (warnings), not resumed forever.
+            from spiders.budgets import MAX_RUN_MINUTES
 
-        stats[f"backrank/budget/{MAX_RUN_MINUTES}"] = 1
+            stats[f"backrank/budget/{MAX_RUN_MINUTES}"] = 1
+    else:  # only API stores: nothing for Scrapy to fetch
+        stats = {"finish_reason": "finished"}
+    api_sources.shutdown(wait=True)
+    merge_stats(stats, api_run.result())
     complete = stats.get("finish_reason") in ("finished", "closespider_timeout") and failure is None
     if stats.get(FAILURE_STAT):
         result = summarise(
@@ -346,6 +362,75 @@ def close_complete_run(
     report = build_report(db, result.run_id)
     json_path, html_path = write_report(report, db_path)
     result.report_json, result.report_html = str(json_path), str(html_path)
+
+
+def scrapy_stores(catalog: Catalog, store: str | None = None) -> set[str]:
+    """Names of the stores (all, or `store`) the Scrapy crawl fetches pages of."""
+    from spiders.sources import api_source  # as in run_api_sources
+
+    return {
+        entry.name
+        for entry in catalog.stores
+        if api_source(entry) is None and (store is None or entry.name == store)
+    }
+
+
+def merge_stats(stats: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Add `extra` to `stats`: counts add up, other values (texts) are set."""
+    for key, value in extra.items():
+        if isinstance(value, int) and isinstance(stats.get(key, 0), int):
+            stats[key] = stats.get(key, 0) + value
+        else:
+            stats[key] = value
+
+
+def run_api_sources(
+    catalog: Catalog, db_path: str, run_id: int, *, store: str | None = None
+) -> dict[str, Any]:
+    """Read the API stores (Amazon through the Creators API) of the catalog (or `store`) into
+    run `run_id`, as the item pipelines store listings; return their stats.
+
+    Counts go under ``backrank/store/<name>/`` as the crawl's do (``api/calls``,
+    ``api/items``, ``api/link_only``, ``errors/api_<refusal>``); the path each store took and
+    why go under ``backrank/source/<name>/path`` and ``.../reason`` (text, no credential).
+    """
+    # Imported here, as the crawl's other steps: `python -m spiders.crawl --help` and a crawl
+    # without an API store load neither the store's engine nor the API client.
+    from backrank.core.store import Store
+    from spiders.sources import api_source
+
+    stats: dict[str, Any] = {}
+    for entry in catalog.stores:
+        if entry.allow_amazon_scraping and (store is None or entry.name == store):
+            stats[f"backrank/source/{entry.name}/path"] = "amazon-html"
+            stats[f"backrank/source/{entry.name}/reason"] = SCRAPING_WARNING
+    stores = [
+        entry
+        for entry in catalog.stores
+        if api_source(entry) is not None and (store is None or entry.name == store)
+    ]
+    if not stores:
+        return stats
+    with Store.open(db_path) as db:
+        listings = db.read_listings()
+        for entry in stores:
+            source_class = api_source(entry)
+            assert source_class is not None
+            mine = listings[(listings["store"] == entry.name) & listings["asin"].notna()]
+            source = source_class.for_store(entry, catalog)
+            outcome = source.fetch(dict(zip(mine["asin"], mine["url"], strict=True)))
+            db.save_store(entry.name, entry.platform, None)
+            saved = db.save_listings(run_id, outcome.listings)
+            prefix = f"backrank/store/{entry.name}/"
+            merge_stats(stats, {"backrank/stored/listings": saved})
+            merge_stats(stats, {f"{prefix}found/listings": len(entry.asins)})
+            merge_stats(stats, {prefix + name: count for name, count in outcome.counts.items()})
+            if outcome.refusal is not None:
+                merge_stats(stats, {f"backrank/errors/api_{outcome.refusal}": 1})
+            stats[f"backrank/source/{entry.name}/path"] = outcome.path
+            if outcome.reason:
+                stats[f"backrank/source/{entry.name}/reason"] = outcome.reason
+    return stats
 
 
 def _reactor_has_run() -> bool:

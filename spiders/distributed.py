@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,8 @@ from spiders.crawl import (
     CrawlResult,
     close_complete_run,
     jsonable_stats,
+    merge_stats,
+    run_api_sources,
     summarise,
 )
 from spiders.run_status import run_status
@@ -189,6 +192,10 @@ def _coordinate(
     remove_abandoned_crawls(server)
     with Store.open(db_path) as db:
         run_id = db.start_run(str(catalog.path))
+    # API stores (Amazon's Creators API) are read here, once, beside the workers (which
+    # fetch pages only), in a thread paced at the API's request rate.
+    api_sources = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-sources")
+    api_run = api_sources.submit(run_api_sources, catalog, str(db_path), run_id, store=store)
     spec = CrawlSpec(
         crawl_id=f"{run_id}-{secrets.token_hex(4)}", run_id=run_id, db=str(db_path),
         catalog_name=Path(catalog.path).name,
@@ -222,6 +229,8 @@ def _coordinate(
         if not quiet:
             print(file=sys.stderr)  # end the progress line
         stats: dict[str, Any] = dict(crawl.read_stats())
+        api_sources.shutdown(wait=True)
+        merge_stats(stats, api_run.result())
         server.zrem(CRAWLS_KEY, spec.crawl_id)
         crawl.delete_all()
         if sys.exc_info()[0] is not None:

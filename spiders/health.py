@@ -74,14 +74,21 @@ def assess_run(
             int(stats.get(f"backrank/store/{store}/{key}", 0))
             for key in ("skipped/no_product", "dropped/no_title")
         )
-        expected = listings + lost
+        # A link-only Amazon offer has no price by design: it says nothing of extraction.
+        link_only = int(stats.get(f"backrank/store/{store}/api/link_only", 0))
+        expected = listings + lost - link_only
         share = price_share(with_price, expected)
         baseline_run, baseline_share = db.last_good_share(store, run_id)
         pages = int(stats.get(f"backrank/store/{store}/pages/product", 0))
         drifted = is_drifted(share, baseline_share, max(pages, expected))
+        status = store_status(listings, expected, drifted)
+        if any(
+            key.startswith(f"backrank/store/{store}/errors/api_") for key in stats
+        ):  # the store's API refused or throttled it: its offers are links only
+            status = "failed"
         health = StoreHealth(
             store=store,
-            status=store_status(listings, expected, drifted),
+            status=status,
             product_pages=pages,
             listings=listings,
             with_price=with_price,

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import ResponseDataLossError
+from scrapy.exceptions import IgnoreRequest, ResponseDataLossError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet.task import deferLater
 from twisted.web._newclient import ResponseFailed
 from twisted.web.http import PotentialDataLoss, _DataLoss
 
+from backrank.core.config import is_amazon_url
 from spiders import extract
 
 if TYPE_CHECKING:
@@ -115,6 +116,33 @@ class FaultTolerantRetryMiddleware(RetryMiddleware):
             # Fewer bytes than Content-Length promised: Scrapy's data-loss failure, retried.
             self._count("truncated", request.cb_kwargs.get("store"))
         return super().process_exception(request, exception)
+
+
+class AmazonPagesMiddleware:
+    """Amazon pages are never fetched: Amazon's content comes from its Creators API.
+
+    A request to an Amazon host (a link found on another store, a redirect) is dropped as
+    skipped (``backrank/skipped/amazon_page``), unless its own store opted into HTML reading
+    (``allow_amazon_scraping``, against Amazon's conditions of use).
+    """
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider=None) -> None:
+        if not is_amazon_url(request.url):
+            return
+        stores = getattr(self.crawler.spider, "stores", {})
+        store = stores.get(request.cb_kwargs.get("store"))
+        if store is not None and store.allow_amazon_scraping:
+            return
+        raise IgnoreRequest(
+            f"amazon page not fetched (Amazon is read through its API): {request.url}"
+        )
 
 
 class OversizeBodies:

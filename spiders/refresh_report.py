@@ -105,6 +105,10 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
                 "missed": missed,
                 "broken_links": gone_new + missed,
                 "price_moves": {"up": up, "down": down},
+                # API stores (Amazon): which path, why, and what the API gave
+                "path": stats.get(f"backrank/source/{name}/path"),
+                "path_reason": stats.get(f"backrank/source/{name}/reason"),
+                "api": _by_prefix(figures, ("api/",)),
             }
         )
     warnings = []
@@ -116,8 +120,10 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
                 f"{_percent(store['baseline_price_share'])} in its last good run); "
                 "its previous prices stay on the site"
             )
-        if store["status"] == "failed":
+        if store["status"] == "failed" and not store["path_reason"]:
             warnings.append(f"{store['store']}: nothing stored this run")
+        if store["path_reason"]:
+            warnings.append(f"{store['store']} ({store['path']}): {store['path_reason']}")
         if store["gone_new"]:
             warnings.append(f"{store['store']}: {store['gone_new']} listings gone (links removed)")
         for budget, refused in store["budgets"].items():
@@ -174,7 +180,7 @@ def table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         last = store["listings_last_run"]
         moves = store["price_moves"]
         cells = [
-            store["store"],
+            store["store"] if not store.get("path") else f"{store['store']} ({store['path']})",
             store["status"],
             store["pages"],
             f"{store['listings_found']} ({'-' if last is None else last})",

@@ -22,6 +22,7 @@ DOWNLOADER_MIDDLEWARES = {
     # each store's requests only to its own catalog origins (scheme, host and port)
     "spiders.offsite.StoreOffsiteMiddleware": 55,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.middlewares.AmazonPagesMiddleware": 50,  # Amazon is read through its API
     "spiders.robots.RobotsTxtMiddleware": 100,
     "spiders.budgets.PageBudgetMiddleware": 110,  # after robots.txt: a refused page is no page
     # RetryMiddleware plus Retry-After, robot-check and cut-off-HTML retries (spiders.middlewares)

@@ -56,6 +56,23 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture
+def demo_api_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo Creators API's credentials in the environment, as `backrank demo` sets them: a
+    crawl of the demo catalog (and its subprocesses) reads Amazon through the demo API."""
+    # Imported here: conftest is loaded by every test, most of which need neither module.
+    from backrank.marketplace.creators_api import (
+        DEMO_CREDENTIAL_ID,
+        DEMO_CREDENTIAL_SECRET,
+        DEMO_CREDENTIAL_VERSION,
+    )
+    from spiders.sources.amazon_credentials import ENV_ID, ENV_SECRET, ENV_VERSION
+
+    monkeypatch.setenv(ENV_ID, DEMO_CREDENTIAL_ID)
+    monkeypatch.setenv(ENV_SECRET, DEMO_CREDENTIAL_SECRET)
+    monkeypatch.setenv(ENV_VERSION, DEMO_CREDENTIAL_VERSION)
+
+
 WP_VARIABLE = "BACKRANK_TEST_WP_URL"
 WP_SETUP = Path(__file__).resolve().parents[1] / "scripts" / "wordpress" / "setup.php"
 

@@ -56,7 +56,7 @@ ref = "backrank"
 [[stores]]
 name = "demo-amazon"
 platform = "amazon"
-sitemap_urls = ["http://127.0.0.1:8101/sitemap.xml"]
+product_urls = ["https://www.amazon.com/Teeter-Inversion-Table/dp/B07YFVP6LZ/ref=sr_1_3"]
 include = ["traction", "inversion"]
 affiliate = "amazon"
 currency = "USD"
@@ -130,8 +130,11 @@ def test_full_catalog_reads_every_section(tmp_path: Path) -> None:
     amazon, shopify = catalog.stores
     assert amazon.quote_reviews is False  # Amazon's terms: no quoting reviews
     assert shopify.quote_reviews is True
-    assert amazon.allowed_domains == ("127.0.0.1",)
-    assert amazon.allowed_hosts == ("127.0.0.1:8101",)
+    # An Amazon store is never crawled: its product URLs became ASINs for the Creators API.
+    assert amazon.asins == (("B07YFVP6LZ", None),)
+    assert (amazon.urls, amazon.allowed_domains, amazon.uses_creators_api) == ((), (), True)
+    assert (amazon.api_host, amazon.marketplace) == (None, "www.amazon.com")
+    assert amazon.link_hosts == ("www.amazon.com",)  # the API's detail pages are its own
     assert shopify.allowed_hosts == ("127.0.0.1:8102",)
     assert amazon.include == ("traction", "inversion")
     assert catalog.affiliates["amazon"].params == {"tag": "backrank-20"}
@@ -144,7 +147,10 @@ def test_full_catalog_reads_every_section(tmp_path: Path) -> None:
 
 
 def test_affiliate_store_of_amazon_kind_does_not_quote_reviews(tmp_path: Path) -> None:
-    text = FULL.replace('platform = "amazon"\n', "")
+    text = FULL.replace('platform = "amazon"\n', "").replace(
+        "https://www.amazon.com/Teeter-Inversion-Table/dp/B07YFVP6LZ/ref=sr_1_3",
+        "http://127.0.0.1:8101/inversion-table",
+    )
     assert load_catalog(write_catalog(tmp_path, text)).stores[0].quote_reviews is False
 
 
@@ -206,8 +212,9 @@ def error_of(tmp_path: Path, text: str) -> str:
             'woocommerce, generic (got "ebay")',
         ),
         (
-            lambda t: t.replace("sitemap_urls = [", "sitemap_url = ["),
-            "catalog.toml:25: stores[0]: needs at least one of sitemap_urls, start_urls, product_urls",
+            lambda t: t.replace("product_urls = [", "product_url = ["),
+            "catalog.toml:25: stores[0]: needs at least one of asins, sitemap_urls, start_urls, "
+            "product_urls",
         ),
         (
             lambda t: t.replace("max_review_pages = 3", "max_review_page = 3"),
@@ -340,9 +347,12 @@ def test_demo_catalog_template_loads_after_substitution(tmp_path: Path) -> None:
             filled_lines.append(
                 re.sub(r"\{(\w+)\}", lambda m: f"http://127.0.0.1:{next(ports)}", line)
             )
-    catalog = load_catalog(write_catalog(tmp_path, "\n".join(filled_lines) + "\n"))
+    text = "\n".join(filled_lines) + "\n"
+    # {amazon_asins} stands for an inline table of ASINs (Marketplace.amazon_asins_toml)
+    text = re.sub(r"^asins = .*$", 'asins = { B0TEST1234 = "A title" }', text, flags=re.M)
+    catalog = load_catalog(write_catalog(tmp_path, text))
     assert catalog.stores
-    assert all(store.urls for store in catalog.stores)
+    assert all(store.urls or store.asins for store in catalog.stores)
 
 
 def test_cloak_is_read_for_other_programs_and_refused_for_amazon(tmp_path: Path) -> None:
@@ -415,6 +425,60 @@ def test_scoring_problem_lines(tmp_path: Path, scoring: str, line: int) -> None:
     offset = MINIMAL.count("\n")
     message = error_of(tmp_path, MINIMAL + scoring)
     assert message.startswith(f"catalog.toml:{offset + line}: scoring.trust.warn")
+
+
+AMAZON_STORE = (
+    SITE_TOML
+    + """
+[[stores]]
+name = "amazon"
+platform = "amazon"
+{keys}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ('sitemap_urls = ["https://www.amazon.com/sitemap.xml"]', "Amazon pages are not crawled"),
+        ('start_urls = ["https://www.amazon.com/s?k=x"]', "Amazon pages are not crawled"),
+        ('product_urls = ["https://www.amazon.com/s?k=x"]', "has no ASIN"),
+        ('asins = ["B0TEST"]', "is not an ASIN"),
+        ('asins = "B0TEST1234"', "must be a list of ASINs"),
+        ('asins = ["B0TEST1234"]\ncredential_secret = "x"', "unknown key"),
+        ("", "needs at least one of asins"),
+    ],
+)
+def test_amazon_store_is_asins_never_pages(tmp_path: Path, keys: str, message: str) -> None:
+    problems = validate_catalog(write_catalog(tmp_path, AMAZON_STORE.format(keys=keys)))
+    assert any(message in str(problem) for problem in problems), problems
+
+
+def test_amazon_store_takes_asins_with_titles_and_an_opt_in_to_scraping(tmp_path: Path) -> None:
+    keys = 'asins = { b0test1234 = "Spinara Aero Inversion Table" }\ncredentials_file = "a.toml"'
+    (store,) = load_catalog(write_catalog(tmp_path, AMAZON_STORE.format(keys=keys))).stores
+    assert store.asins == (("B0TEST1234", "Spinara Aero Inversion Table"),)
+    assert store.uses_creators_api
+    assert store.credentials_file == (tmp_path / "a.toml").resolve()
+    keys = 'sitemap_urls = ["https://www.amazon.com/sitemap.xml"]\nallow_amazon_scraping = true'
+    (store,) = load_catalog(write_catalog(tmp_path, AMAZON_STORE.format(keys=keys))).stores
+    assert not store.uses_creators_api
+    assert store.sitemap_urls == ("https://www.amazon.com/sitemap.xml",)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.amazon.com/dp/B07YFVP6LZ",
+        "https://smile.amazon.co.uk/gp/product/B07YFVP6LZ",
+        "https://amzn.to/3xYz",
+    ],
+)
+def test_an_amazon_url_in_another_store_is_refused(tmp_path: Path, url: str) -> None:
+    text = SITE_TOML + f'[[stores]]\nname = "shop"\nproduct_urls = ["{url}"]\n'
+    problems = validate_catalog(write_catalog(tmp_path, text))
+    assert any("is an Amazon page" in str(problem) for problem in problems), problems
 
 
 def test_wordpress_table_reads_its_keys_and_reports_unknown_ones(tmp_path: Path) -> None:

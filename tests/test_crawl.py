@@ -19,6 +19,7 @@ import pytest
 from helpers import SITE_TOML, load_catalog_text
 from protego import Protego
 
+from backrank.app.demo import amazon_credentials_env
 from backrank.core.config import Catalog, load_catalog
 from backrank.core.store import Store
 from backrank.marketplace import Marketplace, amazon, shopify, walmart, woocommerce
@@ -338,24 +339,28 @@ def crawled(marketplace: Marketplace, tmp_path_factory: pytest.TempPathFactory) 
     db_path = workdir / "backrank.db"
     store_urls = marketplace.store_urls
     # A catalog that names a robots-disallowed page: robots.txt must still win.
-    cart = store_urls["amazon"] + marketplace.truth()["disallowed"]["amazon"] + "view"
+    cart = store_urls["walmart"] + marketplace.truth()["disallowed"]["walmart"] + "view"
     catalog_path = workdir / "catalog.toml"
     catalog_path.write_text(
         marketplace.demo_catalog_text(db=str(db_path)).replace(
-            'name = "demo-amazon"\n', f'name = "demo-amazon"\nproduct_urls = ["{cart}"]\n', 1
+            'name = "demo-walmart"\n', f'name = "demo-walmart"\nproduct_urls = ["{cart}"]\n', 1
         ),
         encoding="utf-8",
     )
     catalog = load_catalog(catalog_path)
-    store_names = {
-        key: next(store.name for store in catalog.stores if store.urls[0].startswith(url + "/"))
+    store_names = {"amazon": "demo-amazon"} | {
+        key: next(
+            store.name for store in catalog.stores if store.urls and store.urls[0].startswith(url)
+        )
         for key, url in store_urls.items()
+        if key != "amazon"  # Amazon is a list of ASINs read through the Creators API
     }
     start = len(marketplace.requested_paths)  # the request log is shared by every test
-    first = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
-    first_requests = marketplace.requested_paths[start:]
-    second = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
-    second_requests = marketplace.requested_paths[start + len(first_requests) :]
+    with amazon_credentials_env("api"):  # the demo service's credentials
+        first = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
+        first_requests = marketplace.requested_paths[start:]
+        second = run_crawl_subprocess(catalog_path, db_path, quiet=True, timeout=120)
+        second_requests = marketplace.requested_paths[start + len(first_requests) :]
     robots = {
         key: urllib.request.urlopen(f"{url}/robots.txt", timeout=10).read().decode()
         for key, url in store_urls.items()
@@ -398,16 +403,34 @@ def test_crawl_finds_every_listing_the_marketplace_has(crawled: Crawled) -> None
 
 
 def test_crawl_never_requests_a_robots_disallowed_path(crawled: Crawled) -> None:
-    requests = crawled.first_requests + crawled.second_requests
+    # the pages crawled (the Creators API is called, not crawled: it has no robots.txt)
+    requests = [
+        (key, path)
+        for key, path in crawled.first_requests + crawled.second_requests
+        if key != "creators_api"
+    ]
     disallowed = crawled.truth["disallowed"]
     forbidden = [(key, path) for key, path in requests if path.startswith(disallowed[key])]
     assert not forbidden, f"requested robots-disallowed paths: {forbidden[:5]}"
     for key, path in requests:  # and nothing else any store's robots.txt forbids
         parser = Protego.parse(crawled.robots[key])
         assert parser.can_fetch(path, "backrank"), f"{key} {path} is disallowed by robots.txt"
-    # the catalog named the Amazon cart page: it was refused, and that is not an error
+    # the catalog named the Walmart account page: it was refused, and that is not an error
     assert crawled.first.stats["backrank/skipped/robots_forbidden"] == 1
-    assert any(path == "/robots.txt" for key, path in requests if key == "amazon")
+    assert any(path == "/robots.txt" for key, path in requests if key == "walmart")
+
+
+def test_amazon_is_read_through_its_api_and_no_amazon_page_is_requested(
+    crawled: Crawled,
+) -> None:
+    requests = crawled.first_requests + crawled.second_requests
+    assert not [path for key, path in requests if key == "amazon"]
+    api_calls = [path for key, path in requests if key == "creators_api"]
+    assert api_calls.count("/catalog/v1/getItems") == 2  # one batch (under 10 ASINs) a run
+    amazon = crawled.offers[crawled.offers["store"] == "demo-amazon"]
+    assert (amazon["source"] == "api").all() and len(amazon) > 0
+    others = crawled.offers[crawled.offers["store"] != "demo-amazon"]
+    assert (others["source"] == "crawl").all()
 
 
 def test_shopify_store_is_also_discovered_through_its_products_json_feed(crawled: Crawled) -> None:
@@ -432,9 +455,10 @@ def test_each_product_page_is_fetched_once_per_run(crawled: Crawled, run: str) -
     products = Counter(
         (key, product)
         for key, path in requests
-        if (product := PRODUCT_PAGE[key](urlsplit(path).path))
+        if key in PRODUCT_PAGE and (product := PRODUCT_PAGE[key](urlsplit(path).path))
     )
-    assert len(products) == len(crawled.truth["listings"])
+    crawled_listings = [row for row in crawled.truth["listings"] if row["store"] != "amazon"]
+    assert len(products) == len(crawled_listings)
     twice = {product: count for product, count in products.items() if count > 1}
     assert not twice, f"product pages fetched more than once: {twice}"
 
@@ -461,41 +485,46 @@ def test_listing_without_a_price_is_stored_with_no_price_not_zero(crawled: Crawl
 
 
 def test_every_review_is_stored_once_across_two_runs(crawled: Crawled) -> None:
-    assert crawled.first.reviews == crawled.truth["review_total"]
-    assert len(crawled.reviews) == crawled.truth["review_total"]
+    # every review the stores show, except Amazon's: never collected (Associates policies)
+    collected = crawled.truth["collected_review_total"]
+    assert collected < crawled.truth["review_total"]
+    assert crawled.first.reviews == collected
+    assert len(crawled.reviews) == collected
     per_listing = crawled.reviews.groupby("listing_id").size()
-    assert per_listing.sum() == crawled.truth["review_total"]  # every review found its listing
+    assert per_listing.sum() == collected  # every review found its listing
+    assert "demo-amazon" not in set(crawled.reviews["store"])
 
 
 def test_one_store_crawl_counts_a_dead_url_and_stops_at_max_review_pages(
     marketplace: Marketplace, tmp_path: Path
 ) -> None:
-    dead = marketplace.store_urls["amazon"] + "/dp/B000000000"  # no such ASIN: a 404
+    dead = marketplace.store_urls["walmart"] + "/ip/no-such-item/1"  # no such item: a 404
     catalog_text = (
         marketplace.demo_catalog_text()
-        .replace('name = "demo-amazon"\n', f'name = "demo-amazon"\nproduct_urls = ["{dead}"]\n', 1)
+        .replace(
+            'name = "demo-walmart"\n', f'name = "demo-walmart"\nproduct_urls = ["{dead}"]\n', 1
+        )
         .replace("max_review_pages = 50", "max_review_pages = 1", 1)
     )
     catalog_path = tmp_path / "catalog.toml"
     catalog_path.write_text(catalog_text, encoding="utf-8")
     start = len(marketplace.requested_paths)
     result = run_crawl_subprocess(
-        catalog_path, tmp_path / "one.db", store="demo-amazon", quiet=True, timeout=120
+        catalog_path, tmp_path / "one.db", store="demo-walmart", quiet=True, timeout=120
     )
-    amazon_listings = [
-        listing for listing in marketplace.truth()["listings"] if listing["store"] == "amazon"
+    walmart_listings = [
+        listing for listing in marketplace.truth()["listings"] if listing["store"] == "walmart"
     ]
-    assert result.listings == len(amazon_listings)
+    assert result.listings == len(walmart_listings)
     assert result.stats["backrank/errors/http_404"] == 1
     assert (result.errors, result.status) == (1, "warnings")
     asked = [path for key, path in marketplace.requested_paths[start:]]
-    assert {key for key, _ in marketplace.requested_paths[start:]} == {"amazon"}
-    # max_review_pages = 1: one review page per reviewed listing, so not every review
-    reviewed = [listing for listing in amazon_listings if listing["review_count"]]
-    review_pages = [path for path in asked if amazon.REVIEWS_PATH.match(urlsplit(path).path)]
-    asins = [amazon.REVIEWS_PATH.match(urlsplit(path).path).group(1) for path in review_pages]
-    assert len(asins) == len(set(asins)) <= len(amazon_listings)
-    assert all("pageNumber=1" in path for path in review_pages), review_pages
+    assert {key for key, _ in marketplace.requested_paths[start:]} == {"walmart"}
+    # max_review_pages = 1: at most one review page per reviewed listing, so not every review
+    reviewed = [listing for listing in walmart_listings if listing["review_count"]]
+    review_pages = [path for path in asked if walmart.REVIEWS_PATH.match(urlsplit(path).path)]
+    items = [walmart.REVIEWS_PATH.match(urlsplit(path).path).group(1) for path in review_pages]
+    assert len(items) == len(set(items)) <= len(walmart_listings)
     assert 0 < result.reviews < sum(listing["review_count"] for listing in reviewed)
     with Store.open(tmp_path / "one.db") as store:
         runs = store.runs()

@@ -34,6 +34,9 @@ from spiders.crawl import EXIT_FAILED, CrawlResult
 from spiders.distributed import CrawlSpec, live_crawls, run_distributed_crawl
 from spiders.redis_queue import HEARTBEAT_TTL, CrawlKeys, CrawlQueue
 
+# Amazon is read through the demo Creators API (the coordinator calls it; see spiders.crawl)
+pytestmark = pytest.mark.usefixtures("demo_api_credentials")
+
 REPO = Path(__file__).resolve().parent.parent
 SCALE = 100  # about 300 listings over four stores; with one review page each, about 600 pages
 MAX_REVIEW_PAGES = 1

@@ -43,7 +43,7 @@ def rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
 
 @pytest.mark.slow
 def test_crawl_score_build_into_postgresql_matches_sqlite(
-    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_api_credentials: None
 ) -> None:
     state = tmp_path / "state"
     monkeypatch.setenv("BACKRANK_STATE_DIR", str(state))  # the crawl process inherits it

@@ -284,5 +284,7 @@ def test_readme_screenshots_are_small(browser, base_url: str) -> None:
         visit.go(base_url + path)
         target = ARTIFACTS / f"{name}.png"
         visit.page.screenshot(path=str(target), full_page=True)
-        assert target.stat().st_size < 300_000, f"{name}.png is {target.stat().st_size} bytes"
+        # 350 kB: the product page carries Amazon's price disclaimer and the note on where
+        # its ratings come from (it was just under 300 kB before them)
+        assert target.stat().st_size < 350_000, f"{name}.png is {target.stat().st_size} bytes"
         visit.page.close()

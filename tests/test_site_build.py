@@ -91,7 +91,7 @@ def demo_offers() -> pd.DataFrame:
     rows = [
         offer(1, "amazon", "https://www.amazon.com/dp/B000000001", asin="B000000001",
               gtin=gtin, title="Teeter EP-960 Inversion Table", brand="Teeter",
-              price=Decimal("329.99"), rating=4.6, review_count=1200),
+              price=Decimal("329.99"), rating=4.6, review_count=1200, source="api"),
         offer(2, "spine-shop", "https://spine-shop.example/products/ep-960", gtin=gtin,
               title="Teeter EP-960 Inversion Table", brand="Teeter", price=Decimal("299.00"),
               rating=4.4, review_count=80),

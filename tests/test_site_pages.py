@@ -274,8 +274,12 @@ def test_product_page_shows_every_scoring_part(rich: dict[str, str]) -> None:
     assert "spine-shop $299.00 Good price $289.00 $299.00 $319.00 2024-06-25" in text
     assert page.count('<svg class="chart') == 2
     assert "885 (69%)" in page  # the 5-star bar's count
-    # each store's price line: amazon, spine-shop and plain-store over the two runs
-    assert page.count("<polyline") == 3
+    # each store's price line: spine-shop and plain-store over the two runs; Amazon's prices
+    # are shown in the offers table but never charted
+    assert page.count("<polyline") == 2
+    assert "Price history of Teeter EP-960 Inversion Table by store" in page
+    chart = page[page.index('<svg class="chart price-history"') :].split("</svg>")[0]
+    assert "spine-shop" in chart and "amazon" not in chart
     # reviews from quotable stores, escaped
     assert "Great table &lt;script&gt;window.__xss=1;alert(1)&lt;/script&gt;" in page
 
@@ -328,8 +332,9 @@ def test_json_ld_product_offers_editorial_review_and_breadcrumbs(rich: dict[str,
     items = jsonld_items(page, "https://example.com/products/x.html")
     product = next(i for i in items if i["@type"] == "Product")
     assert product["name"] == "Teeter EP-960 Inversion Table"
-    assert {o["seller"]["name"] for o in product["offers"]} == {"amazon", "spine-shop"}
-    assert {o["price"] for o in product["offers"]} == {"329.99", "299.00"}
+    # Amazon's price is shown only with its stamp and disclaimer, which structured data lacks
+    assert {o["seller"]["name"] for o in product["offers"]} == {"spine-shop"}
+    assert {o["price"] for o in product["offers"]} == {"299.00"}
     assert all(o["priceCurrency"] == "USD" for o in product["offers"])
     review = product["review"]
     assert review["author"] == {"@type": "Organization", "name": "Back Pain Picks",
@@ -396,6 +401,9 @@ def test_methodology_comes_from_the_config_and_summary(
     assert "p-value below which a test fails 0.01" in text  # the default
     assert "A at least 95% of reviews kept" in text
     assert "trust.warn_p" not in text  # shown once, labelled, not again as a raw key
+    # an Amazon program is configured: the page says Amazon's data is shown, not analysed
+    assert "Amazon's star ratings and reviews are not collected" in text
+    assert "feed no score, badge, price summary or chart" in text
     other = build_site(
         replace(rich_catalog(tmp_path), scoring=replace(rich_catalog(tmp_path).scoring,
                 prior_strength=25.0)),

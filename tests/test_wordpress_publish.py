@@ -363,7 +363,9 @@ def test_a_publish_killed_halfway_and_rerun_leaves_no_duplicates(shop, wordpress
     assert not [s for s in slugs if re.search(r"-\d+$", s) and s.rsplit("-", 1)[0] in slugs]
 
 
-def test_refresh_with_publish_keeps_wordpress_current_and_reports_it(tmp_path, wordpress) -> None:
+def test_refresh_with_publish_keeps_wordpress_current_and_reports_it(
+    tmp_path, wordpress, demo_api_credentials
+) -> None:
     db, catalog = tmp_path / "backrank.db", tmp_path / "catalog.toml"
     password = wordpress.passwords["editor"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BACKRANK_WP_USER": "editor",

@@ -12,6 +12,7 @@ import lxml.html
 import requests
 
 from backrank.app.cli import main
+from backrank.app.demo import amazon_credentials_env
 from backrank.marketplace import Marketplace
 from spiders.crawl import run_crawl_subprocess
 
@@ -24,7 +25,8 @@ def crawl_hostile_store(folder: Path, hostile: bool = True) -> Path:
     db, catalog = folder / "backrank.db", folder / "catalog.toml"
     with Marketplace(seed=SEED, scale=SCALE, hostile=hostile).start() as market:
         catalog.write_text(market.demo_catalog_text(db=str(db)), encoding="utf-8")
-        result = run_crawl_subprocess(catalog, db, quiet=True, timeout=120)
+        with amazon_credentials_env("api"):  # Amazon's listings through the demo Creators API
+            result = run_crawl_subprocess(catalog, db, quiet=True, timeout=120)
     assert result.status == "ok" and result.errors == 0, result
     assert main(["score", "--catalog", str(catalog), "--db", str(db), "--quiet"]) == 0
     return folder

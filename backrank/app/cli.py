@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from backrank.app.demo import run_demo
+from backrank.app.demo import AMAZON_MODES, run_demo
 from backrank.app.export import export_table
 from backrank.app.failures import CommandError, failure_message
 from backrank.app.links import links_step
@@ -229,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--faults", default="none", choices=PROFILES, help="fault profile of the demo stores"
     )
+    demo.add_argument(
+        "--amazon",
+        default="api",
+        choices=AMAZON_MODES,
+        help="api: Amazon offers from the demo Creators API (demo credentials); link-only: "
+        "no API credentials, Amazon offers as links only (default: %(default)s)",
+    )
     demo.set_defaults(handler=cmd_demo, catalog=None)
     return parser
 
@@ -403,6 +410,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         console=console,
         quiet=args.quiet,
         faults=args.faults,
+        amazon=args.amazon,
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -14,9 +17,46 @@ from backrank.core.lock import refresh_lock
 from backrank.core.store import Store
 from backrank.core.store.target import masked, sqlite_file
 from backrank.marketplace import Marketplace
+from backrank.marketplace.creators_api import (
+    DEMO_CREDENTIAL_ID,
+    DEMO_CREDENTIAL_SECRET,
+    DEMO_CREDENTIAL_VERSION,
+)
+from spiders.sources.amazon_credentials import ENV_VARIABLES
 
 PREFERRED_MARKETPLACE_PORT = 8701
+MARKETPLACE_PORTS = 5  # four stores and the Creators API
 FAULT_DEMO_TIMEOUT = 5  # seconds: DOWNLOAD_TIMEOUT while the demo stores misbehave
+# --amazon: "api" reads the Amazon store through the demo Creators API with its demo
+# credentials; "link-only" runs without credentials, as a new Associates account does.
+AMAZON_MODES = ("api", "link-only")
+
+
+@contextmanager
+def amazon_credentials_env(mode: str) -> Iterator[None]:
+    """The Creators API credentials the demo's refresh sees: the demo service's own ("api") or
+    none ("link-only"); the environment is restored afterwards."""
+    saved = {name: os.environ.get(name) for name in ENV_VARIABLES}
+    demo = dict(
+        zip(
+            ENV_VARIABLES,
+            (DEMO_CREDENTIAL_ID, DEMO_CREDENTIAL_SECRET, DEMO_CREDENTIAL_VERSION),
+            strict=True,
+        )
+    )
+    try:
+        for name in ENV_VARIABLES:
+            if mode == "api":
+                os.environ[name] = demo[name]
+            else:
+                os.environ.pop(name, None)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def ports_free(first: int, count: int = 4) -> bool:
@@ -47,6 +87,7 @@ def run_demo(
     console: Console,
     quiet: bool,
     faults: str = "none",
+    amazon: str = "api",
 ) -> int:
     """The demo from start to served site; the exit status of its refresh."""
     # The site's port is taken first: a busy one is a message now, not after the whole refresh.
@@ -54,7 +95,7 @@ def run_demo(
     try:
         status = _refresh_demo(
             out_dir=out_dir, db_path=db_path, seed=seed, console=console, quiet=quiet,
-            faults=faults,
+            faults=faults, amazon=amazon,
         )  # fmt: skip
     except BaseException:
         if site_server is not None:
@@ -71,7 +112,14 @@ def run_demo(
 
 
 def _refresh_demo(
-    *, out_dir: Path, db_path: Path | str, seed: int, console: Console, quiet: bool, faults: str
+    *,
+    out_dir: Path,
+    db_path: Path | str,
+    seed: int,
+    console: Console,
+    quiet: bool,
+    faults: str,
+    amazon: str,
 ) -> int:
     """Start the marketplace, write its catalog, refresh it into ``out_dir``; stop it again."""
     # A SQLite demo keeps its catalog beside the database; a server database's demo, beside
@@ -81,8 +129,10 @@ def _refresh_demo(
     demo_dir.mkdir(parents=True, exist_ok=True)
     # Listings are keyed by URL, and the URLs carry the marketplace's ports: the demo keeps
     # the same ports across runs so its database grows a price history instead of duplicates.
-    port = PREFERRED_MARKETPLACE_PORT if ports_free(PREFERRED_MARKETPLACE_PORT) else 0
-    busy = f"ports {PREFERRED_MARKETPLACE_PORT}-{PREFERRED_MARKETPLACE_PORT + 3} are busy"
+    free = ports_free(PREFERRED_MARKETPLACE_PORT, MARKETPLACE_PORTS)
+    port = PREFERRED_MARKETPLACE_PORT if free else 0
+    last_port = PREFERRED_MARKETPLACE_PORT + MARKETPLACE_PORTS - 1
+    busy = f"ports {PREFERRED_MARKETPLACE_PORT}-{last_port} are busy"
     if port == 0 and db_file is not None and db_file.exists():
         console.print(f"{busy}: starting a fresh demo database at {db_file}")
         for suffix in ("", "-wal", "-shm"):
@@ -108,7 +158,7 @@ def _refresh_demo(
             catalog=load_catalog(catalog_path), db_path=db_path, console=console, quiet=quiet,
             crawl_settings=crawl_settings,
         )  # fmt: skip
-        with refresh_lock(db_path):
+        with refresh_lock(db_path), amazon_credentials_env(amazon):
             status = refresh(context, out_dir)
     finally:
         marketplace.stop()

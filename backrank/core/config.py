@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from backrank.core.identifiers import asin_in_url, canonical_asin
 from backrank.core.settings import (
     DEFAULT_MAX_PRICE_AGE_HOURS,
     SPEC_BOUND_KEYS,
@@ -47,6 +48,10 @@ DEFAULT_DISCLOSURE = (
 # Amazon's Operating Agreement asks for this exact sentence.
 DEFAULT_AMAZON_DISCLOSURE = "As an Amazon Associate I earn from qualifying purchases."
 DEFAULT_USER_AGENT = "backrank/0.1"
+# Amazon: a store of ASINs read through the Creators API, never crawled (see StoreConfig).
+AMAZON_SHORT_HOSTS = ("amzn.to", "amzn.com", "a.co")
+DEFAULT_AMAZON_MARKETPLACE = "www.amazon.com"
+DEFAULT_AMAZON_API_INTERVAL = 1.1  # a margin over the 1 request a second Amazon allows
 # Deeper TOML nesting than any catalog needs is refused before it can exhaust the stack.
 MAX_NESTING = 32
 
@@ -125,6 +130,18 @@ class StoreConfig:
     currency: str | None = None
     allowed_domains: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    # Amazon (platform = "amazon"): the products' ASINs, from `asins` and the ASINs of Amazon
+    # `product_urls`, each with the title the catalog gives it (None: the API will say).
+    asins: tuple[tuple[str, str | None], ...] = ()
+    # The Creators API: credentials come from the environment or this file, never the catalog.
+    credentials_file: Path | None = None
+    api_host: str | None = None  # None: Amazon's own; the demo points it at its own service
+    api_auth_endpoint: str | None = None
+    marketplace: str = DEFAULT_AMAZON_MARKETPLACE
+    # Seconds between two API calls: Amazon allows one a second to a new account.
+    api_interval: float = DEFAULT_AMAZON_API_INTERVAL
+    # Read Amazon's HTML pages instead: against Amazon's conditions of use, off by default.
+    allow_amazon_scraping: bool = False
     # this store's own crawl budgets; None takes the [crawl] one
     max_pages: int | None = None
     max_listing_pages: int | None = None
@@ -136,6 +153,11 @@ class StoreConfig:
     def urls(self) -> tuple[str, ...]:
         """Every URL the catalog gives for this store."""
         return self.sitemap_urls + self.start_urls + self.product_urls
+
+    @property
+    def uses_creators_api(self) -> bool:
+        """An Amazon store read through the Creators API (or as links only): never crawled."""
+        return self.platform == "amazon" and not self.allow_amazon_scraping
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -582,7 +604,7 @@ def _build(reader: _Reader, path: Path, data: dict[str, Any]) -> Catalog:
     crawl = _crawl(reader, _table(reader, data, "crawl"), site)
     affiliates_table = _table(reader, data, "affiliates")
     affiliates = _affiliates(reader, affiliates_table)
-    stores = _stores(reader, data.get("stores", []), affiliates, set(affiliates_table))
+    stores = _stores(reader, data.get("stores", []), affiliates, set(affiliates_table), path.parent)
     categories = _categories(reader, data.get("categories", []))
     scoring = _scoring(reader, _table(reader, data, "scoring"), categories, site)
     if not crawl.allow_private_hosts:
@@ -773,8 +795,26 @@ def _affiliates(reader: _Reader, data: dict[str, Any]) -> dict[str, AffiliatePro
 
 
 def _is_amazon(template: str) -> bool:
-    host = urlsplit(template).hostname or ""
-    return host.startswith("amazon.") or ".amazon." in host
+    return is_amazon_host(urlsplit(template).hostname or "")
+
+
+def is_amazon_host(host: str) -> bool:
+    """True for an Amazon shop host (``www.amazon.de``, ``smile.amazon.com``, ``amzn.to``)."""
+    host = host.casefold().rstrip(".")
+    return (
+        host.startswith("amazon.")
+        or ".amazon." in host
+        or host in AMAZON_SHORT_HOSTS
+        or host.endswith(tuple(f".{short}" for short in AMAZON_SHORT_HOSTS))
+    )
+
+
+def is_amazon_url(url: str) -> bool:
+    """True for a URL on an Amazon shop host."""
+    try:
+        return is_amazon_host(urlsplit(url).hostname or "")
+    except ValueError:
+        return False
 
 
 def _got(value: Any) -> str:
@@ -817,7 +857,11 @@ def _default_store_name(urls: tuple[str, ...]) -> str:
 
 
 def _stores(
-    reader: _Reader, data: Any, affiliates: dict[str, AffiliateProgram], declared: set[str]
+    reader: _Reader,
+    data: Any,
+    affiliates: dict[str, AffiliateProgram],
+    declared: set[str],
+    folder: Path,
 ) -> tuple[StoreConfig, ...]:
     if not isinstance(data, list):
         reader.error(("stores",), "must be an array of tables ([[stores]])")
@@ -832,6 +876,7 @@ def _stores(
         "affiliate",
         "quote_reviews",
         "currency",
+        *AMAZON_KEYS,
         *STORE_BUDGETS,
         "link_hosts",
     )
@@ -852,8 +897,16 @@ def _stores(
         start_urls = reader.value(store, "start_urls", "urls", table, ())
         product_urls = reader.value(store, "product_urls", "urls", table, ())
         urls = sitemap_urls + start_urls + product_urls
-        if not urls and len(reader.errors) == errors_before:
-            reader.error(table, "needs at least one of sitemap_urls, start_urls, product_urls")
+        amazon_store = _amazon_store(reader, store, table, platform)
+        if amazon_store is not None and amazon_store["asins"]:
+            pass  # an Amazon store of ASINs needs no URL
+        elif not urls and len(reader.errors) == errors_before:
+            needs = "asins, " if amazon_store is not None else ""
+            reader.error(
+                table, f"needs at least one of {needs}sitemap_urls, start_urls, product_urls"
+            )
+        if amazon_store is None:
+            _refuse_amazon_urls(reader, store, table)
         name = reader.value(store, "name", "str", table, None, _non_empty)
         if name is None and urls:
             name = _default_store_name(urls)
@@ -872,6 +925,10 @@ def _stores(
         amazon = platform == "amazon" or (program is not None and program.kind == "amazon")
         quote_reviews = reader.value(store, "quote_reviews", "bool", table, not amazon)
         currency = reader.value(store, "currency", "str", table, None, _currency_code)
+        if amazon_store is not None and not amazon_store["allow_amazon_scraping"]:
+            # never crawled: its product URLs became ASINs
+            sitemap_urls = start_urls = product_urls = ()
+            urls = ()
         hosts = [urlsplit(u) for u in urls]
         stores.append(
             StoreConfig(
@@ -886,11 +943,108 @@ def _stores(
                 currency=currency,
                 allowed_domains=tuple(dict.fromkeys(p.hostname for p in hosts if p.hostname)),
                 allowed_hosts=tuple(dict.fromkeys(p.netloc.lower() for p in hosts)),
+                **(_amazon_fields(folder, amazon_store) if amazon_store else {}),
                 **_budgets(reader, store, table, None),
-                link_hosts=reader.value(store, "link_hosts", "strings", table, (), _hosts),
+                link_hosts=_with_amazon_host(
+                    reader.value(store, "link_hosts", "strings", table, (), _hosts), amazon_store
+                ),
             )
         )
     return tuple(stores)
+
+
+AMAZON_KEYS = (
+    "asins", "credentials_file", "api_host", "api_auth_endpoint", "marketplace",
+    "api_interval", "allow_amazon_scraping",
+)  # fmt: skip
+_NOT_CRAWLED = (
+    "Amazon pages are not crawled: list the products' ASINs (asins) or product_urls, "
+    "which are read through the Creators API"
+)
+
+
+def _amazon_store(
+    reader: _Reader, store: dict[str, Any], table: KeyPath, platform: str | None
+) -> dict[str, Any] | None:
+    """The Amazon keys of a ``platform = "amazon"`` store, checked; None for any other store
+    (whose Amazon keys are errors)."""
+    if platform != "amazon":
+        for key in AMAZON_KEYS:
+            if key in store:
+                reader.error((*table, key), 'is for an Amazon store (platform = "amazon")')
+        return None
+    scraping = reader.value(store, "allow_amazon_scraping", "bool", table, False)
+    asins: dict[str, str | None] = {}
+    raw = store.get("asins", [])
+    if isinstance(raw, dict):
+        entries = list(raw.items())
+    elif isinstance(raw, list):
+        entries = [(value, None) for value in raw]
+    else:
+        reader.error(
+            (*table, "asins"), f"must be a list of ASINs or a table ASIN = title {_got(raw)}"
+        )
+        entries = []
+    for asin, title in entries:
+        code = canonical_asin(asin) if isinstance(asin, str) else None
+        if code is None:
+            reader.error((*table, "asins"), f"{asin!r} is not an ASIN (10 letters and digits)")
+        elif title is not None and (not isinstance(title, str) or not title.strip()):
+            reader.error((*table, "asins"), f"the title of {asin} must be a non-empty string")
+        else:
+            asins.setdefault(code, title.strip() if title else None)
+    if not scraping:
+        for key in ("sitemap_urls", "start_urls"):
+            if store.get(key):
+                reader.error((*table, key), _NOT_CRAWLED)
+        product_urls = store.get("product_urls")
+        for url in product_urls if isinstance(product_urls, list) else ():
+            asin = asin_in_url(url) if isinstance(url, str) else None
+            if asin is None:
+                reader.error((*table, "product_urls"), f"{url!r} has no ASIN (/dp/ASIN)")
+            else:
+                asins.setdefault(asin, None)
+    credentials = reader.value(store, "credentials_file", "str", table, None)
+    return {
+        "asins": tuple(asins.items()),
+        "credentials_file": credentials,
+        "api_host": reader.value(store, "api_host", "url", table, None),
+        "api_auth_endpoint": reader.value(store, "api_auth_endpoint", "url", table, None),
+        "marketplace": reader.value(
+            store, "marketplace", "str", table, DEFAULT_AMAZON_MARKETPLACE, _non_empty
+        ),
+        "api_interval": reader.value(
+            store, "api_interval", "number", table, DEFAULT_AMAZON_API_INTERVAL, _at_least(0)
+        ),
+        "allow_amazon_scraping": bool(scraping),
+    }
+
+
+def _amazon_fields(folder: Path, amazon: dict[str, Any]) -> dict[str, Any]:
+    """StoreConfig's Amazon fields; the credentials file is relative to the catalog."""
+    credentials = amazon["credentials_file"]
+    return {**amazon, "credentials_file": (folder / credentials).resolve() if credentials else None}
+
+
+def _with_amazon_host(hosts: tuple[str, ...], amazon: dict[str, Any] | None) -> tuple[str, ...]:
+    """An Amazon store read through the API links to its marketplace's detail pages: that
+    host is one of its own, as a crawled store's catalog URLs' hosts are."""
+    if amazon is None or amazon["allow_amazon_scraping"]:
+        return hosts
+    return tuple(dict.fromkeys((*hosts, amazon["marketplace"])))
+
+
+def _refuse_amazon_urls(reader: _Reader, store: dict[str, Any], table: KeyPath) -> None:
+    """A URL on an Amazon host in any other store: Amazon pages are not crawled."""
+    for key in ("sitemap_urls", "start_urls", "product_urls"):
+        urls = store.get(key)
+        for url in urls if isinstance(urls, list) else ():
+            if isinstance(url, str) and is_amazon_url(url):
+                reader.error(
+                    (*table, key),
+                    f'{url} is an Amazon page. {_NOT_CRAWLED} in a store with platform = "amazon"',
+                )
+                break
 
 
 def _hosts(value: tuple[str, ...]) -> str | None:

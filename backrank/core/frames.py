@@ -69,6 +69,7 @@ OFFERS = Frame(
         "review_count": INT, "gtin": TEXT, "mpn": TEXT, "sku": TEXT, "asin": TEXT,
         "fetched_at": TEXT, "listing_id": INT, "category": TEXT, "image_url": TEXT, "run_id": INT,
         "list_price": DECIMAL, "platform": TEXT, "gone": BOOL,
+        "source": TEXT,  # crawl | api | link_only (how the offer was read)
     },
     # what scoring reads of an offer
     required=(

@@ -11,12 +11,17 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 GTIN_LENGTHS = (8, 12, 13, 14)  # EAN-8, UPC-A, EAN-13, GTIN-14
 
 _GTIN_RUN = re.compile(r"(?<!\d)\d{8,14}(?!\d)")
 _LABEL_SEPARATORS = re.compile(r"[\s-]")
 _ASIN = re.compile(r"[A-Z0-9]{10}")
+# The ASIN in an Amazon product URL's path: /dp/, /gp/product/, /gp/aw/d/ (mobile), reviews.
+_ASIN_IN_PATH = re.compile(
+    r"/(?:dp|gp/product|gp/aw/d|product-reviews)/([A-Za-z0-9]{10})(?:[/?#]|$)"
+)
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 # Placeholder MPNs seen on real pages ("N/A", "Does not apply"), folded: they would glue
 # unrelated products together.
@@ -87,6 +92,16 @@ def canonical_asin(value: object) -> str | None:
         ch for ch in str(value) if not ch.isspace() and unicodedata.category(ch) != "Cf"
     ).upper()
     return text if _ASIN.fullmatch(text) else None
+
+
+def asin_in_url(url: str) -> str | None:
+    """The ASIN of an Amazon product URL (``/Some-Slug/dp/B07YFVP6LZ/ref=...``), else None."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    match = _ASIN_IN_PATH.search(path or "/")
+    return match.group(1).upper() if match else None
 
 
 def fold(text: object) -> str:

@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from backrank.marketplace import amazon, shopify, walmart, woocommerce
+from backrank.marketplace import amazon, creators_api, shopify, walmart, woocommerce
 from backrank.marketplace.catalog import STORES, Catalog, StoreListing, build_catalog
 from backrank.marketplace.faults import FaultPlan, Served, apply_faults
 from backrank.marketplace.response import Response
@@ -36,6 +36,10 @@ PRODUCT_PATHS = {
     "walmart": walmart.PRODUCT_PATH,
 }
 PLACEHOLDERS = {store: "{" + store + "}" for store in STORES}
+# The Creators API runs as a fifth server, on the port after the stores'.
+CREATORS_API = "creators_api"
+MAX_POST_BODY = 1 << 20
+UNCOLLECTED_REVIEWS = frozenset({"amazon"})  # stores whose reviews backrank never collects
 
 
 class Store(Protocol):
@@ -72,6 +76,24 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer(send_body=False)
 
+    def do_POST(self) -> None:
+        """The Creators API's calls; the stores answer no POST."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_POST_BODY:
+            self.send_error(413)
+            return
+        body = self.rfile.read(length) if length > 0 else b""
+        self.server.marketplace._log_request(self.server.store_key, self.path)
+        post = getattr(self.server.store, "post", None)
+        if post is None:
+            self._send(Served(405, "text/plain; charset=utf-8", b"Method Not Allowed"), True)
+            return
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        answer = post(urlsplit(self.path).path, headers, body)
+        self._send(
+            Served(answer.status, answer.content_type, answer.body, headers=answer.headers), True
+        )
+
     def _answer(self, send_body: bool) -> None:
         marketplace = self.server.marketplace
         attempt = marketplace._log_request(self.server.store_key, self.path)
@@ -81,6 +103,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.store_key, parts.path, parts.query, attempt,
             lambda: self.server.store.route(parts.path, query),
         )  # fmt: skip
+        self._send(response, send_body)
+
+    def _send(self, response: Served, send_body: bool) -> None:
+        marketplace = self.server.marketplace
         extra = "".join(f"{name}: {value}\r\n" for name, value in response.headers)
         head = (
             f"HTTP/1.1 {response.status} {self.responses[response.status][0]}\r\n"
@@ -104,20 +130,34 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Marketplace:
-    """Four demo stores (Amazon-, Shopify-, WooCommerce- and Walmart-style) over a fictional catalog.
+    """Four demo stores (Amazon-, Shopify-, WooCommerce- and Walmart-style) over a fictional catalog,
+    and the Creators API serving the Amazon store's listings.
 
     ``Marketplace(seed=7, scale=None).start()`` serves them; ``scale=None`` is the demo size,
     ``scale=N`` gives N product models. Everything served follows from the seed.
+    ``api_interval`` and ``token_lifetime`` set the Creators API's request rate and how long
+    its tokens really work (see ``backrank.marketplace.creators_api.CreatorsApi``).
     """
 
     def __init__(
-        self, seed: int = 7, scale: int | None = None, faults: str = "none", hostile: bool = False
+        self,
+        seed: int = 7,
+        scale: int | None = None,
+        faults: str = "none",
+        hostile: bool = False,
+        *,
+        api_interval: float = creators_api.REQUEST_INTERVAL,
+        token_lifetime: float = creators_api.TOKEN_LIFETIME,
     ):
         self.seed = seed
         self.scale = scale
         self.catalog: Catalog = build_catalog(seed, scale, hostile=hostile)
         self.faults = FaultPlan(seed, faults)
         self.day = 0  # faults that change over time (delisting, a redesign) start on day 1
+        self.api_interval = api_interval
+        self.token_lifetime = token_lifetime
+        self.api: creators_api.CreatorsApi | None = None
+        self.api_url: str | None = None
         self.store_urls: dict[str, str] = {}
         self._servers: dict[str, _Server] = {}
         self._stores: dict[str, Store] = {}
@@ -128,7 +168,7 @@ class Marketplace:
         self._lock = threading.Lock()
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
-        """Serve the stores on port, port+1, port+2, port+3 (or four free ports when 0)."""
+        """Serve the stores on port .. port+3 and the Creators API on port+4 (free ports when 0)."""
         if self._servers:
             raise RuntimeError("marketplace already started")
         try:
@@ -144,6 +184,18 @@ class Marketplace:
                     urlsplit(server.store.url(row)).path.rstrip("/"): row
                     for row in self.catalog.listings[store]
                 }
+            api_server = _Server((host, port + len(STORES) if port else 0), CREATORS_API, self)
+            self._servers[CREATORS_API] = api_server
+            bound_host, bound_port = api_server.server_address[:2]
+            self.api_url = f"http://{bound_host}:{bound_port}"
+            self.api = creators_api.CreatorsApi(
+                self.catalog,
+                self.store_urls["amazon"],
+                token_lifetime=self.token_lifetime,
+                request_interval=self.api_interval,
+                is_delisted=self._amazon_delisted,
+            )
+            api_server.store = self.api
         except OSError:
             self.stop()
             raise
@@ -198,6 +250,11 @@ class Marketplace:
         if served.fault:
             self._log_fault(store, f"{path}?{query}" if query else path, served.fault)
         return served
+
+    def _amazon_delisted(self, listing: StoreListing) -> bool:
+        """True when the fault profile delisted this Amazon listing today."""
+        path = urlsplit(self._stores["amazon"].url(listing)).path.rstrip("/")
+        return self.faults.active and self.faults.is_delisted("amazon", path, self.day)
 
     def _product_page_listing(self, store: str, path: str) -> StoreListing | None:
         """The listing a product page path shows (any URL form the store answers), else None."""
@@ -265,12 +322,22 @@ class Marketplace:
             "products": products,
             "listings": listings,
             "review_total": self.catalog.review_total,
+            # Amazon's reviews are shown on its pages but never collected (its Associates
+            # policies): these are the reviews a crawl can and must store.
+            "collected_review_total": sum(
+                row.review_count
+                for store in STORES
+                if store not in UNCOLLECTED_REVIEWS
+                for row in self.catalog.listings[store]
+            ),
+            "creators_api_url": self.api_url,
             "planted": [
                 {
                     "store": row.store,
                     "url": self._stores[row.store].url(row),
                     "product_id": row.product.product_id,
                     "pattern": row.pattern,
+                    "collected": row.store not in UNCOLLECTED_REVIEWS,
                 }
                 for row in self.catalog.planted
             ],
@@ -301,6 +368,8 @@ class Marketplace:
         }
         if row.store == "amazon":
             truth["asin"] = row.key
+            truth["detail_page_url"] = creators_api.detail_page_url(row.key)
+            truth["reviews_collected"] = False
         elif row.store == "shopify":
             truth["sku"] = product.mpn if row.show_mpn else None
             truth["handle"] = row.key
@@ -310,6 +379,13 @@ class Marketplace:
         else:
             truth["item_id"] = row.key
         return truth
+
+    def amazon_asins_toml(self) -> str:
+        """The Amazon store's ASINs as the catalog lists them: an inline table ASIN -> title."""
+        pairs = ", ".join(
+            f"{row.key} = {json.dumps(row.title)}" for row in self.catalog.listings["amazon"]
+        )
+        return "{ " + pairs + " }" if pairs else "{}"
 
     def write_truth(self, path: str) -> None:
         with open(path, "w", encoding="utf-8") as handle:
@@ -322,6 +398,8 @@ class Marketplace:
         text = (resources.files("backrank") / "demo" / "catalog.toml").read_text("utf-8")
         for store, placeholder in PLACEHOLDERS.items():
             text = text.replace(placeholder, self.store_urls[store])
+        text = text.replace("{creators_api}", self.api_url or "")
+        text = text.replace("{amazon_asins}", self.amazon_asins_toml())
         if db is not None:  # a JSON string is a valid TOML basic string
             text = text.replace("demo = true\n", f"demo = true\ndb = {json.dumps(db)}\n", 1)
         return text
@@ -334,6 +412,10 @@ def serve(port: int, seed: int, scale: int | None, truth_path: str | None) -> No
             marketplace.write_truth(truth_path)
         for store, url in marketplace.store_urls.items():
             print(f"{store:12} {url}")
+        print(
+            f"{'creators api':12} {marketplace.api_url}  (credential id "
+            f"{creators_api.DEMO_CREDENTIAL_ID}, version {creators_api.DEMO_CREDENTIAL_VERSION})"
+        )
         print(
             f"{len(marketplace.catalog.products)} product models, "
             f"{marketplace.catalog.review_total:,} reviews. Ctrl-C to stop.",

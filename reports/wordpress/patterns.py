@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from backrank.core import amazon_rules
 from reports.context import CategoryView, Comparison, OfferView, ProductView, SiteInfo
 from reports.filters import count, datetime_filter, money, rating, score
 from reports.wordpress import blocks
@@ -24,9 +25,6 @@ TITLE_SUFFIX = " (backrank)"
 AFFILIATE_REL = "sponsored nofollow"
 PLAIN_REL = "nofollow"
 PAID_LINK = "(paid link)"
-# Amazon's Operating Agreement: a price shown must be at most 24 hours old, whatever the site's
-# own max_price_age_hours says.
-AMAZON_MAX_PRICE_AGE = timedelta(hours=24)
 BOX_OFFERS = 3
 RETIRED_CLASS = "backrank-retired"
 
@@ -47,10 +45,12 @@ class Pattern:
 
 
 def shown_price(offer: OfferView, now: datetime) -> Decimal | None:
-    """The offer's price when it may be shown: current, and for Amazon at most 24 hours old."""
+    """The offer's price when it may be shown: current, and for Amazon by Amazon's rules
+    (``amazon_rules``: the view keeps only API prices; none older than 24 hours at ``now``)."""
     if offer.price is None or not offer.price_current or offer.fetched_at is None:
         return None
-    if offer.amazon and now - offer.fetched_at > AMAZON_MAX_PRICE_AGE:
+    amazon = offer.amazon_data or offer.amazon
+    if amazon and not timedelta(0) <= now - offer.fetched_at <= amazon_rules.max_age():
         return None
     return offer.price
 
@@ -59,13 +59,26 @@ def _rel(offer: OfferView) -> str:
     return AFFILIATE_REL if offer.affiliate or offer.rel.startswith("sponsored") else PLAIN_REL
 
 
+def _price_text(offer: OfferView, now: datetime) -> str:
+    """The price as shown, "—" when none may be; an Amazon price carries its date/time stamp."""
+    price = shown_price(offer, now)
+    if price is None:
+        return "—"
+    if offer.amazon_data and offer.fetched_at:
+        return f"{money(price, offer.currency)} (as of {datetime_filter(offer.fetched_at)})"
+    return money(price, offer.currency)
+
+
 def _label(offer: OfferView, now: datetime) -> str:
     price = shown_price(offer, now)
-    label = (
-        f"{money(price, offer.currency)} at {offer.store}"
-        if price
-        else f"See price at {offer.store}"
-    )
+    if price and offer.amazon_data and offer.fetched_at:  # Amazon's price beside its stamp
+        label = f"{money(price, offer.currency)} at {offer.store}, as of {datetime_filter(offer.fetched_at)}"
+    elif price:
+        label = f"{money(price, offer.currency)} at {offer.store}"
+    elif offer.amazon_data:
+        label = amazon_rules.LINK_ONLY_LABEL
+    else:
+        label = f"See price at {offer.store}"
     if offer.availability == "out_of_stock":
         label += " (out of stock)"
     return f"{label} {PAID_LINK}" if offer.amazon else label
@@ -84,14 +97,16 @@ def _disclosure(site: SiteInfo, amazon: bool) -> Markup:
 
 
 def _stamp(offers: Iterable[OfferView], now: datetime) -> Markup | None:
-    """ "Prices as of <the oldest price shown>", or None when no price is shown."""
-    moments = [o.fetched_at for o in offers if o.fetched_at and shown_price(o, now) is not None]
-    if not moments:
+    """ "Prices as of <the oldest price shown>", or None when no price is shown; with an
+    Amazon price, Amazon's own disclaimer follows."""
+    shown = [o for o in offers if o.fetched_at and shown_price(o, now) is not None]
+    if not shown:
         return None
-    return blocks.paragraph(
-        f"Prices as of {datetime_filter(min(moments))}; prices and availability may change.",
-        "backrank-stamp",
-    )
+    moments = [o.fetched_at for o in shown if o.fetched_at]
+    text = f"Prices as of {datetime_filter(min(moments))}; prices and availability may change."
+    if any(o.amazon_data for o in shown):
+        text += f" {amazon_rules.PRICE_DISCLAIMER}"
+    return blocks.paragraph(text, "backrank-stamp")
 
 
 def _facts(product: ProductView) -> str:
@@ -101,7 +116,10 @@ def _facts(product: ProductView) -> str:
     if product.trust_grade:
         parts.append(f"review trust grade {product.trust_grade}")
     parts.append(f"{rating(product.adjusted_rating)} from {count(product.review_count)}")
-    return f"#{product.rank} in {product.category_name}. " + ", ".join(parts) + "."
+    text = f"{_rank(product)}. " + ", ".join(parts) + "."
+    if product.has_amazon_data:  # Amazon's stars and reviews count for nothing here
+        text += " Ratings and trust grade from the other stores' reviews only."
+    return text
 
 
 def _lead(product: ProductView) -> OfferView | None:
@@ -157,12 +175,13 @@ def top_table(site: SiteInfo, category: CategoryView, top: int, now: datetime) -
     leads = [_lead(p) for p in products]
     rows = []
     for product, lead in zip(products, leads, strict=True):
-        price = shown_price(lead, now) if lead else None
         rows.append(
             (
-                f"{product.rank}. {product.name}",
+                f"Not ranked: {product.name}"
+                if product.amazon_only
+                else f"{product.rank}. {product.name}",
                 f"{score(product.composite_score)} ({rating(product.adjusted_rating)})",
-                money(price, lead.currency if lead else None),
+                _price_text(lead, now) if lead else "—",
                 _inline_link(lead, now) if lead else "—",
             )
         )
@@ -179,18 +198,23 @@ def top_table(site: SiteInfo, category: CategoryView, top: int, now: datetime) -
     )
 
 
+def _rank(product: ProductView) -> str:
+    """ "#2 in Inversion tables", or "Not ranked" for a product known only from Amazon."""
+    return "Not ranked" if product.amazon_only else f"#{product.rank} in {product.category_name}"
+
+
 def comparison_table(site: SiteInfo, comparison: Comparison, now: datetime) -> Pattern:
     a, b = comparison.a, comparison.b
     lead_a, lead_b = _lead(a), _lead(b)
 
     def price(lead: OfferView | None) -> str:
-        return money(shown_price(lead, now), lead.currency) if lead else "—"
+        return _price_text(lead, now) if lead else "—"
 
     def buy(lead: OfferView | None) -> Markup | str:
         return _inline_link(lead, now) if lead else "—"
 
     rows = [
-        ("Rank", f"#{a.rank} in {a.category_name}", f"#{b.rank} in {b.category_name}"),
+        ("Rank", *(_rank(p) for p in (a, b))),
         ("Score", score(a.composite_score), score(b.composite_score)),
         ("Review trust grade", a.trust_grade or "—", b.trust_grade or "—"),
         ("Adjusted rating", rating(a.adjusted_rating), rating(b.adjusted_rating)),

@@ -1,29 +1,42 @@
 """The registry of sources (store platforms and APIs) and the page parsers that dispatch to them.
 
 A new platform is one module here with a ``Source`` subclass (see ``spiders.sources.base``)
-and one line in ``SOURCES``; nothing else in the crawl names a platform.
+and one line in ``SOURCES``; a platform read through an API client instead of pages (Amazon's
+Creators API) is an ``ApiSource`` (``spiders.sources.api``) and one line in ``API_SOURCES``.
+Nothing else in the crawl names a platform.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from backrank.core.config import AUTO_PLATFORM
 from spiders.extract import generic, is_blocked
 from spiders.items import ProductPage, ReviewPage
 from spiders.sources.amazon import Amazon
+from spiders.sources.api import ApiOutcome, ApiSource
 from spiders.sources.base import FeedPage, FeedRequest, Page, Source
+from spiders.sources.creators_api import CreatorsApiSource
 from spiders.sources.shopify import Shopify
 from spiders.sources.walmart import Walmart
 from spiders.sources.woocommerce import WooCommerce
 
+if TYPE_CHECKING:
+    from backrank.core.config import StoreConfig
+
 __all__ = [
+    "API_SOURCES",
     "AUTO_PLATFORM",
     "GENERIC",
+    "ApiOutcome",
+    "ApiSource",
     "PLATFORMS",
     "SOURCES",
     "FeedPage",
     "FeedRequest",
     "Page",
     "Source",
+    "api_source",
     "detect",
     "named",
     "parse_product_page",
@@ -37,6 +50,16 @@ SOURCES: tuple[Source, ...] = (Amazon(), Walmart(), Shopify(), WooCommerce(), So
 _BY_NAME = {source.name: source for source in SOURCES}
 PLATFORMS: tuple[str, ...] = tuple(_BY_NAME)  # the names a catalog store's platform may take
 GENERIC = SOURCES[-1]
+# Platforms read through an API client instead of pages (spiders.sources.api): a store of one
+# is never crawled, unless it opted into its pages (allow_amazon_scraping, for Amazon).
+API_SOURCES: dict[str, type[ApiSource]] = {"amazon": CreatorsApiSource}
+
+
+def api_source(store: StoreConfig) -> type[ApiSource] | None:
+    """The API source that reads `store`, or None for a store crawled page by page."""
+    if store.allow_amazon_scraping:
+        return None
+    return API_SOURCES.get(store.platform)
 
 
 def named(platform: str | None) -> Source | None:

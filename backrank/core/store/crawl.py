@@ -4,7 +4,8 @@ and each store's health in a run."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from backrank.core.frames import RUN_STORES, RUNS
-from backrank.core.store.engine import StoreEngine
+from backrank.core.store.engine import StoreEngine, numbered, placeholders
 from backrank.core.store.keys import canonical_key, listing_key, review_content_hash, url_key
 from backrank.core.store.values import (
     as_mapping,
@@ -31,7 +32,9 @@ _LISTING_FIELDS = (
 )  # fmt: skip
 _OFFER_FIELDS = (
     "price", "list_price", "currency", "availability", "rating", "review_count", "fetched_at",
+    "source",
 )  # fmt: skip
+OFFER_SOURCES = ("crawl", "api", "link_only")  # offers.source: see schema step 5
 _REVIEW_FIELDS = (
     "listing_url", "listing_url_key", "author", "rating", "title", "body", "date", "verified",
     "helpful_votes", "language", "content_hash", "fetched_at",
@@ -249,7 +252,10 @@ class CrawlWrites(StoreEngine):
                 "rating": float_or_none(listing.get("rating")),
                 "review_count": int_or_none(listing.get("review_count")),
                 "fetched_at": listing.get("fetched_at") or now_text(),
+                "source": listing.get("source") or "crawl",
             }
+            if offer["source"] not in OFFER_SOURCES:
+                raise ValueError(f"unknown offer source {offer['source']!r}: {OFFER_SOURCES}")
             keys = {row["url_key"], row["listing_key"]}
             if listing.get("canonical_url"):
                 keys.add(url_key(listing["canonical_url"]))
@@ -370,3 +376,67 @@ class CrawlWrites(StoreEngine):
             return len(rows)
 
         return self._transact(work)
+
+    # --- Amazon's 24 hours --------------------------------------------------------------
+
+    def expire_shown_only_data(self, stores: Collection[str], before: datetime) -> int:
+        """Empty what ``stores`` (Amazon's, under its Associates rules) gave before ``before``:
+        the price, list price and availability of their offer snapshots, and the image link
+        of listings none of whose snapshots is newer. Returns the snapshots emptied.
+
+        Amazon allows its prices kept for display for 24 hours and image links for as long;
+        nothing older stays in the store for a history, a chart or a later page.
+        """
+        if not stores:
+            return 0
+        names = sorted(stores)
+        rows = self._rows(
+            "SELECT o.listing_id, o.run_id, o.fetched_at, (o.price IS NOT NULL OR"
+            " o.list_price IS NOT NULL OR o.availability IS NOT NULL), l.image_url IS NOT NULL"
+            " FROM offers o JOIN listings l USING (listing_id)"
+            f" WHERE l.store IN ({placeholders(len(names))})",
+            numbered(names),
+        )
+        expired = [(row, _utc_moment(row[2])) for row in rows]
+        expired_rows = [row for row, moment in expired if moment is None or moment < before]
+        old = [
+            {"listing_id": listing_id, "run_id": run_id}
+            for listing_id, run_id, _, has_values, _ in expired_rows
+            if has_values
+        ]
+        fresh = {row[0] for row, moment in expired if moment is not None and moment >= before}
+        stale_listings = [
+            {"listing_id": listing_id}
+            for listing_id in sorted({row[0] for row in expired_rows if row[4]} - fresh)
+        ]
+        if not old and not stale_listings:
+            return 0
+
+        def work(conn: Connection) -> int:
+            if old:
+                self._execute(
+                    conn,
+                    "UPDATE offers SET price = NULL, list_price = NULL, availability = NULL"
+                    " WHERE listing_id = :listing_id AND run_id = :run_id",
+                    old,
+                )
+            if stale_listings:
+                self._execute(
+                    conn,
+                    "UPDATE listings SET image_url = NULL WHERE listing_id = :listing_id",
+                    stale_listings,
+                )
+            return len(old)
+
+        return self._transact(work)
+
+
+def _utc_moment(value: Any) -> datetime | None:
+    """A stored ISO timestamp as an aware UTC datetime (naive: UTC); None when unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

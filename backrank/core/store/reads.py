@@ -18,7 +18,7 @@ class FrameReads(StoreEngine):
             "SELECT l.store, l.url, l.canonical_url, l.title, l.brand, o.price, o.currency,"
             " o.availability, o.rating, o.review_count, l.gtin, l.mpn, l.sku, l.asin,"
             " o.fetched_at, l.listing_id, l.category, l.image_url, o.run_id, o.list_price,"
-            " l.platform, l.gone_run IS NOT NULL AS gone FROM offers o JOIN listings l"
+            " l.platform, l.gone_run IS NOT NULL AS gone, o.source FROM offers o JOIN listings l"
             " USING (listing_id) WHERE NOT EXISTS (SELECT 1 FROM run_stores d WHERE"
             " d.run_id = o.run_id AND d.store = l.store AND d.status = 'drifted') "
             + where

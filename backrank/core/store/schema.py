@@ -192,6 +192,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (run_id, store)
         )""",
     ),
+    (
+        # Where each offer snapshot came from (issue 12): 'crawl' (a store's page or feed),
+        # 'api' (Amazon's Creators API) or 'link_only' (an Amazon ASIN without API data). With
+        # fetched_at, the site can show an Amazon price only from the API and while fresh.
+        "ALTER TABLE offers ADD COLUMN source TEXT",
+    ),
 ]
 
 
