@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from backrank.marketplace import amazon, shopify, walmart, woocommerce
+from backrank.marketplace import amazon, shopify, walmart, woo_store_api, woocommerce
 from backrank.marketplace.catalog import STORES, Catalog, StoreListing, build_catalog
 from backrank.marketplace.faults import FaultPlan, Served, apply_faults
 from backrank.marketplace.response import Response
@@ -111,10 +111,21 @@ class Marketplace:
     """
 
     def __init__(
-        self, seed: int = 7, scale: int | None = None, faults: str = "none", hostile: bool = False
+        self,
+        seed: int = 7,
+        scale: int | None = None,
+        faults: str = "none",
+        hostile: bool = False,
+        *,
+        woo_store_api: bool = True,
+        review_apps: tuple[str, ...] = ("judgeme",),
     ):
         self.seed = seed
         self.scale = scale
+        # False: the WooCommerce store has its Store API disabled (every /wp-json/ path: 401)
+        self.woo_store_api = woo_store_api
+        # the Shopify store's review apps, taken in turn by its products (shopify.REVIEW_APPS)
+        self.review_apps = tuple(review_apps)
         self.catalog: Catalog = build_catalog(seed, scale, hostile=hostile)
         self.faults = FaultPlan(seed, faults)
         self.day = 0  # faults that change over time (delisting, a redesign) start on day 1
@@ -137,7 +148,7 @@ class Marketplace:
                 self._servers[store] = server
                 bound_host, bound_port = server.server_address[:2]
                 base_url = f"http://{bound_host}:{bound_port}"
-                server.store = STORE_CLASSES[store](self.catalog, base_url)
+                server.store = self._store(store, base_url)
                 self._stores[store] = server.store
                 self.store_urls[store] = base_url
                 self._product_paths[store] = {
@@ -156,6 +167,15 @@ class Marketplace:
                 daemon=True,
             ).start()
         return self
+
+    def _store(self, store: str, base_url: str) -> Store:
+        if store == "woocommerce":
+            return woocommerce.WooCommerceStore(
+                self.catalog, base_url, store_api=self.woo_store_api
+            )
+        if store == "shopify":
+            return shopify.ShopifyStore(self.catalog, base_url, review_apps=self.review_apps)
+        return STORE_CLASSES[store](self.catalog, base_url)
 
     def stop(self) -> None:
         for server in self._servers.values():
@@ -265,6 +285,8 @@ class Marketplace:
             "products": products,
             "listings": listings,
             "review_total": self.catalog.review_total,
+            # which way backrank should read each store: the WooCommerce Store API or its HTML
+            "woocommerce_path": "store_api" if self.woo_store_api else "html",
             "planted": [
                 {
                     "store": row.store,
@@ -304,9 +326,14 @@ class Marketplace:
         elif row.store == "shopify":
             truth["sku"] = product.mpn if row.show_mpn else None
             truth["handle"] = row.key
+            truth["shopify_id"] = row.number_id
+            truth["review_app"] = self._stores["shopify"].review_app(row)
         elif row.store == "woocommerce":
             truth["sku"] = product.mpn if row.show_mpn else str(row.number_id)
             truth["microdata"] = row.use_microdata
+            truth["post_id"] = row.number_id
+            truth["category"] = product.category
+            truth["variations"] = len(woo_store_api.variation_ids(row))
         else:
             truth["item_id"] = row.key
         return truth
