@@ -273,10 +273,15 @@ class ShopifyStore(StoreFront):
         return html_page(f"{row.title} – Demo Shopify store", body, head + self.app_head(row))
 
     def app_head(self, row: StoreListing) -> str:
-        """The review app's loader script (and Judge.me's shop settings) in the page's <head>."""
+        """Shopify's own globals, then the review app's loader script (and Judge.me's shop
+        settings) in the page's <head>."""
+        shop = (
+            f"<script>window.Shopify = window.Shopify || {{}};Shopify.shop = '{SHOP_DOMAIN}';"
+            'Shopify.theme = {"name":"Dawn","id":130000000001};</script>'
+        )
         if self.review_app(row) == "yotpo":
-            return f'<script src="{self.base_url}/v1/loader/{YOTPO_APP_KEY}" async></script>'
-        return (
+            return shop + f'<script src="{self.base_url}/v1/loader/{YOTPO_APP_KEY}" async></script>'
+        return shop + (
             f"<script>var jdgm = window.jdgm || {{}};jdgm.SHOP_DOMAIN = '{SHOP_DOMAIN}';"
             f"jdgm.PLATFORM = 'shopify';jdgm.PUBLIC_TOKEN = '{JUDGEME_PUBLIC_TOKEN}';</script>"
             f"<script data-cfasync='false' type='text/javascript' async "
