@@ -263,7 +263,7 @@ def test_yotpo_pages_to_the_end() -> None:
     url, pages, reviews = widget.first_url(per_page=2), 0, []
     while url:
         page, per_page = pages + 1, 2
-        result = review_apps.parse(widget, yotpo_body(page, per_page, 5), url, PRODUCT_URL)
+        result = review_apps.parse(yotpo_body(page, per_page, 5), url, PRODUCT_URL)
         reviews += result.reviews
         url, pages = result.next_url, page
     assert pages == 3 and len(reviews) == 5
@@ -289,7 +289,7 @@ def test_judgeme_reads_the_widget_html_inside_its_json() -> None:
         'thumb-count" data-count="3">3</span></div></div>'
     )
     url = widget.page_url(1, 1)
-    result = review_apps.parse(widget, body({"widget": html}), url, PRODUCT_URL)
+    result = review_apps.parse(body({"widget": html}), url, PRODUCT_URL)
     (review,) = result.reviews
     assert (review.review_id, review.author, review.rating, review.verified) == (
         "r1",
@@ -316,7 +316,7 @@ def test_okendo_follows_its_next_url_and_stamped_its_total() -> None:
         ],
         "nextUrl": "/stores/x/products/shopify-555/reviews?lastEvaluated=abc",
     }
-    result = review_apps.parse(okendo, body(data), okendo.first_url(), PRODUCT_URL)
+    result = review_apps.parse(body(data), okendo.first_url(), PRODUCT_URL)
     assert result.reviews[0].author == "Sam" and result.reviews[0].verified is True
     assert (
         result.next_url
@@ -337,7 +337,7 @@ def test_okendo_follows_its_next_url_and_stamped_its_total() -> None:
         ],
         "total": 1,
     }
-    result = review_apps.parse(stamped, body(data), stamped.page_url(1, 10), PRODUCT_URL)
+    result = review_apps.parse(body(data), stamped.page_url(1, 10), PRODUCT_URL)
     assert (result.reviews[0].author, result.reviews[0].rating, result.next_url) == ("Kim", 2, None)
     assert result.reviews[0].verified is True
 
@@ -346,4 +346,10 @@ def test_okendo_follows_its_next_url_and_stamped_its_total() -> None:
 def test_an_app_answering_something_else_is_a_clear_error(payload) -> None:
     widget = review_apps.detect_widget(YOTPO_PAGE, PRODUCT_URL)
     with pytest.raises(ValueError, match="yotpo"):
-        review_apps.parse(widget, payload, widget.first_url(), PRODUCT_URL)
+        review_apps.parse(payload, widget.first_url(), PRODUCT_URL)
+
+
+def test_a_url_that_is_no_apps_endpoint_is_refused() -> None:
+    assert review_apps.endpoint_app(PRODUCT_URL) is None
+    with pytest.raises(ValueError, match="not a review app's endpoint"):
+        review_apps.parse(b"{}", PRODUCT_URL, PRODUCT_URL)

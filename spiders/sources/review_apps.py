@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 from html import unescape
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
@@ -198,46 +198,58 @@ def detect_widget(html: str, url: str, sel: Selector | None = None) -> AppWidget
     return None
 
 
-def parse(widget: AppWidget, body: str | bytes, page_url: str, listing_url: str) -> AppReviewPage:
-    """Reviews of one endpoint page of `widget`'s app; ValueError when it is not the app's JSON."""
+# The path of each app's endpoint: an endpoint page's URL says which app answered it.
+ENDPOINT_PATHS = {
+    "judgeme": re.compile(r"/api/v1/widgets/product_review$"),
+    "yotpo": re.compile(r"/v1/widget/[^/]+/products/[^/]+/reviews\.json$"),
+    "okendo": re.compile(r"/stores/[^/]+/products/[^/]+/reviews$"),
+    "stamped": re.compile(r"/api/widget/reviews$"),
+}
+
+
+def endpoint_app(url: str) -> str | None:
+    """The review app whose public endpoint `url` is; None for any other URL."""
+    path = urlsplit(url).path
+    return next((app for app, pattern in ENDPOINT_PATHS.items() if pattern.search(path)), None)
+
+
+def parse(body: str | bytes, page_url: str, listing_url: str) -> AppReviewPage:
+    """Reviews of one page of an app's endpoint (the URL says which app) and the next page's
+    URL; ValueError when the URL is no known endpoint or the body is not the app's JSON."""
+    app = endpoint_app(page_url)
+    if app is None:
+        raise ValueError(f"{page_url} is not a review app's endpoint")
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data = json.loads(text)
     except ValueError:
-        raise ValueError(f"{widget.app} answered something that is not JSON") from None
+        raise ValueError(f"{app} answered something that is not JSON") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{widget.app} answered JSON that is not an object")
-    reader = {
-        "judgeme": _judgeme,
-        "yotpo": _yotpo,
-        "okendo": _okendo,
-        "stamped": _stamped,
-    }.get(widget.app)
-    if reader is None:
-        raise ValueError(f"{widget.app} reviews are not read from its endpoint")
-    return reader(widget, data, page_url, listing_url)
+        raise ValueError(f"{app} answered JSON that is not an object")
+    reader = {"judgeme": _judgeme, "yotpo": _yotpo, "okendo": _okendo, "stamped": _stamped}[app]
+    return reader(data, page_url, listing_url)
 
 
-def _page_of(page_url: str, name: str) -> tuple[int, int | None]:
-    query = dict(part.split("=", 1) for part in urlsplit(page_url).query.split("&") if "=" in part)
-    page = int(query.get("page", "1")) if query.get("page", "1").isdigit() else 1
-    size = query.get(name, "")
-    return page, int(size) if size.isdigit() else None
-
-
-def _next(widget: AppWidget, page_url: str, shown: int, total: int | None, size_name: str):
-    page, per_page = _page_of(page_url, size_name)
-    per_page = per_page or shown
+def _next(page_url: str, shown: int, total: int | None, size_name: str) -> str | None:
+    """The same endpoint URL one page on; None after the last page."""
+    parts = urlsplit(page_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    values = dict(query)
+    page = int(values["page"]) if values.get("page", "").isdigit() else 1
+    per_page = int(values[size_name]) if values.get(size_name, "").isdigit() else shown
     if not shown or not per_page or (total is not None and page * per_page >= total):
         return None
-    return widget.page_url(page + 1, per_page)
+    if "page" not in values:
+        query.append(("page", "1"))
+    query = [(name, str(page + 1) if name == "page" else value) for name, value in query]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _judgeme(widget: AppWidget, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+def _judgeme(data: dict, page_url: str, listing_url: str) -> AppReviewPage:
     """``{"widget": "<div class='jdgm-rev-widg' ...>"}``: the widget's HTML, one page of it."""
     html = data.get("widget") if isinstance(data.get("widget"), str) else ""
     sel = Selector(text=html or "<div></div>", type="html")
@@ -261,12 +273,12 @@ def _judgeme(widget: AppWidget, data: dict, page_url: str, listing_url: str) -> 
     total = int(total_text) if total_text.isdigit() else None
     return AppReviewPage(
         reviews=reviews,
-        next_url=_next(widget, page_url, len(reviews), total, "per_page"),
+        next_url=_next(page_url, len(reviews), total, "per_page"),
         total=total,
     )
 
 
-def _yotpo(widget: AppWidget, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+def _yotpo(data: dict, page_url: str, listing_url: str) -> AppReviewPage:
     """``{"response": {"pagination": {...}, "reviews": [{"score", "content", "user"}]}}``."""
     response = data.get("response") if isinstance(data.get("response"), dict) else {}
     reviews = []
@@ -292,12 +304,12 @@ def _yotpo(widget: AppWidget, data: dict, page_url: str, listing_url: str) -> Ap
     total = _int(pagination.get("total"))
     return AppReviewPage(
         reviews=reviews,
-        next_url=_next(widget, page_url, len(reviews), total, "per_page"),
+        next_url=_next(page_url, len(reviews), total, "per_page"),
         total=total,
     )
 
 
-def _okendo(widget: AppWidget, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+def _okendo(data: dict, page_url: str, listing_url: str) -> AppReviewPage:
     """``{"reviews": [{"reviewId", "rating", "body", "reviewer": {...}}], "nextUrl": "/stores/..."}``."""
     reviews = []
     for record in data.get("reviews") or []:
@@ -320,12 +332,14 @@ def _okendo(widget: AppWidget, data: dict, page_url: str, listing_url: str) -> A
         )
     next_path = data.get("nextUrl")
     next_url = None
-    if isinstance(next_path, str) and next_path.startswith("/") and reviews:
-        next_url = widget.api_base.rstrip("/") + next_path
+    if isinstance(next_path, str) and next_path.startswith("/stores/") and reviews:
+        # nextUrl is relative to the API's root, the part of this URL before /stores/
+        root = page_url.split("/stores/", 1)[0]
+        next_url = root + next_path
     return AppReviewPage(reviews=reviews, next_url=next_url)
 
 
-def _stamped(widget: AppWidget, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+def _stamped(data: dict, page_url: str, listing_url: str) -> AppReviewPage:
     """``{"data": [{"author", "reviewRating", "reviewMessage", ...}], "total": n}``."""
     reviews = []
     for record in data.get("data") or []:
@@ -348,6 +362,6 @@ def _stamped(widget: AppWidget, data: dict, page_url: str, listing_url: str) -> 
     total = _int(data.get("total"))
     return AppReviewPage(
         reviews=reviews,
-        next_url=_next(widget, page_url, len(reviews), total, "take"),
+        next_url=_next(page_url, len(reviews), total, "take"),
         total=total,
     )
