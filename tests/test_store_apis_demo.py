@@ -3,6 +3,7 @@ read equals the marketplace's ground truth, every listing and every review."""
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from decimal import Decimal
@@ -11,6 +12,7 @@ import pytest
 
 from backrank.marketplace import Marketplace
 from backrank.marketplace.reviews import review_at
+from backrank.marketplace.woo_store_api import variation_ids
 from spiders.sources import review_apps, woo_store_api
 
 
@@ -56,7 +58,7 @@ def test_store_api_products_equal_the_ground_truth(marketplace) -> None:
         )
         assert listing.currency == ("USD" if price is not None else None)
         assert listing.availability == row["availability"]
-        assert (listing.gtin, listing.sku) == (row["gtin"], row["mpn"])  # the SKU field is the MPN
+        assert (listing.gtin, listing.sku) == (row["gtin"], row["store_api_sku"])
         assert listing.category == row["category"]
         assert (listing.review_count, listing.rating) == (row["review_count"], row["rating"])
     assert sum(row["variations"] > 0 for row in expected.values()) >= 10  # variable products
@@ -137,3 +139,33 @@ def test_each_shopify_review_app_reads_completely(marketplace, app) -> None:
             assert review.url == row["url"]
         read += len(reviews)
     assert read == sum(row["review_count"] for row in rows) > 500
+
+
+@pytest.mark.parametrize(
+    ("store", "path", "status"),
+    [
+        ("woocommerce", "/wp-json/wc/store/v1/products?per_page=101", 400),  # WooCommerce's cap
+        ("woocommerce", "/wp-json/wc/store/v1/products?page=0", 400),
+        ("woocommerce", "/wp-json/wc/store/v1/products/999999", 404),
+        ("woocommerce", "/wp-json/wc/store/v1/nothing", 404),
+        ("shopify", "/v1/widget/WrongKey/products/1/reviews.json", 404),
+        ("shopify", "/api/v1/widgets/product_review?shop_domain=other.myshopify.com&handle=x", 404),
+    ],
+)
+def test_the_demo_apis_refuse_bad_requests_as_the_real_ones(marketplace, store, path, status):
+    code, headers, body = get(marketplace.store_urls[store] + path)
+    assert code == status and headers["Content-Type"].startswith("application/json")
+
+
+def test_a_variation_is_served_with_its_own_price(marketplace) -> None:
+    row = next(
+        r for r in marketplace.catalog.listings["woocommerce"] if variation_ids(r) and r.price_cents
+    )
+    store_url = marketplace.store_urls["woocommerce"]
+    prices = []
+    for variation in variation_ids(row):
+        status, _, body = get(f"{store_url}/wp-json/wc/store/v1/products/{variation}")
+        record = json.loads(body)
+        assert status == 200 and record["type"] == "variation" and record["parent"] == row.number_id
+        prices.append(woo_store_api.minor_units(record["prices"]["price"], record["prices"]))
+    assert prices[0] == row.price < prices[1]  # the listing shows its cheaper variation

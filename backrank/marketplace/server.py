@@ -330,6 +330,8 @@ class Marketplace:
             truth["review_app"] = self._stores["shopify"].review_app(row)
         elif row.store == "woocommerce":
             truth["sku"] = product.mpn if row.show_mpn else str(row.number_id)
+            # the Store API gives the SKU field as is: empty (None) where the page shows the id
+            truth["store_api_sku"] = product.mpn if row.show_mpn else None
             truth["microdata"] = row.use_microdata
             truth["post_id"] = row.number_id
             truth["category"] = product.category
