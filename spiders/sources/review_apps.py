@@ -1,10 +1,11 @@
-"""Shopify review apps: which one a product page uses, and its public widget endpoint's JSON.
+"""Shopify review apps as plug-ins: which one a product page uses, and its public endpoint.
 
-Shopify keeps no reviews of its own; an app does (Judge.me, Yotpo, Okendo, Stamped, Loox),
-and its widget loads them from a public endpoint keyed by ids the product page carries:
-the shop domain, a public app key or store id, and the product id. ``detect_widget`` reads
-those from the page; ``first_url`` / ``parse`` are per app and pure (JSON in, reviews and
-the next page's URL out).
+Shopify keeps no reviews of its own; an app does, and its widget loads them from a public
+endpoint keyed by ids the product page carries (the shop domain, a public app key or store
+id, the product id). Each app is one ``ReviewApp`` object with the same small interface:
+``detect`` (the widget on a product page, or None), ``page_url`` (a page of its endpoint),
+``endpoint`` (the path that says a URL is its endpoint) and ``read`` (the endpoint's JSON
+to reviews and the next page's URL), registered in ``APPS``. Everything here is pure.
 
 Where the endpoint lives: a loader script from any CDN means the app's own API host; a
 loader served from the store's own origin (an app proxy, a self-hosted widget, the demo
@@ -17,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 from html import unescape
+from typing import ClassVar
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
@@ -24,25 +26,6 @@ from parsel import Selector
 from spiders.extract.markup import squash, text_of
 from spiders.items import Review
 
-MAX_PER_PAGE = {"judgeme": 100, "yotpo": 150, "okendo": 100, "stamped": 100, "loox": 20}
-# app -> (the host of its scripts, its public API's origin and path prefix)
-API_HOSTS = {
-    "judgeme": ("judge.me", "https://judge.me"),
-    "yotpo": ("yotpo.com", "https://api-cdn.yotpo.com"),
-    "okendo": ("okendo.io", "https://api.okendo.io/v1"),
-    "stamped": ("stamped.io", "https://stamped.io"),
-    "loox": ("loox.io", "https://loox.io"),
-}
-READABLE = ("judgeme", "yotpo", "okendo", "stamped")  # Loox's widget is HTML of its own
-
-_JDGM_SETTING = re.compile(r"jdgm\.(SHOP_DOMAIN|PUBLIC_TOKEN)\s*=\s*['\"]([^'\"]+)['\"]")
-_YOTPO_LOADER = re.compile(r"/v1/loader/([A-Za-z0-9]+)")
-_YOTPO_LEGACY = re.compile(r"staticw2\.yotpo\.com/([A-Za-z0-9]+)/widget\.js")
-_OKENDO_SUBSCRIBER = re.compile(r"\"subscriberId\"\s*:\s*\"([0-9a-fA-F-]{8,})\"")
-_STAMPED_INIT = re.compile(
-    r"apiKey\s*:\s*['\"]([^'\"]+)['\"].{0,200}?storeUrl\s*:\s*['\"]([^'\"]+)['\"]", re.S
-)
-_LOOX_SCRIPT = re.compile(r"loox\.io/widget/([A-Za-z0-9_-]+)/loox\.js")
 _PRODUCT_HANDLE = re.compile(r"/products/([^/?#.]+)")
 
 
@@ -50,7 +33,7 @@ _PRODUCT_HANDLE = re.compile(r"/products/([^/?#.]+)")
 class AppWidget:
     """A review app's widget on one product page: what its public endpoint needs."""
 
-    app: str  # judgeme, yotpo, okendo, stamped, loox
+    app: str  # the ReviewApp's name
     api_base: str  # the endpoint's origin (and path prefix)
     product_id: str | None = None  # the Shopify product id
     handle: str | None = None
@@ -61,43 +44,15 @@ class AppWidget:
     @property
     def readable(self) -> bool:
         """Whether backrank reads this app's endpoint (else: the page's own markup)."""
-        return self.app in READABLE and self.first_url() is not None
+        return APP_BY_NAME[self.app].readable and self.first_url() is not None
 
     def first_url(self, per_page: int | None = None) -> str | None:
         """The endpoint's first page; None when the page lacked an id the endpoint needs."""
-        return self.page_url(1, per_page or MAX_PER_PAGE[self.app])
+        return self.page_url(1, per_page or APP_BY_NAME[self.app].max_per_page)
 
     def page_url(self, page: int, per_page: int) -> str | None:
-        base = self.api_base.rstrip("/")
-        if self.app == "judgeme" and self.shop_domain and (self.handle or self.product_id):
-            query = {"shop_domain": self.shop_domain, "platform": "shopify"}
-            if self.token:
-                query["api_token"] = self.token
-            if self.handle:
-                query["handle"] = self.handle
-            else:
-                query["external_id"] = self.product_id
-            query |= {"page": page, "per_page": per_page}
-            return f"{base}/api/v1/widgets/product_review?{urlencode(query)}"
-        if self.app == "yotpo" and self.key and self.product_id:
-            query = urlencode({"per_page": per_page, "page": page})
-            return f"{base}/v1/widget/{self.key}/products/{self.product_id}/reviews.json?{query}"
-        if self.app == "okendo" and self.key and self.product_id and page == 1:
-            query = urlencode({"limit": per_page, "orderBy": "date desc"})
-            return f"{base}/stores/{self.key}/products/shopify-{self.product_id}/reviews?{query}"
-        if self.app == "stamped" and self.key and self.product_id:
-            query = {
-                "productId": self.product_id,
-                "apiKey": self.key,
-                "page": page,
-                "take": per_page,
-            }
-            if self.shop_domain:
-                query["storeUrl"] = self.shop_domain
-            return f"{base}/api/widget/reviews?{urlencode(query)}"
-        if self.app == "loox" and self.key and self.product_id:
-            return f"{base}/widget/{self.key}/reviews/{self.product_id}?{urlencode({'page': page})}"
-        return None
+        """Page `page` of the endpoint; None when the page lacked an id the endpoint needs."""
+        return APP_BY_NAME[self.app].page_url(self, page, per_page)
 
 
 @dataclass(kw_only=True)
@@ -109,108 +64,256 @@ class AppReviewPage:
     total: int | None = None  # how many reviews the app says the product has
 
 
-def _api_base(app: str, script_src: str | None, page_url: str) -> str:
-    official = API_HOSTS[app][1]
-    if not script_src:
-        return official
-    parts = urlsplit(urljoin(page_url, script_src))
-    if parts.netloc and parts.netloc == urlsplit(page_url).netloc:
-        # The loader comes from the store itself (an app proxy, a self-hosted widget): so
-        # does the endpoint, at the app's usual path.
-        base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-        return base + urlsplit(official).path
-    return official  # the app's CDN, or any CDN it loads from
+@dataclass(frozen=True)
+class ProductPage:
+    """What detection reads: the product page's text, its parsed tree, URL and handle."""
+
+    html: str
+    sel: Selector
+    url: str
+
+    @property
+    def handle(self) -> str | None:
+        match = _PRODUCT_HANDLE.search(urlsplit(self.url).path)
+        return match.group(1) if match else None
+
+    def script(self, part: str) -> str | None:
+        """The src of the first <script> whose src contains `part`."""
+        return next(
+            (src for src in self.sel.css("script::attr(src)").getall() if part in src), None
+        )
+
+    def api_base(self, app: ReviewApp, script_src: str | None) -> str:
+        """The app's API origin, or the store's own when it serves the app's loader itself."""
+        if script_src:
+            parts = urlsplit(urljoin(self.url, script_src))
+            if parts.netloc and parts.netloc == urlsplit(self.url).netloc:
+                base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+                return base + urlsplit(app.api_origin).path
+        return app.api_origin  # the app's CDN, or any CDN it loads from
 
 
-def _script(sel: Selector, pattern: str) -> str | None:
-    return next((src for src in sel.css("script::attr(src)").getall() if pattern in src), None)
+class ReviewApp:
+    """One review app: how its widget shows on a product page and how its endpoint answers."""
+
+    name: ClassVar[str]
+    api_origin: ClassVar[str]  # its public API's origin and path prefix
+    endpoint: ClassVar[re.Pattern[str] | None] = None  # the path of its endpoint
+    max_per_page: ClassVar[int] = 100
+    readable: ClassVar[bool] = True  # False: detected, reviews from the page's markup
+
+    def detect(self, page: ProductPage) -> AppWidget | None:
+        """The app's widget on the page, with the ids its endpoint needs; None without it."""
+        raise NotImplementedError
+
+    def page_url(self, widget: AppWidget, page: int, per_page: int) -> str | None:
+        """Page `page` of the endpoint; None when the widget lacks an id it needs."""
+        raise NotImplementedError
+
+    def read(self, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+        """The reviews of one endpoint page (its JSON object) and the next page's URL."""
+        raise NotImplementedError
+
+
+class JudgeMe(ReviewApp):
+    name = "judgeme"
+    api_origin = "https://judge.me"
+    endpoint = re.compile(r"/api/v1/widgets/product_review$")
+    _setting = re.compile(r"jdgm\.(SHOP_DOMAIN|PUBLIC_TOKEN)\s*=\s*['\"]([^'\"]+)['\"]")
+
+    def detect(self, page: ProductPage) -> AppWidget | None:
+        if "jdgm" not in page.html:
+            return None
+        settings = dict(self._setting.findall(page.html))
+        src = page.script("judge.me") or page.script("widget_preloader.js")
+        product_id = page.sel.css(".jdgm-widget::attr(data-id), .jdgm-review-widget::attr(data-id)")
+        return AppWidget(
+            app=self.name,
+            api_base=page.api_base(self, src),
+            product_id=squash(product_id.get()),
+            handle=page.handle,
+            shop_domain=settings.get("SHOP_DOMAIN"),
+            token=settings.get("PUBLIC_TOKEN"),
+        )
+
+    def page_url(self, widget: AppWidget, page: int, per_page: int) -> str | None:
+        if not widget.shop_domain or not (widget.handle or widget.product_id):
+            return None
+        query = {"shop_domain": widget.shop_domain, "platform": "shopify"}
+        if widget.token:
+            query["api_token"] = widget.token
+        if widget.handle:
+            query["handle"] = widget.handle
+        else:
+            query["external_id"] = widget.product_id
+        query |= {"page": page, "per_page": per_page}
+        return f"{widget.api_base.rstrip('/')}/api/v1/widgets/product_review?{urlencode(query)}"
+
+    def read(self, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+        return _judgeme(data, page_url, listing_url)
+
+
+class Yotpo(ReviewApp):
+    name = "yotpo"
+    api_origin = "https://api-cdn.yotpo.com"
+    endpoint = re.compile(r"/v1/widget/[^/]+/products/[^/]+/reviews\.json$")
+    max_per_page = 150
+    _loader = re.compile(r"/v1/loader/([A-Za-z0-9]+)")
+    _legacy = re.compile(r"staticw2\.yotpo\.com/([A-Za-z0-9]+)/widget\.js")
+
+    def detect(self, page: ProductPage) -> AppWidget | None:
+        if "yotpo" not in page.html:
+            return None
+        src = page.script("/v1/loader/") or page.script("yotpo.com/")
+        match = self._loader.search(src or "") or self._legacy.search(src or "")
+        key = match.group(1) if match else page.sel.css("[data-appkey]::attr(data-appkey)").get()
+        product_id = (
+            page.sel.css("[data-yotpo-product-id]::attr(data-yotpo-product-id)").get()
+            or page.sel.css(".yotpo-main-widget::attr(data-product-id)").get()
+        )
+        if not (key or product_id):
+            return None
+        return AppWidget(
+            app=self.name,
+            api_base=page.api_base(self, src),
+            product_id=squash(product_id),
+            handle=page.handle,
+            key=squash(key),
+        )
+
+    def page_url(self, widget: AppWidget, page: int, per_page: int) -> str | None:
+        if not widget.key or not widget.product_id:
+            return None
+        query = urlencode({"per_page": per_page, "page": page})
+        return (
+            f"{widget.api_base.rstrip('/')}/v1/widget/{widget.key}/products/"
+            f"{widget.product_id}/reviews.json?{query}"
+        )
+
+    def read(self, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+        return _yotpo(data, page_url, listing_url)
+
+
+class Okendo(ReviewApp):
+    name = "okendo"
+    api_origin = "https://api.okendo.io/v1"
+    endpoint = re.compile(r"/stores/[^/]+/products/[^/]+/reviews$")
+    _subscriber = re.compile(r"\"subscriberId\"\s*:\s*\"([0-9a-fA-F-]{8,})\"")
+
+    def detect(self, page: ProductPage) -> AppWidget | None:
+        if "data-oke-" not in page.html and "okendo" not in page.html:
+            return None
+        subscriber = self._subscriber.search(page.html)
+        product = page.sel.css("[data-oke-reviews-product-id]::attr(data-oke-reviews-product-id)")
+        return AppWidget(
+            app=self.name,
+            api_base=page.api_base(self, page.script("okendo")),
+            product_id=squash((product.get() or "").removeprefix("shopify-")),
+            handle=page.handle,
+            key=subscriber.group(1) if subscriber else None,
+        )
+
+    def page_url(self, widget: AppWidget, page: int, per_page: int) -> str | None:
+        if not widget.key or not widget.product_id or page != 1:
+            return None  # later pages come from the answer's nextUrl
+        query = urlencode({"limit": per_page, "orderBy": "date desc"})
+        return (
+            f"{widget.api_base.rstrip('/')}/stores/{widget.key}/products/"
+            f"shopify-{widget.product_id}/reviews?{query}"
+        )
+
+    def read(self, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+        return _okendo(data, page_url, listing_url)
+
+
+class Stamped(ReviewApp):
+    name = "stamped"
+    api_origin = "https://stamped.io"
+    endpoint = re.compile(r"/api/widget/reviews$")
+    _init = re.compile(
+        r"apiKey\s*:\s*['\"]([^'\"]+)['\"].{0,200}?storeUrl\s*:\s*['\"]([^'\"]+)['\"]", re.S
+    )
+
+    def detect(self, page: ProductPage) -> AppWidget | None:
+        if "stamped" not in page.html:
+            return None
+        widget = page.sel.css("#stamped-main-widget")
+        init = self._init.search(page.html)
+        return AppWidget(
+            app=self.name,
+            api_base=page.api_base(self, page.script("stamped")),
+            product_id=squash(widget.attrib.get("data-product-id")) if widget else None,
+            handle=page.handle,
+            key=init.group(1) if init else None,
+            shop_domain=init.group(2) if init else None,
+        )
+
+    def page_url(self, widget: AppWidget, page: int, per_page: int) -> str | None:
+        if not widget.key or not widget.product_id:
+            return None
+        query = {"productId": widget.product_id, "apiKey": widget.key, "page": page}
+        query["take"] = per_page
+        if widget.shop_domain:
+            query["storeUrl"] = widget.shop_domain
+        return f"{widget.api_base.rstrip('/')}/api/widget/reviews?{urlencode(query)}"
+
+    def read(self, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+        return _stamped(data, page_url, listing_url)
+
+
+class Loox(ReviewApp):
+    """Loox: detected (probe names it), but its widget endpoint answers HTML of its own, so
+    its reviews come from the page's markup."""
+
+    name = "loox"
+    api_origin = "https://loox.io"
+    max_per_page = 20
+    readable = False
+    _script = re.compile(r"loox\.io/widget/([A-Za-z0-9_-]+)/loox\.js")
+
+    def detect(self, page: ProductPage) -> AppWidget | None:
+        if "loox" not in page.html:
+            return None
+        src = page.script("loox.io/widget/")
+        client = self._script.search(src or "")
+        return AppWidget(
+            app=self.name,
+            api_base=page.api_base(self, src),
+            product_id=squash(page.sel.css("#looxReviews::attr(data-product-id)").get()),
+            handle=page.handle,
+            key=client.group(1) if client else None,
+        )
+
+    def page_url(self, widget: AppWidget, page: int, per_page: int) -> str | None:
+        if not widget.key or not widget.product_id:
+            return None
+        query = urlencode({"page": page})
+        return (
+            f"{widget.api_base.rstrip('/')}/widget/{widget.key}/reviews/{widget.product_id}?{query}"
+        )
+
+    def read(self, data: dict, page_url: str, listing_url: str) -> AppReviewPage:
+        raise ValueError("loox reviews are read from the product page, not its endpoint")
+
+
+# In detection order (Yotpo before Judge.me: a store moving apps may keep jdgm- leftovers).
+APPS: tuple[ReviewApp, ...] = (Yotpo(), JudgeMe(), Okendo(), Stamped(), Loox())
+APP_BY_NAME = {app.name: app for app in APPS}
+# The origins backrank may ask for reviews on a store's behalf (the apps' own APIs).
+API_ORIGINS = tuple(urlunsplit(urlsplit(app.api_origin)[:2] + ("", "", "")) for app in APPS)
 
 
 def detect_widget(html: str, url: str, sel: Selector | None = None) -> AppWidget | None:
     """The review app whose widget the product page carries; None for no known app."""
     sel = sel if sel is not None else Selector(text=html or "<html></html>", type="html")
-    handle_match = _PRODUCT_HANDLE.search(urlsplit(url).path)
-    handle = handle_match.group(1) if handle_match else None
-    if "yotpo" in html:
-        src = _script(sel, "/v1/loader/") or _script(sel, "yotpo.com/")
-        key_match = _YOTPO_LOADER.search(src or "") or _YOTPO_LEGACY.search(src or "")
-        key = key_match.group(1) if key_match else sel.css("[data-appkey]::attr(data-appkey)").get()
-        product_id = (
-            sel.css("[data-yotpo-product-id]::attr(data-yotpo-product-id)").get()
-            or sel.css(
-                ".yotpo-main-widget::attr(data-product-id), .yotpo.yotpo-main-widget::attr(data-product-id)"
-            ).get()
-        )
-        if key or product_id:
-            return AppWidget(
-                app="yotpo",
-                api_base=_api_base("yotpo", src, url),
-                product_id=squash(product_id),
-                handle=handle,
-                key=squash(key),
-            )
-    if "jdgm" in html:
-        settings = dict(_JDGM_SETTING.findall(html))
-        src = _script(sel, "judge.me") or _script(sel, "widget_preloader.js")
-        product_id = sel.css(
-            ".jdgm-widget::attr(data-id), .jdgm-review-widget::attr(data-id)"
-        ).get()
-        return AppWidget(
-            app="judgeme",
-            api_base=_api_base("judgeme", src, url),
-            product_id=squash(product_id),
-            handle=handle,
-            shop_domain=settings.get("SHOP_DOMAIN"),
-            token=settings.get("PUBLIC_TOKEN"),
-        )
-    if "data-oke-" in html or "okendo" in html:
-        sub = _OKENDO_SUBSCRIBER.search(html)
-        product = sel.css("[data-oke-reviews-product-id]::attr(data-oke-reviews-product-id)").get()
-        return AppWidget(
-            app="okendo",
-            api_base=_api_base("okendo", _script(sel, "okendo"), url),
-            product_id=squash((product or "").removeprefix("shopify-")),
-            handle=handle,
-            key=sub.group(1) if sub else None,
-        )
-    if "stamped" in html:
-        widget = sel.css("#stamped-main-widget")
-        init = _STAMPED_INIT.search(html)
-        return AppWidget(
-            app="stamped",
-            api_base=_api_base("stamped", _script(sel, "stamped"), url),
-            product_id=squash(widget.attrib.get("data-product-id")) if widget else None,
-            handle=handle,
-            key=init.group(1) if init else None,
-            shop_domain=init.group(2) if init else None,
-        )
-    if "loox" in html:
-        src = _script(sel, "loox.io/widget/")
-        client = _LOOX_SCRIPT.search(src or "")
-        product = sel.css("#looxReviews::attr(data-product-id)").get()
-        return AppWidget(
-            app="loox",
-            api_base=_api_base("loox", src, url),
-            product_id=squash(product),
-            handle=handle,
-            key=client.group(1) if client else None,
-        )
-    return None
+    page = ProductPage(html, sel, url)
+    return next((widget for app in APPS if (widget := app.detect(page)) is not None), None)
 
 
-# The path of each app's endpoint: an endpoint page's URL says which app answered it.
-ENDPOINT_PATHS = {
-    "judgeme": re.compile(r"/api/v1/widgets/product_review$"),
-    "yotpo": re.compile(r"/v1/widget/[^/]+/products/[^/]+/reviews\.json$"),
-    "okendo": re.compile(r"/stores/[^/]+/products/[^/]+/reviews$"),
-    "stamped": re.compile(r"/api/widget/reviews$"),
-}
-
-
-def endpoint_app(url: str) -> str | None:
+def endpoint_app(url: str) -> ReviewApp | None:
     """The review app whose public endpoint `url` is; None for any other URL."""
     path = urlsplit(url).path
-    return next((app for app, pattern in ENDPOINT_PATHS.items() if pattern.search(path)), None)
+    return next((app for app in APPS if app.endpoint and app.endpoint.search(path)), None)
 
 
 def parse(body: str | bytes, page_url: str, listing_url: str) -> AppReviewPage:
@@ -223,11 +326,10 @@ def parse(body: str | bytes, page_url: str, listing_url: str) -> AppReviewPage:
     try:
         data = json.loads(text)
     except ValueError:
-        raise ValueError(f"{app} answered something that is not JSON") from None
+        raise ValueError(f"{app.name} answered something that is not JSON") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{app} answered JSON that is not an object")
-    reader = {"judgeme": _judgeme, "yotpo": _yotpo, "okendo": _okendo, "stamped": _stamped}[app]
-    return reader(data, page_url, listing_url)
+        raise ValueError(f"{app.name} answered JSON that is not an object")
+    return app.read(data, page_url, listing_url)
 
 
 def _next(page_url: str, shown: int, total: int | None, size_name: str) -> str | None:
