@@ -353,3 +353,14 @@ def test_a_url_that_is_no_apps_endpoint_is_refused() -> None:
     assert review_apps.endpoint_app(PRODUCT_URL) is None
     with pytest.raises(ValueError, match="not a review app's endpoint"):
         review_apps.parse(b"{}", PRODUCT_URL, PRODUCT_URL)
+
+
+def test_a_product_with_reviews_points_at_its_reviews_and_pages_end_short() -> None:
+    (page,) = woo_store_api.parse_products(200, body([product()]), STORE)
+    assert page.review_page_urls == [woo_store_api.reviews_url(STORE, 34)]
+    (none,) = woo_store_api.parse_products(200, body([product(review_count=0)]), STORE)
+    assert none.review_page_urls == []
+    first = woo_store_api.products_url(STORE, 1, per_page=2)
+    assert woo_store_api.next_page_url(first, 2) == woo_store_api.products_url(STORE, 2, 2)
+    assert woo_store_api.next_page_url(first, 1) is None
+    assert woo_store_api.is_products_url(first) and not woo_store_api.is_reviews_url(first)

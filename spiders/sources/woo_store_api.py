@@ -15,7 +15,7 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 from html import unescape
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from spiders.extract.markup import squash
 from spiders.items import Listing, ProductPage, Review
@@ -140,7 +140,33 @@ def parse_product(record: dict, store_url: str) -> ProductPage:
         description=plain_text(record.get("short_description") or record.get("description")),
         image_url=_first_image(record.get("images")),
     )
-    return ProductPage(listing=listing)
+    review_urls = []
+    if record.get("id") is not None and record.get("review_count") != 0:
+        review_urls.append(reviews_url(store_url, record["id"]))
+    return ProductPage(listing=listing, review_page_urls=review_urls)
+
+
+def is_products_url(url: str) -> bool:
+    """Whether `url` is a page of the Store API's product list."""
+    return urlsplit(url).path.rstrip("/") == PRODUCTS_PATH
+
+
+def is_reviews_url(url: str) -> bool:
+    """Whether `url` is a page of the Store API's reviews."""
+    return urlsplit(url).path.rstrip("/") == REVIEWS_PATH
+
+
+def next_page_url(url: str, shown: int) -> str | None:
+    """The next page of a Store API collection, or None: a page shorter than ``per_page``
+    is the last (the ``X-WP-TotalPages`` header says the same where the caller has it)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    page = int(query["page"]) if query.get("page", "").isdigit() else 1
+    per_page = int(query["per_page"]) if query.get("per_page", "").isdigit() else 10
+    if shown < per_page or page >= MAX_PAGES:
+        return None
+    query["page"] = str(page + 1)
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def parse_products(status: int, body: str | bytes, store_url: str) -> list[ProductPage]:
