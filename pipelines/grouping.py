@@ -9,54 +9,26 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from backrank.core.identifiers import canonical_asin, canonical_gtin, canonical_mpn
+
 # Identifier kinds in the order that names a product: the first kind a product has gives its id.
 KEY_PRIORITY = ("gtin", "asin", "mpn")
-
-# Placeholder MPNs seen on real pages; they would glue unrelated products together.
-_JUNK_MPNS = frozenset({"na", "n/a", "none", "null", "unknown", "notapplicable", "doesnotapply"})
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
-def normalise_gtin(value: object) -> str | None:
-    """A GTIN as 13 digits (14 for a real GTIN-14), or None when absent or its check digit fails.
-
-    UPC-A (12), EAN-8 and EAN-13 of the same item compare equal after zero-padding.
-    """
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    digits = "".join(ch for ch in str(value) if ch.isdigit())
-    if len(digits) not in (8, 12, 13, 14) or not digits.strip("0"):
-        return None
-    gtin14 = digits.zfill(14)
-    body = [int(ch) for ch in gtin14[:13]]
-    # Weights 3,1,3,... from the left of the 14-digit form (the digit before the check digit is x3).
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
-    if (10 - total % 10) % 10 != int(gtin14[13]):
-        return None
-    return gtin14[1:] if gtin14[0] == "0" else gtin14
-
-
-def normalise_asin(value: object) -> str | None:
-    """An ASIN lowercased (10 letters/digits), or None."""
-    if value is None or pd.isna(value):
-        return None
-    asin = re.sub(r"\s+", "", str(value)).lower()
-    return asin if re.fullmatch(r"[a-z0-9]{10}", asin) else None
-
-
 def _fold(value: object) -> str:
-    """Case, accent, space and punctuation-insensitive form of a short identifier."""
+    """Case, accent, space and punctuation-insensitive form of a brand."""
     if value is None or pd.isna(value):
         return ""
     ascii_text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
     return _NON_ALNUM.sub("", ascii_text.casefold())
 
 
-def normalise_brand_mpn(brand: object, mpn: object) -> str | None:
+def brand_mpn_key(brand: object, mpn: object) -> str | None:
     """``brand-mpn`` folded (case/space/dash-insensitive), or None when either part is missing."""
-    brand_key, mpn_key = _fold(brand), _fold(mpn)
-    if not brand_key or not mpn_key or mpn_key in _JUNK_MPNS:
+    brand_key, mpn_key = _fold(brand), canonical_mpn(mpn)
+    if not brand_key or mpn_key is None:
         return None
     return f"{brand_key}-{mpn_key}"
 
@@ -73,10 +45,10 @@ def identifier_keys(offers: pd.DataFrame) -> pd.DataFrame:
     columns = ["listing_id", "kind", "key"]
     if offers.empty:
         return pd.DataFrame(columns=columns)
-    gtin = offers["gtin"].map(normalise_gtin)
-    asin = offers["asin"].map(normalise_asin)
+    gtin = offers["gtin"].map(canonical_gtin)
+    asin = offers["asin"].map(canonical_asin)
     mpn = pd.Series(
-        [normalise_brand_mpn(b, m) for b, m in zip(offers["brand"], offers["mpn"], strict=True)],
+        [brand_mpn_key(b, m) for b, m in zip(offers["brand"], offers["mpn"], strict=True)],
         index=offers.index,
         dtype=object,
     )
@@ -85,7 +57,8 @@ def identifier_keys(offers: pd.DataFrame) -> pd.DataFrame:
         for kind, values in (("gtin", gtin), ("asin", asin), ("mpn", mpn))
     ]
     keys = pd.concat(parts, ignore_index=True).dropna(subset=["value"])
-    keys["key"] = keys["kind"] + "-" + keys["value"].astype(str)
+    # product ids are lower case: ``asin-b001fk81pu``, ``mpn-acme-tr893b``
+    keys["key"] = (keys["kind"] + "-" + keys["value"].astype(str)).str.lower()
     return keys[columns].drop_duplicates().reset_index(drop=True)
 
 

@@ -1,15 +1,18 @@
-"""Normalise product identifiers: GTIN/UPC/EAN with check digit, ASIN, MPN, brand, model numbers."""
+"""What a listing's title and MPN say for matching: brand, model numbers, colours, sizes.
+
+The identifier rules themselves (GTIN check digit, ASIN, MPN) live in ``backrank.core.identifiers``.
+"""
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from itertools import pairwise
 
+from backrank.core.identifiers import canonical_mpn, fold
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-_ASIN = re.compile(r"^[A-Z0-9]{10}$")
+_MIN_CODE_LENGTH = 3
 # A title token: letters/digits, possibly joined by - . / (kept together so "dcs-1100" is one code).
 _TOKEN = re.compile(r"[a-z0-9]+(?:[\-./][a-z0-9]+)*")
 # Quantities and specs look like model numbers (mixed letters and digits) but are not.
@@ -40,45 +43,13 @@ _BRAND_SUFFIXES = frozenset(
 )
 
 
-def gtin14(value: object) -> str | None:
-    """A GTIN-8/12/13/14 as its 14-digit form if the check digit holds, else None.
+def mpn_code(value: object) -> str | None:
+    """An MPN as a model code: canonical, and three characters or more.
 
-    UPC-12 ``036000291452`` and EAN-13 ``0036000291452`` both become ``00036000291452``.
+    One or two characters ("X3") name a model only together with the brand, never in a title.
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    digits = re.sub(r"\D", "", str(value))
-    if len(digits) not in (8, 12, 13, 14):
-        return None
-    padded = digits.zfill(14)
-    if set(padded) == {"0"}:
-        return None
-    body, check = padded[:-1], int(padded[-1])
-    # weights alternate 3,1 from the rightmost body digit
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return padded if (10 - total % 10) % 10 == check else None
-
-
-def normalise_asin(value: object) -> str | None:
-    """An Amazon ASIN (10 letters/digits, upper case) or None."""
-    if not isinstance(value, str):
-        return None
-    asin = value.strip().upper()
-    return asin if _ASIN.match(asin) else None
-
-
-def fold(text: object) -> str:
-    """Lower-case ASCII text with accents removed; '' for missing."""
-    if not isinstance(text, str):
-        return ""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return decomposed.encode("ascii", "ignore").decode("ascii").lower()
-
-
-def normalise_mpn(value: object) -> str | None:
-    """A manufacturer part number with case, spaces and punctuation removed, or None."""
-    mpn = _NON_ALNUM.sub("", fold(value))
-    return mpn if len(mpn) >= 3 else None
+    code = canonical_mpn(value)
+    return code if code is not None and len(code) >= _MIN_CODE_LENGTH else None
 
 
 def normalise_brand(value: object) -> str | None:
@@ -163,7 +134,7 @@ def model_codes(title: object, mpn: object = None, brand: object = None) -> Mode
         # "m531 red", "video spectra 1.5": descriptive words, so only the code-like words count
         parts = mpn_words if any(w.isalpha() and len(w) >= 3 for w in mpn_words) else [raw]
         for part in parts:
-            code = normalise_mpn(part)
+            code = mpn_code(part)
             if code and _mixed_or_number(code) and not _SPEC.match(code) and not _unit_like(code):
                 strong.add(_canonical_code(code))
     brand_prefix = _NON_ALNUM.sub("", fold(brand))

@@ -7,7 +7,7 @@ import os
 import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import combinations
 from pathlib import Path
@@ -18,17 +18,16 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from backrank.core.frames import OFFERS
+from backrank.core.identifiers import canonical_asin, canonical_gtin, canonical_mpn
 from backrank.core.settings import MatchConfig
 from pipelines.identifiers import (
     ModelCodes,
     clean_title,
     colours,
-    gtin14,
     is_aftermarket,
     model_codes,
-    normalise_asin,
+    mpn_code,
     normalise_brand,
-    normalise_mpn,
     quantities,
 )
 
@@ -73,6 +72,11 @@ FEATURES = (
     "aftermarket_one_sided",
     "quantity_agree",
     "price_missing",
+    # free text: the rarest word both titles share, and the rarest one the shorter title has alone
+    "title_rarest_shared",
+    "title_rarest_unshared",
+    # one listing's part number (any letters, "wcrplpdw" too) is written in the other
+    "mpn_in_other",
 )
 
 
@@ -87,6 +91,13 @@ class MatchOverrides:
 
     same: tuple[tuple[str, ...], ...] = ()
     different: tuple[tuple[str, ...], ...] = ()
+    # weights refitted on the owner's answers (``backrank matches review``): the [weights]
+    # table, as (name, value) pairs of MatchConfig fields; they win over [scoring.matching]
+    weights: tuple[tuple[str, float], ...] = ()
+
+    def apply(self, config: MatchConfig) -> MatchConfig:
+        """``config`` with the owner's refitted weights in place of its own."""
+        return replace(config, **dict(self.weights)) if self.weights else config
 
 
 @dataclass(frozen=True)
@@ -99,11 +110,12 @@ class PairDecision:
 
 
 def load_overrides(path: str | Path) -> MatchOverrides:
-    """Read matches.toml: ``[[same]] listings = [url, ...]`` and ``[[different]] listings = [...]``."""
+    """Read matches.toml: ``[[same]] listings = [url, ...]``, ``[[different]] listings = [...]``
+    and an optional ``[weights]`` table of refitted MatchConfig weights."""
     path = Path(path)
     with path.open("rb") as handle:
         document = tomllib.load(handle)
-    unknown = sorted(set(document) - {"same", "different"})
+    unknown = sorted(set(document) - {"same", "different", "weights"})
     if unknown:
         raise ValueError(f"{path.name}: unknown tables: {', '.join(unknown)}")
 
@@ -119,7 +131,19 @@ def load_overrides(path: str | Path) -> MatchOverrides:
             out.append(tuple(str(name) for name in listings))
         return tuple(out)
 
-    return MatchOverrides(same=groups("same"), different=groups("different"))
+    weights = document.get("weights", {})
+    if not isinstance(weights, dict):
+        raise TypeError(f"{path.name}: weights must be a table ([weights])")
+    try:
+        # the catalog's parser checks names and numbers, so both files share one rule
+        checked = MatchConfig.from_mapping(weights)
+    except ValueError as error:
+        raise ValueError(f"{path.name}: [weights]: {error}") from error
+    return MatchOverrides(
+        same=groups("same"),
+        different=groups("different"),
+        weights=tuple((name, getattr(checked, name)) for name in sorted(weights)),
+    )
 
 
 # ---------------------------------------------------------------- preparing listings
@@ -151,7 +175,7 @@ def _mpn_or_sku(mpn: object, sku: object) -> object:
     if not _missing(mpn) and str(mpn).strip():
         return mpn
     if isinstance(sku, str):
-        code = normalise_mpn(sku)
+        code = mpn_code(sku)
         if code and any(c.isdigit() for c in code) and any(c.isalpha() for c in code):
             return sku
     return None
@@ -167,9 +191,9 @@ def prepare_listings(listings: pd.DataFrame) -> pd.DataFrame:
     mpns = [_mpn_or_sku(m, k) for m, k in zip(frame["mpn"], frame["sku"])]
     # object columns, so a missing value stays None (pandas 3 would make str columns hold NaN)
     columns = {
-        "_gtin": [gtin14(v) for v in frame["gtin"]],
-        "_asin": [normalise_asin(v) for v in frame["asin"]],
-        "_mpn": [normalise_mpn(v) for v in mpns],
+        "_gtin": [canonical_gtin(v) for v in frame["gtin"]],
+        "_asin": [canonical_asin(v) for v in frame["asin"]],
+        "_mpn": [canonical_mpn(v) for v in mpns],
         "_brand": [normalise_brand(v) for v in frame["brand"]],
         "_codes": [model_codes(t, m, b) for t, m, b in zip(titles, mpns, frame["brand"])],
         "_title": [clean_title(t) for t in titles],
@@ -312,11 +336,17 @@ def title_idf(titles: Iterable[str]) -> dict[str, float]:
 
 def _idf_similarities(
     titles_a: Sequence[str], titles_b: Sequence[str], idf: Mapping[str, float]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> dict[str, np.ndarray]:
     """Per pair: IDF cosine, IDF share of the shorter title found in the longer, the share
-    missing from the longer, and the overlap of bare numbers (0.5 when either has none)."""
+    missing from the longer, the overlap of bare numbers (0.5 when either has none), and the
+    IDF of the rarest shared word and of the rarest word only the shorter title has (as a
+    share of the rarest IDF: a part number both write, or one only one of them names).
+
+    These lean on no brand, price or code column, so they work on free-text titles alone.
+    """
     rarest = max(idf.values(), default=1.0)  # a word never seen is as telling as the rarest
     cosine, coverage, missing, numbers = [], [], [], []
+    rare_shared, rare_unshared = [], []
     for title_a, title_b in zip(titles_a, titles_b):
         words_a = set(title_a.split()) - _FILLER_WORDS
         words_b = set(title_b.split()) - _FILLER_WORDS
@@ -333,12 +363,21 @@ def _idf_similarities(
         total = sum(weights.values())
         coverage.append(sum(weights[w] for w in shared) / total if total else 0.0)
         missing.append(sum(weights[w] for w in short - shared) / total if total else 0.0)
+        rare_shared.append(max((weights[w] for w in shared), default=0.0) / rarest)
+        rare_unshared.append(max((weights[w] for w in short - shared), default=0.0) / rarest)
         digits_a = {w for w in words_a if w.isdigit()}
         digits_b = {w for w in words_b if w.isdigit()}
         numbers.append(
             len(digits_a & digits_b) / len(digits_a | digits_b) if digits_a and digits_b else 0.5
         )
-    return np.array(cosine), np.array(coverage), np.array(missing), np.array(numbers)
+    return {
+        "title_idf_cosine": np.array(cosine),
+        "title_idf_coverage": np.array(coverage),
+        "title_idf_missing": np.array(missing),
+        "number_overlap": np.array(numbers),
+        "title_rarest_shared": np.array(rare_shared),
+        "title_rarest_unshared": np.array(rare_unshared),
+    }
 
 
 def pair_features(
@@ -373,7 +412,8 @@ def pair_features(
     )
     if idf is None:
         idf = title_idf(titles_a + titles_b)
-    cosine, coverage, missing, numbers = _idf_similarities(titles_a, titles_b, idf)
+    by_idf = _idf_similarities(titles_a, titles_b, idf)
+    cosine = by_idf["title_idf_cosine"]
     code_strong = (support == "strong") | (support == "long")
     price_a = left["_price"].to_numpy(dtype=float, na_value=np.nan)
     price_b = right["_price"].to_numpy(dtype=float, na_value=np.nan)
@@ -400,10 +440,7 @@ def pair_features(
             "quantity_conflict": [
                 _quantity_conflict(a, b) for a, b in zip(left["_quantities"], right["_quantities"])
             ],
-            "title_idf_cosine": cosine,
-            "title_idf_coverage": coverage,
-            "title_idf_missing": missing,
-            "number_overlap": numbers,
+            **by_idf,
             "title_token_set_squared": token_set**2,
             "title_x_code": token_set * code_strong,
             "title_sort_x_code": token_sort * code_strong,
@@ -421,11 +458,23 @@ def pair_features(
                 bool(a & b) for a, b in zip(left["_quantities"], right["_quantities"])
             ],
             "price_missing": np.isnan(ratio),
+            "mpn_in_other": [
+                _mpn_written(ma, cb) or _mpn_written(mb, ca)
+                for ma, mb, ca, cb in zip(
+                    left["_mpn"], right["_mpn"], left["_codes"], right["_codes"]
+                )
+            ],
             "price_ratio": ratio,
             "code_detail": [r.detail for r in relations],
         },
         index=left.index,
     )
+
+
+def _mpn_written(mpn: str | None, other: ModelCodes) -> bool:
+    """Whether a listing's part number (four or more letters or digits) is in the other's
+    title or part number, however it is spelt there ("WCRPLPDW" in "crown wcrplpdw - ...")."""
+    return bool(mpn) and len(mpn) >= 4 and mpn in other.compact
 
 
 def _quantity_conflict(a: frozenset, b: frozenset) -> bool:
@@ -478,6 +527,10 @@ def decide(signals: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
     """Score (0-1) and match for each pair: identifiers decide where they can, weights elsewhere."""
     weighted = signals[list(FEATURES)].to_numpy(dtype=float) @ feature_weights(config)
     score = 1.0 / (1.0 + np.exp(-(config.bias + weighted)))
+    # a compatible or remanufactured stand-in is never the maker's own product, however alike
+    # the titles: few labelled pairs show it, so the weights alone would not hold it apart
+    stand_in = signals["aftermarket_one_sided"].to_numpy(dtype=bool)
+    score = np.where(stand_in, np.minimum(score, config.stand_in_score), score)
     identifier = signals["identifier"].to_numpy(dtype=object)
     # identifier is an object array of True / False / None: compare elementwise
     decided_same = identifier == True  # noqa: E712
@@ -487,17 +540,22 @@ def decide(signals: pd.DataFrame, config: MatchConfig) -> pd.DataFrame:
 
 
 def score_pairs(
-    left: pd.DataFrame, right: pd.DataFrame, config: MatchConfig = MatchConfig()
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    config: MatchConfig = MatchConfig(),
+    idf: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Score row-aligned pairs of listings: a frame of ``score`` (0-1) and ``match`` (bool).
 
     The same code ``match_listings`` uses, batched so a benchmark can score thousands of pairs.
+    ``idf`` weighs title words (``title_idf`` of every listing the matcher sees, as
+    ``match_listings`` does); by default it is computed from the pairs' own titles.
     """
     if len(left) != len(right):
         raise ValueError(f"left has {len(left)} listings, right {len(right)}: pairs need both")
     prepared_a = prepare_listings(left.reset_index(drop=True))
     prepared_b = prepare_listings(right.reset_index(drop=True))
-    return decide(pair_signals(prepared_a, prepared_b, config), config).set_axis(left.index)
+    return decide(pair_signals(prepared_a, prepared_b, config, idf), config).set_axis(left.index)
 
 
 def pair_score(a: Mapping, b: Mapping, config: MatchConfig = MatchConfig()) -> PairDecision:
@@ -605,7 +663,7 @@ def candidate_pairs(prepared: pd.DataFrame, config: MatchConfig) -> np.ndarray:
 
 
 def _identifier_pairs(prepared: pd.DataFrame) -> Iterable[tuple[int, int, str]]:
-    """Listings sharing an exact identifier: GTIN-14, ASIN, or brand plus MPN."""
+    """Listings sharing an exact identifier: GTIN, ASIN, or brand plus MPN."""
     keys = {
         "GTIN": prepared["_gtin"],
         "ASIN": prepared["_asin"],
@@ -714,6 +772,7 @@ def match_listings(
     prepared = prepare_listings(frame)
     products = _Products(prepared["store"].tolist(), prepared["_gtin"].tolist())
     overrides = overrides or MatchOverrides()
+    config = overrides.apply(config)
 
     different = _override_positions(frame, overrides.different)
     for group in different:
@@ -801,6 +860,7 @@ def _mutual_best(
         & ~signals["code_variant"].to_numpy(dtype=bool)
         & ~signals["code_disjoint"].to_numpy(dtype=bool)
         & ~signals["colour_conflict"].to_numpy(dtype=bool)
+        & ~signals["aftermarket_one_sided"].to_numpy(dtype=bool)
     )
     chosen = np.flatnonzero(unsure & clean & (score >= best_a) & (score >= best_b))
     return chosen[np.argsort(-score[chosen], kind="stable")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -130,10 +130,8 @@ def incremental_match(
         subset = offers[rematch | whole]
         kept_together = pd.Series(listing_keys[whole]).groupby(groups[whole].to_numpy()).agg(tuple)
         owner = overrides or MatchOverrides()
-        extended = MatchOverrides(
-            same=owner.same + tuple(g for g in kept_together if len(g) > 1),
-            different=owner.different,
-        )
+        # the owner's answers and refitted weights stay; listings kept together join them
+        extended = replace(owner, same=owner.same + tuple(g for g in kept_together if len(g) > 1))
         matched = match_listings(subset, config=config, overrides=extended)
         matched_count = len(subset)
         groups[subset.index] = "m\x1f" + matched["product_id"].astype(str).to_numpy()

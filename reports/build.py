@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from reports.context import SiteContext
+from reports.links import offsite_link_count
 from reports.pages import Reuse, site_context
 from reports.render import (
     make_environment,
@@ -47,6 +48,7 @@ class BuildResult:
     rendered: int = 0
     written: int = 0
     kept: int = 0
+    offsite_links: int = 0  # store URLs dropped for pointing at another host (reports.links)
 
 
 def _optional(store: Any, method: str) -> Any:
@@ -78,7 +80,7 @@ def context_from_store(
     product_listings = store.read_product_listings()
     if products.empty and not offers.empty:
         raise NotScored("the store holds offers but no scored products: run `backrank score` first")
-    return site_context(
+    context = site_context(
         catalog,
         products,
         product_listings,
@@ -90,6 +92,7 @@ def context_from_store(
         snapshots=_optional(store, "read_product_snapshots"),
         reuse=reuse,
     )
+    return replace(context, offsite_links=offsite_link_count(catalog, offers))
 
 
 def reuse_for(catalog: Any, out_dir: str | Path) -> Reuse:
@@ -118,11 +121,15 @@ def write_context(context: SiteContext, out_dir: str | Path) -> BuildResult:
     written_dir, stats = write_site_stats(
         pages, out_dir, static_dirs=static_dirs, keys=keys, reuse=unchanged
     )
-    return _result(written_dir, pages, unchanged, stats)
+    return _result(written_dir, pages, unchanged, stats, context.offsite_links)
 
 
 def _result(
-    out_dir: Path, pages: dict[str, str], unchanged: set[str], stats: WriteStats
+    out_dir: Path,
+    pages: dict[str, str],
+    unchanged: set[str],
+    stats: WriteStats,
+    offsite_links: int = 0,
 ) -> BuildResult:
     return BuildResult(
         out_dir=out_dir,
@@ -130,6 +137,7 @@ def _result(
         rendered=len(pages),
         written=stats.written,
         kept=stats.kept,
+        offsite_links=offsite_links,
     )
 
 

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from backrank.core.frames import OFFERS, PRODUCTS
 from reports import charts, details, values
 from reports.filters import money
+from reports.links import offer_urls
 from reports.values import MAX_SLUG_LENGTH, safe_http_url, slugify
 
 AFFILIATE_REL = "sponsored nofollow noopener"
@@ -251,6 +252,8 @@ class SiteContext:
     # templates with this fingerprint; they are in no ``pages`` and are never rendered.
     kept: Mapping[str, str] = field(default_factory=dict)
     fingerprint: str | None = None
+    # store URLs left off the site for pointing at a host that is not the store's own
+    offsite_links: int = 0
 
 
 # --- slugs -----------------------------------------------------------------------------
@@ -293,14 +296,17 @@ def offer_link(catalog: Any, offer: Mapping[str, Any]) -> tuple[str | None, str,
 
     The store's affiliate program makes the link when it can; otherwise the offer's own URL.
     A store with a program keeps ``rel="sponsored ..."`` even on a plain link, since it may
-    still pay through cookies. Anything but http(s) is dropped.
+    still pay through cookies. Anything but http(s) is dropped, and so is a URL the store gave
+    on a host that is not its own (``reports.links``).
     """
     store = catalog.store(str(offer.get("store")))
     program = catalog.affiliates.get(store.affiliate) if store and store.affiliate else None
-    direct = safe_http_url(offer.get("canonical_url")) or safe_http_url(offer.get("url"))
+    canonical_url, url, _ = offer_urls(catalog, offer)
+    direct = canonical_url or url
     if program is None:
         return direct, PLAIN_REL, False, False
     row = {key: (None if values.missing(value) else value) for key, value in offer.items()}
+    row.update(canonical_url=canonical_url, url=url)  # a template never sees an offsite URL
     href = safe_http_url(program.link_for(row)) or direct
     return href, AFFILIATE_REL, href is not None, program.kind == "amazon" and href is not None
 

@@ -49,5 +49,7 @@ PYTHON=${PYTHON:-python3}
 # House style: lint and format are part of the suite.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# Architecture: the three layers and the forbidden imports of pyproject.toml's [tool.importlinter].
+.venv/bin/lint-imports
 
 exec .venv/bin/python -m pytest -ra "$@"

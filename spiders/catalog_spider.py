@@ -15,8 +15,10 @@ from twisted.internet import error as net_error
 from twisted.web._newclient import ResponseFailed
 from twisted.web.http import _DataLoss
 
-from spiders import discovery, extract
-from spiders.items import Review
+from spiders import budgets, discovery, extract, sources
+from spiders.budgets import BudgetExceeded
+from spiders.items import ProductPage, Review
+from spiders.middlewares import TOO_BIG_META
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -26,8 +28,6 @@ if TYPE_CHECKING:
     from backrank.core.config import Catalog, StoreConfig
 
 logger = logging.getLogger(__name__)
-
-SHOPIFY_JSON_MAX_PAGES = 500  # a store with 125k products; past that something loops
 
 
 def utc_now() -> str:
@@ -39,6 +39,9 @@ def error_kind(failure: Failure) -> str:
     """A short stable name for why a request failed: ``http_503``, ``timeout``, ``dns``..."""
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
+    request = getattr(failure, "request", None)
+    if (request is not None and request.meta.get(TOO_BIG_META)) or _inflated_too_big(failure):
+        return "too_big"
     if failure.check(IgnoreRequest):
         message = str(failure.value).lower()
         if "robots.txt" in message:
@@ -67,6 +70,12 @@ def error_kind(failure: Failure) -> str:
     return type(failure.value).__name__.lower()
 
 
+def _inflated_too_big(failure: Failure) -> bool:
+    """A gzip/deflate/brotli body (Content-Encoding) that inflated past DOWNLOAD_MAXSIZE:
+    Scrapy's HttpCompressionMiddleware ignores the request, caused by a ValueError."""
+    return bool(failure.check(IgnoreRequest)) and isinstance(failure.value.__cause__, ValueError)
+
+
 # Requests that were never meant to be fetched: counted as skipped, not as errors.
 NOT_ERRORS = {"robots_forbidden", "offsite"}
 
@@ -76,8 +85,9 @@ class CatalogSpider(scrapy.Spider):
 
     Discovery per store: its sitemaps (index, urlset, gzip, or a robots.txt naming them),
     its listing pages (search results, categories, collections; paginated), its product URLs,
-    and for Shopify ``/products.json``. Product pages go to ``spiders.extract``; off-niche,
-    blocked and product-less pages are dropped with a counted reason.
+    and its platform's feed (Shopify's ``/products.json``). Pages are read by the store's
+    source (``spiders.sources``); off-niche, blocked and product-less pages are dropped with
+    a counted reason.
     """
 
     name = "catalog"
@@ -108,7 +118,7 @@ class CatalogSpider(scrapy.Spider):
         if isinstance(catalog, str):
             from backrank.core.config import load_catalog
 
-            catalog = load_catalog(catalog)
+            catalog = load_catalog(catalog, sources.PLATFORMS)
         self.catalog = catalog
         names = [store.name for store in catalog.stores]
         if self.store_filter is not None and self.store_filter not in names:
@@ -144,22 +154,48 @@ class CatalogSpider(scrapy.Spider):
         for url in store.product_urls:
             product_url = discovery.canonical_product_url(url, store.platform)
             yield self._request(product_url, self.parse_product, store)
-        if store.platform == "shopify":
-            origins = {
-                discovery.shopify_products_json_url(url, 1)
-                for url in (*store.sitemap_urls, *store.start_urls, *store.product_urls)
-            }
-            for products_json in sorted(origins):
-                yield self._request(products_json, self.parse_products_json, store, page_number=1)
+        source = sources.named(store.platform)
+        for feed_request in source.feed_requests(store) if source else ():
+            yield self._feed_request(feed_request, store, page_number=1)
 
     def _request(
-        self, url: str, callback: Any, store: StoreConfig, **cb_kwargs: Any
+        self,
+        url: str,
+        callback: Any,
+        store: StoreConfig,
+        meta: dict[str, Any] | None = None,
+        **cb_kwargs: Any,
     ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.on_error,
             cb_kwargs={"store": store.name, **cb_kwargs},
+            meta=meta,
+        )
+
+    def _within_budget(self, store: str, name: str, value: int) -> bool:
+        """True when `value` (a listing page number, a sitemap depth) is within the store's
+        budget `name`; else the refused request is counted (spiders.budgets)."""
+        limit = budgets.store_budget(self.catalog, store, name)
+        if value <= limit:
+            return True
+        if not budgets.budgets_hit(self.crawler.stats.get_stats(), store).get(name):
+            logger.warning("store %s reached its %s budget (%d)", store, name, limit)
+        budgets.count_hit(self.crawler.stats, name, store)
+        return False
+
+    def _feed_request(
+        self, feed: sources.FeedRequest, store: StoreConfig, page_number: int
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            feed.url,
+            method=feed.method,
+            headers=dict(feed.headers) or None,
+            body=feed.body,
+            callback=self.parse_feed,
+            errback=self.on_error,
+            cb_kwargs={"store": store.name, "page_number": page_number},
         )
 
     def _count(self, key: str, count: int = 1, store: str | None = None) -> None:
@@ -173,24 +209,34 @@ class CatalogSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response, store: str) -> Iterator[scrapy.Request]:
         config = self.stores[store]
         self._count("pages/sitemap")
+        depth = response.meta.get(budgets.SITEMAP_DEPTH_META, 0) + 1  # of the sitemaps it names
+        child = {budgets.SITEMAP_DEPTH_META: depth}
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield self._request(url, self.parse_sitemap, config)
+            urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+            if urls and self._within_budget(store, budgets.MAX_SITEMAP_DEPTH, depth):
+                for url in urls:
+                    yield self._request(url, self.parse_sitemap, config, meta=child)
             return
-        body = discovery.sitemap_body(
-            response.body, response.url, max_size=self.settings.getint("DOWNLOAD_MAXSIZE")
-        )
         try:
+            body = discovery.sitemap_body(
+                response.body, response.url, max_size=self.settings.getint("DOWNLOAD_MAXSIZE")
+            )
             if body is None:
                 raise ValueError("the response is neither XML nor gzip")
             kind, locs = discovery.read_sitemap(body)
+        except discovery.SitemapTooBig as problem:
+            self._count("errors/too_big", store=store)
+            logger.warning("sitemap too big, skipped: %s: %s", response.url, problem)
+            return
         except ValueError as problem:
             self._count("errors/bad_sitemap")
             logger.warning("bad sitemap %s: %s", response.url, problem)
             return
         if kind == "sitemapindex":
-            for url in discovery.sitemaps_to_follow(locs):
-                yield self._request(url, self.parse_sitemap, config)
+            urls = discovery.sitemaps_to_follow(locs)
+            if urls and self._within_budget(store, budgets.MAX_SITEMAP_DEPTH, depth):
+                for url in urls:
+                    yield self._request(url, self.parse_sitemap, config, meta=child)
             return
         if kind != "urlset":
             self._count("errors/bad_sitemap")
@@ -213,51 +259,69 @@ class CatalogSpider(scrapy.Spider):
         links = discovery.listing_page_links(response.body, response.url, config.platform)
         for url in links.product_urls:
             yield self._request(url, self.parse_product, config)
-        if links.next_url:
-            yield self._request(links.next_url, self.parse_listing_page, config)
-
-    def parse_products_json(
-        self, response: Response, store: str, page_number: int
-    ) -> Iterator[scrapy.Request]:
-        config = self.stores[store]
-        self._count("pages/products_json")
-        try:
-            product_urls = discovery.shopify_product_urls(response.json(), response.url)
-        except ValueError as problem:
-            self._count("errors/bad_products_json")
-            logger.warning("bad products.json %s: %s", response.url, problem)
-            return
-        if not product_urls:  # past the last page
-            return
-        for url in product_urls:
-            yield self._request(url, self.parse_product, config)
-        if page_number < SHOPIFY_JSON_MAX_PAGES:
-            next_url = discovery.shopify_products_json_url(response.url, page_number + 1)
+        page_number = response.meta.get(budgets.LISTING_PAGE_META, 1) + 1  # of the next page
+        if links.next_url and self._within_budget(store, budgets.MAX_LISTING_PAGES, page_number):
             yield self._request(
-                next_url, self.parse_products_json, config, page_number=page_number + 1
+                links.next_url,
+                self.parse_listing_page,
+                config,
+                meta={budgets.LISTING_PAGE_META: page_number},
             )
+
+    def parse_feed(
+        self, response: Response, store: str, page_number: int
+    ) -> Iterator[scrapy.Request | Any]:
+        """A page of the store's feed (Shopify's ``/products.json``, an API's JSON)."""
+        config = self.stores[store]
+        source = sources.named(config.platform) or sources.GENERIC
+        feed_name = source.feed_name or "feed"
+        self._count(f"pages/{feed_name}")
+        try:
+            feed = source.parse_feed(sources.Page(response.body, response.url), page_number)
+        except ValueError as problem:  # not the feed, or (queued before) a catalog change
+            self._count(f"errors/bad_{feed_name}")
+            logger.warning("bad %s %s: %s", feed_name, response.url, problem)
+            return
+        for url in feed.product_urls:
+            yield self._request(url, self.parse_product, config)
+        for product in feed.products:  # an API's products come whole, each at its own URL
+            url = product.listing.url if product.listing else response.url
+            yield from self._product_items(product, config, url)
+        next_page = page_number + 1
+        if feed.next is not None and self._within_budget(
+            store, budgets.MAX_LISTING_PAGES, next_page
+        ):
+            yield self._feed_request(feed.next, config, next_page)
 
     # -- product and review pages ----------------------------------------------------------
 
     def parse_product(self, response: Response, store: str) -> Iterator[Any]:
         config = self.stores[store]
         self._count("pages/product", store=store)
-        page = extract.parse_product_page(response.body, response.url, platform=config.platform)
+        page = sources.parse_product_page(response.body, response.url, platform=config.platform)
+        if page.dropped_json_ld:
+            self._count("skipped/json_ld_too_deep", page.dropped_json_ld, store=store)
+        yield from self._product_items(page, config, response.url)
+
+    def _product_items(self, page: ProductPage, config: StoreConfig, url: str) -> Iterator[Any]:
+        """The listing and reviews of one product (off-niche, blocked, empty: counted, dropped),
+        and the requests for its further review pages."""
+        store = config.name
         if page.blocked:
             self._count("skipped/blocked", store=store)
-            logger.warning("blocked (robot check) on %s", response.url)
+            logger.warning("blocked (robot check) on %s", url)
             return
         listing = page.listing
         if listing is None:
             self._count("skipped/no_product", store=store)
-            logger.info("no product on %s", response.url)
+            logger.info("no product on %s", url)
             return
         if not (
-            discovery.matches_include(response.url, config.include)
+            discovery.matches_include(url, config.include)
             or discovery.matches_include(listing.title, config.include)
         ):
             self._count("dropped/off_niche", store=store)
-            logger.info("off-niche, dropped: %s (%r)", response.url, listing.title)
+            logger.info("off-niche, dropped: %s (%r)", url, listing.title)
             return
         fetched_at = utc_now()
         listing.store = store
@@ -265,15 +329,15 @@ class CatalogSpider(scrapy.Spider):
         self._count("found/listings", store=store)
         yield listing
         yield from self._reviews(page.reviews, store, listing.url, fetched_at)
-        for page_number, url in enumerate(page.review_page_urls[: self.max_review_pages], 1):
-            yield self._review_request(url, config, listing.url, page_number)
+        for page_number, review_url in enumerate(page.review_page_urls[: self.max_review_pages], 1):
+            yield self._review_request(review_url, config, listing.url, page_number)
 
     def parse_review_page(
         self, response: Response, store: str, listing_url: str, page_number: int
     ) -> Iterator[Any]:
         config = self.stores[store]
         self._count("pages/review")
-        page = extract.parse_review_page(response.body, response.url, platform=config.platform)
+        page = sources.parse_review_page(response.body, response.url, platform=config.platform)
         if page.blocked:
             self._count("skipped/blocked", store=store)
             logger.warning("blocked (robot check) on review page %s", response.url)
@@ -310,6 +374,8 @@ class CatalogSpider(scrapy.Spider):
         kind = error_kind(failure)
         url = failure.request.url
         store = failure.request.cb_kwargs.get("store")
+        if failure.check(BudgetExceeded):
+            return  # counted by the budget that refused it (spiders.budgets)
         if kind in NOT_ERRORS:
             self._count(f"skipped/{kind}", store=store)
             logger.debug("skipped (%s): %s", kind, url)

@@ -12,10 +12,11 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spiders.budgets import budgets_hit
 from spiders.run_status import crawl_errors, run_status
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class CrawlResult:
     complete: bool = True  # False: stopped early, the job dir is kept for the next run
     resumed: bool = False  # continued a run an earlier process left unfinished
     drifted: list[str] = field(default_factory=list)  # stores whose extraction collapsed
+    budgets: dict[str, int] = field(default_factory=dict)  # crawl budget hit -> refused requests
     report_json: str | None = None  # the refresh report next to the database
     report_html: str | None = None
 
@@ -73,6 +75,7 @@ def summarise(
         for key, value in stats.items()
         if key.startswith("backrank/dropped/")
     }
+    budgets = budgets_hit(stats)
     return CrawlResult(
         run_id=run_id,
         status=run_status(stats, complete=complete),
@@ -82,6 +85,7 @@ def summarise(
         errors=crawl_errors(stats),
         blocked=int(stats.get("backrank/blocked", 0)),
         dropped=dict(sorted(dropped.items())),
+        budgets=budgets,
         elapsed=round(elapsed, 3),
         stats=jsonable_stats(stats),
         complete=complete,
@@ -101,21 +105,47 @@ def job_dir(db_path: str | os.PathLike[str], catalog_path: str, store: str | Non
     return state_path(db_path, ".jobs") / f"{Path(catalog_path).stem}-{key}"
 
 
-def resumable_run(db_path: str, jobs: Path) -> int | None:
-    """The run an earlier process left 'running' in this job dir, else None (stale state goes)."""
+def resumable_run(
+    db_path: str, jobs: Path, *, max_age: float | None = None, now: datetime | None = None
+) -> tuple[int, float] | None:
+    """The run an earlier process left 'running' in this job dir and its age in seconds, else
+    None (stale state goes).
+
+    A run older than `max_age` seconds (the wall-time budget) is not resumed: it is closed as
+    ``warnings`` with the budget named in its stats, so a crawler trap cannot carry one run
+    from refresh to refresh forever.
+    """
     state_path = jobs / "run.json"
     if not state_path.exists():
         shutil.rmtree(jobs, ignore_errors=True)
         return None
     state = json.loads(state_path.read_text(encoding="utf-8"))
     from backrank.core.store import Store
+    from spiders.budgets import MAX_RUN_MINUTES
 
     with Store.open(db_path) as db:
         runs = db.runs()
-    running = runs[(runs["run_id"] == state["run_id"]) & (runs["status"] == "running")]
-    if running.empty:
-        shutil.rmtree(jobs, ignore_errors=True)
-        return None
+        running = runs[(runs["run_id"] == state["run_id"]) & (runs["status"] == "running")]
+        if running.empty:
+            shutil.rmtree(jobs, ignore_errors=True)
+            return None
+        run_id = int(state["run_id"])
+        started = datetime.fromisoformat(str(running["started_at"].iloc[0]))
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        age = ((now or datetime.now(UTC)) - started).total_seconds()
+        if max_age is not None and age >= max_age:
+            db.finish_run(
+                run_id,
+                "warnings",
+                {
+                    f"backrank/budget/{MAX_RUN_MINUTES}": 1,
+                    "finish_reason": f"{MAX_RUN_MINUTES} budget spent before it could resume",
+                    "backrank/stored/listings": db.count_offers(run_id),
+                },
+            )
+            shutil.rmtree(jobs, ignore_errors=True)
+            return None
     if not state.get("clean_stop"):
         # Killed (kill -9, power cut): Scrapy saves its queue only on a clean stop, so its
         # seen-set would skip requests that were queued but never fetched. Fetch them all
@@ -126,7 +156,7 @@ def resumable_run(db_path: str, jobs: Path) -> int | None:
                 shutil.rmtree(target)
             else:
                 target.unlink(missing_ok=True)
-    return int(state["run_id"])
+    return run_id, age
 
 
 def run_crawl(
@@ -184,17 +214,21 @@ def _run_crawl_locked(
     from spiders.settings import settings_for
 
     jobs = job_dir(db_path, str(catalog.path), store)
-    resumed_run = resumable_run(db_path, jobs) if run_id is None else None
+    wall_time = float(catalog.crawl.max_run_minutes) * 60
+    resumed_run = resumable_run(db_path, jobs, max_age=wall_time) if run_id is None else None
     resumed = resumed_run is not None
-    if resumed:
-        run_id = resumed_run
+    age = 0.0
+    if resumed_run is not None:
+        run_id, age = resumed_run
     elif run_id is None:
         with Store.open(db_path) as db:
             run_id = db.start_run(str(catalog.path))
     jobs.mkdir(parents=True, exist_ok=True)
     state_path = jobs / "run.json"
     state_path.write_text(json.dumps({"run_id": run_id, "clean_stop": False}), encoding="utf-8")
-    extra = {"JOBDIR": str(jobs), **(settings or {})}
+    # The wall-time budget, less what earlier processes of a resumed run spent.
+    extra = {"JOBDIR": str(jobs), "CLOSESPIDER_TIMEOUT": max(wall_time - age, 1.0)}
+    extra |= settings or {}
     crawl_settings = settings_for(
         catalog, db_path, run_id=run_id, polite=polite, quiet=quiet, extra=extra
     )
@@ -209,7 +243,12 @@ def _run_crawl_locked(
     if failure is not None or not task.done():
         # Scrapy has logged the traceback; the run must still be closed as failed.
         stats["backrank/errors/crawl_failed"] = 1
-    complete = stats.get("finish_reason") == "finished" and failure is None
+    if stats.get("finish_reason") == "closespider_timeout":
+        # The wall-time budget ended it: the run is closed (warnings), not resumed forever.
+        from spiders.budgets import MAX_RUN_MINUTES
+
+        stats[f"backrank/budget/{MAX_RUN_MINUTES}"] = 1
+    complete = stats.get("finish_reason") in ("finished", "closespider_timeout") and failure is None
     with Store.open(db_path) as db:
         if resumed:
             # listings an earlier process of this run stored count as this run's too
@@ -330,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backrank.core.config import load_catalog
     from backrank.core.lock import LockBusy
+    from spiders.sources import PLATFORMS
 
     extra = {}
     for assignment in args.set:
@@ -337,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         extra[name] = json.loads(value)
     try:
         result = run_crawl(
-            load_catalog(args.catalog),
+            load_catalog(args.catalog, PLATFORMS),
             args.db,
             store=args.store,
             quiet=args.quiet,

@@ -1,8 +1,9 @@
-"""Where product pages are: URL patterns, canonical product URLs, sitemap and listing-page links."""
+"""Where product pages are: canonical product URLs, sitemap and listing-page links (platform patterns from ``spiders.sources``)."""
 
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -11,48 +12,18 @@ from parsel import Selector
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
-PLATFORMS = ("amazon", "shopify", "woocommerce", "walmart")
+from backrank.core.config import AUTO_PLATFORM
+from spiders.sources import named, url_sources
 
-# A product page's path, per platform; "auto" and "generic" accept any of them.
-PRODUCT_PATH = {
-    "amazon": re.compile(r"/(?:dp|gp/product)/[A-Za-z0-9]{10}(?:[/?#]|$)"),
-    "shopify": re.compile(r"/products/[^/?#.]+/?(?:[?#]|$)"),
-    "woocommerce": re.compile(r"/product/[^/?#]+"),
-    "walmart": re.compile(r"/ip/(?:[^/?#]+/)?\d+"),
-}
-
-# Links to product pages on a listing page (search results, category, collection, browse).
-PRODUCT_LINK_CSS = {
-    "amazon": [
-        'div[data-component-type="s-search-result"] a[href*="/dp/"]',
-        'a[href*="/dp/"]',
-    ],
-    "shopify": ['a[href*="/products/"]'],
-    "woocommerce": [
-        "ul.products a.woocommerce-LoopProduct-link",
-        "ul.products li.product a[href]",
-        'a[href*="/product/"]',
-    ],
-    "walmart": ['[data-item-id] a[href*="/ip/"]', 'a[href*="/ip/"]'],
-}
-
-# The "next page" link of a listing page.
-NEXT_PAGE_CSS = {
-    "amazon": ["a.s-pagination-next"],
-    "shopify": [".pagination .next a", "a.pagination__item--prev ~ a.pagination__item--next"],
-    "woocommerce": ["a.next.page-numbers"],
-    "walmart": [
-        'a[aria-label="Next Page"]',
-        'nav[aria-label="pagination"] a[data-testid="NextPage"]',
-    ],
-}
 GENERIC_NEXT_CSS = ['link[rel="next"]', 'a[rel="next"]', 'a[rel~="next"]']
 
 TRACKING_PARAMS = re.compile(
     r"^(?:utm_\w+|ref|ref_|tag|gclid|fbclid|_pos|_sid|_ss|_psq|_v|variant)$"
 )
-ASIN_IN_PATH = re.compile(r"/(?:dp|gp/product)/([A-Za-z0-9]{10})(?:[/?#]|$)")
-SHOPIFY_COLLECTION_PREFIX = re.compile(r"^/collections/[^/]+(?=/products/)")
+
+
+class SitemapTooBig(ValueError):
+    """A gzipped sitemap that inflates past the download size cap (a gzip bomb)."""
 
 
 @dataclass(kw_only=True)
@@ -63,42 +34,32 @@ class ListingPageLinks:
     next_url: str | None = None
 
 
-def platforms_for(platform: str) -> tuple[str, ...]:
-    """The platform patterns to try for a store configured with `platform`."""
-    return (platform,) if platform in PLATFORMS else PLATFORMS
-
-
-def is_product_url(url: str, platform: str = "auto") -> bool:
+def is_product_url(url: str, platform: str = AUTO_PLATFORM) -> bool:
     """True when `url`'s path looks like a product page on `platform` (any platform for auto)."""
     parts = urlsplit(url)
     path = parts.path
     if parts.query:
         path = f"{path}?{parts.query}"
-    return any(PRODUCT_PATH[name].search(path) for name in platforms_for(platform))
+    return any(source.product_path.search(path) for source in url_sources(platform))
 
 
-def canonical_product_url(url: str, platform: str = "auto") -> str:
+def canonical_product_url(url: str, platform: str = AUTO_PLATFORM) -> str:
     """One URL per product page, so the dupefilter never fetches a product twice.
 
-    Amazon pages collapse to ``/dp/ASIN`` (slug, ``ref=`` path segments and query dropped);
-    Shopify's ``/collections/x/products/h`` is the same page as ``/products/h``; everywhere
-    tracking parameters and the fragment are dropped.
+    A platform's own rule comes first (Amazon's ``/dp/ASIN``, Shopify's ``/products/h``
+    without its collection); everywhere else tracking parameters and the fragment are dropped.
     """
     parts = urlsplit(url)
-    path = parts.path or "/"
+    for source in url_sources(platform):
+        canonical = source.canonical_product_url(parts)
+        if canonical is not None:
+            return canonical
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if not TRACKING_PARAMS.match(key)
     ]
-    names = platforms_for(platform)
-    asin = ASIN_IN_PATH.search(path)
-    if "amazon" in names and asin:
-        return urlunsplit((parts.scheme, parts.netloc, f"/dp/{asin.group(1)}", "", ""))
-    if "shopify" in names and "/products/" in path:
-        path = SHOPIFY_COLLECTION_PREFIX.sub("", path)
-        query = []  # a Shopify product page's query only picks a variant or a tracker
-    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
@@ -118,9 +79,18 @@ def matches_include(text: str | None, include: list[str] | tuple[str, ...]) -> b
 
 
 def sitemap_body(body: bytes, url: str, *, max_size: int = 0) -> bytes | None:
-    """The XML of a sitemap response, gunzipped when needed; None when it is not a sitemap."""
+    """The XML of a sitemap response, gunzipped when needed; None when it is not a sitemap.
+
+    Raises SitemapTooBig when the gzip inflates past `max_size` bytes (0: no cap), ValueError
+    when it is no gzip after all.
+    """
     if body[:3] == b"\x1f\x8b\x08":
-        return gunzip(body, max_size=max_size)
+        try:
+            return gunzip(body, max_size=max_size)
+        except ValueError as error:  # the only ValueError gunzip raises: past max_size
+            raise SitemapTooBig(f"inflates past {max_size} bytes") from error
+        except (OSError, EOFError, struct.error) as error:
+            raise ValueError(f"broken gzip: {error}") from error
     head = body[:512].lstrip().lower()
     if head.startswith(b"<?xml") or b"<urlset" in head or b"<sitemapindex" in head:
         return body
@@ -138,16 +108,18 @@ def read_sitemap(body: bytes) -> tuple[str, list[str]]:
     return sitemap.type, [entry["loc"] for entry in sitemap if entry.get("loc")]
 
 
-def listing_page_links(html: str | bytes, url: str, platform: str = "auto") -> ListingPageLinks:
+def listing_page_links(
+    html: str | bytes, url: str, platform: str = AUTO_PLATFORM
+) -> ListingPageLinks:
     """Product links and the next-page link of a search, category or collection page."""
     if isinstance(html, bytes):
         html = html.decode("utf-8", errors="replace")
     page = Selector(text=html)
-    names = platforms_for(platform)
+    sources = url_sources(platform)
     seen: set[str] = set()
     product_urls: list[str] = []
-    for name in names:
-        for css in PRODUCT_LINK_CSS[name]:
+    for source in sources:
+        for css in source.product_link_css:
             for href in page.css(css).xpath("@href").getall():
                 absolute = urljoin(url, href.strip())
                 if not _same_site(absolute, url) or not is_product_url(absolute, platform):
@@ -157,31 +129,12 @@ def listing_page_links(html: str | bytes, url: str, platform: str = "auto") -> L
                     seen.add(canonical)
                     product_urls.append(canonical)
     next_url = None
-    for css in [c for name in names for c in NEXT_PAGE_CSS[name]] + GENERIC_NEXT_CSS:
+    for css in [c for source in sources for c in source.next_page_css] + GENERIC_NEXT_CSS:
         href = page.css(css).xpath("@href").get()
         if href and href.strip() and not href.strip().startswith(("#", "javascript:")):
             next_url = urljoin(url, href.strip())
             break
     return ListingPageLinks(product_urls=product_urls, next_url=next_url)
-
-
-def shopify_products_json_url(url: str, page: int) -> str:
-    """The ``/products.json`` page `page` of the Shopify store `url` belongs to."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/products.json", f"page={page}", ""))
-
-
-def shopify_product_urls(data: dict, url: str) -> list[str]:
-    """Product page URLs for the handles in one ``/products.json`` page (empty at the end)."""
-    products = data.get("products")
-    if not isinstance(products, list):
-        raise ValueError(f"{url}: no 'products' list in products.json")  # noqa: TRY004 (bad data)
-    parts = urlsplit(url)
-    return [
-        urlunsplit((parts.scheme, parts.netloc, f"/products/{product['handle']}", "", ""))
-        for product in products
-        if isinstance(product, dict) and product.get("handle")
-    ]
 
 
 def host_of(url: str) -> str | None:
@@ -199,18 +152,20 @@ def sitemaps_to_follow(locs: list[str]) -> list[str]:
     return product_maps or locs
 
 
-def product_urls_in_sitemap(locs: list[str], platform: str = "auto") -> list[str]:
+def product_urls_in_sitemap(locs: list[str], platform: str = AUTO_PLATFORM) -> list[str]:
     """Canonical product page URLs among a urlset's locations.
 
-    A ``generic`` store's sitemap lists its product pages in no known pattern: every URL is a
-    candidate (pages without a product are counted as skipped later). ``auto`` uses the known
-    platform patterns and falls back to every URL when none of them matches.
+    A store whose platform has no product URL pattern (``generic``) lists its product pages
+    in no known shape: every URL is a candidate (pages without a product are counted as
+    skipped later). ``auto`` uses the known platform patterns and falls back to every URL
+    when none of them matches.
     """
-    if platform == "generic":
+    source = named(platform)
+    if source is not None and source.product_path is None:
         candidates = list(locs)
     else:
         candidates = [loc for loc in locs if is_product_url(loc, platform)]
-        if not candidates and platform == "auto":
+        if not candidates and source is None:
             candidates = list(locs)
     urls: list[str] = []
     seen: set[str] = set()

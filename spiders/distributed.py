@@ -201,18 +201,21 @@ def _coordinate(
     server.set(keys.coordinator, os.getpid(), ex=COORDINATOR_TTL)
     server.set(keys.spec, spec.to_json())
     processes: list[subprocess.Popen] = []
-    complete, seeded = False, 0
+    complete, out_of_time, seeded = False, False, 0
     try:
         seeded = seed(server, spec, catalog)
         server.zadd(CRAWLS_KEY, {spec.crawl_id: time.time()})
         processes = [
             subprocess.Popen(worker_command(redis_url, spec.crawl_id)) for _ in range(workers)
         ]
-        complete = _wait_until_drained(
+        outcome = _wait_until_drained(
             server, crawl, processes, quiet=quiet, wait_for_workers=wait_for_workers,
-            started=started,
+            started=started, wall_time=float(catalog.crawl.max_run_minutes) * 60,
         )  # fmt: skip
-        _stop_workers(processes, drained=complete)
+        # Out of wall time (spiders.budgets): the workers leave, the run closes with what it has.
+        out_of_time = outcome == "out_of_time"
+        complete = outcome in ("drained", "out_of_time")
+        _stop_workers(processes, drained=outcome == "drained")
     finally:
         if not complete:  # failed, interrupted (Ctrl-C) or an error: workers leave too
             _stop_workers(processes, drained=False)
@@ -228,7 +231,9 @@ def _coordinate(
     stats |= {
         "start_time": start_time,
         "finish_time": finished,
-        "finish_reason": "finished" if complete else "workers_gone",
+        "finish_reason": (
+            "closespider_timeout" if out_of_time else "finished" if complete else "workers_gone"
+        ),
         "elapsed_time_seconds": (finished - start_time).total_seconds(),
         "backrank/run_id": run_id,
         "backrank/crawl_id": spec.crawl_id,
@@ -237,6 +242,10 @@ def _coordinate(
     }
     if not complete:
         stats["backrank/errors/crawl_failed"] = 1
+    if out_of_time:
+        from spiders.budgets import MAX_RUN_MINUTES  # imports Scrapy: only once a crawl ran
+
+        stats[f"backrank/budget/{MAX_RUN_MINUTES}"] = 1
     with Store.open(db_path) as db:
         # Summed over workers, a listing or review written by a worker killed before its ack
         # and written again by the one that redid the request would count twice: count the
@@ -261,22 +270,26 @@ def _wait_until_drained(
     quiet: bool,
     wait_for_workers: float,
     started: float,
-) -> bool:
+    wall_time: float,
+) -> str:
     """Renew the coordinator's heartbeat and requeue dead workers' requests until nothing is
-    pending (True), or no worker has been left for `wait_for_workers` seconds (False)."""
+    pending (``drained``), the run has taken `wall_time` seconds (``out_of_time``), or no
+    worker has been left for `wait_for_workers` seconds (``workers_gone``)."""
     alone_since: float | None = None
     while True:
         server.set(crawl.keys.coordinator, os.getpid(), ex=COORDINATOR_TTL)
         crawl.requeue_dead()
         if crawl.pending() == 0:
-            return True
+            return "drained"
+        if time.perf_counter() - started >= wall_time:
+            return "out_of_time"
         running = any(process.poll() is None for process in processes)
         if running or _alive_workers(server, crawl):
             alone_since = None
         else:
             alone_since = alone_since or time.monotonic()
             if time.monotonic() - alone_since >= wait_for_workers:
-                return False
+                return "workers_gone"
         if not quiet:
             _print_progress(crawl.read_stats(), time.perf_counter() - started)
         time.sleep(POLL)

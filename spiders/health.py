@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from backrank.core.store import Store
+from spiders.budgets import store_cut_short
 
 # A store drifted when its share of listings with a price fell below this fraction of the
 # share in its last good run (e.g. 0.9 -> under 0.45): most listings lost their price.
@@ -59,8 +60,8 @@ def assess_run(
 ) -> list[StoreHealth]:
     """Judge each crawled store of a complete run, write ``run_stores`` and update gone listings.
 
-    Misses count only for stores that are ``ok``: an outage or a redesign says nothing about
-    whether a product is still sold. Judging a run twice changes nothing.
+    Misses count only for stores that are ``ok`` and that no crawl budget cut short: an
+    outage, a redesign or a budget says nothing about whether a product is still sold. Judging a run twice changes nothing.
     """
     judged = []
     for store in stores:
@@ -88,11 +89,13 @@ def assess_run(
             baseline_run=baseline_run,
             baseline_share=baseline_share,
         )
-        # Misses count in the same transaction as the verdict: judged once, counted once.
+        # Misses count in the same transaction as the verdict: judged once, counted once. A
+        # store a crawl budget cut short did not look for every listing: no misses either.
+        counts_misses = health.status == "ok" and not store_cut_short(stats, store)
         db.save_run_store(
             run_id,
             asdict(health),
-            gone_after_misses=gone_after_misses if health.status == "ok" else None,
+            gone_after_misses=gone_after_misses if counts_misses else None,
         )
         judged.append(health)
     return judged

@@ -65,6 +65,7 @@ class ProductPage:
     reviews: list[Review] = field(default_factory=list)
     review_page_urls: list[str] = field(default_factory=list)  # further review pages to fetch
     blocked: bool = False  # a robot-check / CAPTCHA page, never parsed as a product
+    dropped_json_ld: int = 0  # JSON-LD blocks dropped as nested too deep (the rest was read)
 
 
 @dataclass(kw_only=True)

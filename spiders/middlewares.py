@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import ResponseDataLossError
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -19,11 +20,13 @@ from twisted.web.http import PotentialDataLoss, _DataLoss
 from spiders import extract
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
 
 logger = logging.getLogger(__name__)
 
 _HTML_END = re.compile(rb"</html\s*>", re.IGNORECASE)
+TOO_BIG_META = "backrank_too_big"  # set on a request whose body passed DOWNLOAD_MAXSIZE
 
 
 def retry_after_seconds(
@@ -112,3 +115,34 @@ class FaultTolerantRetryMiddleware(RetryMiddleware):
             # Fewer bytes than Content-Length promised: Scrapy's data-loss failure, retried.
             self._count("truncated", request.cb_kwargs.get("store"))
         return super().process_exception(request, exception)
+
+
+class OversizeBodies:
+    """Marks a request whose body grew past ``DOWNLOAD_MAXSIZE`` while streaming.
+
+    Scrapy cancels such a download with a bare ``DownloadCancelledError`` when the server sent
+    no Content-Length (chunked or ended by close): the mark lets
+    ``spiders.catalog_spider.error_kind`` count it as ``too_big``, like a body whose
+    Content-Length announced it.
+    """
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self.received: dict[int, int] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> OversizeBodies:
+        extension = cls(crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        if extension.max_size:
+            crawler.signals.connect(extension.bytes_received, signal=signals.bytes_received)
+            crawler.signals.connect(extension.finished, signal=signals.request_left_downloader)
+        return extension
+
+    def bytes_received(self, data: bytes, request: Request, spider: object = None) -> None:
+        received = self.received.get(id(request), 0) + len(data)
+        self.received[id(request)] = received
+        if received > request.meta.get("download_maxsize", self.max_size):
+            request.meta[TOO_BIG_META] = True
+
+    def finished(self, request: Request, **kwargs: object) -> None:
+        self.received.pop(id(request), None)

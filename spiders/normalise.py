@@ -13,36 +13,18 @@ from decimal import Decimal, InvalidOperation
 import dateparser
 from price_parser import Price
 
+from backrank.core.identifiers import canonical_asin, read_gtin
+from spiders.currency import CODE_ALIASES, codes_for_symbol, symbol_in
 from spiders.items import Listing, Review
 
 _CENT = Decimal("0.01")
 _MAX_PRICE = Decimal("10000000")
 
-# Symbols and the odd local abbreviation; "$" is handled apart because it is ambiguous.
-_CURRENCY_SYMBOLS = {
-    "€": "EUR",
-    "£": "GBP",
-    "zł": "PLN",
-    "zl": "PLN",
-    "¥": "JPY",
-    "₹": "INR",
-    "kr": "SEK",
-    "kč": "CZK",
-    "ft": "HUF",
-    "chf": "CHF",
-    "r$": "BRL",
-    "c$": "CAD",
-    "ca$": "CAD",
-    "cdn$": "CAD",
-    "a$": "AUD",
-    "au$": "AUD",
-    "us$": "USD",
-    "nz$": "NZD",
-}
 _ISO_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
 # ISO codes we accept when they appear inside price text ("GBP 1.99").
 _KNOWN_CODES = frozenset(
-    "USD EUR GBP PLN CAD AUD NZD CHF SEK NOK DKK CZK HUF JPY CNY INR BRL MXN RON BGN TRY ZAR".split()
+    "USD EUR GBP PLN CAD AUD NZD CHF SEK NOK DKK CZK HUF JPY CNY INR BRL MXN RON BGN TRY ZAR"
+    " RUB RUR KZT UAH ARS CLP COP TWD HKD SGD KRW ILS SAR AED PKR".split()
 )
 
 _OUT_OF_STOCK_WORDS = (
@@ -81,6 +63,44 @@ _OUT_OF_STOCK_WORDS = (
     "uitverkocht",
     "niet beschikbaar",
     "niet leverbaar",
+    "nicht vorrätig",
+    "vergriffen",
+    "hors stock",
+    "plus disponible",
+    "wyprzedane",
+    "není skladem",
+    "nedostupn",
+    "nie je skladom",
+    "vypredané",
+    "ni na zalogi",
+    "ni na voljo",
+    "nincs raktáron",
+    "elfogyott",
+    "stoc epuizat",
+    "indisponibil",
+    "нет в наличии",
+    "нет на складе",
+    "распродан",
+    "немає в наявності",
+    "stokta yok",
+    "tükendi",
+    "slutsåld",
+    "ej i lager",
+    "utsolgt",
+    "udsolgt",
+    "ikke på lager",
+    "loppuunmyyty",
+    "ei varastossa",
+    "缺貨",
+    "售完",
+    "品切れ",
+    "在庫切れ",
+    "在庫なし",
+    "품절",
+    "غير متوفر",
+    "نفذت الكمية",
+    "אזל מהמלאי",
+    "לא במלאי",
 )
 _IN_STOCK_WORDS = (
     "in stock",
@@ -108,6 +128,27 @@ _IN_STOCK_WORDS = (
     "op voorraad",
     "leverbaar",
     "beschikbaar",
+    "vorrätig",
+    "na stanie",
+    "skladem",
+    "na sklade",
+    "skladom",
+    "na zalogi",
+    "raktáron",
+    "în stoc",
+    "in stoc",
+    "в наличии",
+    "в наявності",
+    "stokta",
+    "i lager",
+    "på lager",
+    "varastossa",
+    "有庫存",
+    "現貨",
+    "在庫あり",
+    "재고 있음",
+    "متوفر",
+    "במלאי",
     "available",
 )
 
@@ -166,10 +207,53 @@ _ONE_PERSON = re.compile(
     r"^\s*(?:one person|eine person|una persona|une personne|uma pessoa|één persoon|jedna osoba)",
     re.I,
 )
-_GTIN_LENGTHS = (8, 12, 13, 14)
-_ASIN = re.compile(r"^[A-Z0-9]{10}$")
 _SPACE = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")  # bidi marks, zero widths
+
+
+# The longest text a store may give per field, in characters: past what any real product or
+# review needs (Amazon caps titles at 200, a long review runs to a few thousand), so a hostile
+# store cannot grow every page and the database with a 5 MB title. Longer text is cut, with
+# an ellipsis, before anything parses it; an over-long link is dropped, as cutting breaks it.
+TEXT_CAPS = {
+    "title": 1_000,
+    "brand": 200,
+    "sku": 200,
+    "mpn": 200,
+    "gtin": 200,
+    "asin": 200,
+    "category": 1_000,
+    "description": 20_000,
+    "author": 300,
+    "body": 50_000,
+    "review_id": 300,
+    "language": 50,
+}
+VALUE_CAP = 300  # raw prices, currencies, stock wording, ratings, counts and dates
+LINK_CAP = 2_048  # canonical and image URLs (the length browsers and sitemaps keep to)
+LINK_FIELDS = ("canonical_url", "image_url")
+_SET_BY_CRAWLER = ("store", "url", "platform", "fetched_at")  # never text from the page
+ELLIPSIS = "\u2026"
+
+
+def cap_text(item: Listing | Review) -> tuple[list[str], list[str]]:
+    """Cut the item's over-long text fields in place (see TEXT_CAPS); return the names of
+    the fields cut and of the links dropped."""
+    cut, dropped = [], []
+    for name in item.__dataclass_fields__:
+        value = getattr(item, name)
+        if not isinstance(value, str) or name in _SET_BY_CRAWLER:
+            continue
+        if name in LINK_FIELDS:
+            if len(value) > LINK_CAP:
+                setattr(item, name, None)
+                dropped.append(name)
+            continue
+        cap = TEXT_CAPS.get(name, VALUE_CAP)
+        if len(value) > cap:
+            setattr(item, name, value[: cap - 1].rstrip() + ELLIPSIS)
+            cut.append(name)
+    return cut, dropped
 
 
 def clean_text(value: object) -> str | None:
@@ -199,27 +283,23 @@ def parse_price(value: object) -> Decimal | None:
 def parse_currency(value: object, currency_hint: str | None = None) -> str | None:
     """ISO 4217 code from a code ("GBP", "pln") or a symbol in price text ("8,33 €"), or None.
 
-    A bare "$" means the store's hint currency, else USD.
+    A symbol several currencies share ("$", "kr") means the hint currency when it is one of
+    them, else its most common reading (USD for "$").
     """
     text = clean_text(value)
     if text is None:
         return None
     if len(text) == 3 and text.isalpha():
-        return text.upper()
+        return CODE_ALIASES.get(text.upper(), text.upper())
     match = _ISO_CODE.search(text)
     if match and match.group(1) in _KNOWN_CODES:
-        return match.group(1)
-    symbol = Price.fromstring(text).currency
+        return CODE_ALIASES.get(match.group(1), match.group(1))
+    symbol = symbol_in(text)
     if symbol is None:
         return None
-    symbol = symbol.strip().lower()
-    if symbol.upper() in _KNOWN_CODES:
-        return symbol.upper()
-    if symbol in _CURRENCY_SYMBOLS:
-        return _CURRENCY_SYMBOLS[symbol]
-    if symbol == "$":
-        return (currency_hint or "USD").upper()
-    return None
+    codes = codes_for_symbol(symbol)
+    hint = (currency_hint or "").upper()
+    return hint if hint in codes else codes[0]
 
 
 def normalise_availability(value: object) -> str | None:
@@ -354,34 +434,6 @@ def _checked_iso(year: str, month: str, day: str) -> str | None:
         return None
 
 
-def normalise_gtin(value: object) -> str | None:
-    """A GTIN-8/12/13/14 as digits when its check digit is right; None otherwise (never invented)."""
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    compact = re.sub(r"[\s-]", "", text)
-    candidates = [compact] if compact.isdigit() else re.findall(r"(?<!\d)\d{8,14}(?!\d)", text)
-    valid = [digits for digits in candidates if _gtin_check_digit_ok(digits)]
-    return valid[0] if len(set(valid)) == 1 else None
-
-
-def _gtin_check_digit_ok(digits: str) -> bool:
-    if len(digits) not in _GTIN_LENGTHS or not digits.isascii() or not digits.isdigit():
-        return False
-    body = [int(d) for d in reversed(digits[:-1])]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
-    return (10 - total % 10) % 10 == int(digits[-1])
-
-
-def normalise_asin(value: object) -> str | None:
-    """An Amazon ASIN: 10 upper-case letters/digits, or None."""
-    text = clean_text(value)
-    if text is None:
-        return None
-    text = text.upper()
-    return text if _ASIN.match(text) else None
-
-
 def normalise_identifier(value: object) -> str | None:
     """A sku / mpn: stripped text (numbers become text), None when empty."""
     if isinstance(value, bool):
@@ -410,10 +462,10 @@ def normalise_listing(listing: Listing, currency_hint: str | None = None) -> Lis
         availability=normalise_availability(listing.availability),
         rating=parse_rating(listing.rating),
         review_count=parse_count(listing.review_count),
-        gtin=normalise_gtin(listing.gtin),
+        gtin=read_gtin(listing.gtin),
         mpn=normalise_identifier(listing.mpn),
         sku=normalise_identifier(listing.sku),
-        asin=normalise_asin(listing.asin),
+        asin=canonical_asin(listing.asin),
         category=clean_text(listing.category),
         description=clean_text(listing.description),
         canonical_url=clean_text(listing.canonical_url),

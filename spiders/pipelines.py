@@ -10,7 +10,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
 from spiders.items import Listing, Review
-from spiders.normalise import normalise_listing, normalise_review
+from spiders.normalise import cap_text, normalise_listing, normalise_review
 from spiders.run_status import run_status
 
 if TYPE_CHECKING:
@@ -119,14 +119,28 @@ class ValidatePipeline(_StatsPipeline):
 
 
 class NormalisePipeline(_StatsPipeline):
-    """Types prices, currencies, stock, ratings and dates; drops reviews left without content."""
+    """Cuts over-long text to its cap (counted ``truncated_text/<field>``), then types prices,
+    currencies, stock, ratings and dates; drops reviews left without content."""
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        if isinstance(item, Listing | Review):
+            self.cap(item)
         if isinstance(item, Listing):
             return self.normalise_listing(item)
         if isinstance(item, Review):
             return self.normalise_review(item)
         return item
+
+    def cap(self, item: Listing | Review) -> None:
+        """Cut the item's text to the caps of ``spiders.normalise.TEXT_CAPS``, counted per
+        field (``backrank/truncated_text/<field>``) and per store."""
+        cut, dropped = cap_text(item)
+        for key in [f"truncated_text/{name}" for name in cut] + [
+            f"cleared/{name}" for name in dropped
+        ]:
+            self.stats.inc_value(f"backrank/{key}")
+            if item.store:
+                self.stats.inc_value(f"backrank/store/{item.store}/{key}")
 
     def _currency_hint(self, store_name: str | None) -> str | None:
         catalog = getattr(self.crawler.spider, "catalog", None)

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego
 
-from spiders import discovery
-from spiders.extract import detect_platform, is_blocked
+from spiders import discovery, sources
+from spiders.extract import is_blocked
 from spiders.extract.schemaorg import read_structured_data
 from spiders.sources import review_apps, woo_store_api
 
@@ -124,7 +124,7 @@ def probe_store(url: str, fetch: Fetch, user_agent: str) -> Probe:
         )  # fmt: skip
     home = fetch(url)
     home_text = home.body.decode("utf-8", "replace") if home.body else ""
-    platform = detect_platform(home_text, url) if home.ok else "generic"
+    platform = _platform(home_text, url) if home.ok else "generic"
     if home.ok and is_blocked(home.body):
         notes.append(f"{url} answered a robot check: the store blocks crawlers")
     products_json, first_handle = _products_json(origin, fetch)
@@ -143,7 +143,7 @@ def probe_store(url: str, fetch: Fetch, user_agent: str) -> Probe:
         if page.ok:
             text = page.body.decode("utf-8", "replace")
             if platform == "generic":  # a home page says less than a product page
-                platform = detect_platform(text, product_url)
+                platform = _platform(text, product_url)
             structured = _structured(product_url, text)
             review_app = _review_app(product_url, text, platform)
         else:
@@ -178,6 +178,11 @@ def _path(
     if platform == "woocommerce":
         return "html", f"WooCommerce HTML pages from the sitemaps (Store API {store_api.summary})"
     return "html", f"{platform}: HTML pages from the sitemaps{reviews}"
+
+
+def _platform(text: str, url: str) -> str:
+    """The source whose markup the page carries (the registry's own detection)."""
+    return sources.detect(sources.Page(text, url)).name
 
 
 def _status(answer: Fetched) -> str:

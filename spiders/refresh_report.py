@@ -14,6 +14,7 @@ from rich.table import Table
 
 from backrank.core.store import Store
 from backrank.core.store.target import state_path
+from spiders.budgets import CATALOG_KEYS, MAX_RUN_MINUTES, budgets_hit
 
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Refresh report: run {{ report.run_id }}</title>
@@ -93,6 +94,11 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
                 "errors": _by_prefix(figures, ("errors/",)),
                 "blocked": figures.get("blocked", 0),
                 "truncated": figures.get("truncated", 0),
+                "truncated_text": {
+                    key.removeprefix("truncated_text/"): count
+                    for key, count in _by_prefix(figures, ("truncated_text/",)).items()
+                },
+                "budgets": budgets_hit(stats, name),
                 "retry_after_waits": figures.get("retry_after/waits", 0),
                 "gone_new": gone_new,
                 "gone_total": gone_total,
@@ -114,6 +120,20 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
             warnings.append(f"{store['store']}: nothing stored this run")
         if store["gone_new"]:
             warnings.append(f"{store['store']}: {store['gone_new']} listings gone (links removed)")
+        for budget, refused in store["budgets"].items():
+            warnings.append(
+                f"{store['store']}: stopped at its {budget} crawl budget ({refused} requests "
+                f"not made this run); raise {CATALOG_KEYS[budget]} if the store is that big"
+            )
+        if store["truncated_text"]:
+            fields = ", ".join(f"{key} {n}" for key, n in store["truncated_text"].items())
+            warnings.append(f"{store['store']}: over-long text cut to its length cap ({fields})")
+    run_budgets = budgets_hit(stats)
+    if MAX_RUN_MINUTES in run_budgets:
+        warnings.append(
+            f"the run stopped at its {MAX_RUN_MINUTES} crawl budget; "
+            f"raise {CATALOG_KEYS[MAX_RUN_MINUTES]} if the catalog needs longer"
+        )
     return {
         "run_id": int(run_id),
         "status": run["status"],
@@ -123,6 +143,10 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
         "retries": int(stats.get("retry/count", 0)),
         "too_big": int(stats.get("backrank/errors/too_big", 0)),
         "redirect_loops": int(stats.get("backrank/errors/redirect_loop", 0)),
+        "budgets": run_budgets,
+        "truncated_text": sum(
+            int(value) for key, value in stats.items() if key.startswith("backrank/truncated_text/")
+        ),
         "stores": stores,
         "warnings": warnings,
     }

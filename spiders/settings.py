@@ -19,8 +19,11 @@ ROBOTSTXT_OBEY = True
 # Scrapy 2.19's middleware lets requests that wait for robots.txt alongside another one
 # through unchecked; spiders.robots fixes that (see its docstring).
 DOWNLOADER_MIDDLEWARES = {
+    # each store's requests only to its own catalog origins (scheme, host and port)
+    "spiders.offsite.StoreOffsiteMiddleware": 55,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "spiders.robots.RobotsTxtMiddleware": 100,
+    "spiders.budgets.PageBudgetMiddleware": 110,  # after robots.txt: a refused page is no page
     # RetryMiddleware plus Retry-After, robot-check and cut-off-HTML retries (spiders.middlewares)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.FaultTolerantRetryMiddleware": 550,
@@ -59,6 +62,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "spiders.progress.CrawlProgress": 500,
+    "spiders.middlewares.OversizeBodies": 500,
 }
 
 # The asyncio reactor is Scrapy's default since 2.7; stated so nothing installs another.

@@ -18,6 +18,7 @@ from backrank.core.config import (
     validate_catalog,
 )
 from backrank.core.settings import TrustConfig, parse_scoring
+from spiders.sources import PLATFORMS
 
 MINIMAL = (
     SITE_TOML
@@ -192,7 +193,7 @@ def test_default_categories_first_match_wins(tmp_path: Path, title: str, slug: s
 
 def error_of(tmp_path: Path, text: str) -> str:
     with pytest.raises(CatalogError) as caught:
-        load_catalog(write_catalog(tmp_path, text))
+        load_catalog(write_catalog(tmp_path, text), PLATFORMS)
     return str(caught.value)
 
 
@@ -201,8 +202,8 @@ def error_of(tmp_path: Path, text: str) -> str:
     [
         (
             lambda t: t.replace('platform = "shopify"', 'platform = "ebay"'),
-            "catalog.toml:35: stores[1].platform: must be one of auto, amazon, shopify, "
-            'woocommerce, walmart, generic (got "ebay")',
+            "catalog.toml:35: stores[1].platform: must be one of auto, amazon, walmart, shopify, "
+            'woocommerce, generic (got "ebay")',
         ),
         (
             lambda t: t.replace("sitemap_urls = [", "sitemap_url = ["),
@@ -294,13 +295,27 @@ def test_validate_lists_every_error_in_line_order(tmp_path: Path) -> None:
         .replace("concurrency = 4", "concurrency = -4")
         .replace('base_url = "https://example.com/"', 'base_url = "nope"')
     )
-    errors = validate_catalog(write_catalog(tmp_path, text))
+    errors = validate_catalog(write_catalog(tmp_path, text), PLATFORMS)
     assert [(e.line, e.key) for e in errors] == [
         (3, "site.base_url"),
         (13, "crawl.concurrency"),
         (35, "stores[1].platform"),
     ]
     assert validate_catalog(write_catalog(tmp_path, FULL)) == []
+
+
+def test_platform_names_come_from_the_crawl(tmp_path: Path) -> None:
+    # The catalog (core) cannot know the crawl's sources: a caller that never crawls
+    # loads any name, and the crawl's own list decides for those that do.
+    text = FULL.replace('platform = "shopify"', 'platform = "ebay"')
+    assert load_catalog(write_catalog(tmp_path, text)).stores[1].platform == "ebay"
+    assert [
+        e.key for e in validate_catalog(write_catalog(tmp_path, text), ("amazon", "shopify"))
+    ] == ["stores[1].platform"]
+    empty = FULL.replace('platform = "shopify"', 'platform = ""')
+    assert [e.message for e in validate_catalog(write_catalog(tmp_path, empty))] == [
+        "must not be empty"
+    ]
 
 
 def test_missing_file_is_a_catalog_error(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from spiders import discovery
 from spiders.crawl import CrawlResult, run_crawl_subprocess, summarise
 from spiders.progress import crawl_counts, progress_line
 from spiders.settings import settings_for
+from spiders.sources import shopify as shopify_source
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -202,15 +203,15 @@ def test_last_listing_page_has_no_next_url() -> None:
 
 
 def test_shopify_products_json_pages_become_product_urls() -> None:
-    first = discovery.shopify_products_json_url("http://127.0.0.1:8102/collections/all", 1)
+    first = shopify_source.products_json_url("http://127.0.0.1:8102/collections/all", 1)
     assert first == "http://127.0.0.1:8102/products.json?page=1"
     data = {"products": [{"handle": "spine-stretcher", "title": "Spine"}, {"title": "no handle"}]}
-    assert discovery.shopify_product_urls(data, first) == [
+    assert shopify_source.product_urls_in_products_json(data, first) == [
         "http://127.0.0.1:8102/products/spine-stretcher"
     ]
-    assert discovery.shopify_product_urls({"products": []}, first) == []
+    assert shopify_source.product_urls_in_products_json({"products": []}, first) == []
     with pytest.raises(ValueError, match="products"):
-        discovery.shopify_product_urls({"errors": "Not Found"}, first)
+        shopify_source.product_urls_in_products_json({"errors": "Not Found"}, first)
 
 
 # -- settings ----------------------------------------------------------------------------------
@@ -407,6 +408,14 @@ def test_crawl_never_requests_a_robots_disallowed_path(crawled: Crawled) -> None
     # the catalog named the Amazon cart page: it was refused, and that is not an error
     assert crawled.first.stats["backrank/skipped/robots_forbidden"] == 1
     assert any(path == "/robots.txt" for key, path in requests if key == "amazon")
+
+
+def test_shopify_store_is_also_discovered_through_its_products_json_feed(crawled: Crawled) -> None:
+    feed = [path for key, path in crawled.first_requests if key == "shopify" and path.startswith("/products.json")]  # fmt: skip
+    assert feed[:2] == ["/products.json?page=1", "/products.json?page=2"]
+    # pages with products, then the empty page that ends the feed; never a bad page
+    assert crawled.first.stats["backrank/pages/products_json"] == len(feed) >= 2
+    assert "backrank/errors/bad_products_json" not in crawled.first.stats
 
 
 PRODUCT_PAGE = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from spiders import extract
+from spiders import sources
 from spiders.normalise import normalise_listing, normalise_review
 
 PRODUCT_DE = """<!doctype html><html lang="de-de"><head>
@@ -61,10 +61,10 @@ UNAVAILABLE_US = """<html lang="en-us"><body><span id="productTitle">Back Stretc
 
 
 def test_german_product_page() -> None:
-    page = extract.parse_product_page(
+    page = sources.parse_product_page(
         PRODUCT_DE.encode("utf-8"), "https://www.amazon.de/dp/B0TESTASIN"
     )
-    assert extract.detect_platform(PRODUCT_DE, "https://example.invalid/") == "amazon"
+    assert sources.detect(PRODUCT_DE).name == "amazon"
     listing = normalise_listing(page.listing)
     assert listing.platform == "amazon"
     assert listing.title == "Inversionsbank klappbar für Rückenschmerzen"
@@ -96,7 +96,7 @@ def test_german_product_page() -> None:
 
 
 def test_italian_review_page() -> None:
-    page = extract.parse_review_page(REVIEWS_IT, "https://www.amazon.it/product-reviews/B0ITALYXYZ")
+    page = sources.parse_review_page(REVIEWS_IT, "https://www.amazon.it/product-reviews/B0ITALYXYZ")
     reviews = [normalise_review(r) for r in page.reviews]
     assert [
         (r.review_id, r.author, r.rating, r.title, r.date, r.verified, r.helpful_votes)
@@ -119,13 +119,13 @@ def test_last_review_page_has_no_next_url() -> None:
         '<li class="a-disabled a-last">Avanti</li>',
     )
     assert (
-        extract.parse_review_page(last, "https://www.amazon.it/product-reviews/B0ITALYXYZ").next_url
+        sources.parse_review_page(last, "https://www.amazon.it/product-reviews/B0ITALYXYZ").next_url
         is None
     )
 
 
 def test_unavailable_item_has_no_price_and_builds_the_reviews_url() -> None:
-    page = extract.parse_product_page(UNAVAILABLE_US, "https://www.amazon.com/dp/B0UNAVAIL1")
+    page = sources.parse_product_page(UNAVAILABLE_US, "https://www.amazon.com/dp/B0UNAVAIL1")
     listing = normalise_listing(page.listing)
     assert listing.availability == "out_of_stock"
     assert listing.price is None and listing.currency is None
@@ -136,7 +136,7 @@ def test_unavailable_item_has_no_price_and_builds_the_reviews_url() -> None:
 
 def test_asin_from_url_when_the_hidden_input_is_missing() -> None:
     html = UNAVAILABLE_US.replace('<input type="hidden" id="ASIN" value="B0UNAVAIL1">', "")
-    listing = extract.parse_product_page(
+    listing = sources.parse_product_page(
         html, "https://www.amazon.com/Back-Stretcher/dp/B0FROMURL1?th=1"
     ).listing
     assert normalise_listing(listing).asin == "B0FROMURL1"

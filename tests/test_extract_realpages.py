@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from spiders import extract
+from spiders import extract, sources
 from spiders.extract.golden import (
+    BENCHMARK_ATTRIBUTES,
     LISTING_FIELDS,
     REVIEW_FIELDS,
+    benchmark_counts,
+    f1_score,
     matches,
     page_url,
+    predicted,
     read_manifest,
     read_page,
     realpages_dir,
+    truth_values,
+    zyte_dir,
 )
 from spiders.items import Listing, ReviewPage
 from spiders.normalise import (
@@ -43,7 +50,7 @@ def _read(entry: dict) -> bytes:
 @functools.cache
 def _listing(file: str) -> Listing:
     entry = next(e for e in _manifest() if e["file"] == file)
-    page = extract.parse_product_page(_read(entry), page_url(entry))
+    page = sources.parse_product_page(_read(entry), page_url(entry))
     assert not page.blocked
     return normalise_listing(page.listing)
 
@@ -51,7 +58,7 @@ def _listing(file: str) -> Listing:
 @functools.cache
 def _review_page(file: str) -> ReviewPage:
     entry = next(e for e in _manifest() if e["file"] == file)
-    return extract.parse_review_page(_read(entry), page_url(entry))
+    return sources.parse_review_page(_read(entry), page_url(entry))
 
 
 def _cases() -> list:
@@ -149,7 +156,7 @@ def test_amazon_product_page_points_to_its_review_pages() -> None:
         for e in _manifest()
         if e["file"].endswith("amazon-com-brome-squirrel-buster-mini.html.gz")
     )
-    page = extract.parse_product_page(_read(entry), entry["url"])
+    page = sources.parse_product_page(_read(entry), entry["url"])
     assert page.review_page_urls
     assert page.review_page_urls[0].startswith("https://www.amazon.com/")
     assert "/product-reviews/B001FK81PU" in page.review_page_urls[0]
@@ -171,13 +178,13 @@ def test_amazon_product_page_points_to_its_review_pages() -> None:
 def test_platform_detected_from_markup(file: str, platform: str) -> None:
     entry = next(e for e in _manifest() if e["file"] == file)
     # A neutral URL: detection must come from the markup, never from the domain.
-    assert extract.detect_platform(_read(entry), "https://shop.example/item") == platform
+    assert sources.detect(_read(entry)).name == platform
 
 
 @pytest.mark.skipif(not MANIFEST.exists(), reason="no realpages manifest")
 def test_amazon_bytes_with_a_lying_latin1_meta_decode_as_utf8() -> None:
     entry = next(e for e in _manifest() if e["file"].endswith("amazon-de-ankerkraut-spice.html.gz"))
-    listing = extract.parse_product_page(_read(entry), entry["url"]).listing
+    listing = sources.parse_product_page(_read(entry), entry["url"]).listing
     assert "Gewürzmischung" in listing.title and "Hähnchen" in listing.title
 
 
@@ -200,9 +207,9 @@ sure your browser is accepting cookies.</p></div></div>
 def test_robot_check_page_is_blocked_and_yields_nothing() -> None:
     assert extract.is_blocked(ROBOT_CHECK)
     assert extract.is_blocked(ROBOT_CHECK.encode("utf-8"))
-    page = extract.parse_product_page(ROBOT_CHECK, "https://www.amazon.com/dp/B001FK81PU")
+    page = sources.parse_product_page(ROBOT_CHECK, "https://www.amazon.com/dp/B001FK81PU")
     assert page.blocked and page.listing is None and page.reviews == []
-    assert extract.parse_review_page(
+    assert sources.parse_review_page(
         ROBOT_CHECK, "https://www.amazon.com/product-reviews/B001FK81PU"
     ).blocked
 
@@ -212,3 +219,50 @@ def test_real_product_pages_are_not_blocked() -> None:
     for entry in _manifest():
         if entry["kind"] in ("product_page", "review_page"):
             assert not extract.is_blocked(_read(entry)), entry["file"]
+
+
+ZYTE = zyte_dir()
+# F1 reached on the zyte benchmark pages (its evaluate.py's rules), kept as floors: a change
+# that loses a page on any attribute fails here.
+ZYTE_F1_FLOORS = {
+    "price": 0.94,
+    "currency_symbol": 0.90,
+    "availability": 0.95,
+    "sku": 0.84,
+    "brand": 0.72,
+}
+
+
+@functools.cache
+def _zyte_scores() -> dict[str, dict[str, float]]:
+    counts: dict[str, list[tuple[int, int, int]]] = {key: [] for key in BENCHMARK_ATTRIBUTES}
+    for entry in read_manifest(ZYTE):
+        page = sources.parse_product_page(read_page(ZYTE, entry), page_url(entry))
+        listing = normalise_listing(page.listing)
+        for key in BENCHMARK_ATTRIBUTES:
+            answer = predicted(listing, key)
+            counts[key].append(benchmark_counts(key, truth_values(entry["expected"], key), answer))
+    return {key: f1_score(values) for key, values in counts.items()}
+
+
+@pytest.mark.skipif(
+    not (ZYTE / "manifest.json").exists(),
+    reason=f"no zyte manifest at {ZYTE} (set BACKRANK_REALPAGES)",
+)
+@pytest.mark.parametrize(("attribute", "floor"), sorted(ZYTE_F1_FLOORS.items()))
+def test_zyte_benchmark_f1_stays_at_what_was_reached(attribute: str, floor: float) -> None:
+    score = _zyte_scores()[attribute]
+    assert score["f1"] >= floor, f"{attribute}: F1 {score['f1']:.3f} < {floor} ({score})"
+
+
+def test_benchmark_counts_follow_the_benchmark_rules() -> None:
+    assert benchmark_counts("price", ["450"], Decimal("450.00")) == (1, 0, 0)
+    assert benchmark_counts("price", ["450"], Decimal("45.00")) == (0, 1, 1)
+    assert benchmark_counts("price", [], Decimal("1.00")) == (0, 1, 0)
+    assert benchmark_counts("price", ["1"], None) == (0, 0, 1)
+    assert benchmark_counts("sku", ["a", "B1"], "B1") == (1, 0, 0)
+    assert benchmark_counts("currency_symbol", ["$"], "CAD") == (1, 0, 0)
+    assert benchmark_counts("currency_symbol", ["£"], "EUR") == (0, 1, 1)
+    assert truth_values({"sku": {"any_of": ["x", "y"]}}, "sku") == ["x", "y"]
+    assert truth_values({"sku": None}, "sku") == [] == truth_values({}, "sku")
+    assert f1_score([(1, 0, 0), (0, 1, 1)])["f1"] == pytest.approx(0.5)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spiders import extract
+from spiders import extract, sources
 
 PRODUCT = (
     '<html><head><script type="application/ld+json">{"@type":"Product","name":"Back Brace",'
@@ -27,7 +27,7 @@ PRODUCT = (
 )
 def test_challenge_pages_are_blocked(html: str) -> None:
     assert extract.is_blocked(html)
-    assert extract.parse_product_page(html, "https://shop.example/p/1").blocked
+    assert sources.parse_product_page(html, "https://shop.example/p/1").blocked
 
 
 def test_a_shop_page_with_a_newsletter_captcha_is_not_blocked() -> None:
@@ -36,22 +36,22 @@ def test_a_shop_page_with_a_newsletter_captcha_is_not_blocked() -> None:
     )
     assert not extract.is_blocked(padded)
     assert (
-        extract.parse_product_page(padded, "https://shop.example/p/1").listing.title == "Back Brace"
+        sources.parse_product_page(padded, "https://shop.example/p/1").listing.title == "Back Brace"
     )
 
 
 def test_domain_does_not_decide_the_platform() -> None:
-    assert extract.detect_platform(PRODUCT, "https://www.amazon.com/dp/B001FK81PU") == "generic"
-    assert extract.detect_platform(PRODUCT, "https://foo.myshopify.com/products/x") == "generic"
+    assert sources.detect(PRODUCT).name == "generic"
+    assert sources.detect(PRODUCT).name == "generic"
 
 
 def test_unknown_platform_name_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown platform"):
-        extract.parse_product_page(PRODUCT, "https://shop.example/p/1", platform="ebay")
+        sources.parse_product_page(PRODUCT, "https://shop.example/p/1", platform="ebay")
 
 
 def test_forced_platform_is_used() -> None:
-    page = extract.parse_product_page(PRODUCT, "https://shop.example/p/1", platform="woocommerce")
+    page = sources.parse_product_page(PRODUCT, "https://shop.example/p/1", platform="woocommerce")
     assert page.listing.platform == "woocommerce" and page.listing.title == "Back Brace"
 
 
@@ -62,7 +62,7 @@ def test_latin1_bytes_with_declared_charset_decode() -> None:
         "</body></html>"
     ).encode("iso-8859-1")
     assert (
-        extract.parse_product_page(html, "https://shop.example/p").listing.title == "Rückenstrecker"
+        sources.parse_product_page(html, "https://shop.example/p").listing.title == "Rückenstrecker"
     )
 
 
@@ -94,7 +94,7 @@ fragments = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fragments)
 def test_parsers_never_crash_on_broken_markup(html: str) -> None:
-    product = extract.parse_product_page(html, "https://shop.example/p/1")
+    product = sources.parse_product_page(html, "https://shop.example/p/1")
     assert product.blocked or product.listing is not None
-    extract.parse_review_page(html, "https://shop.example/p/1/reviews")
-    assert extract.detect_platform(html, "https://shop.example/") in extract.PLATFORMS
+    sources.parse_review_page(html, "https://shop.example/p/1/reviews")
+    assert sources.detect(html).name in sources.PLATFORMS

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from spiders import extract
-from spiders.extract.schemaorg import read_structured_data
+from spiders import sources
+from spiders.extract.schemaorg import main_product, read_structured_data
 from spiders.normalise import normalise_listing, normalise_review
 
 URL = "https://shop.example/products/inversion-table"
@@ -23,7 +23,7 @@ def page(*blocks: object, head: str = "", body: str = "") -> str:
 
 
 def listing_of(html: str, url: str = URL):
-    return normalise_listing(extract.parse_product_page(html, url).listing)
+    return normalise_listing(sources.parse_product_page(html, url).listing)
 
 
 def test_full_product_with_reviews() -> None:
@@ -66,7 +66,7 @@ def test_full_product_with_reviews() -> None:
             ],
         }
     )
-    result = extract.parse_product_page(html, URL)
+    result = sources.parse_product_page(html, URL)
     listing = normalise_listing(result.listing)
     assert listing.title == "Teeter FitSpine X3 Inversion Table"
     assert (listing.brand, listing.sku, listing.gtin, listing.mpn) == (
@@ -283,7 +283,7 @@ def test_top_level_review_objects_and_canonical_url() -> None:
         },
         head='<link rel="canonical" href="/p/123">',
     )
-    result = extract.parse_product_page(html, "https://www.bigbox.example/site/p/123?skuId=9")
+    result = sources.parse_product_page(html, "https://www.bigbox.example/site/p/123?skuId=9")
     assert result.listing.canonical_url == "https://www.bigbox.example/p/123"
     assert [(r.author, r.body) for r in result.reviews] == [("Sam", "Solid.")]
 
@@ -295,7 +295,7 @@ def test_broken_json_ld_is_ignored_not_fatal() -> None:
 
 def test_empty_and_garbage_input_give_an_empty_listing() -> None:
     for html in ("", b"", "not html at all", b"\xff\xfe\x00garbage"):
-        page_ = extract.parse_product_page(html, URL)
+        page_ = sources.parse_product_page(html, URL)
         assert (
             page_.listing is not None
             and page_.listing.title is None
@@ -325,8 +325,9 @@ def test_microdata_product_id_is_the_sku_unless_it_names_a_scheme() -> None:
 
 
 def test_a_syntax_extruct_fails_on_hides_neither_the_others_nor_json_ld():
-    # extruct's uniform mode raises KeyError('microdata') on this microdata, errors="ignore"
-    # or not (hypothesis found it); the page's JSON-LD and OpenGraph must still be read.
+    # extruct's uniform mode raised KeyError('microdata') on this microdata, errors="ignore"
+    # or not (hypothesis found it); the page's JSON-LD and OpenGraph must still be read, and
+    # the empty microdata item must not become the page's product.
     html = (
         "<html><head><meta property='og:title' content='Spine Stretcher'>"
         "<script type='application/ld+json'>"
@@ -336,5 +337,59 @@ def test_a_syntax_extruct_fails_on_hides_neither_the_others_nor_json_ld():
         "<script id='__NEXT_DATA__'></script>\x08</div></body></html>"
     )
     data = read_structured_data(html, "https://shop.example/p/1")
-    assert [node.get("name") for node in data.nodes] == ["Lumbar Traction Belt"]
+    assert "Lumbar Traction Belt" in [node.get("name") for node in data.nodes]
+    assert main_product(data)["name"] == "Lumbar Traction Belt"
     assert data.opengraph["og:title"] == "Spine Stretcher"
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [("/*<![CDATA[*/", "/*]]>*/"), ("//<![CDATA[", "//]]>"), ("<!--", "-->"), ("", ";")],
+)
+def test_json_ld_wrapped_in_comments_or_cdata_is_read(opening: str, closing: str) -> None:
+    body = json.dumps({"@type": "Product", "name": "Desk Lamp", "offers": {"price": "19.90"}})
+    listing = listing_of(page(f"\n{opening}\n{body}\n{closing}\n"))
+    assert (listing.title, listing.price) == ("Desk Lamp", Decimal("19.90"))
+
+
+def test_priced_offer_nested_in_a_condition_only_offer() -> None:
+    # A marketplace listing: the outer Offer holds condition and seller, the inner one the price.
+    html = page(
+        {
+            "@type": "Product",
+            "name": "Teddy Bear",
+            "offers": {
+                "@type": "Offer",
+                "itemCondition": "New",
+                "offers": {
+                    "@type": "Offer",
+                    "price": "12.99",
+                    "priceCurrency": "GBP",
+                    "availability": "https://schema.org/InStock",
+                },
+            },
+        }
+    )
+    listing = listing_of(html)
+    assert (listing.price, listing.currency, listing.availability) == (
+        Decimal("12.99"),
+        "GBP",
+        "in_stock",
+    )
+
+
+def test_data_vocabulary_offer_details_are_the_offer() -> None:
+    html = page(
+        {
+            "@context": "http://data-vocabulary.org",
+            "@type": "Product",
+            "name": "Slatted Frame",
+            "offerDetails": {"@type": "Offer", "price": "206", "currency": "EUR"},
+        }
+    )
+    assert listing_of(html).price == Decimal("206.00")
+
+
+def test_bare_og_price_meta_fills_a_missing_price() -> None:
+    listing = listing_of(page(head='<meta property="og:price" content="2,900원~">'))
+    assert listing.price == Decimal("2900.00")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from spiders import extract
-from spiders.extract.shopify import parse_shopify_product_json
+from spiders import sources
 from spiders.normalise import normalise_listing, normalise_review
+from spiders.sources.shopify import parse_shopify_product_json
 
 URL = "https://backshop.example/products/lumbar-stretcher"
 REALPAGES = Path(
@@ -122,8 +122,8 @@ def test_sold_out_product_js() -> None:
 
 
 def test_page_with_judgeme_reviews() -> None:
-    assert extract.detect_platform(JUDGEME_PAGE, "https://x.invalid/") == "shopify"
-    page = extract.parse_product_page(JUDGEME_PAGE, URL)
+    assert sources.detect(JUDGEME_PAGE).name == "shopify"
+    page = sources.parse_product_page(JUDGEME_PAGE, URL)
     listing = normalise_listing(page.listing)
     assert (listing.platform, listing.brand, listing.price, listing.sku) == (
         "shopify",
@@ -150,14 +150,14 @@ def test_judgeme_review_page_next_is_the_page_after_the_current_one() -> None:
         'class="jdgm-paginate__page" data-page="2"',
         'class="jdgm-paginate__page jdgm-curt" data-page="2"',
     )
-    page = extract.parse_review_page(second, URL + "?page=2")
+    page = sources.parse_review_page(second, URL + "?page=2")
     assert page.next_url == "https://backshop.example/products/lumbar-stretcher?page=3#judgeme"
     assert (page.rating, page.total_ratings, len(page.reviews)) == ("4.50", "27", 2)
 
 
 def test_og_price_in_cents_is_not_trusted_over_json_ld() -> None:
     cents = JUDGEME_PAGE.replace('content="34.99"', 'content="3499"')
-    assert normalise_listing(extract.parse_product_page(cents, URL).listing).price == Decimal(
+    assert normalise_listing(sources.parse_product_page(cents, URL).listing).price == Decimal(
         "34.99"
     )
 

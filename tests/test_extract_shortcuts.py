@@ -10,7 +10,7 @@ import extruct
 import pytest
 from parsel import Selector
 
-from spiders import extract
+from spiders import extract, sources
 from spiders.extract.markup import decode_html
 from spiders.extract.schemaorg import read_structured_data
 
@@ -34,7 +34,7 @@ def test_upper_case_markup_still_reads_every_syntax() -> None:
     types = [node.get("@type") for node in data.nodes]
     assert "Product" in types and "Review" in types  # JSON-LD and microdata
     assert data.opengraph["og:title"] == "Inversion Table Pro"
-    page = extract.parse_product_page(MIXED_CASE, "https://shop.example/p/1", platform="generic")
+    page = sources.parse_product_page(MIXED_CASE, "https://shop.example/p/1", platform="generic")
     assert page.listing.title == "Inversion Table Pro" and page.listing.price == "149.00"
     assert [review.body for review in page.reviews] == ["Eased my back."]
 
@@ -46,9 +46,9 @@ def test_a_page_without_structured_data_gives_none() -> None:
 
 
 def test_a_page_that_is_json_is_read_as_html_not_an_error() -> None:
-    page = extract.parse_product_page('{"props": null}', "https://s.example/p", platform="generic")
+    page = sources.parse_product_page('{"props": null}', "https://s.example/p", platform="generic")
     assert page.listing.title is None and page.reviews == []
-    reviews = extract.parse_review_page('{"a": 1}', "https://s.example/r", platform="generic")
+    reviews = sources.parse_review_page('{"a": 1}', "https://s.example/r", platform="generic")
     assert reviews.reviews == []
 
 
@@ -91,4 +91,4 @@ def test_robot_checks_in_any_letter_case_are_blocked(html: str) -> None:
     ],
 )
 def test_platform_markers(html: str, platform: str) -> None:
-    assert extract.detect_platform(f"<html>{html}</html>", "https://s.example/") == platform
+    assert sources.detect(f"<html>{html}</html>").name == platform

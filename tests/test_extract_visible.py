@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from spiders import extract
+from spiders import sources
 from spiders.normalise import normalise_listing
 
 
@@ -24,7 +24,7 @@ def _page(product: dict, body: str, canonical: str | None = None) -> str:
 
 
 def _listing(html: str, url: str = "https://shop.example/p/inversion-table"):
-    return normalise_listing(extract.parse_product_page(html, url, platform="generic").listing)
+    return normalise_listing(sources.parse_product_page(html, url, platform="generic").listing)
 
 
 IMAGE = "https://images.shop.example/is/image/Shop/238368885"

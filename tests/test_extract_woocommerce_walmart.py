@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from spiders import extract
+from spiders import sources
 from spiders.normalise import normalise_listing, normalise_review
 
 WOO_URL = "https://backcare.example/product/inversion-table/"
@@ -39,8 +39,8 @@ WOO_PAGE = """<!doctype html><html lang="en-GB"><head>
 
 
 def test_woocommerce_product_and_reviews() -> None:
-    assert extract.detect_platform(WOO_PAGE, "https://x.invalid/") == "woocommerce"
-    page = extract.parse_product_page(WOO_PAGE, WOO_URL)
+    assert sources.detect(WOO_PAGE).name == "woocommerce"
+    page = sources.parse_product_page(WOO_PAGE, WOO_URL)
     listing = normalise_listing(page.listing)
     assert (listing.platform, listing.title, listing.sku) == (
         "woocommerce",
@@ -69,7 +69,7 @@ def test_woocommerce_visible_template_fills_a_page_without_json_ld() -> None:
         WOO_PAGE.split('<script type="application/ld+json"')[0]
         + WOO_PAGE.split("</script></head>")[1]
     )
-    listing = normalise_listing(extract.parse_product_page(bare, WOO_URL).listing)
+    listing = normalise_listing(sources.parse_product_page(bare, WOO_URL).listing)
     assert (listing.title, listing.price, listing.currency, listing.availability, listing.sku) == (
         "Foldable Inversion Table",
         Decimal("189.00"),
@@ -80,7 +80,7 @@ def test_woocommerce_visible_template_fills_a_page_without_json_ld() -> None:
 
 
 def test_woocommerce_review_page() -> None:
-    page = extract.parse_review_page(WOO_PAGE, WOO_URL)
+    page = sources.parse_review_page(WOO_PAGE, WOO_URL)
     assert len(page.reviews) == 2
     assert (
         page.next_url == "https://backcare.example/product/inversion-table/comment-page-2/#comments"
@@ -148,8 +148,8 @@ WALMART_PAGE = (
 
 def test_walmart_next_data_product_and_reviews() -> None:
     url = "https://www.walmart.com/ip/Back-Decompression-Stretcher/5129928603"
-    assert extract.detect_platform(WALMART_PAGE, "https://x.invalid/") == "walmart"
-    page = extract.parse_product_page(WALMART_PAGE, url)
+    assert sources.detect(WALMART_PAGE).name == "walmart"
+    page = sources.parse_product_page(WALMART_PAGE, url)
     listing = normalise_listing(page.listing)
     assert (listing.title, listing.brand, listing.mpn, listing.gtin, listing.sku) == (
         "Back Decompression Stretcher",
@@ -174,7 +174,7 @@ def test_walmart_next_data_product_and_reviews() -> None:
         ("287002", "Lou", 1.0, None, "2023-12-24", False, 0),
     ]
     assert page.review_page_urls == ["https://www.walmart.com/reviews/product/5129928603?page=2"]
-    review_page = extract.parse_review_page(
+    review_page = sources.parse_review_page(
         WALMART_PAGE, "https://www.walmart.com/reviews/product/5129928603"
     )
     assert (review_page.rating, review_page.total_ratings, len(review_page.reviews)) == (
@@ -189,7 +189,7 @@ def test_walmart_out_of_stock() -> None:
     sold_out = WALMART_PAGE.replace('"IN_STOCK"', '"OUT_OF_STOCK"')
     assert (
         normalise_listing(
-            extract.parse_product_page(sold_out, "https://w.example/ip/1").listing
+            sources.parse_product_page(sold_out, "https://w.example/ip/1").listing
         ).availability
         == "out_of_stock"
     )
@@ -207,9 +207,9 @@ WALMART_FRAGMENT = """<div id="product-overview"><h1 class="prod-ProductTitle" i
 
 
 def test_walmart_saved_fragment_without_next_data() -> None:
-    assert extract.detect_platform(WALMART_FRAGMENT, "https://x.invalid/") == "walmart"
+    assert sources.detect(WALMART_FRAGMENT).name == "walmart"
     listing = normalise_listing(
-        extract.parse_product_page(WALMART_FRAGMENT, "https://www.walmart.com/ip/1").listing
+        sources.parse_product_page(WALMART_FRAGMENT, "https://www.walmart.com/ip/1").listing
     )
     assert (listing.title, listing.brand, listing.sku) == (
         "Lumbar Support Pillow",

@@ -208,6 +208,47 @@ def test_bad_links_are_cleared_and_control_characters_stripped(
         assert offer["canonical_url"] is None
 
 
+def test_every_store_string_is_cut_to_its_cap_and_counted(tmp_path: Path, catalog: Catalog) -> None:
+    """A hostile store's megabyte of text in every field (issue 15: a 5 MB title made a 50 MB
+    product page): stored within TEXT_CAPS, ending in an ellipsis, counted per field."""
+    from spiders.normalise import LINK_CAP, TEXT_CAPS
+
+    db = tmp_path / "backrank.db"
+    huge = "word " * 200_000  # a megabyte
+    listing = good_listing(
+        title="Neck traction " + huge,
+        brand=huge,
+        sku=huge,
+        mpn=huge,
+        category=huge,
+        description=huge,
+        price="$49.00" + huge,
+        image_url="https://maple.example/" + "a" * LINK_CAP,
+    )
+    review = good_review(author=huge, title=huge, body=huge, date="2024-07-01" + huge)
+    stats = crawl([listing, review], db, catalog)
+
+    listing_fields = ("title", "brand", "sku", "mpn", "category", "description")
+    for name in (*listing_fields[1:], "author", "body", "price", "date"):
+        assert stats[f"backrank/truncated_text/{name}"] == 1, name
+        assert stats[f"backrank/store/{STORE}/truncated_text/{name}"] == 1, name
+    assert stats["backrank/truncated_text/title"] == 1 + 1  # the listing's and the review's
+    assert stats["backrank/cleared/image_url"] == 1
+    with Store.open(db) as store:
+        offer = store.read_listings().iloc[0]
+        price = store.read_offers().iloc[0]["price"]
+        stored_review = store.read_reviews().iloc[0]
+    for name in listing_fields:
+        assert len(offer[name]) <= TEXT_CAPS[name], name
+        assert offer[name].endswith("\u2026"), name
+    assert offer["title"].startswith("Neck traction word word")
+    assert offer["image_url"] is None
+    assert price == Decimal("49.00")
+    for name in ("author", "title", "body"):
+        assert len(stored_review[name]) <= TEXT_CAPS[name], name
+    assert stored_review["date"] is None  # a megabyte is no date
+
+
 def test_given_run_is_used_and_left_open_for_the_caller(tmp_path: Path) -> None:
     db = tmp_path / "backrank.db"
     with Store.open(db) as store:

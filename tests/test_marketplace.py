@@ -19,8 +19,9 @@ import pytest
 from lxml import etree
 from parsel import Selector
 
+from backrank.core.identifiers import is_gtin
 from backrank.marketplace import Marketplace
-from backrank.marketplace.catalog import BRANDS, is_valid_gtin
+from backrank.marketplace.catalog import BRANDS
 from backrank.marketplace.response import DEMO_NOTE
 
 STORES = ("amazon", "shopify", "woocommerce", "walmart")
@@ -100,9 +101,9 @@ def test_demo_size_and_spread(truth):
         ]
         assert 2 <= len(stores) <= 4 and len(set(stores)) == len(stores)
     assert len({p["gtin"] for p in products}) == len(products)
-    assert all(is_valid_gtin(p["gtin"]) and len(p["gtin"]) == 13 for p in products)
+    assert all(is_gtin(p["gtin"]) and len(p["gtin"]) == 13 for p in products)
     shown = [row["gtin"] for row in truth["listings"] if row["gtin"]]
-    assert shown and all(is_valid_gtin(code) for code in shown)
+    assert shown and all(is_gtin(code) for code in shown)
 
 
 def test_brands_are_fictional(truth):

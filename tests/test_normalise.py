@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backrank.core.identifiers import canonical_asin, read_gtin
 from spiders.items import Listing, Review
 from spiders.normalise import (
-    normalise_asin,
     normalise_availability,
-    normalise_gtin,
     normalise_listing,
     normalise_review,
     parse_count,
@@ -194,40 +193,6 @@ def test_parse_review_date(text: str | None, language: str | None, iso: str | No
     assert parse_review_date(text, language) == iso
 
 
-@pytest.mark.parametrize(
-    ("value", "gtin"),
-    [
-        ("5901885533094", "5901885533094"),
-        (4054278533728, "4054278533728"),
-        ("810575035433", "810575035433"),
-        ("0883929689613", "0883929689613"),
-        ("96385074", "96385074"),
-        ("EAN: 6935364088101", "6935364088101"),
-        ("590-1885-533094", "5901885533094"),
-        ("5901885533095", None),
-        ("12345", None),
-        ("238368885", None),
-        ("abc", None),
-        (None, None),
-    ],
-)
-def test_normalise_gtin(value: object, gtin: str | None) -> None:
-    assert normalise_gtin(value) == gtin
-
-
-@pytest.mark.parametrize(
-    ("value", "asin"),
-    [
-        ("B001FK81PU", "B001FK81PU"),
-        (" b07g2l3jmm ", "B07G2L3JMM"),
-        ("B001FK81P", None),
-        (None, None),
-    ],
-)
-def test_normalise_asin(value: str | None, asin: str | None) -> None:
-    assert normalise_asin(value) == asin
-
-
 def test_normalise_listing_types_every_field() -> None:
     raw = Listing(
         url="https://www.amazon.de/dp/B00SVBPJI8",
@@ -304,8 +269,8 @@ def test_normalisers_never_crash(value: object) -> None:
     parse_rating(value)
     parse_count(value)
     parse_helpful_votes(value)
-    normalise_gtin(value)
-    normalise_asin(value)
+    read_gtin(value)
+    canonical_asin(value)
 
 
 @settings(max_examples=60, deadline=None)
@@ -330,7 +295,7 @@ def test_text_without_digits_never_yields_a_number(text: str) -> None:
     assert parse_price(text) is None
     assert parse_rating(text) is None
     assert parse_count(text) is None
-    assert normalise_gtin(text) is None
+    assert read_gtin(text) is None
 
 
 @given(st.one_of(st.text(max_size=30), st.floats(allow_nan=True), st.integers()))
@@ -344,13 +309,3 @@ def test_formatted_prices_round_trip(amount: Decimal) -> None:
     assert parse_price(f"€{amount:,.2f}") == amount
     german = f"{amount:,.2f}".replace(",", " ").replace(".", ",")
     assert parse_price(f"{german} €") == amount
-
-
-@given(st.text(alphabet="0123456789", min_size=12, max_size=12))
-def test_gtin_is_kept_only_with_a_valid_check_digit(body: str) -> None:
-    gtin = normalise_gtin(body)
-    if gtin is not None:
-        digits = [int(d) for d in reversed(gtin[:-1])]
-        assert (
-            10 - sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits)) % 10
-        ) % 10 == int(gtin[-1])

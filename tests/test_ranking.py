@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.categories import assign_category
-from pipelines.grouping import group_listings, normalise_gtin
+from pipelines.grouping import group_listings
 from pipelines.ranking import bayesian_average, rank_within_category
 from pipelines.run import PRODUCT_COLUMNS, SchemaError, score
 
@@ -52,25 +52,6 @@ def products_of(offers: pd.DataFrame) -> dict[int, str]:
 
 
 # --- grouping --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("036000291452", "0036000291452"),  # UPC-A
-        ("0036000291452", "0036000291452"),  # the same item as EAN-13
-        ("00036000291452", "0036000291452"),  # and as GTIN-14
-        (" 0 36000 29145 2 ", "0036000291452"),  # spaces on the label
-        ("4006381333931", "4006381333931"),  # EAN-13
-        ("96385074", "0000096385074"),  # EAN-8
-        ("036000291453", None),  # bad check digit
-        ("0000000000000", None),  # all zeros
-        ("12345", None),  # wrong length
-        (None, None),
-    ],
-)
-def test_normalise_gtin(raw: str | None, expected: str | None) -> None:
-    assert normalise_gtin(raw) == expected
 
 
 def test_upc_and_ean13_of_the_same_item_group_together() -> None:

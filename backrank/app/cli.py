@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import threading
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from rich.console import Console
 
 from backrank.app.demo import run_demo
 from backrank.app.export import export_table
+from backrank.app.failures import CommandError, failure_message
 from backrank.app.links import links_step
+from backrank.app.matches import review_matches
 from backrank.app.probe import run_probe
 from backrank.app.publish import TARGETS, PublishSetupError, publish_step
 from backrank.app.refresh import (
@@ -28,41 +31,32 @@ from backrank.app.refresh import (
     score_step,
 )
 from backrank.app.runs import print_runs
-from backrank.app.serve import serve_site
+from backrank.app.serve import check_port, serve_site
 from backrank.core.config import DEFAULT_USER_AGENT, CatalogError, check_catalog, load_catalog
-from backrank.core.lock import LockBusy, refresh_lock
+from backrank.core.lock import refresh_lock
+from backrank.core.store.target import masked, require_existing
 from backrank.marketplace import Marketplace
 from backrank.marketplace.faults import PROFILES
-from spiders.crawl import CrawlError
 from spiders.distributed import serve_crawls
+from spiders.sources import PLATFORMS
 
 DEFAULT_CATALOG = "catalog.toml"
 DEFAULT_SITE_DIR = "site"
 DEMO_DIR = Path("backrank-demo")
 
 
-class UsageError(Exception):
+class UsageError(CommandError):
     """Options that do not go together, printed as one line (exit 2)."""
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status: 0 ok, 1 warnings, 2 failed (one line on stderr saying
+    what failed and what to do; ``--debug`` adds the traceback)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     console = Console(stderr=True, quiet=getattr(args, "quiet", False))
     try:
         return int(args.handler(args, console) or EXIT_OK)
-    except CatalogError as error:
-        print(error, file=sys.stderr)  # one plain FILE:LINE line, never wrapped
-        return EXIT_FAILED
-    except UsageError as error:
-        print(f"backrank: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except LockBusy as busy:
-        print(f"backrank: {busy}", file=sys.stderr)  # shown even with --quiet: cron mails it
-        return EXIT_FAILED
-    except CrawlError as error:  # e.g. the distributed crawl's Redis does not answer
-        print(f"backrank: {error}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         console.print("interrupted")
         return 130
@@ -71,6 +65,26 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except Exception as error:  # every failure ends as one line and exit 2, bugs included
+        message = failure_message(error, writing=_output_of(args), database=_database_of(args))
+        if args.debug:
+            traceback.print_exc()
+        # shown even with --quiet (cron mails it); a catalog error keeps FILE:LINE: up front
+        prefix = "" if isinstance(error, CatalogError) else "backrank: "
+        print(f"{prefix}{message}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _output_of(args: argparse.Namespace) -> str | None:
+    """What the command writes besides the database (export's file, the site folder)."""
+    output = getattr(args, "output", None) or getattr(args, "out", None)
+    return str(output) if output else None
+
+
+def _database_of(args: argparse.Namespace) -> str | None:
+    """The --db given, as it may be shown (no password)."""
+    db = getattr(args, "db", None)
+    return masked(str(db)) if db else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,12 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="backrank",
         description="Crawl stores, judge reviews, rank products, publish a comparison site.",
     )
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    # --debug also after the command (`backrank build --debug`); absent there, the global one holds
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
         name: str, handler, help_text: str, *, out: bool = False
     ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[debug])
         sub.add_argument(
             "--catalog", default=DEFAULT_CATALOG, help="catalog file (default: %(default)s)"
         )
@@ -128,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser(
         "worker",
+        parents=[debug],
         help="join a distributed crawl from this machine (see `crawl --workers`)",
         description="Work on the distributed crawl running on a Redis until it is drained.",
     )
@@ -168,6 +187,27 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.add_argument("--output", help="file to write (default: standard output)")
 
+    matches = commands.add_parser(
+        "matches", help="teach the matcher", description="Teach the product matcher."
+    )
+    matches_commands = matches.add_subparsers(dest="matches_command", required=True)
+    review = matches_commands.add_parser(
+        "review",
+        help="answer the pairs the matcher is least sure of (y / n / skip / quit)",
+        description="Show the listing pairs the matcher is least sure of, side by side; the "
+        "answers go to matches.toml beside the catalog and the weights are refitted on them. "
+        "Answers are read from standard input, so they can be piped.",
+    )
+    review.add_argument(
+        "--catalog", default=DEFAULT_CATALOG, help="catalog file (default: %(default)s)"
+    )
+    review.add_argument("--db", help="SQLite path or postgresql:// URL (as `score`)")
+    review.add_argument(
+        "--questions", type=int, default=10, help="pairs to ask about (default: %(default)s)"
+    )
+    review.add_argument("--quiet", action="store_true", help="errors only")
+    review.set_defaults(handler=cmd_matches_review)
+
     serve = command("serve", cmd_serve, "serve a built site on 127.0.0.1", out=True)
     serve.add_argument("--port", type=int, default=8000)
 
@@ -196,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
+        parents=[debug],
         help="run the whole job on the bundled demo marketplace and serve the site",
         description="Start the demo marketplace, refresh the demo catalog against it, build the "
         "site and serve it on http://127.0.0.1:8000 until Ctrl-C.",
@@ -217,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEBUG_HELP = "on a failure, show the traceback as well as the one-line message"
 REDIS_HELP = "Redis URL of the distributed crawl (default: $BACKRANK_REDIS)"
 
 
@@ -240,17 +282,20 @@ def distributed(context: Context, args: argparse.Namespace) -> Context:
     return replace(context, workers=args.workers, redis_url=args.redis)
 
 
-def open_context(args: argparse.Namespace, console: Console) -> Context:
-    catalog = load_catalog(args.catalog)
-    return Context(
-        catalog=catalog, db_path=resolve_db(args.db, catalog), console=console, quiet=args.quiet
-    )
+def open_context(args: argparse.Namespace, console: Console, *, reading: bool = False) -> Context:
+    """The catalog and database of a command; ``reading``: the command only uses what the
+    store holds, so a SQLite file that is not there is refused (a typo), never created."""
+    catalog = load_catalog(args.catalog, PLATFORMS)
+    db_path = resolve_db(args.db, catalog)
+    if reading:
+        require_existing(db_path)
+    return Context(catalog=catalog, db_path=db_path, console=console, quiet=args.quiet)
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     """Errors and warnings as plain FILE:LINE lines (never wrapped); exit 2 on an error, 1 on
     a warning only."""
-    checked = check_catalog(args.catalog)
+    checked = check_catalog(args.catalog, PLATFORMS)
     for problem in sorted(checked.errors + checked.warnings, key=lambda p: p.line):
         print(problem, file=sys.stderr)
     if checked.catalog is None:
@@ -264,21 +309,25 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_crawl(args: argparse.Namespace, console: Console) -> int:
     context = distributed(open_context(args, console), args)
-    with refresh_lock(context.db_path):
+    with refresh_lock(context.db_path, "crawl"):
         return crawl_step(context, store=args.store).exit_code
 
 
 def cmd_score(args: argparse.Namespace, console: Console) -> int:
-    return score_step(open_context(args, console)).exit_code
+    context = open_context(args, console, reading=True)
+    with refresh_lock(context.db_path, "score"):
+        return score_step(context).exit_code
 
 
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
-    return build_step(open_context(args, console), Path(args.out)).exit_code
+    context = open_context(args, console, reading=True)
+    with refresh_lock(context.db_path, "build"):
+        return build_step(context, Path(args.out)).exit_code
 
 
 def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
     context = distributed(open_context(args, console), args)
-    with refresh_lock(context.db_path):
+    with refresh_lock(context.db_path, "refresh"):
         status = refresh(context, Path(args.out), store=args.store)
         if args.publish and status != EXIT_FAILED:
             status = max(status, _publish(context, args.publish, None, dry_run=False))
@@ -287,7 +336,7 @@ def cmd_refresh(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_publish(args: argparse.Namespace, console: Console) -> int:
     context = open_context(args, console)
-    with refresh_lock(context.db_path):
+    with refresh_lock(context.db_path, "publish"):
         return _publish(context, args.target, args.url, dry_run=args.dry_run)
 
 
@@ -308,7 +357,7 @@ def _publish(context: Context, target: str, url: str | None, *, dry_run: bool) -
 
 
 def cmd_runs(args: argparse.Namespace, console: Console) -> int:
-    print_runs(open_context(args, console).db_path)
+    print_runs(open_context(args, console, reading=True).db_path)
     return EXIT_OK
 
 
@@ -323,10 +372,21 @@ def cmd_worker(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    context = open_context(args, console)
+    context = open_context(args, console, reading=True)
     rows = export_table(context.db_path, args.table, args.format, args.output)
     if args.output:
         print(f"export: {rows} {args.table} rows -> {args.output}")
+    return EXIT_OK
+
+
+def cmd_matches_review(args: argparse.Namespace, console: Console) -> int:
+    if args.questions < 1:
+        raise UsageError("--questions must be 1 or more")
+    context = open_context(args, console)
+    review_matches(
+        context.catalog, context.db_path, questions=args.questions, answers=sys.stdin,
+        out=sys.stdout,
+    )  # fmt: skip
     return EXIT_OK
 
 
@@ -345,6 +405,7 @@ def cmd_probe(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
+    check_port(args.port)
     marketplace = Marketplace(
         seed=args.seed,
         scale=args.scale,

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from backrank.app.refresh import EXIT_FAILED, Context, refresh
-from backrank.app.serve import serve_site
+from backrank.app.serve import make_site_server, serve_forever
 from backrank.core.config import load_catalog
 from backrank.core.lock import refresh_lock
 from backrank.core.store import Store
@@ -48,7 +48,32 @@ def run_demo(
     quiet: bool,
     faults: str = "none",
 ) -> int:
+    """The demo from start to served site; the exit status of its refresh."""
+    # The site's port is taken first: a busy one is a message now, not after the whole refresh.
+    site_server = make_site_server(out_dir, port=serve_port) if serve_port is not None else None
+    try:
+        status = _refresh_demo(
+            out_dir=out_dir, db_path=db_path, seed=seed, console=console, quiet=quiet,
+            faults=faults,
+        )  # fmt: skip
+    except BaseException:
+        if site_server is not None:
+            site_server.server_close()
+        raise
+    if status == EXIT_FAILED:
+        if site_server is not None:
+            site_server.server_close()
+        return status
+    print(f"site: {out_dir.resolve()}/index.html")
+    if site_server is not None:
+        serve_forever(site_server, out_dir)
+    return status
 
+
+def _refresh_demo(
+    *, out_dir: Path, db_path: Path | str, seed: int, console: Console, quiet: bool, faults: str
+) -> int:
+    """Start the marketplace, write its catalog, refresh it into ``out_dir``; stop it again."""
     # A SQLite demo keeps its catalog beside the database; a server database's demo, beside
     # the site folder.
     db_file = sqlite_file(db_path)
@@ -87,9 +112,4 @@ def run_demo(
             status = refresh(context, out_dir)
     finally:
         marketplace.stop()
-    if status == EXIT_FAILED:
-        return status
-    print(f"site: {out_dir.resolve()}/index.html")
-    if serve_port is not None:
-        serve_site(out_dir, port=serve_port)
     return status

@@ -1,4 +1,10 @@
-"""Export the store's offers, reviews or products as CSV or JSON lines."""
+"""Export the store's offers, reviews or products as CSV or JSON lines.
+
+CSV is opened in spreadsheets, so a text cell a store or a reviewer wrote that starts like a
+formula (``=``, ``+``, ``-``, ``@``, tab, carriage return) gets a leading ``'``, as OWASP's
+CSV-injection advice says: it shows as text instead of running. Numbers are never text, so a
+negative number stays a number. JSON lines are for programs and stay exactly as stored.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ LEADING_COLUMNS: dict[str, tuple[str, ...]] = {
         "adjusted_rating", "trust_grade", "composite_score", "badges",
     ),
 }  # fmt: skip
+# The first characters that make a spreadsheet read a cell as a formula (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def read_table(store: Store, table: str) -> pd.DataFrame:
@@ -72,12 +80,25 @@ def write_frame(frame: pd.DataFrame, fmt: str, stream: IO[str]) -> None:
     """CSV (lists and dicts as JSON text, money exact) or one JSON object per line."""
     if fmt == "csv":
         nested = [c for c in frame.columns if frame[c].map(_is_nested).any()]
-        frame.assign(**{c: frame[c].map(json_text) for c in nested}).to_csv(stream, index=False)
+        cells = frame.assign(**{c: frame[c].map(json_text) for c in nested})
+        text = [c for c in cells.columns if not pd.api.types.is_numeric_dtype(cells[c])]
+        # CRLF rows, as RFC 4180 and Excel: a cell holding a bare carriage return is quoted
+        # then, so it cannot end the row early.
+        cells.assign(**{c: cells[c].map(spreadsheet_text) for c in text}).to_csv(
+            stream, index=False, lineterminator="\r\n"
+        )
         return
     for record in frame.to_dict(orient="records"):
         line = {k: plain_value(v) for k, v in record.items()}
         stream.write(json.dumps(line, ensure_ascii=False, default=plain_value))
         stream.write("\n")
+
+
+def spreadsheet_text(value: object) -> object:
+    """A text cell that would start a formula, with a leading ``'``; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _is_nested(value: object) -> bool:

@@ -125,6 +125,11 @@ def build_step(context: Context, out_dir: Path) -> StepOutcome:
     with Store.open(context.db_path) as store:
         result = build_site(context.catalog, store, out_dir)
     summary = f"build: {len(result.pages)} pages in {result.out_dir} ({time.perf_counter() - started:.1f} s)"
+    if result.offsite_links:
+        summary += (
+            f"; {result.offsite_links} store links to other hosts dropped "
+            "(list a store's extra hosts in its link_hosts)"
+        )
     print(summary)
     return StepOutcome(EXIT_OK, summary)
 

@@ -11,7 +11,7 @@ import re
 import socket
 import string
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,9 @@ from backrank.core.settings import (
     unknown_key,
 )
 
-PLATFORMS = ("auto", "amazon", "shopify", "woocommerce", "walmart", "generic")
+# A store whose platform is detected page by page. The platform names themselves belong to the
+# crawl (spiders.sources.PLATFORMS), which the layers above pass to load_catalog.
+AUTO_PLATFORM = "auto"
 AFFILIATE_KINDS = ("amazon", "generic")
 # Listing fields an affiliate url_template may use, besides the program's own params.
 LISTING_PLACEHOLDERS = ("url", "url_quoted", "asin", "gtin", "mpn", "sku")
@@ -94,6 +96,13 @@ class CrawlConfig:
     # `check` warns on loopback, private and link-local store hosts unless this says they
     # are meant (the demo marketplace, a store on the owner's own network)
     allow_private_hosts: bool = False
+    # Crawl budgets: a crawler trap (endless pagination, sitemap indexes naming sitemap
+    # indexes) ends at these, counted and named in the refresh report. A store may lower or
+    # raise the first three for itself ([[stores]] max_pages, max_listing_pages, max_sitemap_depth).
+    max_pages_per_store: int = 50_000  # responses per store per run
+    max_listing_pages: int = 500  # listing pages followed by "next" from one start URL
+    max_sitemap_depth: int = 4  # robots.txt -> sitemap index -> ... -> urlset, in hops
+    max_run_minutes: float = 360.0  # wall time per run, resumed runs included
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +115,7 @@ class StoreConfig:
     """
 
     name: str
-    platform: str = "auto"
+    platform: str = AUTO_PLATFORM
     sitemap_urls: tuple[str, ...] = ()
     start_urls: tuple[str, ...] = ()
     product_urls: tuple[str, ...] = ()
@@ -116,6 +125,12 @@ class StoreConfig:
     currency: str | None = None
     allowed_domains: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    # this store's own crawl budgets; None takes the [crawl] one
+    max_pages: int | None = None
+    max_listing_pages: int | None = None
+    max_sitemap_depth: int | None = None
+    # hosts besides its catalog URLs' that the store's published links may go to
+    link_hosts: tuple[str, ...] = ()
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -141,8 +156,12 @@ class AffiliateProgram:
             if name == "url_quoted":
                 continue
             value = listing.get(name)
-            if value is not None and str(value).strip():
-                values[name] = str(value).strip()
+            if value is None or not str(value).strip():
+                continue
+            # {url} is the link itself; any other store value is one query value or path
+            # segment, so a sku like "1&tag=theirs-20" cannot add its own parameter
+            text = str(value).strip()
+            values[name] = text if name == "url" else quote(text, safe="")
         if url:
             values["url_quoted"] = quote(str(url), safe="")
         template = self.url_template
@@ -269,18 +288,25 @@ class Catalog:
         return self.categories[-1]
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate a catalog; raise the first CatalogError found."""
-    catalog, errors, _ = _read(Path(path))
+def load_catalog(path: str | Path, platforms: Collection[str] | None = None) -> Catalog:
+    """Read and validate a catalog; raise the first CatalogError found.
+
+    `platforms` are the store platforms the crawl knows (``spiders.sources.PLATFORMS``);
+    None accepts any name, for callers that never crawl.
+    """
+    catalog, errors, _ = _read(Path(path), platforms)
     if errors:
         raise errors[0]
     assert catalog is not None
     return catalog
 
 
-def validate_catalog(path: str | Path) -> list[CatalogError]:
-    """Every problem in a catalog, in file order; empty when it loads."""
-    return _read(Path(path))[1]
+def validate_catalog(
+    path: str | Path, platforms: Collection[str] | None = None
+) -> list[CatalogError]:
+    """Every problem in a catalog, in file order; empty when it loads (`platforms` as in
+    ``load_catalog``)."""
+    return _read(Path(path), platforms)[1]
 
 
 @dataclass(frozen=True)
@@ -292,9 +318,9 @@ class CatalogCheck:
     warnings: list[CatalogError]  # a store on a private address, say: the catalog still loads
 
 
-def check_catalog(path: str | Path) -> CatalogCheck:
-    """Errors and warnings of a catalog, each in file order."""
-    return CatalogCheck(*_read(Path(path)))
+def check_catalog(path: str | Path, platforms: Collection[str] | None = None) -> CatalogCheck:
+    """Errors and warnings of a catalog, each in file order (`platforms` as in ``load_catalog``)."""
+    return CatalogCheck(*_read(Path(path), platforms))
 
 
 # --- locating keys in the raw text ------------------------------------------------------
@@ -416,8 +442,9 @@ _MISSING = object()
 class _Reader:
     """Turns the parsed TOML into config objects, collecting every problem with its line."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, platforms: Collection[str] | None = None) -> None:
         self.file = path.name
+        self.platforms = platforms
         self.locator = _Locator(text)
         self.errors: list[CatalogError] = []
         self.warnings: list[CatalogError] = []
@@ -521,7 +548,9 @@ def _parse(
     return data, None
 
 
-def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogError]]:
+def _read(
+    path: Path, platforms: Collection[str] | None
+) -> tuple[Catalog | None, list[CatalogError], list[CatalogError]]:
     try:
         content = path.read_bytes()
     except OSError as exc:
@@ -529,7 +558,7 @@ def _read(path: Path) -> tuple[Catalog | None, list[CatalogError], list[CatalogE
     text, error = _decode(path, content)
     if text is None:
         return None, [error] if error else [], []
-    reader = _Reader(path, text)
+    reader = _Reader(path, text, platforms)
     data, error = _parse(path, text, reader)
     if data is None:
         return None, [error] if error else [], []
@@ -635,7 +664,8 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
     table = ("crawl",)
     keys = (
         "polite", "http_cache", "concurrency", "max_review_pages", "user_agent",
-        "gone_after_misses", "allow_private_hosts",
+        "gone_after_misses", "allow_private_hosts", "max_pages_per_store", "max_listing_pages",
+        "max_sitemap_depth", "max_run_minutes",
     )  # fmt: skip
     reader.check_keys(data, keys, table)
 
@@ -653,7 +683,44 @@ def _crawl(reader: _Reader, data: dict[str, Any], site: SiteConfig) -> CrawlConf
         ),
         gone_after_misses=setting("gone_after_misses", "int", _at_least(1)),
         allow_private_hosts=setting("allow_private_hosts", "bool"),
+        **_budgets(reader, data, table, CrawlConfig()),
     )
+
+
+STORE_BUDGETS = {  # [[stores]] key -> the [crawl] budget it overrides
+    "max_pages": "max_pages_per_store",
+    "max_listing_pages": "max_listing_pages",
+    "max_sitemap_depth": "max_sitemap_depth",
+}
+
+
+def _budgets(
+    reader: _Reader,
+    data: dict[str, Any],
+    table: tuple[Any, ...],
+    defaults: CrawlConfig | None,
+) -> dict[str, Any]:
+    """The crawl budgets the [crawl] table (`defaults` given) or a store (None) sets; each
+    must be more than 0. A store's unset budget is None: the [crawl] one applies."""
+    if defaults is None:
+        names: tuple[str, ...] = tuple(STORE_BUDGETS)
+    else:
+        names = (*STORE_BUDGETS.values(), "max_run_minutes")
+    return {
+        name: reader.value(
+            data,
+            name,
+            "number" if name == "max_run_minutes" else "int",
+            table,
+            None if defaults is None else getattr(defaults, name),
+            _positive,
+        )
+        for name in names
+    }
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else f"must be more than 0 (got {value})"
 
 
 def _at_least(minimum: int) -> Callable[[Any], str | None]:
@@ -765,6 +832,8 @@ def _stores(
         "affiliate",
         "quote_reviews",
         "currency",
+        *STORE_BUDGETS,
+        "link_hosts",
     )
     stores: list[StoreConfig] = []
     seen: set[str] = set()
@@ -774,7 +843,10 @@ def _stores(
             reader.error(table, "must be a table")
             continue
         reader.check_keys(store, keys, table)
-        platform = reader.value(store, "platform", "str", table, "auto", _one_of(PLATFORMS))
+        known = None if reader.platforms is None else (AUTO_PLATFORM, *reader.platforms)
+        platform = reader.value(
+            store, "platform", "str", table, AUTO_PLATFORM, _one_of(known) if known else _non_empty
+        )
         errors_before = len(reader.errors)
         sitemap_urls = reader.value(store, "sitemap_urls", "urls", table, ())
         start_urls = reader.value(store, "start_urls", "urls", table, ())
@@ -814,9 +886,18 @@ def _stores(
                 currency=currency,
                 allowed_domains=tuple(dict.fromkeys(p.hostname for p in hosts if p.hostname)),
                 allowed_hosts=tuple(dict.fromkeys(p.netloc.lower() for p in hosts)),
+                **_budgets(reader, store, table, None),
+                link_hosts=reader.value(store, "link_hosts", "strings", table, (), _hosts),
             )
         )
     return tuple(stores)
+
+
+def _hosts(value: tuple[str, ...]) -> str | None:
+    for host in value:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
+            return f'must be host names like "shop.example" or "shop.example:8080" (got "{host}")'
+    return None
 
 
 def _non_empty(value: str) -> str | None:

@@ -128,49 +128,58 @@ class MatchConfig:
 
     A pair's score is the logistic of ``bias + sum(weight * signal)`` over the matcher's
     FEATURES; title signals are in [0, 1], the others are 0/1 flags. Weights were fitted on
-    the Walmart-Amazon train split and the threshold chosen on its valid split
-    (``python benchmarks/matching.py --tune``).
+    the public train splits of Walmart-Amazon (brand, model and price columns) and WDC
+    computers (one free-text title) together, and the threshold chosen on their valid splits
+    as the best worst F1 with precision >= 0.90 on both (``python benchmarks/matching.py
+    --tune``); nothing of an owner's is needed. An owner's answers (``backrank matches
+    review``) refit them into matches.toml's [weights] table.
     """
 
-    bias: float = -7.448
-    title_token_set: float = -5.856
-    title_token_sort: float = -1.16
-    title_partial: float = 3.045
-    code_strong: float = 9.982
-    code_weak: float = -0.329
-    code_variant: float = 1.362
-    code_disjoint: float = -1.008
-    code_extra: float = -2.565
-    code_long: float = 0.635
-    brand_match: float = 3.866
-    brand_conflict: float = -0.988
-    price_far: float = 1.055
-    price_log_ratio: float = -1.871
-    colour_conflict: float = -6.129
-    quantity_conflict: float = -1.946
-    title_idf_cosine: float = 6.732
-    title_idf_coverage: float = 2.159
-    title_idf_missing: float = -2.159
-    number_overlap: float = 0.821
-    title_token_set_squared: float = 3.24
-    title_x_code: float = -4.894
-    title_sort_x_code: float = -0.897
-    idf_cosine_x_code: float = -2.784
-    title_x_variant: float = -3.795
-    title_x_brand: float = -3.059
-    code_suffixed: float = -1.285
-    code_for_device: float = -0.44
-    colour_one_sided: float = -0.805
-    aftermarket_one_sided: float = -2.424
-    quantity_agree: float = -0.353
-    price_missing: float = -0.988
-    threshold: float = 0.4  # a pair with score >= threshold is the same product
+    bias: float = -2.253
+    title_token_set: float = -1.179
+    title_token_sort: float = -1.294
+    title_partial: float = 1.038
+    code_strong: float = 2.649
+    code_weak: float = 0.732
+    code_variant: float = -1.025
+    code_disjoint: float = -1.568
+    code_extra: float = -2.126
+    code_long: float = 0.912
+    brand_match: float = -2.925
+    brand_conflict: float = -3.903
+    price_far: float = 0.454
+    price_log_ratio: float = -1.455
+    colour_conflict: float = -2.498
+    quantity_conflict: float = -1.544
+    title_idf_cosine: float = 1.871
+    title_idf_coverage: float = 0.688
+    title_idf_missing: float = -0.688
+    number_overlap: float = 0.964
+    title_token_set_squared: float = 0.117
+    title_x_code: float = -0.669
+    title_sort_x_code: float = 0.017
+    idf_cosine_x_code: float = -1.057
+    title_x_variant: float = -1.279
+    title_x_brand: float = 0.201
+    code_suffixed: float = -0.815
+    code_for_device: float = -0.382
+    colour_one_sided: float = -0.273
+    aftermarket_one_sided: float = -1.146
+    quantity_agree: float = 0.358
+    price_missing: float = -0.246
+    title_rarest_shared: float = 4.001
+    title_rarest_unshared: float = -1.196
+    mpn_in_other: float = 1.511
+    threshold: float = 0.5125  # a pair with score >= threshold is the same product
     # Below the threshold, a pair of listings that are each other's best candidate in the
     # other's store, with agreeing brands and no conflicting model code or colour, is still
     # one product if it scores at least this (a store lists a product once: unique mapping).
     # Chosen on the demo marketplace (benchmarks/matching_demo.py --scale 10000), as the
     # Walmart-Amazon pairs never meet this pass.
-    mutual_threshold: float = 0.01
+    mutual_threshold: float = 0.003
+    # the highest score a pair of which only one is a compatible, remanufactured or
+    # refurbished stand-in can get: below the threshold, so only identifiers or the owner merge it
+    stand_in_score: float = 0.25
     price_ratio_limit: float = 2.0  # prices further apart than this ratio are suspicious
     code_variant_similarity: float = 0.7  # normalised Levenshtein above which codes are variants
     candidate_cutoff: float = 60.0  # token_set_ratio a same-block pair needs to be scored at all

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from backrank.core.identifiers import gtin_check_digit
+
 STORES = ("amazon", "shopify", "woocommerce", "walmart")
 
 DEMO_MODELS = 56
@@ -358,18 +360,6 @@ def cents_to_decimal(cents: int | None) -> Decimal | None:
 def money(cents: int) -> str:
     """'$1,234.99' as US stores print it."""
     return f"${cents // 100:,}.{cents % 100:02d}"
-
-
-def gtin_check_digit(body: str) -> str:
-    """GS1 check digit for the digits before it (weights 3,1,3... from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return str((10 - total % 10) % 10)
-
-
-def is_valid_gtin(code: str) -> bool:
-    return (
-        code.isdigit() and len(code) in (8, 12, 13, 14) and gtin_check_digit(code[:-1]) == code[-1]
-    )
 
 
 def slugify(text: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from parsel import Selector
+from parsel.selector import create_root_node
 from w3lib.encoding import html_to_unicode
 
 _SPACE = re.compile(r"\s+")
@@ -32,9 +34,56 @@ def decode_html(html: str | bytes) -> str:
         return text
 
 
+@functools.lru_cache(maxsize=2)
+def lowered_page(text: str) -> str:
+    """The page text lower-cased, once per page: the block check, the structured-data hints and
+    the label hints all search it (a str caches its hash, so the cache costs one pass)."""
+    return text.lower()
+
+
 def selector(html: str | bytes) -> Selector:
     """A parsel Selector over the decoded page."""
-    return Selector(text=decode_html(html) or "<html></html>")
+    return html_selector(decode_html(html))
+
+
+# The element an id selector starts from, as the CSS translator writes it at the start of each
+# branch of a union: "descendant-or-self::*[@id = 'price']" or "...::input[@id = 'ASIN']".
+_ID_STEP = re.compile(r"(^|\| )descendant-or-self::(\*|[A-Za-z][\w-]*)\[@id = '([^']+)'\]")
+
+
+class PageSelector(Selector):
+    """A parsel Selector whose CSS id selectors on the whole page use the document's id index.
+
+    The CSS translator turns "#price" into a scan of every element; libxml2 indexes the ids
+    of an HTML document, and XPath's id() reads that index. Only queries run on the page's
+    root are rewritten (id() looks at the whole document, whatever the context node), and
+    only the id step itself: the rest of the query is the translator's.
+    """
+
+    def _css2xpath(self, query: str) -> str:
+        xpath = super()._css2xpath(query)
+        if self.root is None or not isinstance(self.root, etree._Element):
+            return xpath
+        if self.root.getparent() is not None:
+            return xpath
+        return _ID_STEP.sub(_by_id, xpath)
+
+
+def _by_id(match: re.Match) -> str:
+    lead, tag, element_id = match.groups()
+    return f"{lead}id('{element_id}')" + ("" if tag == "*" else f"[self::{tag}]")
+
+
+def html_selector(text: str) -> Selector:
+    """A parsel Selector over page text, always read as HTML.
+
+    The tree is built with lxml's plain HTML parser: lxml.html's (parsel's default) looks up a
+    Python element class for every element a query returns, a tenth of the extraction time,
+    and nothing here uses its extra methods. type="html": parsel would read a page that
+    happens to be JSON ('{"props": null}') as JSON, where every CSS/XPath query raises.
+    """
+    root = create_root_node(text or "<html></html>", etree.HTMLParser)
+    return PageSelector(root=root, type="html")
 
 
 def text_of(nodes) -> str | None:
@@ -72,3 +121,25 @@ def page_language(sel: Selector) -> str | None:
     """Two-letter language from <html lang>, if declared."""
     lang = sel.xpath("/html/@lang").get()
     return lang.split("-")[0].lower() if lang else None
+
+
+_REGION = re.compile(r"^[a-z]{2,3}[-_]([a-z]{2})\b", re.I)
+# Generic top-level domains say nothing about a country; ".uk" is Great Britain's.
+_TLD_COUNTRY = {"uk": "gb"}
+
+
+def page_country(sel: Selector, url: str) -> str | None:
+    """Two-letter country of the page's locale: og:locale ("de_AT"), else <html lang>
+    ("en-GB"), else the URL's country domain (".com.ar", ".tw"); None when none says."""
+    for locale in (
+        sel.xpath("/html/head/meta[@property='og:locale']/@content").get(),
+        sel.xpath("/html/@lang").get(),
+    ):
+        region = _REGION.match((locale or "").strip())
+        if region:
+            return region.group(1).lower()
+    host = urlsplit(url).hostname or ""
+    tld = host.rsplit(".", 1)[-1].lower()
+    if len(tld) == 2 and tld.isalpha():
+        return _TLD_COUNTRY.get(tld, tld)
+    return None

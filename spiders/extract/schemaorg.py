@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import re
+from copy import deepcopy
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import extruct
+import html_text
+from extruct.uniform import flatten_dict
+from extruct.w3cmicrodata import LxmlMicrodataExtractor
+from lxml import etree
 from parsel import Selector
 
-from spiders.extract.markup import absolute, decode_html, squash
+from spiders.extract.markup import absolute, decode_html, lowered_page, squash
 from spiders.items import Listing, Review
 from spiders.normalise import normalise_availability, parse_price
 
@@ -19,19 +24,25 @@ log = logging.getLogger(__name__)
 
 # JSON-LD is read per script (see _json_ld), the other syntaxes by extruct. A syntax is read only
 # when the markup holds what it needs (attribute names are case-insensitive in HTML).
-_JSON_LD_HINT = re.compile(r"ld\+json", re.I)
-_TREE_SYNTAXES = (
-    ("microdata", re.compile(r"itemscope", re.I)),
-    ("opengraph", re.compile(r"property", re.I)),
-)
+# The hints are looked for in the lower-cased page: a plain substring search, where a re.I
+# search of a large page tries every position.
+_JSON_LD_HINT = "ld+json"
+_OPENGRAPH_META = "//head/meta[@property and @content]"
 _PRODUCT_TYPES = {"product", "individualproduct", "productgroup", "productmodel", "vehicle"}
 _OFFER_TYPES = {"offer", "aggregateoffer"}
 _GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")
 _PLACEHOLDER = re.compile(r"^\s*(?:\$\w+|\{\{.*\}\}|\{%.*%\}|<%.*%>|undefined|null|none)\s*$", re.I)
-_JSON_LD_WRAPPING = re.compile(r"^\s*(?:<!--|//\s*<!\[CDATA\[)|(?:-->|//\s*\]\]>|;)\s*$")
-_RDFA_TYPEOF = re.compile(r"\stypeof=", re.I)
+# What templates wrap a JSON-LD body in: an HTML comment, or a CDATA section behind a // or
+# /* */ comment ("/*<![CDATA[*/ {...} /*]]>*/"), and a trailing semicolon.
+_JSON_LD_WRAPPING = re.compile(
+    r"^\s*(?:<!--|(?://|/\*)\s*<!\[CDATA\[\s*(?:\*/)?)|(?:-->|(?://|/\*)\s*\]\]>\s*(?:\*/)?|;)\s*$"
+)
+_RDFA_TYPEOF = re.compile(r"\stypeof=")
 _LABELLED = re.compile(r"^[^:]{3,60}:\s+(\S.*)$")
 _SCHEMA_PREFIX = re.compile(r"^(?:https?:)?//schema\.org/", re.I)
+# Real JSON-LD nests a dozen levels (@graph, Product, offers, seller, address); a deeper block
+# is hostile or broken and is dropped alone, before anything recurses into it.
+MAX_JSON_LD_DEPTH = 64
 
 
 @dataclass
@@ -40,6 +51,7 @@ class StructuredData:
 
     nodes: list[dict] = field(default_factory=list)
     opengraph: dict[str, str] = field(default_factory=dict)
+    dropped_json_ld: int = 0  # JSON-LD blocks nested too deep to read (MAX_JSON_LD_DEPTH)
 
 
 def read_structured_data(
@@ -56,35 +68,64 @@ def read_structured_data(
     if sel is None:
         sel = Selector(text=text, type="html")
     nodes: list[dict] = []
-    if _JSON_LD_HINT.search(text):
-        for item in _json_ld(sel):
+    dropped = 0
+    lowered = lowered_page(text)
+    if _JSON_LD_HINT in lowered:
+        blocks, dropped = _json_ld(sel)
+        for item in blocks:
             _collect(item, nodes)
-    raw = _extruct(text, sel, url)
+    raw = _extruct(lowered, sel, url)
     for item in raw.get("microdata") or []:
         _collect(item, nodes)
+    # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse: it is read
+    # only when neither JSON-LD nor microdata gave a product, and some element declares a type.
+    if (
+        not any(types_of(node) & _PRODUCT_TYPES for node in nodes)
+        and "typeof=" in lowered  # a plain search first: the regex has no literal start
+        and _RDFA_TYPEOF.search(lowered)
+    ):
+        raw |= _extruct_one(text, url, "rdfa")
     nodes.extend(_rdfa_nodes(raw.get("rdfa") or []))
     opengraph: dict[str, str] = {}
-    for og in raw.get("opengraph") or []:
-        for key, value in og.items():
-            if not key.startswith("@") and isinstance(value, str):
-                opengraph.setdefault(key, value)
-    return StructuredData(nodes=nodes, opengraph=opengraph)
+    if "property" in lowered:
+        # OpenGraph is <meta property content> in the head, read straight from the tree.
+        for meta in sel.root.xpath(_OPENGRAPH_META):
+            opengraph.setdefault(meta.get("property").strip(), meta.get("content"))
+    return StructuredData(nodes=nodes, opengraph=opengraph, dropped_json_ld=dropped)
 
 
-def _extruct(text: str, sel: Selector, url: str) -> dict[str, list]:
-    """extruct's microdata and OpenGraph (read from the parsed tree) and RDFa, for the syntaxes
-    the page has. Each syntax is read on its own: extruct raises on some malformed documents
+def _extruct(lowered: str, sel: Selector, url: str) -> dict[str, list]:
+    """extruct's microdata (read from the parsed tree), when the page has it. Each syntax is read on its own: extruct raises on some malformed documents
     (and, in uniform mode, even when told to ignore errors), and a syntax it fails on is then
     absent without hiding the others or the JSON-LD."""
     raw: dict[str, list] = {}
-    for syntax, hint in _TREE_SYNTAXES:
-        if hint.search(text):
-            raw |= _extruct_one(sel.root, url, syntax)
-    # RDFa costs ten times the other syntaxes and needs extruct's own XML-DOM parse:
-    # only when some element declares a type.
-    if _RDFA_TYPEOF.search(text):
-        raw |= _extruct_one(text, url, "rdfa")
+    if "itemscope" in lowered:
+        raw["microdata"] = _microdata(sel.root, url)
     return raw
+
+
+class _TreeMicrodata(LxmlMicrodataExtractor):
+    """extruct's microdata reader on a plain lxml tree: the text of a property is read without
+    lxml.html's Cleaner (which needs lxml.html elements), scripts, styles and comments left out
+    as the Cleaner leaves them out."""
+
+    def _extract_textContent(self, node):  # noqa: N802 (extruct's name)
+        copy = deepcopy(node)
+        copy.tail = None
+        etree.strip_elements(
+            copy, "script", "style", "link", "meta", etree.Comment, with_tail=False
+        )
+        return html_text.etree_to_text(copy)
+
+
+def _microdata(root: etree._Element, url: str) -> list[dict]:
+    """The page's microdata items, flattened as extruct's uniform output gives them."""
+    try:
+        items = list(_TreeMicrodata().extract_items(root, base_url=url))
+    except Exception as error:  # extruct's failures have no common type (KeyError seen)
+        log.warning("extruct failed to read microdata on %s: %r", url, error)
+        return []
+    return [flatten_dict(item, "http://schema.org", True) for item in items]
 
 
 def _extruct_one(document: object, url: str, syntax: str) -> dict[str, list]:
@@ -97,18 +138,48 @@ def _extruct_one(document: object, url: str, syntax: str) -> dict[str, list]:
         return {}
 
 
-def _json_ld(sel: Selector) -> list[object]:
-    """Every JSON-LD script that parses; one broken script does not hide the others."""
-    blocks = []
+def _json_ld(sel: Selector) -> tuple[list[object], int]:
+    """Every JSON-LD script that parses, and how many were dropped for nesting deeper than
+    MAX_JSON_LD_DEPTH; one broken or hostile script does not hide the others."""
+    blocks, dropped = [], 0
     for body in sel.xpath(
         '//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]/text()'
     ).getall():
         body = _JSON_LD_WRAPPING.sub("", body.strip())
         try:
-            blocks.append(json.loads(body, strict=False))
+            block = json.loads(body, strict=False)
         except json.JSONDecodeError as error:
             log.debug("skipping unparsable JSON-LD: %s", error)
-    return blocks
+            continue
+        except RecursionError:  # nested deeper than the decoder's stack allows
+            block = _TOO_DEEP
+        if block is _TOO_DEEP or nesting_depth(block) > MAX_JSON_LD_DEPTH:
+            dropped += 1
+            log.warning("dropped a JSON-LD block nested deeper than %d levels", MAX_JSON_LD_DEPTH)
+            continue
+        blocks.append(block)
+    return blocks, dropped
+
+
+_TOO_DEEP = object()
+
+
+def nesting_depth(value: object) -> int:
+    """How deep lists and objects nest in parsed JSON (a scalar is 0); without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_LD_DEPTH:
+            return deepest  # deep enough to drop: no need to walk the rest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _collect(item: object, nodes: list[dict]) -> None:
@@ -230,14 +301,16 @@ def choose_offer(offers: object) -> dict | None:
     flat: list[dict] = []
     for offer in candidates:
         flat.append(offer)
+        # An AggregateOffer lists its offers; some stores nest the priced Offer inside an Offer
+        # that only carries condition and seller.
         nested = offer.get("offers")
-        if "aggregateoffer" in types_of(offer) and nested and offer_price(offer) is None:
+        if nested and offer_price(offer) is None:
             flat.extend(
                 o for o in (nested if isinstance(nested, list) else [nested]) if isinstance(o, dict)
             )
     if not flat:
         return None
-    priced = [o for o in flat if parse_price(offer_price(o)) is not None]
+    priced = [o for o in flat if parse_price(offer_price(o))]
     in_stock = [
         o for o in priced if normalise_availability(scalar(o.get("availability"))) == "in_stock"
     ]
@@ -278,6 +351,16 @@ def offers_availability(offers: object) -> str | None:
     return declared[0] if declared else None
 
 
+def declares_no_price(data: StructuredData) -> bool:
+    """True when the page's product has an offer whose price is 0: the template's "no price"
+    (sold out, price on request), so no other price on the page is the product's."""
+    product = main_product(data)
+    if product is None:
+        return False
+    offer = choose_offer(product.get("offers") or product.get("offerDetails"))
+    return offer is not None and parse_price(offer_price(offer)) == 0
+
+
 def listing_from_structured(data: StructuredData, url: str) -> Listing:
     """Listing fields from the main Product node, then OpenGraph product meta for what is missing."""
     listing = Listing(url=url)
@@ -312,10 +395,12 @@ def _fill_from_product(listing: Listing, product: dict, url: str) -> None:
     listing.category = (
         name_of(category) if not isinstance(category, list) else name_of(category[-1])
     )
-    offers = product.get("offers")
+    # data-vocabulary.org, schema.org's predecessor, names the offer "offerDetails".
+    offers = product.get("offers") or product.get("offerDetails")
     offer = choose_offer(offers)
     if offer is not None:
-        listing.price = offer_price(offer)
+        # A price of 0 is a template's placeholder for "no price" (a sold-out item), not free.
+        listing.price = offer_price(offer) if parse_price(offer_price(offer)) else None
         listing.currency = offer_currency(offer)
         listing.availability = offers_availability(offers) or scalar(offer.get("availability"))
         # Per-size offers carry per-size SKUs: only a single offer's SKU names the listing.
@@ -355,7 +440,7 @@ def _fill_from_opengraph(listing: Listing, opengraph: dict[str, str], url: str) 
     listing.brand = listing.brand or og("og:brand", "product:brand")
     listing.image_url = listing.image_url or absolute(og("og:image"), url)
     listing.availability = listing.availability or og("product:availability", "og:availability")
-    og_price = og("product:price:amount", "og:price:amount")
+    og_price = og("product:price:amount", "og:price:amount", "product:price", "og:price")
     og_currency = og("product:price:currency", "og:price:currency")
     if listing.price is None and og_price:
         listing.price = og_price

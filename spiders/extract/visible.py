@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from lxml import etree
 from parsel import Selector
 
 from spiders.extract.markup import squash
@@ -15,13 +16,25 @@ from spiders.normalise import parse_currency, parse_price
 # only a code-shaped value (one token with a digit), so prose never becomes an identifier.
 _SKU_LABELS = (
     r"product\s+code|item\s+code|item\s+no\.?|item\s+number|item\s*#|article\s+no\.?|article\s+number"
-    r"|art\.?-nr\.?|artikel-?nr\.?|artikelnummer|sku"
+    r"|product\s+(?:id|number|no\.?)|item\s+id|ad\s+id|post\s+id|listing\s+id|order\s+(?:code|number)"
+    r"|art\.?-nr\.?|artikel-?nr\.?|artikelnummer|bestellnummer|best\.?-nr\.?|anzeigen-?(?:nr\.?|nummer|id)"
+    r"|sku|ref\.|référence|r[ée]f[ée]rence\s+produit|code\s+article|riferimento|codice(?:\s+articolo|\s+prodotto)?"
+    r"|c[óo]digo(?:\s+(?:de\s+)?(?:produto|producto|art[íi]culo|referencia))?|cod\.|referencia"
+    r"|kod\s+produktu|numer\s+katalogowy|k[óo]d(?:\s+produktu|\s+tovaru)?|katal[óo]gov[ée]\s+[čc][íi]slo"
+    r"|šifra(?:\s+artikla)?|cikkszám|termékkód|varenummer|varenr\.?|artikelnr\.?|tuotenumero|ürün\s+kodu"
+    r"|код(?:\s+товара)?|артикул|商品編號|商品编号|商品代碼|貨號|品號|商品番号|상품번호|מק\"ט|رقم\s+المنتج"
 )
 _MPN_LABELS = r"model\s+number|model\s+no\.?|mpn|manufacturer\s+part\s+number(?:\s*\(mpn\))?|mfr\.?\s+part\s+number"
 _INLINE_CODE = re.compile(
-    r">\s*(?:(?P<sku>" + _SKU_LABELS + r")|(?P<mpn>" + _MPN_LABELS + r"))(?:\s*[:#]\s*|\s+)"
-    r"(?P<value>[A-Za-z0-9][A-Za-z0-9./_-]{1,39})\s*<",
+    r"\s*(?:(?P<sku>" + _SKU_LABELS + r")|(?P<mpn>" + _MPN_LABELS + r"))(?:\s*[:#：]\s*|\s+)"
+    r"(?P<value>[A-Za-z0-9][A-Za-z0-9./_-]{1,39})\s*$",
     re.IGNORECASE,
+)
+# The text nodes such a code can be in: short, with a digit, not a script's (libxml2 filters
+# them, so the label regex runs on a few hundred nodes, not on the whole markup).
+_SHORT_TEXT_WITH_DIGIT = (
+    "/html/body/descendant::text()[string-length() < 100][translate(., '0123456789', '') != .]"
+    "[not(parent::script or parent::style or parent::noscript or parent::template)]"
 )
 # Labels of a spec-table cell (dt/th/td) whose next cell holds the manufacturer's code.
 _MPN_CELL_LABELS = frozenset(
@@ -60,12 +73,13 @@ _WHOLE_PRICE = re.compile(
 )
 
 
-def inline_codes(text: str) -> dict[str, str]:
+def inline_codes(root: etree._Element) -> dict[str, str]:
     """Codes shown as "Label: value" in one text node, by kind ("sku", "mpn"); a kind whose label
     shows two different values is left out (it is not clear which one is this product's)."""
     found: dict[str, set[str]] = {}
-    for match in _INLINE_CODE.finditer(text):
-        if not any(ch.isdigit() for ch in match.group("value")):
+    for node in root.xpath(_SHORT_TEXT_WITH_DIGIT):
+        match = _INLINE_CODE.match(node)
+        if match is None or not any(ch.isdigit() for ch in match.group("value")):
             continue
         kind = "sku" if match.group("sku") else "mpn"
         found.setdefault(kind, set()).add(match.group("value"))
@@ -123,7 +137,7 @@ def reconcile_identifiers(
     unseen = [kind for kind in present if getattr(listing, kind) not in visible]
     if not unseen:
         return listing
-    shown = inline_codes(text)
+    shown = inline_codes(sel.root)
     if "mpn" in unseen and "mpn" not in shown:
         mpn = cell_mpn(sel)
         if mpn is not None:

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from backrank.core.store.schema import LINK_LOCK_CLASS, migrate
-from backrank.core.store.target import engine_url, is_url, masked
+from backrank.core.store.target import engine_url, is_url, masked, unavailable
 
 T = TypeVar("T")
 # SQLite caps bound parameters per statement; look-ups by many keys go in chunks this size.
@@ -162,6 +163,9 @@ class StoreEngine:
             engine = create_engine(url)
         try:
             migrate(engine)
+        except (DBAPIError, sqlite3.Error) as error:
+            engine.dispose()
+            raise unavailable(self.path, str(getattr(error, "orig", None) or error)) from error
         except BaseException:
             engine.dispose()
             raise

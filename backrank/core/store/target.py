@@ -19,6 +19,44 @@ class StoreTargetError(ValueError):
     """A --db value that names no database backrank can use."""
 
 
+class StoreUnavailable(StoreTargetError):
+    """A database that could not be opened: server down, wrong password, not a database..."""
+
+
+# What a driver's reason for not opening a database means the owner should do, first match.
+_OPEN_HINTS = (
+    ("password authentication failed", "check the user name and password in the URL"),
+    ("authentication", "check the user name and password in the URL"),
+    ("does not exist", "create the database or fix its name in the URL"),
+    ("not a database", "--db names a file that is not a SQLite database; point it at yours"),
+    ("unable to open database file", "check that its folder exists and is writable"),
+    ("readonly", "the file or its folder is read-only; choose a writable place"),
+    ("disk is full", "free some space on its disk and run again"),
+    ("disk i/o error", "is its disk full or failing? free some space and run again"),
+    ("connection refused", "is the server running, and are the URL's host and port right?"),
+    ("could not translate host name", "check the host name in the URL"),
+    ("timeout", "is the server running, and are the URL's host and port right?"),
+)
+
+
+def unavailable(target: str | os.PathLike[str], reason: str) -> StoreUnavailable:
+    """The one-line error for a database that would not open, with what to do about it."""
+    reason = reason.strip().splitlines()[0].strip() if reason.strip() else "no reason given"
+    lowered = reason.lower()
+    hint = next((h for key, h in _OPEN_HINTS if key in lowered), "check --db and run again")
+    return StoreUnavailable(f"cannot open the database {masked(target)}: {reason}; {hint}")
+
+
+def require_existing(target: str | os.PathLike[str]) -> None:
+    """Refuse a SQLite file that is not there, for commands that only read the store: opening
+    it would create an empty database under a mistyped name."""
+    file = sqlite_file(target)
+    if file is not None and not file.exists():
+        raise StoreTargetError(
+            f"database {file} does not exist: check --db (or run `backrank crawl` to create it)"
+        )
+
+
 def is_url(target: str | os.PathLike[str]) -> bool:
     """True for ``sqlite:///...`` and ``postgresql://...`` style targets, False for a path."""
     return isinstance(target, str) and bool(_URL_SCHEME.match(target))

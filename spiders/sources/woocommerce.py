@@ -6,8 +6,15 @@ import re
 
 from parsel import Selector
 
+from spiders.extract.generic import merge
 from spiders.extract.markup import absolute, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
+from spiders.sources.base import Page, Source
+
+_MARKERS = re.compile(
+    r"\bwoocommerce\b|/wp-content/|yoast-schema-graph|class=[\"'][^\"']*\bproduct-template-default"
+)
+_HINTS = ("woocommerce", "/wp-content/", "yoast-schema-graph", "product-template-default")
 
 _COMMENT_ID = re.compile(r"(?:li-)?comment-(\d+)$")
 
@@ -96,3 +103,32 @@ def parse_review_page(sel: Selector, url: str, language: str | None) -> ReviewPa
         total_ratings=text_of(sel.css(".woocommerce-product-rating .count")),
         product_name=text_of(sel.css("h1.product_title")),
     )
+
+
+class WooCommerce(Source):
+    """WooCommerce (WordPress) stores: schema.org first, the visible template where it is silent."""
+
+    name = "woocommerce"
+    product_path = re.compile(r"/product/[^/?#]+")
+    product_link_css = (
+        "ul.products a.woocommerce-LoopProduct-link",
+        "ul.products li.product a[href]",
+        'a[href*="/product/"]',
+    )
+    next_page_css = ("a.next.page-numbers",)
+
+    def detect(self, page: Page) -> bool:
+        return page.has_any(_HINTS) and bool(_MARKERS.search(page.text))
+
+    def parse_listing(self, page: Page) -> Listing:
+        own = parse_listing(page.sel, page.url)
+        return merge(super().parse_listing(page), own, prefer_second=False)
+
+    def parse_reviews(self, page: Page) -> list[Review]:
+        return parse_reviews(page.sel, page.url, page.language) or super().parse_reviews(page)
+
+    def review_page_urls(self, page: Page, listing: Listing) -> list[str]:
+        return review_page_urls(page.sel, page.url)
+
+    def parse_review_page(self, page: Page) -> ReviewPage:
+        return parse_review_page(page.sel, page.url, page.language)

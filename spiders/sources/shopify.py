@@ -5,12 +5,24 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from parsel import Selector
 
 from spiders.extract.markup import absolute, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
 from spiders.normalise import parse_price
+from spiders.sources.base import FeedPage, FeedRequest, Page, Source
+
+if TYPE_CHECKING:
+    from backrank.core.config import StoreConfig
+
+_MARKERS = re.compile(
+    r"Shopify\.theme|cdn\.shopify\.com|shopify-digital-wallet|\bjdgm-|Shopify\.shop\b"
+)
+_HINTS = ("Shopify.", "cdn.shopify.com", "shopify-digital-wallet", "jdgm-")
+_COLLECTION_PREFIX = re.compile(r"^/collections/[^/]+(?=/products/)")
 
 _ANALYTICS_META = re.compile(r"var meta\s*=\s*(\{.*?\});\s*(?:\n|for|window)", re.S)
 
@@ -162,3 +174,70 @@ def parse_review_page(sel: Selector, url: str) -> ReviewPage:
         rating=squash(attrs.get("data-average-rating")),
         total_ratings=squash(attrs.get("data-number-of-reviews")),
     )
+
+
+def products_json_url(url: str, page: int) -> str:
+    """The ``/products.json`` page `page` of the Shopify store `url` belongs to."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/products.json", f"page={page}", ""))
+
+
+def product_urls_in_products_json(data: object, url: str) -> list[str]:
+    """Product page URLs for the handles in one ``/products.json`` page (empty at the end)."""
+    products = data.get("products") if isinstance(data, dict) else None
+    if not isinstance(products, list):
+        raise ValueError(f"{url}: no 'products' list in products.json")  # noqa: TRY004 (bad data)
+    parts = urlsplit(url)
+    return [
+        urlunsplit((parts.scheme, parts.netloc, f"/products/{product['handle']}", "", ""))
+        for product in products
+        if isinstance(product, dict) and product.get("handle")
+    ]
+
+
+class Shopify(Source):
+    """Shopify stores: ``/products.json`` for discovery, Judge.me widgets for reviews."""
+
+    name = "shopify"
+    product_path = re.compile(r"/products/[^/?#.]+/?(?:[?#]|$)")
+    product_link_css = ('a[href*="/products/"]',)
+    next_page_css = (".pagination .next a", "a.pagination__item--prev ~ a.pagination__item--next")
+    feed_name = "products_json"
+
+    def detect(self, page: Page) -> bool:
+        return page.has_any(_HINTS) and bool(_MARKERS.search(page.text))
+
+    def canonical_product_url(self, parts: SplitResult) -> str | None:
+        """``/products/<handle>``: a collection prefix is the same page, and the query only
+        picks a variant or a tracker."""
+        path = parts.path or "/"
+        if "/products/" not in path:
+            return None
+        path = _COLLECTION_PREFIX.sub("", path)
+        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+    def feed_requests(self, store: StoreConfig) -> list[FeedRequest]:
+        first_pages = sorted({products_json_url(url, 1) for url in store.urls})
+        return [FeedRequest(url=url) for url in first_pages]
+
+    def parse_feed(self, page: Page, page_number: int) -> FeedPage:
+        product_urls = product_urls_in_products_json(json.loads(page.text), page.url)
+        # the spider's listing-page budget (spiders.budgets) ends a feed that never ends
+        more = bool(product_urls)
+        return FeedPage(
+            product_urls=product_urls,
+            next=FeedRequest(url=products_json_url(page.url, page_number + 1)) if more else None,
+        )
+
+    def parse_listing(self, page: Page) -> Listing:
+        return fix_listing(super().parse_listing(page), page.sel)
+
+    def parse_reviews(self, page: Page) -> list[Review]:
+        return parse_reviews(page.sel, page.url) or super().parse_reviews(page)
+
+    def review_page_urls(self, page: Page, listing: Listing) -> list[str]:
+        return review_page_urls(page.sel, page.url)
+
+    def parse_review_page(self, page: Page) -> ReviewPage:
+        review_page = parse_review_page(page.sel, page.url)
+        return review_page if review_page.reviews else super().parse_review_page(page)

@@ -7,8 +7,16 @@ import re
 
 from parsel import Selector
 
+from spiders.extract.generic import merge
 from spiders.extract.markup import absolute, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
+from spiders.sources.base import Page, Source
+
+_MARKERS = re.compile(
+    r'id=["\']__NEXT_DATA__["\'][^>]*>[^<]{0,200000}?"initialData"|class=["\'][^"\']*wm-item-number'
+    r'|class=["\']prod-brandName|data-automation-id=["\']product-price'
+)
+_HINTS = ("__NEXT_DATA__", "wm-item-number", "prod-brandName", "data-automation-id=")
 
 _NEXT_DATA = re.compile(r'<script[^>]+id=["\']__NEXT_DATA__["\'][^>]*>(.*?)</script>', re.S)
 _ITEM_NUMBER = re.compile(r"Walmart\s*#\s*(\d+)")
@@ -155,3 +163,31 @@ def parse_review_page(sel: Selector, html: str, url: str) -> ReviewPage:
         total_ratings=block.get("totalReviewCount"),
         product_name=squash(product.get("name")),
     )
+
+
+class Walmart(Source):
+    """Walmart: the ``__NEXT_DATA__`` JSON of product and review pages."""
+
+    name = "walmart"
+    product_path = re.compile(r"/ip/(?:[^/?#]+/)?\d+")
+    product_link_css = ('[data-item-id] a[href*="/ip/"]', 'a[href*="/ip/"]')
+    next_page_css = (
+        'a[aria-label="Next Page"]',
+        'nav[aria-label="pagination"] a[data-testid="NextPage"]',
+    )
+
+    def detect(self, page: Page) -> bool:
+        return page.has_any(_HINTS) and bool(_MARKERS.search(page.text))
+
+    def parse_listing(self, page: Page) -> Listing:
+        own = parse_listing(page.sel, page.text, page.url)
+        return merge(super().parse_listing(page), own, prefer_second=True)
+
+    def parse_reviews(self, page: Page) -> list[Review]:
+        return parse_reviews(page.text, page.url) or super().parse_reviews(page)
+
+    def review_page_urls(self, page: Page, listing: Listing) -> list[str]:
+        return review_page_urls(page.text, page.url)
+
+    def parse_review_page(self, page: Page) -> ReviewPage:
+        return parse_review_page(page.sel, page.text, page.url)

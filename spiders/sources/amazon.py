@@ -1,13 +1,29 @@
-"""Amazon product and customer-review pages: no structured data, so read the known element ids."""
+"""Amazon: product and customer-review pages have no structured data, so read the known element ids."""
 
 from __future__ import annotations
 
 import re
+from urllib.parse import SplitResult, urlunsplit
 
 from parsel import Selector
 
+from spiders.extract.generic import merge
 from spiders.extract.markup import absolute, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
+from spiders.sources.base import Page, Source
+
+_MARKERS = re.compile(
+    r'id=["\']productTitle["\']|data-hook=["\']review["\']|data-hook=["\']product-link["\']'
+    r'|id=["\']acrCustomerReviewText["\']'
+)
+# The markers' regex tries every branch at every position of the page, twice per response
+# (retry middleware, then the parser): a plain substring that each branch needs rules most
+# pages out first, and the regex decides only when one is there.
+_HINTS = ("productTitle", "data-hook=", "acrCustomerReviewText", "a-offscreen")
+_ASIN_INPUT = re.compile(r'id=["\']ASIN["\']')
+# A product page's path, and the ASIN in it (a product URL collapses to /dp/<ASIN>).
+_PRODUCT_PATH = re.compile(r"/(?:dp|gp/product)/[A-Za-z0-9]{10}(?:[/?#]|$)")
+_ASIN_IN_PATH = re.compile(r"/(?:dp|gp/product)/([A-Za-z0-9]{10})(?:[/?#]|$)")
 
 _PRICE_SELECTORS = (
     "#corePrice_feature_div .a-offscreen",
@@ -228,3 +244,42 @@ def parse_review_page(sel: Selector, url: str) -> ReviewPage:
         or asin_from_url(next_href or "")
         or asin_from_url(sel.css('[data-hook="product-link"]::attr(href)').get() or ""),
     )
+
+
+class Amazon(Source):
+    """Amazon stores: element ids on product pages, /product-reviews/<ASIN> pages for reviews."""
+
+    name = "amazon"
+    product_path = _PRODUCT_PATH
+    product_link_css = (
+        'div[data-component-type="s-search-result"] a[href*="/dp/"]',
+        'a[href*="/dp/"]',
+    )
+    next_page_css = ("a.s-pagination-next",)
+
+    def detect(self, page: Page) -> bool:
+        return page.has_any(_HINTS) and bool(
+            _MARKERS.search(page.text)
+            or ("a-offscreen" in page.text and _ASIN_INPUT.search(page.text))
+        )
+
+    def canonical_product_url(self, parts: SplitResult) -> str | None:
+        """``/dp/<ASIN>``: the slug, ``ref=`` path segments and the query say nothing."""
+        asin = _ASIN_IN_PATH.search(parts.path or "/")
+        if asin is None:
+            return None
+        return urlunsplit((parts.scheme, parts.netloc, f"/dp/{asin.group(1)}", "", ""))
+
+    def parse_listing(self, page: Page) -> Listing:
+        return merge(
+            super().parse_listing(page), parse_listing(page.sel, page.url), prefer_second=True
+        )
+
+    def parse_reviews(self, page: Page) -> list[Review]:
+        return parse_reviews(page.sel, page.url)
+
+    def review_page_urls(self, page: Page, listing: Listing) -> list[str]:
+        return review_page_urls(page.sel, page.url, listing.asin)
+
+    def parse_review_page(self, page: Page) -> ReviewPage:
+        return parse_review_page(page.sel, page.url)
