@@ -45,7 +45,7 @@ th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:right}th:first-child,
 # synced pattern (the keys of reports.wordpress.publish.PublishResult.summary()).
 WORDPRESS_ACTIONS = ("created", "updated", "retired", "unchanged", "failed", "skipped")
 COLUMNS = (
-    "store", "status", "pages", "listings (last run)", "stored", "with price", "drops",
+    "store", "status", "path", "pages", "listings (last run)", "stored", "with price", "drops",
     "blocked", "errors", "drift", "gone (new)", "broken links", "price moves",
 )  # fmt: skip
 
@@ -57,6 +57,24 @@ def _store_stats(stats: dict[str, Any], store: str) -> dict[str, int]:
         for key, value in stats.items()
         if key.startswith(prefix)
     }
+
+
+def store_path(figures: dict[str, int]) -> str:
+    """Which way the store was read this run: its API (``store_api``), or its pages, and why
+    when its API refused (``pages (store API refused: http_401)``)."""
+    refused = sorted(
+        key.removeprefix("path/pages_fallback/")
+        for key in figures
+        if key.startswith("path/pages_fallback/")
+    )
+    if refused:
+        return f"pages (API refused: {', '.join(refused)})"
+    apis = sorted(
+        key.removeprefix("path/")
+        for key in figures
+        if key.startswith("path/") and "/" not in key[5:]
+    )
+    return apis[0] if apis else "pages"
 
 
 def _by_prefix(figures: dict[str, int], prefixes: tuple[str, ...]) -> dict[str, int]:
@@ -81,6 +99,7 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
             {
                 "store": name,
                 "status": status,
+                "path": store_path(figures),
                 "pages": figures.get("pages", 0),
                 "product_pages": int(row["product_pages"]),
                 "listings_found": figures.get("found/listings", 0),
@@ -118,6 +137,11 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
             )
         if store["status"] == "failed":
             warnings.append(f"{store['store']}: nothing stored this run")
+        if store["path"].startswith("pages (API refused"):
+            warnings.append(
+                f"{store['store']}: read from its pages, its API "
+                f"{store['path'].removeprefix('pages (API ')[:-1]}"
+            )
         if store["gone_new"]:
             warnings.append(f"{store['store']}: {store['gone_new']} listings gone (links removed)")
         for budget, refused in store["budgets"].items():
@@ -176,6 +200,7 @@ def table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         cells = [
             store["store"],
             store["status"],
+            store["path"],
             store["pages"],
             f"{store['listings_found']} ({'-' if last is None else last})",
             store["listings_stored"],

@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     market.add_argument(
         "--review-apps",
-        default="judgeme",
+        default="judgeme,yotpo",
         help="the Shopify store's review apps, taken in turn by its products "
         "(comma-separated: judgeme,yotpo; default: %(default)s)",
     )

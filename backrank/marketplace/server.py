@@ -118,7 +118,7 @@ class Marketplace:
         hostile: bool = False,
         *,
         woo_store_api: bool = True,
-        review_apps: tuple[str, ...] = ("judgeme",),
+        review_apps: tuple[str, ...] = shopify.REVIEW_APPS,
     ):
         self.seed = seed
         self.scale = scale

@@ -303,6 +303,12 @@ APP_BY_NAME = {app.name: app for app in APPS}
 API_ORIGINS = tuple(urlunsplit(urlsplit(app.api_origin)[:2] + ("", "", "")) for app in APPS)
 
 
+def is_review_app_api(url: str) -> bool:
+    """Whether `url` is on a review app's own API origin (asked on a store's behalf)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", "")) in API_ORIGINS
+
+
 def detect_widget(html: str, url: str, sel: Selector | None = None) -> AppWidget | None:
     """The review app whose widget the product page carries; None for no known app."""
     sel = sel if sel is not None else Selector(text=html or "<html></html>", type="html")
