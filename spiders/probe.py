@@ -17,10 +17,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego
 
+from backrank.core.config import AUTO_PLATFORM, StoreConfig
 from spiders import discovery, sources
 from spiders.extract import is_blocked
 from spiders.extract.schemaorg import read_structured_data
-from spiders.sources import review_apps, woo_store_api
+from spiders.sources import review_apps
 
 # Amazon's retail domains: listed by ASIN for the Creators API, never crawled.
 _AMAZON_HOST = re.compile(
@@ -65,14 +66,14 @@ class Probe:
     url: str
     origin: str
     platform: str  # amazon, shopify, woocommerce, walmart, generic
-    path: str  # creators_api, store_api, products_json, html
+    path: str  # the feed it reads (store_api, products_json), pages, or not crawled
     path_text: str
     robots: Finding
     robots_rules: list[str]
     allowed: dict[str, bool]
     crawl_delay: float | None
-    products_json: Finding | None
-    store_api: Finding | None
+    feeds: list[Finding]  # each source's feed or API, asked at this store
+    not_crawled: bool  # a platform backrank never crawls (Amazon)
     sitemaps: list[Finding]
     product_url: str | None
     structured_data: Finding | None
@@ -84,15 +85,13 @@ class Probe:
         host = urlsplit(self.origin).netloc or "store"
         name = re.sub(r"[^a-z0-9]+", "-", host.lower().removeprefix("www.")).strip("-")
         lines = ["[[stores]]", f'name = "{name}"', f'platform = "{self.platform}"']
-        if self.platform == "amazon":
-            lines.append("# Amazon is never crawled: list products by ASIN for the Creators API")
-            lines.append('product_urls = ["https://www.amazon.com/dp/ASIN"]')
+        if self.not_crawled:
+            lines.insert(0, f"# {self.path_text}.")
+            lines.append("product_urls = []  # list the products you compare here")
             return "\n".join(lines) + "\n"
         found = [s.url for s in self.sitemaps if s.found]
-        if self.path == "store_api":
-            lines.append("# products and reviews from the WooCommerce Store API")
-        elif self.path == "products_json":
-            lines.append("# products from /products.json; reviews from the review app")
+        if self.path != "pages":
+            lines.append(f"# products from its {self.path} feed; the pages if it is refused")
         if found:
             lines.append("sitemap_urls = [" + ", ".join(f'"{url}"' for url in found[:3]) + "]")
         else:
@@ -112,72 +111,70 @@ def probe_store(url: str, fetch: Fetch, user_agent: str) -> Probe:
     url = url if "//" in url else f"https://{url}"
     notes: list[str] = []
     host = urlsplit(origin).hostname or ""
-    robots, rules, allowed, delay, robots_sitemaps = _robots(origin, url, fetch, user_agent)
-    if _AMAZON_HOST.search(host):
+    robots, rules, parser, delay, robots_sitemaps = _robots(origin, fetch, user_agent)
+    by_host = next((s for s in sources.SOURCES if s.hosts and s.hosts.search(host)), None)
+    if by_host is not None and by_host.not_crawled:
         return Probe(
-            url=url, origin=origin, platform="amazon", path="creators_api",
-            path_text="Amazon: the Creators API by ASIN (or link-only without credentials); "
-            "Amazon pages are never crawled",
-            robots=robots, robots_rules=rules, allowed=allowed, crawl_delay=delay,
-            products_json=None, store_api=None, sitemaps=[], product_url=None,
-            structured_data=None, review_app=None, notes=notes,
+            url=url, origin=origin, platform=by_host.name, path=by_host.not_crawled[0],
+            path_text=by_host.not_crawled[1], robots=robots, robots_rules=rules,
+            allowed=_allowed(parser, origin, [url], user_agent), crawl_delay=delay, feeds=[], not_crawled=True, sitemaps=[],
+            product_url=None, structured_data=None, review_app=None, notes=notes,
         )  # fmt: skip
     home = fetch(url)
     home_text = home.body.decode("utf-8", "replace") if home.body else ""
-    platform = _platform(home_text, url) if home.ok else "generic"
+    platform = _platform(home_text, url) if home.ok else sources.GENERIC.name
     if home.ok and is_blocked(home.body):
         notes.append(f"{url} answered a robot check: the store blocks crawlers")
-    products_json, first_handle = _products_json(origin, fetch)
-    store_api, first_permalink = _store_api(origin, fetch)
-    if products_json.found:
-        platform = "shopify"
-    elif store_api.found or "/wp-json/" in home_text:
-        platform = "woocommerce"
+    feeds = [_feed(source, origin, fetch) for source in sources.SOURCES if source.feed_name]
+    served = next(((source, first) for source, finding, first in feeds if finding.found), None)
+    if served is not None:
+        platform = served[0].name
     sitemaps = _sitemaps(origin, robots_sitemaps, fetch)
-    product_url = _product_url(
-        origin, url, first_handle, first_permalink, sitemaps, fetch, platform
-    )
+    first_product = served[1] if served else None
+    product_url = _product_url(origin, url, first_product, sitemaps, fetch, platform)
     structured, review_app = None, None
     if product_url:
         page = fetch(product_url)
         if page.ok:
             text = page.body.decode("utf-8", "replace")
-            if platform == "generic":  # a home page says less than a product page
+            if platform == sources.GENERIC.name:  # a home page says less than a product page
                 platform = _platform(text, product_url)
             structured = _structured(product_url, text)
-            review_app = _review_app(product_url, text, platform)
+            review_app = _review_app(product_url, text)
         else:
             structured = Finding(product_url, False, f"the product page answered {_status(page)}")
-    path, path_text = _path(platform, products_json, store_api, review_app)
+    source = sources.named(platform) or sources.GENERIC
+    if source.not_crawled:
+        path, path_text = source.not_crawled
+    else:
+        mine = next((finding for s, finding, _ in feeds if s is source), None)
+        path, path_text = _path(source, mine, review_app)
+        if mine is not None and mine.found and source.feed_replaces_pages and review_app:
+            review_app = review_app if review_app.found else None  # the API has the reviews
     if product_url and not discovery.is_product_url(product_url, platform):
         notes.append(f"{product_url} does not look like a {platform} product URL")
+    checked = [origin + "/", url, *(finding.url for _, finding, _ in feeds), product_url]
+    allowed = _allowed(parser, origin, checked, user_agent)
     return Probe(
         url=url, origin=origin, platform=platform, path=path, path_text=path_text,
         robots=robots, robots_rules=rules, allowed=allowed, crawl_delay=delay,
-        products_json=products_json, store_api=store_api, sitemaps=sitemaps,
-        product_url=product_url, structured_data=structured, review_app=review_app, notes=notes,
+        feeds=[finding for _, finding, _ in feeds], not_crawled=bool(source.not_crawled),
+        sitemaps=sitemaps, product_url=product_url, structured_data=structured,
+        review_app=review_app, notes=notes,
     )  # fmt: skip
 
 
-def _path(
-    platform: str, products_json: Finding, store_api: Finding, review_app: Finding | None
-) -> tuple[str, str]:
+def _path(source, feed: Finding | None, review_app: Finding | None) -> tuple[str, str]:
     """Which way backrank reads the store, in a word and in a sentence."""
     reviews = ""
     if review_app is not None and review_app.found:
         reviews = f"; reviews from {review_app.summary.split(':')[0]}'s endpoint"
-    if platform == "amazon":
-        return "creators_api", (
-            "Amazon: the Creators API by ASIN (link-only without credentials); "
-            "Amazon pages are never crawled"
-        )
-    if products_json.found:
-        return "products_json", f"Shopify: /products.json, then each product page{reviews}"
-    if store_api.found:
-        return "store_api", "WooCommerce Store API: products and reviews"
-    if platform == "woocommerce":
-        return "html", f"WooCommerce HTML pages from the sitemaps (Store API {store_api.summary})"
-    return "html", f"{platform}: HTML pages from the sitemaps{reviews}"
+    if feed is not None and feed.found:
+        then = "" if source.feed_replaces_pages else ", then each product page"
+        return source.feed_name, f"{source.name}: its {source.feed_name} feed{then}{reviews}"
+    if feed is not None and source.feed_replaces_pages:
+        return "pages", (f"{source.name}: its pages from the sitemaps (its {feed.summary})")
+    return "pages", f"{source.name}: its pages from the sitemaps{reviews}"
 
 
 def _platform(text: str, url: str) -> str:
@@ -189,24 +186,33 @@ def _status(answer: Fetched) -> str:
     return str(answer.status) if answer.status is not None else f"no answer ({answer.error})"
 
 
-def _robots(origin: str, url: str, fetch: Fetch, user_agent: str):
+def _robots(origin: str, fetch: Fetch, user_agent: str):
+    """(finding, the rules for the agent, a parser or None, Crawl-delay, listed sitemaps)."""
     robots_url = f"{origin}/robots.txt"
     answer = fetch(robots_url)
-    paths = {"/": True, urlsplit(url).path or "/": True}
     if not answer.ok:
         finding = Finding(robots_url, False, f"none ({_status(answer)}): everything is allowed")
-        return finding, [], paths, None, []
+        return finding, [], None, None, []
     text = answer.body.decode("utf-8", "replace")
     parser = Protego.parse(text)
-    checks = ["/", "/products.json", woo_store_api.PRODUCTS_PATH, urlsplit(url).path or "/"]
-    allowed = {path: parser.can_fetch(origin + path, user_agent) for path in dict.fromkeys(checks)}
     delay = parser.crawl_delay(user_agent)
     rules = rules_for(text, user_agent)
-    sitemaps = list(parser.sitemaps)
     summary = f"{len(rules)} rule(s) for {user_agent.split('/')[0]}"
     if delay:
         summary += f", Crawl-delay {delay:g} s"
-    return Finding(robots_url, True, summary), rules, allowed, delay, sitemaps
+    return Finding(robots_url, True, summary), rules, parser, delay, list(parser.sitemaps)
+
+
+def _allowed(parser, origin: str, urls: list[str | None], user_agent: str) -> dict[str, bool]:
+    """Whether robots.txt lets the agent fetch each URL's path (all, without a robots.txt)."""
+    paths = dict.fromkeys(
+        urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        for url in urls
+        if url and (parts := urlsplit(url))
+    )
+    if parser is None:
+        return dict.fromkeys(paths, True)
+    return {path: parser.can_fetch(origin + path, user_agent) for path in paths}
 
 
 def rules_for(robots_txt: str, user_agent: str) -> list[str]:
@@ -243,28 +249,25 @@ def _json(answer: Fetched):
         return None
 
 
-def _products_json(origin: str, fetch: Fetch) -> tuple[Finding, str | None]:
-    url = f"{origin}/products.json?limit=1"
+def _feed(source, origin: str, fetch: Fetch) -> tuple[object, Finding, str | None]:
+    """Ask a source's feed at this store: (the source, what it answered, a product URL)."""
+    probe_store = StoreConfig(name="probe", start_urls=(origin + "/",))
+    requests = [r for r in source.feed_requests(probe_store) if r.method == "GET"]
+    label = source.feed_name
+    if not requests:
+        return source, Finding(origin, False, f"{label}: not asked (not a GET)"), None
+    url = requests[0].url
     answer = fetch(url)
-    data = _json(answer) if answer.ok else None
-    if isinstance(data, dict) and isinstance(data.get("products"), list):
-        products = data["products"]
-        handle = products[0].get("handle") if products and isinstance(products[0], dict) else None
-        return Finding(url, True, "served (Shopify's product feed)"), handle
-    return Finding(url, False, f"not served ({_status(answer)})"), None
-
-
-def _store_api(origin: str, fetch: Fetch) -> tuple[Finding, str | None]:
-    url = woo_store_api.products_url(origin, per_page=1)
-    answer = fetch(url)
+    if answer.status in (401, 403, 404) or answer.status is None:
+        return source, Finding(url, False, f"{label}: answered {_status(answer)}"), None
     try:
-        records = woo_store_api.check_available(answer.status or 0, answer.body)
-    except woo_store_api.StoreApiUnavailable as problem:
-        return Finding(url, False, str(problem).replace("the Store API answered", "answered")), None
+        feed = source.parse_feed(sources.Page(answer.body, url), 1)
+    except ValueError as problem:
+        return source, Finding(url, False, f"{label}: answered {_status(answer)}, {problem}"), None
+    urls = feed.product_urls + [p.listing.url for p in feed.products if p.listing is not None]
     total = answer.headers.get("x-wp-total")
-    summary = f"served: {total} products" if total else "served"
-    first = records[0].get("permalink") if records and isinstance(records[0], dict) else None
-    return Finding(url, True, summary), first if isinstance(first, str) else None
+    count = f"{total} products" if total else f"{len(urls)} products on its first page"
+    return source, Finding(url, True, f"{label}: served ({count})"), urls[0] if urls else None
 
 
 def _sitemaps(origin: str, listed: list[str], fetch: Fetch) -> list[Finding]:
@@ -290,16 +293,14 @@ def _sitemaps(origin: str, listed: list[str], fetch: Fetch) -> list[Finding]:
     return findings
 
 
-def _product_url(origin, url, handle, permalink, sitemaps, fetch, platform) -> str | None:
+def _product_url(origin, url, first_product, sitemaps, fetch, platform) -> str | None:
     """A product page to look at: the URL given when it is one, else the feed's first product,
     else the first product URL in the sitemaps."""
     if discovery.is_product_url(url, "auto"):
         return url
-    if handle:
-        return f"{origin}/products/{handle}"
-    if permalink:
-        return permalink
-    wanted = platform if platform != "generic" else "auto"
+    if first_product:
+        return first_product
+    wanted = platform if platform != sources.GENERIC.name else AUTO_PLATFORM
     for sitemap in sitemaps:
         if not sitemap.index:
             products = discovery.product_urls_in_sitemap(sitemap.locs, wanted)
@@ -350,14 +351,11 @@ def _types(node: dict) -> list[str]:
     return [str(v).rsplit("/", 1)[-1] for v in values if v]
 
 
-def _review_app(url: str, text: str, platform: str) -> Finding | None:
+def _review_app(url: str, text: str) -> Finding:
     widget = review_apps.detect_widget(text, url)
     if widget is None:
-        if platform in ("woocommerce", "amazon", "walmart"):
-            return None  # these keep their reviews themselves
         return Finding(url, False, "no known review app: reviews from the page's own markup")
     if widget.readable:
-        return Finding(
-            widget.first_url() or url, True, f"{widget.app}: reviews from its public endpoint"
-        )
+        endpoint = widget.first_url() or url
+        return Finding(endpoint, True, f"{widget.app}: reviews from its public endpoint")
     return Finding(url, False, f"{widget.app}: found, its reviews come from the page's own markup")

@@ -38,7 +38,7 @@ def entry(output: str) -> dict:
     [
         ("shopify", "shopify", "products_json"),
         ("woocommerce", "woocommerce", "store_api"),
-        ("walmart", "walmart", "html"),
+        ("walmart", "walmart", "pages"),
         ("amazon", "amazon", "creators_api"),
     ],
 )
@@ -55,7 +55,7 @@ def test_probe_shows_the_robots_rules_for_the_crawlers_user_agent(capsys, market
     output = probe(capsys, marketplace.store_urls["shopify"])
     assert "robots.txt for backrank/0.1:" in output
     assert "    Disallow: /cart\n" in output
-    assert "    /products.json: allowed\n" in output
+    assert "    /products.json?page=1: allowed\n" in output
     assert entry(output)["sitemap_urls"] == [marketplace.store_urls["shopify"] + "/sitemap.xml"]
 
 
@@ -79,23 +79,25 @@ def test_probe_of_a_store_api_that_is_off_takes_the_html_path(
     output = probe(capsys, closed_api_marketplace.store_urls["woocommerce"])
     assert "Platform:  woocommerce\n" in output
     assert (
-        "Path:      html — WooCommerce HTML pages from the sitemaps (Store API answered 401)"
+        "Path:      pages — woocommerce: its pages from the sitemaps (its store_api: answered 401)"
         in output
     )
-    assert "Store API       no   answered 401" in output
+    assert "feed            no   store_api: answered 401" in output
     assert "structured data yes  schema.org Product with offers" in output
 
 
 def test_probe_of_a_store_api_that_is_on_counts_its_products(capsys, marketplace) -> None:
     output = probe(capsys, marketplace.store_urls["woocommerce"])
     woo = [row for row in marketplace.truth()["listings"] if row["store"] == "woocommerce"]
-    assert f"Store API       yes  served: {len(woo)} products" in output
+    assert f"feed            yes  store_api: served ({len(woo)} products)" in output
+    assert "review app" not in output  # its reviews come from the Store API too
 
 
 def test_probe_of_nothing_listening_fails_cleanly(capsys) -> None:
     assert main(["probe", "http://127.0.0.1:9/"]) == 1
     output = capsys.readouterr().out
     assert "robots.txt      no   none (no answer" in output
+    assert "Platform:  generic" in output
 
 
 ROBOTS = """User-agent: *

@@ -41,7 +41,8 @@ def run_probe(url: str, user_agent: str = DEFAULT_USER_AGENT, out: TextIO | None
     """Probe the store and print the report; exit 0 when the store answered at all."""
     probe = probe_store(url, http_fetcher(user_agent), user_agent)
     (out or sys.stdout).write(render(probe, user_agent))
-    return 0 if probe.robots.found or probe.platform != "generic" or probe.product_url else 1
+    answered = probe.robots.found or probe.product_url or any(f.found for f in probe.feeds)
+    return 0 if answered else 1
 
 
 def _line(label: str, finding: Finding | None) -> str:
@@ -65,11 +66,11 @@ def render(probe: Probe, user_agent: str) -> str:
     for path, allowed in probe.allowed.items():
         text.append(f"    {path}: {'allowed' if allowed else 'DISALLOWED'}\n")
     text.append("\nSources:\n")
-    text.append(_line("/products.json", probe.products_json))
-    text.append(_line("Store API", probe.store_api))
+    for feed in probe.feeds:
+        text.append(_line("feed", feed))
     for sitemap in probe.sitemaps:
         text.append(_line("sitemap", sitemap))
-    if not probe.sitemaps and probe.path != "creators_api":
+    if not probe.sitemaps and not probe.not_crawled:
         text.append(
             "  sitemap         no   none found (robots.txt, /sitemap.xml, /sitemap_index.xml)\n"
         )

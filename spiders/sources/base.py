@@ -97,6 +97,11 @@ class Source:
     next_page_css: ClassVar[tuple[str, ...]] = ()
     # The stats name of the source's feed pages (``pages/<feed_name>``); None without a feed.
     feed_name: ClassVar[str | None] = None
+    # The hosts that are this platform whatever their pages say (Amazon's retail domains).
+    hosts: ClassVar[re.Pattern[str] | None] = None
+    # A platform backrank never crawls: the path it takes instead, in a word and a sentence
+    # (``backrank probe`` prints them).
+    not_crawled: ClassVar[tuple[str, str] | None] = None
     # True: the feed is an API that gives whole products, so the store's pages (sitemaps,
     # listing and product pages) are crawled only when its first page is refused: a 401, 403
     # or 404, or ``FeedUnavailable`` from ``parse_feed`` (HTML instead of JSON).
