@@ -170,9 +170,11 @@ class Marketplace:
 
     def _store(self, store: str, base_url: str) -> Store:
         if store == "woocommerce":
-            return woocommerce.WooCommerceStore(
-                self.catalog, base_url, store_api=self.woo_store_api
+            woo = woocommerce.WooCommerceStore(self.catalog, base_url, store_api=self.woo_store_api)
+            woo.delisted = lambda row: self.faults.is_delisted(
+                store, urlsplit(woo.url(row)).path.rstrip("/"), self.day
             )
+            return woo
         if store == "shopify":
             return shopify.ShopifyStore(self.catalog, base_url, review_apps=self.review_apps)
         return STORE_CLASSES[store](self.catalog, base_url)
@@ -212,7 +214,7 @@ class Marketplace:
         served = apply_faults(
             self.faults, store=store, path=path, query=query, attempt=attempt, day=self.day,
             listing=listing, delisted=self.faults.is_delisted(store, key, self.day),
-            redesigned=self.day >= 1 and self.faults.redesigned_store(STORES) == store,
+            redesigned=self.day >= 1 and self.redesigned == store,
             delisted_urls=self.delisted_urls(store), respond=respond,
         )  # fmt: skip
         if served.fault:
@@ -229,6 +231,14 @@ class Marketplace:
     @staticmethod
     def _plain(response: Response) -> Served:
         return Served.plain(response)
+
+    @property
+    def redesigned(self) -> str | None:
+        """The store whose product pages change template from day 1 (the "redesign" fault).
+        Never a store read through its API: a page redesign leaves an API's answers alone."""
+        return self.faults.redesigned_store(
+            tuple(store for store in STORES if not (store == "woocommerce" and self.woo_store_api))
+        )
 
     def next_day(self) -> int:
         """Move the marketplace one day on: delistings and a redesign take effect from day 1."""

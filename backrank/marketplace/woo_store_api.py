@@ -82,9 +82,8 @@ class StoreApi:
         if not enabled:
             return json_response(DISABLED, status=401)
         if path.rstrip("/") == PRODUCTS_PATH:
-            return self._collection(
-                [self.product(row) for row in self.store.listings], query, DEFAULT_PER_PAGE
-            )
+            listed = [row for row in self.store.listings if not self.store.delisted(row)]
+            return self._collection([self.product(row) for row in listed], query, DEFAULT_PER_PAGE)
         if path.rstrip("/") == REVIEWS_PATH:
             return self.reviews(query)
         if match := PRODUCT_PATH.match(path):

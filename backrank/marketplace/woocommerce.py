@@ -4,6 +4,7 @@ and the WooCommerce Store API (``backrank.marketplace.woo_store_api``), which a 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import escape
 
 from backrank.marketplace.catalog import KINDS, XSS_IMAGE_URL, StoreListing, money
@@ -44,9 +45,16 @@ class WooCommerceStore(StoreFront):
     listing_path = staticmethod(listing_path)
     sitemap_size = SITEMAP_CHUNK
 
-    def __init__(self, catalog, base_url: str, store_api: bool = True) -> None:
+    def __init__(
+        self,
+        catalog,
+        base_url: str,
+        store_api: bool = True,
+        delisted: Callable[[StoreListing], bool] = lambda row: False,
+    ) -> None:
         super().__init__(catalog, base_url)
         self.store_api_enabled = store_api  # False: /wp-json/ answers 401 (REST API disabled)
+        self.delisted = delisted  # products taken off the store today (the "delisted" fault)
         self.store_api = StoreApi(self)
 
     def route(self, path: str, query: dict[str, str]) -> Response:
