@@ -364,3 +364,11 @@ def test_a_product_with_reviews_points_at_its_reviews_and_pages_end_short() -> N
     assert woo_store_api.next_page_url(first, 2) == woo_store_api.products_url(STORE, 2, 2)
     assert woo_store_api.next_page_url(first, 1) is None
     assert woo_store_api.is_products_url(first) and not woo_store_api.is_reviews_url(first)
+
+
+def test_markup_a_seller_typed_in_a_name_is_kept_as_text() -> None:
+    payload = "Belt <script>alert(1)</script>"
+    record = product(name=payload, brands=[{"name": '"><svg onload="x">'}])
+    listing = woo_store_api.parse_products(200, body([record]), STORE)[0].listing
+    assert listing.title == payload  # shown escaped on the site, never dropped or run
+    assert listing.brand == '"><svg onload="x">'

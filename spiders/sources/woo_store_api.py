@@ -103,6 +103,12 @@ def minor_units(amount: object, prices: dict) -> Decimal | None:
     return value.scaleb(-unit).quantize(Decimal(1).scaleb(-unit))
 
 
+def entity_text(text: object) -> str | None:
+    """A name as the API gives it (entities encoded, ``&amp;``), decoded and squashed; any
+    markup in it is the seller's text and stays (escaped wherever it is shown)."""
+    return squash(unescape(text)) if isinstance(text, str) else None
+
+
 def plain_text(html: object) -> str | None:
     """Text of an HTML fragment (tags dropped, entities decoded), squashed; None when empty."""
     if not isinstance(html, str):
@@ -124,7 +130,7 @@ def parse_product(record: dict, store_url: str) -> ProductPage:
         url=url or store_root(store_url) + f"/?p={record.get('id')}",
         platform="woocommerce",
         canonical_url=url,
-        title=plain_text(record.get("name")),
+        title=entity_text(record.get("name")),
         brand=_first_name(record.get("brands")),
         price=price,
         currency=squash(prices.get("currency_code")) if price is not None else None,
@@ -191,7 +197,7 @@ def parse_reviews(status: int, body: str | bytes, listing_url: str) -> list[Revi
             Review(
                 url=listing_url,
                 review_id=None if record.get("id") is None else str(record["id"]),
-                author=squash(record.get("reviewer")),
+                author=entity_text(record.get("reviewer")),
                 rating=rating if _is_count(rating) else None,
                 body=plain_text(record.get("review")),
                 date=squash(record.get("date_created_gmt") or record.get("date_created")),
@@ -224,7 +230,7 @@ def _is_count(value: object) -> bool:
 
 def _first_name(items: object) -> str | None:
     if isinstance(items, list) and items and isinstance(items[0], dict):
-        return plain_text(items[0].get("name"))
+        return entity_text(items[0].get("name"))
     return None
 
 
