@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import zip_longest
 from typing import Any
 
 import pandas as pd
@@ -546,7 +547,10 @@ def _with_details(
         for store, moment, price in prices.get(listing_id, ()):
             series.setdefault(store, []).append((moment, price))
     may_quote = _quotable(catalog)
-    review_quotes = [q for lid in listing_ids for q in quotes.get(lid, ())][:MAX_REVIEW_QUOTES]
+    # each listing's most helpful review first, then each one's next: every store has its say,
+    # whichever listing the crawl happened to store first
+    rounds = zip_longest(*(quotes.get(lid, ()) for lid in listing_ids))
+    review_quotes = [q for turn in rounds for q in turn if q is not None][:MAX_REVIEW_QUOTES]
     currency = view.currency
     return replace(
         view,

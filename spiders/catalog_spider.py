@@ -19,6 +19,7 @@ from spiders import budgets, discovery, extract, sources
 from spiders.budgets import BudgetExceeded
 from spiders.items import ProductPage, Review
 from spiders.middlewares import TOO_BIG_META
+from spiders.sources.review_apps import is_review_app_api
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -80,6 +81,8 @@ def _inflated_too_big(failure: Failure) -> bool:
 
 # Requests that were never meant to be fetched: counted as skipped, not as errors.
 NOT_ERRORS = {"robots_forbidden", "offsite", "amazon_page"}
+# How a store that switched its API off answers the API's first page: read its pages instead.
+API_REFUSALS = {"http_401", "http_403", "http_404", "robots_forbidden"}
 
 
 class CatalogSpider(scrapy.Spider):
@@ -106,6 +109,7 @@ class CatalogSpider(scrapy.Spider):
         self.store_filter = store or None
         self.stores: dict[str, StoreConfig] = {}
         self.allowed_domains: list[str] = []
+        self._fell_back: dict[str, bool] = {}  # stores reading their pages: their API refused
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CatalogSpider:
@@ -152,6 +156,19 @@ class CatalogSpider(scrapy.Spider):
                 yield request
 
     def _seed_requests(self, store: StoreConfig) -> Iterator[scrapy.Request]:
+        source = sources.named(store.platform)
+        feeds = source.feed_requests(store) if source else []
+        if feeds and source.feed_replaces_pages:
+            # an API first (the WooCommerce Store API): the pages only when it refuses
+            for feed_request in feeds:
+                yield self._feed_request(feed_request, store, page_number=1)
+            return
+        yield from self._page_requests(store)
+        for feed_request in feeds:
+            yield self._feed_request(feed_request, store, page_number=1)
+
+    def _page_requests(self, store: StoreConfig) -> Iterator[scrapy.Request]:
+        """The store's sitemaps, listing pages and product pages from the catalog."""
         for url in store.sitemap_urls:
             yield self._request(url, self.parse_sitemap, store)
         for url in store.start_urls:
@@ -159,9 +176,18 @@ class CatalogSpider(scrapy.Spider):
         for url in store.product_urls:
             product_url = discovery.canonical_product_url(url, store.platform)
             yield self._request(product_url, self.parse_product, store)
-        source = sources.named(store.platform)
-        for feed_request in source.feed_requests(store) if source else ():
-            yield self._feed_request(feed_request, store, page_number=1)
+
+    def _fall_back(self, config: StoreConfig, reason: str) -> Iterator[scrapy.Request]:
+        """The store's pages, once its API refused the first page (counted by reason, so the
+        refresh report says which path the store took and why)."""
+        if self._fell_back.get(config.name):
+            return  # a store with two origins falls back once
+        self._fell_back[config.name] = True
+        self._count(f"path/pages_fallback/{reason}", store=config.name)
+        logger.warning(
+            "store %s: its API is unavailable (%s), reading its pages", config.name, reason
+        )
+        yield from self._page_requests(config)
 
     def _request(
         self,
@@ -283,10 +309,19 @@ class CatalogSpider(scrapy.Spider):
         self._count(f"pages/{feed_name}")
         try:
             feed = source.parse_feed(sources.Page(response.body, response.url), page_number)
+        except sources.FeedUnavailable as problem:
+            if page_number == 1 and source.feed_replaces_pages:
+                yield from self._fall_back(config, "not_json")
+                return
+            self._count(f"errors/bad_{feed_name}")
+            logger.warning("bad %s %s: %s", feed_name, response.url, problem)
+            return
         except ValueError as problem:  # not the feed, or (queued before) a catalog change
             self._count(f"errors/bad_{feed_name}")
             logger.warning("bad %s %s: %s", feed_name, response.url, problem)
             return
+        if page_number == 1 and source.feed_replaces_pages:
+            self._count(f"path/{feed_name}", store=store)
         for url in feed.product_urls:
             yield self._request(url, self.parse_product, config)
         for product in feed.products:  # an API's products come whole, each at its own URL
@@ -354,10 +389,13 @@ class CatalogSpider(scrapy.Spider):
     def _review_request(
         self, url: str, config: StoreConfig, listing_url: str, page_number: int
     ) -> scrapy.Request:
+        # A review app's own API (judge.me, api-cdn.yotpo.com) is not the store's host.
+        meta = {"allow_offsite": True} if is_review_app_api(url) else None
         return self._request(
             url,
             self.parse_review_page,
             config,
+            meta=meta,
             listing_url=listing_url,
             page_number=page_number,
         )
@@ -374,19 +412,35 @@ class CatalogSpider(scrapy.Spider):
 
     # -- bookkeeping -----------------------------------------------------------------------
 
-    def on_error(self, failure: Failure) -> None:
-        """Count a failed request by reason; robots.txt and offsite refusals are not errors."""
+    def on_error(self, failure: Failure) -> list[scrapy.Request] | None:
+        """Count a failed request by reason; robots.txt and offsite refusals are not errors.
+        A refused API first page brings the store's pages instead (the fallback)."""
         kind = error_kind(failure)
         url = failure.request.url
         store = failure.request.cb_kwargs.get("store")
         if failure.check(BudgetExceeded):
             return  # counted by the budget that refused it (spiders.budgets)
+        if self._api_refused(failure, kind):
+            return list(self._fall_back(self.stores[store], kind))
         if kind in NOT_ERRORS:
             self._count(f"skipped/{kind}", store=store)
             logger.debug("skipped (%s): %s", kind, url)
-            return
+            return None
         self._count(f"errors/{kind}", store=store)
         logger.warning("request failed (%s): %s: %s", kind, url, failure.getErrorMessage())
+        return None
+
+    def _api_refused(self, failure: Failure, kind: str) -> bool:
+        """Whether the failed request is the first page of an API that replaces the store's
+        pages, refused as a store that switched it off refuses it."""
+        request = failure.request
+        if getattr(request.callback, "__name__", None) != "parse_feed":
+            return False
+        if request.cb_kwargs.get("page_number") != 1 or kind not in API_REFUSALS:
+            return False
+        config = self.stores.get(request.cb_kwargs.get("store"))
+        source = sources.named(config.platform) if config else None
+        return bool(source and source.feed_replaces_pages)
 
 
 def _host(domain: str) -> str:

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
+from spiders.sources.review_apps import is_review_app_api
+
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
@@ -68,5 +70,7 @@ class StoreOffsiteMiddleware:
         if store not in self.origins:
             config = catalog.store(store)
             self.origins[store] = frozenset() if config is None else store_origins(config)
+        if is_review_app_api(request.url):
+            return  # the store's review app's own API (Judge.me, Yotpo, ...): its reviews
         if origin_of(request.url) not in self.origins[store]:
             raise IgnoreRequest(f"offsite for store {store}: {request.url}")

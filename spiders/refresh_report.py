@@ -45,7 +45,7 @@ th,td{border:1px solid #bbb;padding:.3rem .5rem;text-align:right}th:first-child,
 # synced pattern (the keys of reports.wordpress.publish.PublishResult.summary()).
 WORDPRESS_ACTIONS = ("created", "updated", "retired", "unchanged", "failed", "skipped")
 COLUMNS = (
-    "store", "status", "pages", "listings (last run)", "stored", "with price", "drops",
+    "store", "status", "path", "pages", "listings (last run)", "stored", "with price", "drops",
     "blocked", "errors", "drift", "gone (new)", "broken links", "price moves",
 )  # fmt: skip
 
@@ -57,6 +57,24 @@ def _store_stats(stats: dict[str, Any], store: str) -> dict[str, int]:
         for key, value in stats.items()
         if key.startswith(prefix)
     }
+
+
+def store_path(figures: dict[str, int]) -> str:
+    """Which way the store was read this run: its API (``store-api``), or its pages, and why
+    when its API refused (``pages (store API refused: http_401)``)."""
+    refused = sorted(
+        key.removeprefix("path/pages_fallback/")
+        for key in figures
+        if key.startswith("path/pages_fallback/")
+    )
+    if refused:
+        return f"pages (API refused: {', '.join(refused)})"
+    apis = sorted(
+        key.removeprefix("path/")
+        for key in figures
+        if key.startswith("path/") and "/" not in key[5:]
+    )
+    return apis[0].replace("_", "-") if apis else "pages"
 
 
 def _by_prefix(figures: dict[str, int], prefixes: tuple[str, ...]) -> dict[str, int]:
@@ -81,6 +99,10 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
             {
                 "store": name,
                 "status": status,
+                # how the store was read: an API source's own path (Amazon: creators-api,
+                # link-only, amazon-html) and why, else its Store API or its pages
+                "path": stats.get(f"backrank/source/{name}/path") or store_path(figures),
+                "path_reason": stats.get(f"backrank/source/{name}/reason"),
                 "pages": figures.get("pages", 0),
                 "product_pages": int(row["product_pages"]),
                 "listings_found": figures.get("found/listings", 0),
@@ -105,9 +127,6 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
                 "missed": missed,
                 "broken_links": gone_new + missed,
                 "price_moves": {"up": up, "down": down},
-                # API stores (Amazon): which path, why, and what the API gave
-                "path": stats.get(f"backrank/source/{name}/path"),
-                "path_reason": stats.get(f"backrank/source/{name}/reason"),
                 "api": _by_prefix(figures, ("api/",)),
             }
         )
@@ -124,6 +143,11 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
             warnings.append(f"{store['store']}: nothing stored this run")
         if store["path_reason"]:
             warnings.append(f"{store['store']} ({store['path']}): {store['path_reason']}")
+        if store["path"].startswith("pages (API refused"):
+            warnings.append(
+                f"{store['store']}: read from its pages, its API "
+                f"{store['path'].removeprefix('pages (API ')[:-1]}"
+            )
         if store["gone_new"]:
             warnings.append(f"{store['store']}: {store['gone_new']} listings gone (links removed)")
         for budget, refused in store["budgets"].items():
@@ -180,8 +204,9 @@ def table_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         last = store["listings_last_run"]
         moves = store["price_moves"]
         cells = [
-            store["store"] if not store.get("path") else f"{store['store']} ({store['path']})",
+            store["store"],
             store["status"],
+            store["path"],
             store["pages"],
             f"{store['listings_found']} ({'-' if last is None else last})",
             store["listings_stored"],

@@ -457,8 +457,14 @@ def test_each_product_page_is_fetched_once_per_run(crawled: Crawled, run: str) -
         for key, path in requests
         if key in PRODUCT_PAGE and (product := PRODUCT_PAGE[key](urlsplit(path).path))
     )
-    crawled_listings = [row for row in crawled.truth["listings"] if row["store"] != "amazon"]
-    assert len(products) == len(crawled_listings)
+    # Amazon is read through its Creators API and the WooCommerce store's products come whole
+    # from its Store API: no product page of either is fetched
+    by_pages = [
+        row for row in crawled.truth["listings"] if row["store"] not in {"amazon", "woocommerce"}
+    ]
+    assert crawled.truth["woocommerce_path"] == "store_api"
+    assert len(products) == len(by_pages)
+    assert any(path.startswith("/wp-json/wc/store/v1/products?") for key, path in requests)
     twice = {product: count for product, count in products.items() if count > 1}
     assert not twice, f"product pages fetched more than once: {twice}"
 

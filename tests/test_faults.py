@@ -174,9 +174,7 @@ def test_a_redesigned_store_is_flagged_drifted_and_keeps_its_last_good_prices(
     crawl(market, tmp_path)
     before = offers(tmp_path)
     market.next_day()
-    redesigned = "demo-" + market.faults.redesigned_store(
-        ("amazon", "shopify", "woocommerce", "walmart")
-    )
+    redesigned = "demo-" + market.redesigned
     result = crawl(market, tmp_path)
     assert result.drifted == [redesigned] and result.status == "warnings"
     after = offers(tmp_path)

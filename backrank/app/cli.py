@@ -17,6 +17,7 @@ from backrank.app.export import export_table
 from backrank.app.failures import CommandError, failure_message
 from backrank.app.links import links_step
 from backrank.app.matches import review_matches
+from backrank.app.probe import run_probe
 from backrank.app.publish import TARGETS, PublishSetupError, publish_step
 from backrank.app.refresh import (
     EXIT_FAILED,
@@ -31,7 +32,7 @@ from backrank.app.refresh import (
 )
 from backrank.app.runs import print_runs
 from backrank.app.serve import check_port, serve_site
-from backrank.core.config import CatalogError, check_catalog, load_catalog
+from backrank.core.config import DEFAULT_USER_AGENT, CatalogError, check_catalog, load_catalog
 from backrank.core.lock import refresh_lock
 from backrank.core.store.target import masked, require_existing
 from backrank.marketplace import Marketplace
@@ -168,6 +169,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("runs", cmd_runs, "list past crawl runs with their status and figures")
 
+    probe = commands.add_parser(
+        "probe",
+        help="show what backrank would use on a store (run it first on a new store)",
+        description="Probe a store: platform, robots.txt rules for the crawler, /products.json, "
+        "the WooCommerce Store API, the review app, sitemaps, structured data on a product "
+        "page, and a suggested [[stores]] entry.",
+    )
+    probe.add_argument("url", help="the store's home page or any of its pages")
+    probe.add_argument(
+        "--user-agent", default=DEFAULT_USER_AGENT, help="the User-Agent to ask robots.txt for"
+    )
+    probe.set_defaults(handler=cmd_probe, catalog=None)
+
     export = command("export", cmd_export, "write offers, reviews or products as CSV or JSON lines")
     export.add_argument("table", choices=["offers", "reviews", "products"])
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
@@ -207,6 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
     market.add_argument("--catalog-out", help="write a catalog for the live stores here")
     market.add_argument(
         "--faults", default="none", choices=PROFILES, help="fault profile (default: none)"
+    )
+    market.add_argument(
+        "--no-store-api",
+        action="store_true",
+        help="the WooCommerce store disables its Store API (401), as some real stores do",
+    )
+    market.add_argument(
+        "--review-apps",
+        default="judgeme,yotpo",
+        help="the Shopify store's review apps, taken in turn by its products "
+        "(comma-separated: judgeme,yotpo; default: %(default)s)",
     )
 
     demo = commands.add_parser(
@@ -382,11 +407,19 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_probe(args: argparse.Namespace, console: Console) -> int:
+    return run_probe(args.url, args.user_agent)
+
+
 def cmd_marketplace(args: argparse.Namespace, console: Console) -> int:
     check_port(args.port)
-    marketplace = Marketplace(seed=args.seed, scale=args.scale, faults=args.faults).start(
-        port=args.port
-    )
+    marketplace = Marketplace(
+        seed=args.seed,
+        scale=args.scale,
+        faults=args.faults,
+        woo_store_api=not args.no_store_api,
+        review_apps=tuple(app.strip() for app in args.review_apps.split(",") if app.strip()),
+    ).start(port=args.port)
     try:
         if args.truth:
             marketplace.write_truth(args.truth)

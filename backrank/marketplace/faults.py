@@ -50,7 +50,9 @@ class Served:
 
     @classmethod
     def plain(cls, response: Response, fault: str | None = None) -> Served:
-        return cls(response.status, response.content_type, response.body, fault=fault)
+        return cls(
+            response.status, response.content_type, response.body, response.headers, fault=fault
+        )
 
 
 @dataclass(slots=True)
@@ -246,7 +248,8 @@ def apply_faults(
         response = response._replace(body=without_delisted(response.body, delisted_urls))
     if transport == "slow":
         return Served(
-            response.status, response.content_type, response.body, delay=plan.slow_seconds,
+            response.status, response.content_type, response.body, response.headers,
+            delay=plan.slow_seconds,
             fault="slow",
         )  # fmt: skip
     if transport == "truncated" and "html" in response.content_type:

@@ -17,6 +17,7 @@ class Response(NamedTuple):
     status: int
     content_type: str
     body: bytes
+    headers: tuple[tuple[str, str], ...] = ()  # extra headers (X-WP-TotalPages, ...)
 
 
 def html_page(title: str, body: str, head: str = "", lang: str = "en-US") -> Response:
@@ -29,9 +30,14 @@ def html_page(title: str, body: str, head: str = "", lang: str = "en-US") -> Res
     return Response(200, "text/html; charset=utf-8", document.encode())
 
 
-def json_response(value: Any) -> Response:
+def json_response(
+    value: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()
+) -> Response:
     return Response(
-        200, "application/json; charset=utf-8", json.dumps(value, separators=(",", ":")).encode()
+        status,
+        "application/json; charset=utf-8",
+        json.dumps(value, separators=(",", ":")).encode(),
+        headers,
     )
 
 

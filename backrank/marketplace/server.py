@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from backrank.marketplace import amazon, creators_api, shopify, walmart, woocommerce
+from backrank.marketplace import amazon, creators_api, shopify, walmart, woo_store_api, woocommerce
 from backrank.marketplace.catalog import STORES, Catalog, StoreListing, build_catalog
 from backrank.marketplace.faults import FaultPlan, Served, apply_faults
 from backrank.marketplace.response import Response
@@ -148,9 +148,15 @@ class Marketplace:
         *,
         api_interval: float = creators_api.REQUEST_INTERVAL,
         token_lifetime: float = creators_api.TOKEN_LIFETIME,
+        woo_store_api: bool = True,
+        review_apps: tuple[str, ...] = shopify.REVIEW_APPS,
     ):
         self.seed = seed
         self.scale = scale
+        # False: the WooCommerce store has its Store API disabled (every /wp-json/ path: 401)
+        self.woo_store_api = woo_store_api
+        # the Shopify store's review apps, taken in turn by its products (shopify.REVIEW_APPS)
+        self.review_apps = tuple(review_apps)
         self.catalog: Catalog = build_catalog(seed, scale, hostile=hostile)
         self.faults = FaultPlan(seed, faults)
         self.day = 0  # faults that change over time (delisting, a redesign) start on day 1
@@ -177,7 +183,7 @@ class Marketplace:
                 self._servers[store] = server
                 bound_host, bound_port = server.server_address[:2]
                 base_url = f"http://{bound_host}:{bound_port}"
-                server.store = STORE_CLASSES[store](self.catalog, base_url)
+                server.store = self._store(store, base_url)
                 self._stores[store] = server.store
                 self.store_urls[store] = base_url
                 self._product_paths[store] = {
@@ -208,6 +214,17 @@ class Marketplace:
                 daemon=True,
             ).start()
         return self
+
+    def _store(self, store: str, base_url: str) -> Store:
+        if store == "woocommerce":
+            woo = woocommerce.WooCommerceStore(self.catalog, base_url, store_api=self.woo_store_api)
+            woo.delisted = lambda row: self.faults.is_delisted(
+                store, urlsplit(woo.url(row)).path.rstrip("/"), self.day
+            )
+            return woo
+        if store == "shopify":
+            return shopify.ShopifyStore(self.catalog, base_url, review_apps=self.review_apps)
+        return STORE_CLASSES[store](self.catalog, base_url)
 
     def stop(self) -> None:
         for server in self._servers.values():
@@ -244,7 +261,7 @@ class Marketplace:
         served = apply_faults(
             self.faults, store=store, path=path, query=query, attempt=attempt, day=self.day,
             listing=listing, delisted=self.faults.is_delisted(store, key, self.day),
-            redesigned=self.day >= 1 and self.faults.redesigned_store(STORES) == store,
+            redesigned=self.day >= 1 and self.redesigned == store,
             delisted_urls=self.delisted_urls(store), respond=respond,
         )  # fmt: skip
         if served.fault:
@@ -266,6 +283,14 @@ class Marketplace:
     @staticmethod
     def _plain(response: Response) -> Served:
         return Served.plain(response)
+
+    @property
+    def redesigned(self) -> str | None:
+        """The store whose product pages change template from day 1 (the "redesign" fault).
+        Never a store read through its API: a page redesign leaves an API's answers alone."""
+        return self.faults.redesigned_store(
+            tuple(store for store in STORES if not (store == "woocommerce" and self.woo_store_api))
+        )
 
     def next_day(self) -> int:
         """Move the marketplace one day on: delistings and a redesign take effect from day 1."""
@@ -331,6 +356,8 @@ class Marketplace:
                 for row in self.catalog.listings[store]
             ),
             "creators_api_url": self.api_url,
+            # which way backrank should read each store: the WooCommerce Store API or its HTML
+            "woocommerce_path": "store_api" if self.woo_store_api else "html",
             "planted": [
                 {
                     "store": row.store,
@@ -373,9 +400,16 @@ class Marketplace:
         elif row.store == "shopify":
             truth["sku"] = product.mpn if row.show_mpn else None
             truth["handle"] = row.key
+            truth["shopify_id"] = row.number_id
+            truth["review_app"] = self._stores["shopify"].review_app(row)
         elif row.store == "woocommerce":
             truth["sku"] = product.mpn if row.show_mpn else str(row.number_id)
+            # the Store API gives the SKU field as is: empty (None) where the page shows the id
+            truth["store_api_sku"] = product.mpn if row.show_mpn else None
             truth["microdata"] = row.use_microdata
+            truth["post_id"] = row.number_id
+            truth["category"] = product.category
+            truth["variations"] = len(woo_store_api.variation_ids(row))
         else:
             truth["item_id"] = row.key
         return truth

@@ -1,4 +1,12 @@
-"""The Shopify demo store: products.json, product .js, JSON-LD pages and a Judge.me review widget."""
+"""The Shopify demo store: products.json, product .js, JSON-LD pages and review apps' widgets.
+
+Reviews come from a review app, as on real Shopify stores. Judge.me products carry the
+widget's first page in the page (further pages through the app proxy ``/apps/judgeme/...``
+and Judge.me's public widget endpoint); with ``review_apps=("judgeme", "yotpo")`` every
+other product (odd index) uses Yotpo instead, whose reviews are only in its public JSON
+endpoint: the page carries the loader script with the app key and the product id. The apps'
+scripts and endpoints are served from the store's own origin, as a self-hosted app would be.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +34,13 @@ REVIEWS_PER_PAGE = 5
 SITEMAP_CHUNK = 5000
 PRODUCT_PATH = re.compile(r"^(?:/collections/[^/]+)?/products/([a-z0-9-]+)(\.js|\.json)?/?$")
 REVIEWS_PATH = re.compile(r"^/apps/judgeme/reviews/([a-z0-9-]+)/?$")
+JUDGEME_WIDGET_PATH = "/api/v1/widgets/product_review"
+YOTPO_REVIEWS_PATH = re.compile(r"^/v1/widget/([A-Za-z0-9]+)/products/(\d+)/reviews\.json$")
+SHOP_DOMAIN = "backrank-demo.myshopify.com"
+JUDGEME_PUBLIC_TOKEN = "jdgmDemoPublicToken01"
+YOTPO_APP_KEY = "DemoYotpoAppKey0a1b2c3d4e5f6g7h8i9j0kLmN"
+YOTPO_MAX_PER_PAGE = 150
+REVIEW_APPS = ("judgeme", "yotpo")
 CREATED_AT = "2024-03-04T10:12:33-05:00"
 
 
@@ -44,6 +59,18 @@ class ShopifyStore(StoreFront):
     listing_path = staticmethod(listing_path)
     sitemap_size = SITEMAP_CHUNK
 
+    def __init__(self, catalog, base_url: str, review_apps: tuple[str, ...] = ("judgeme",)):
+        super().__init__(catalog, base_url)
+        unknown = set(review_apps) - set(REVIEW_APPS)
+        if unknown or not review_apps:
+            raise ValueError(f"review apps are some of {', '.join(REVIEW_APPS)}, got {review_apps}")
+        self.review_apps = review_apps
+        self.by_number_id = {row.number_id: row for row in self.listings}
+
+    def review_app(self, row: StoreListing) -> str:
+        """Which review app holds this product's reviews."""
+        return self.review_apps[row.index % len(self.review_apps)]
+
     def route(self, path: str, query: dict[str, str]) -> Response:
         if match := PRODUCT_PATH.match(path):
             listing = self.by_key.get(match.group(1))
@@ -57,9 +84,15 @@ class ShopifyStore(StoreFront):
         if match := REVIEWS_PATH.match(path):
             listing = self.by_key.get(match.group(1))
             page = page_number(query.get("page", "1"))
-            if listing is None or page is None:
+            if listing is None or page is None or self.review_app(listing) != "judgeme":
                 return not_found()
             return html_page(f"Reviews of {listing.title}", self.review_widget(listing, page))
+        if path == JUDGEME_WIDGET_PATH:
+            return self.judgeme_widget(query)
+        if match := YOTPO_REVIEWS_PATH.match(path):
+            return self.yotpo_reviews(match.group(1), int(match.group(2)), query)
+        if path == "/widget_preloader.js" or path.startswith("/v1/loader/"):
+            return Response(200, "application/javascript", b"/* review app loader (demo) */")
         if path == "/products.json":
             page, limit = page_number(query.get("page", "1")), page_number(query.get("limit", "30"))
             if page is None or limit is None:
@@ -235,15 +268,97 @@ class ShopifyStore(StoreFront):
             f'<div class="price"><span class="price-item price-item--sale">'
             f"{money(row.price_cents)}</span>{was}</div>{button}"
             f'<div class="product__description rte"><p>{escape(product.description())}</p>'
-            f"</div>{self.review_widget(row, 1)}</main>"
+            f"</div>{self.app_widget(row)}</main>"
         )
-        return html_page(f"{row.title} – Demo Shopify store", body, head)
+        return html_page(f"{row.title} – Demo Shopify store", body, head + self.app_head(row))
 
-    def review_widget(self, row: StoreListing, page: int) -> str:
-        reviews = "".join(
-            self._review(r) for r in reviews_page(self.catalog.seed, row, page, REVIEWS_PER_PAGE)
+    def app_head(self, row: StoreListing) -> str:
+        """Shopify's own globals, then the review app's loader script (and Judge.me's shop
+        settings) in the page's <head>."""
+        shop = (
+            f"<script>window.Shopify = window.Shopify || {{}};Shopify.shop = '{SHOP_DOMAIN}';"
+            'Shopify.theme = {"name":"Dawn","id":130000000001};</script>'
         )
-        pages = page_count(row, REVIEWS_PER_PAGE)
+        if self.review_app(row) == "yotpo":
+            return shop + f'<script src="{self.base_url}/v1/loader/{YOTPO_APP_KEY}" async></script>'
+        return shop + (
+            f"<script>var jdgm = window.jdgm || {{}};jdgm.SHOP_DOMAIN = '{SHOP_DOMAIN}';"
+            f"jdgm.PLATFORM = 'shopify';jdgm.PUBLIC_TOKEN = '{JUDGEME_PUBLIC_TOKEN}';</script>"
+            f"<script data-cfasync='false' type='text/javascript' async "
+            f"src='{self.base_url}/widget_preloader.js'></script>"
+        )
+
+    def app_widget(self, row: StoreListing) -> str:
+        """The review widget in the page: Judge.me's first page, or Yotpo's empty mount point."""
+        if self.review_app(row) == "yotpo":
+            return (
+                f'<div class="yotpo-widget-instance" data-yotpo-instance-id="512345" '
+                f'data-yotpo-product-id="{row.number_id}" data-yotpo-name="{escape(row.title)}" '
+                f'data-yotpo-url="{self.url(row)}"></div>'
+            )
+        return self.review_widget(row, 1)
+
+    def judgeme_widget(self, query: dict[str, str]) -> Response:
+        """Judge.me's public widget endpoint: one page of the widget's HTML, inside JSON."""
+        row = self.by_key.get(query.get("handle", ""))
+        if row is None and query.get("external_id", "").isdigit():
+            row = self.by_number_id.get(int(query["external_id"]))
+        page = page_number(query.get("page", "1"))
+        per_page = page_number(query.get("per_page", str(REVIEWS_PER_PAGE)))
+        if query.get("shop_domain") != SHOP_DOMAIN or page is None or per_page is None:
+            return json_response({"error": "shop not found"}, status=404)
+        if row is None or self.review_app(row) != "judgeme":
+            return json_response({"error": "product not found"}, status=404)
+        return json_response(
+            {
+                "product_external_id": row.number_id,
+                "product_handle": row.key,
+                "widget": self.review_widget(row, page, min(per_page, 100)),
+            }
+        )
+
+    def yotpo_reviews(self, app_key: str, product_id: int, query: dict[str, str]) -> Response:
+        """Yotpo's public widget endpoint: a product's reviews as JSON, paged."""
+        row = self.by_number_id.get(product_id)
+        page = page_number(query.get("page", "1"))
+        per_page = page_number(query.get("per_page", "5"))
+        if app_key != YOTPO_APP_KEY or page is None or per_page is None:
+            return json_response({"status": {"code": 404, "message": "Not Found"}}, status=404)
+        per_page = min(per_page, YOTPO_MAX_PER_PAGE)
+        shown, total, average = [], 0, 0.0  # Yotpo answers an unknown product with no reviews
+        if row is not None and self.review_app(row) == "yotpo":
+            shown = reviews_page(self.catalog.seed, row, page, per_page)
+            total, average = row.review_count, row.rating or 0.0
+        return json_response(
+            {
+                "status": {"code": 200, "message": "OK"},
+                "response": {
+                    "pagination": {"page": page, "per_page": per_page, "total": total},
+                    "bottomline": {"total_review": total, "average_score": average},
+                    "reviews": [
+                        {
+                            "id": review.number,
+                            "score": review.rating,
+                            "votes_up": review.helpful_votes,
+                            "votes_down": 0,
+                            "content": review.body,
+                            "title": review.title,
+                            "created_at": review.date.isoformat(timespec="milliseconds") + "Z",
+                            "verified_buyer": review.verified,
+                            "product_id": product_id,
+                            "user": {"display_name": review.author, "user_type": "User"},
+                        }
+                        for review in shown
+                    ],
+                },
+            }
+        )
+
+    def review_widget(self, row: StoreListing, page: int, per_page: int = REVIEWS_PER_PAGE) -> str:
+        reviews = "".join(
+            self._review(r) for r in reviews_page(self.catalog.seed, row, page, per_page)
+        )
+        pages = page_count(row, per_page)
         links = []
         for number in range(max(1, page - 2), min(pages, page + 2) + 1):
             if number == page:
@@ -257,11 +372,12 @@ class ShopifyStore(StoreFront):
             links.append(self._page_link(row, page + 1, "jdgm-paginate__next-page", "›"))
         rating = f"{row.rating:.2f}" if row.review_count else "0.00"
         return (
-            f'<div class="jdgm-widget jdgm-review-widget"><div class="jdgm-rev-widg" '
+            f'<div id="judgeme_product_reviews" class="jdgm-widget jdgm-review-widget" '
+            f'data-id="{row.number_id}"><div class="jdgm-rev-widg" '
             f'data-average-rating="{rating}" data-number-of-reviews="{row.review_count}" '
             f'data-number-of-questions="0"><div class="jdgm-rev-widg__summary">'
             f'{row.review_count} reviews</div><div class="jdgm-rev-widg__reviews">'
-            f'{reviews}</div><div class="jdgm-paginate" data-per-page="{REVIEWS_PER_PAGE}">'
+            f'{reviews}</div><div class="jdgm-paginate" data-per-page="{per_page}">'
             f"{''.join(links)}</div></div></div>"
         )
 

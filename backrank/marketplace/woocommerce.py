@@ -1,8 +1,10 @@
-"""The WooCommerce demo store: Yoast JSON-LD @graph (or microdata) pages and WordPress comments."""
+"""The WooCommerce demo store: Yoast JSON-LD @graph (or microdata) pages, WordPress comments
+and the WooCommerce Store API (``backrank.marketplace.woo_store_api``), which a store may disable."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import escape
 
 from backrank.marketplace.catalog import KINDS, XSS_IMAGE_URL, StoreListing, money
@@ -19,6 +21,7 @@ from backrank.marketplace.response import (
 from backrank.marketplace.reviews import GeneratedReview, page_count, reviews_page
 from backrank.marketplace.shopify import decimal_text
 from backrank.marketplace.storefront import StoreFront
+from backrank.marketplace.woo_store_api import StoreApi
 
 STORE = "woocommerce"
 DISALLOWED = "/cart/"
@@ -42,7 +45,22 @@ class WooCommerceStore(StoreFront):
     listing_path = staticmethod(listing_path)
     sitemap_size = SITEMAP_CHUNK
 
+    def __init__(
+        self,
+        catalog,
+        base_url: str,
+        store_api: bool = True,
+        delisted: Callable[[StoreListing], bool] = lambda row: False,
+    ) -> None:
+        super().__init__(catalog, base_url)
+        self.store_api_enabled = store_api  # False: /wp-json/ answers 401 (REST API disabled)
+        self.delisted = delisted  # products taken off the store today (the "delisted" fault)
+        self.store_api = StoreApi(self)
+
     def route(self, path: str, query: dict[str, str]) -> Response:
+        api = self.store_api.route(path, query, self.store_api_enabled)
+        if api is not None:
+            return api
         if match := PRODUCT_PATH.match(path):
             listing = self.by_key.get(match.group(1))
             page = int(match.group(2) or 1)
@@ -73,8 +91,16 @@ class WooCommerceStore(StoreFront):
                 f'<li><a href="/product-category/{k.category}/">{k.category}</a></li>'
                 for k in KINDS
             )
-            return html_page(SITE_NAME, f"<h1>Shop</h1><ul>{links}</ul>")
+            return html_page(SITE_NAME, f"<h1>Shop</h1><ul>{links}</ul>", self.wp_head())
         return not_found()
+
+    def wp_head(self) -> str:
+        """What WordPress and WooCommerce print in every page's <head>: the REST API's root."""
+        return (
+            f'<link rel="https://api.w.org/" href="{self.base_url}/wp-json/">'
+            '<meta name="generator" content="WordPress 6.6.2">'
+            '<meta name="generator" content="WooCommerce 9.3.3">'
+        )
 
     def robots(self) -> str:
         return (
@@ -159,7 +185,7 @@ class WooCommerceStore(StoreFront):
         product = row.product
         reviews = reviews_page(self.catalog.seed, row, page, REVIEWS_PER_PAGE)
         url = self.url(row)
-        head = f'<link rel="canonical" href="{url}">'
+        head = self.wp_head() + f'<link rel="canonical" href="{url}">'
         head += (
             f'<script type="application/ld+json" class="yoast-schema-graph">'
             f"{script_json(self._yoast_graph(row, url))}</script>"

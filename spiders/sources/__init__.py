@@ -3,19 +3,23 @@
 A new platform is one module here with a ``Source`` subclass (see ``spiders.sources.base``)
 and one line in ``SOURCES``; a platform read through an API client instead of pages (Amazon's
 Creators API) is an ``ApiSource`` (``spiders.sources.api``) and one line in ``API_SOURCES``.
-Nothing else in the crawl names a platform.
+Nothing else in the crawl names a platform. Shopify's review apps are plug-ins of their own
+(``spiders.sources.review_apps.APPS``): an app's endpoint page is read by its app, whatever
+the store's platform.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from backrank.core.config import AUTO_PLATFORM
 from spiders.extract import generic, is_blocked
 from spiders.items import ProductPage, ReviewPage
+from spiders.sources import review_apps
 from spiders.sources.amazon import Amazon
 from spiders.sources.api import ApiOutcome, ApiSource
-from spiders.sources.base import FeedPage, FeedRequest, Page, Source
+from spiders.sources.base import FeedPage, FeedRequest, FeedUnavailable, Page, Source
 from spiders.sources.creators_api import CreatorsApiSource
 from spiders.sources.shopify import Shopify
 from spiders.sources.walmart import Walmart
@@ -34,6 +38,7 @@ __all__ = [
     "SOURCES",
     "FeedPage",
     "FeedRequest",
+    "FeedUnavailable",
     "Page",
     "Source",
     "api_source",
@@ -43,6 +48,8 @@ __all__ = [
     "parse_review_page",
     "url_sources",
 ]
+
+logger = logging.getLogger(__name__)
 
 # In detection order: the first source whose markers a page carries reads it; the generic
 # source (schema.org only) reads every other page.
@@ -125,8 +132,20 @@ def parse_review_page(html: str | bytes, url: str, platform: str = AUTO_PLATFORM
     """
     if is_blocked(html):
         return ReviewPage(blocked=True)
+    if review_apps.endpoint_app(url) is not None:  # a review app's JSON, whatever the store
+        return _review_app_page(html, url)
     page = Page(html, url)
     return _source_for(page, platform).parse_review_page(page)
+
+
+def _review_app_page(body: str | bytes, url: str) -> ReviewPage:
+    """One page of a review app's endpoint; empty (and logged) when it answered no JSON."""
+    try:
+        read = review_apps.parse(body, url, url)
+    except ValueError as problem:
+        logger.warning("review app page %s: %s", url, problem)
+        return ReviewPage()
+    return ReviewPage(reviews=read.reviews, next_url=read.next_url, total_ratings=read.total)
 
 
 def _unique(urls: list[str | None]) -> list[str]:

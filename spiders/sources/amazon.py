@@ -251,6 +251,15 @@ class Amazon(Source):
 
     name = "amazon"
     product_path = _PRODUCT_PATH
+    hosts = re.compile(
+        r"(^|\.)amazon\.(com|ca|co\.uk|de|fr|it|es|nl|se|pl|com\.be|com\.au|co\.jp|in|com\.mx"
+        r"|com\.br|sg|ae|sa|com\.tr|eg)$"
+    )
+    not_crawled = (
+        "creators_api",
+        "Amazon: the Creators API by ASIN (link-only without credentials); Amazon pages are "
+        "never crawled",
+    )
     product_link_css = (
         'div[data-component-type="s-search-result"] a[href*="/dp/"]',
         'a[href*="/dp/"]',

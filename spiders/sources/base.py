@@ -81,6 +81,10 @@ class FeedPage:
     next: FeedRequest | None = None  # the feed's next page; None at the end
 
 
+class FeedUnavailable(ValueError):
+    """The store does not serve the source's feed (switched off, or not this platform)."""
+
+
 class Source:
     """A store with schema.org markup and nothing else known: the base every source extends."""
 
@@ -93,6 +97,15 @@ class Source:
     next_page_css: ClassVar[tuple[str, ...]] = ()
     # The stats name of the source's feed pages (``pages/<feed_name>``); None without a feed.
     feed_name: ClassVar[str | None] = None
+    # The hosts that are this platform whatever their pages say (Amazon's retail domains).
+    hosts: ClassVar[re.Pattern[str] | None] = None
+    # A platform backrank never crawls: the path it takes instead, in a word and a sentence
+    # (``backrank probe`` prints them).
+    not_crawled: ClassVar[tuple[str, str] | None] = None
+    # True: the feed is an API that gives whole products, so the store's pages (sitemaps,
+    # listing and product pages) are crawled only when its first page is refused: a 401, 403
+    # or 404, or ``FeedUnavailable`` from ``parse_feed`` (HTML instead of JSON).
+    feed_replaces_pages: ClassVar[bool] = False
 
     def detect(self, page: Page) -> bool:
         """True when the page's markup is this platform's (the URL says nothing about it)."""

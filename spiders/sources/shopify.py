@@ -13,6 +13,7 @@ from parsel import Selector
 from spiders.extract.markup import absolute, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
 from spiders.normalise import parse_price
+from spiders.sources import review_apps
 from spiders.sources.base import FeedPage, FeedRequest, Page, Source
 
 if TYPE_CHECKING:
@@ -233,10 +234,21 @@ class Shopify(Source):
         return fix_listing(super().parse_listing(page), page.sel)
 
     def parse_reviews(self, page: Page) -> list[Review]:
+        if self._readable_widget(page) is not None:
+            return []  # all of them come from the review app's endpoint, page by page
         return parse_reviews(page.sel, page.url) or super().parse_reviews(page)
 
     def review_page_urls(self, page: Page, listing: Listing) -> list[str]:
+        widget = self._readable_widget(page)
+        if widget is not None:
+            return [widget.first_url()]
         return review_page_urls(page.sel, page.url)
+
+    @staticmethod
+    def _readable_widget(page: Page) -> review_apps.AppWidget | None:
+        """The product page's review app when backrank reads its public endpoint."""
+        widget = review_apps.detect_widget(page.text, page.url, page.sel)
+        return widget if widget is not None and widget.readable else None
 
     def parse_review_page(self, page: Page) -> ReviewPage:
         review_page = parse_review_page(page.sel, page.url)

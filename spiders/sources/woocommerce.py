@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import TYPE_CHECKING
 
 from parsel import Selector
 
 from spiders.extract.generic import merge
 from spiders.extract.markup import absolute, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
-from spiders.sources.base import Page, Source
+from spiders.sources import woo_store_api
+from spiders.sources.base import FeedPage, FeedRequest, FeedUnavailable, Page, Source
+
+if TYPE_CHECKING:
+    from backrank.core.config import StoreConfig
 
 _MARKERS = re.compile(
     r"\bwoocommerce\b|/wp-content/|yoast-schema-graph|class=[\"'][^\"']*\bproduct-template-default"
@@ -105,8 +111,14 @@ def parse_review_page(sel: Selector, url: str, language: str | None) -> ReviewPa
     )
 
 
+logger = logging.getLogger(__name__)
+
+
 class WooCommerce(Source):
-    """WooCommerce (WordPress) stores: schema.org first, the visible template where it is silent."""
+    """WooCommerce (WordPress) stores: the Store API first (products, prices in minor units,
+    stock, SKU, GTIN, categories, approved reviews; ``spiders.sources.woo_store_api``); a store
+    that switched it off is read from its pages, schema.org first and the visible template
+    where it is silent."""
 
     name = "woocommerce"
     product_path = re.compile(r"/product/[^/?#]+")
@@ -116,9 +128,24 @@ class WooCommerce(Source):
         'a[href*="/product/"]',
     )
     next_page_css = ("a.next.page-numbers",)
+    feed_name = "store_api"
+    feed_replaces_pages = True
 
     def detect(self, page: Page) -> bool:
         return page.has_any(_HINTS) and bool(_MARKERS.search(page.text))
+
+    def feed_requests(self, store: StoreConfig) -> list[FeedRequest]:
+        """The Store API's first product page of each origin the store's catalog URLs name."""
+        roots = sorted({woo_store_api.store_root(url) for url in store.urls})
+        return [FeedRequest(url=woo_store_api.products_url(root)) for root in roots]
+
+    def parse_feed(self, page: Page, page_number: int) -> FeedPage:
+        try:
+            products = woo_store_api.parse_products(200, page.text, page.url)
+        except woo_store_api.StoreApiUnavailable as problem:
+            raise FeedUnavailable(str(problem)) from None
+        next_url = woo_store_api.next_page_url(page.url, len(products))
+        return FeedPage(products=products, next=FeedRequest(url=next_url) if next_url else None)
 
     def parse_listing(self, page: Page) -> Listing:
         own = parse_listing(page.sel, page.url)
@@ -131,4 +158,13 @@ class WooCommerce(Source):
         return review_page_urls(page.sel, page.url)
 
     def parse_review_page(self, page: Page) -> ReviewPage:
+        if woo_store_api.is_reviews_url(page.url):
+            try:
+                reviews = woo_store_api.parse_reviews(200, page.text, page.url)
+            except woo_store_api.StoreApiUnavailable as problem:
+                logger.warning("Store API reviews %s: %s", page.url, problem)
+                return ReviewPage()
+            return ReviewPage(
+                reviews=reviews, next_url=woo_store_api.next_page_url(page.url, len(reviews))
+            )
         return parse_review_page(page.sel, page.url, page.language)
