@@ -15,6 +15,7 @@ from twisted.internet import error as net_error
 from twisted.web._newclient import ResponseFailed
 from twisted.web.http import _DataLoss
 
+from backrank.core.config import load_catalog
 from spiders import budgets, discovery, extract, sources
 from spiders.budgets import BudgetExceeded
 from spiders.items import ProductPage, Review
@@ -122,8 +123,6 @@ class CatalogSpider(scrapy.Spider):
         if catalog is None:
             raise ValueError("no catalog: pass -a catalog=catalog.toml or set BACKRANK_CATALOG")
         if isinstance(catalog, str):
-            from backrank.core.config import load_catalog
-
             catalog = load_catalog(catalog, sources.PLATFORMS)
         self.catalog = catalog
         names = [store.name for store in catalog.stores]

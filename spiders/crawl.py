@@ -18,15 +18,24 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.extensions.spiderstate import SpiderState
 
-from spiders.budgets import budgets_hit
+from backrank.core.config import load_catalog
+from backrank.core.lock import LockBusy, refresh_lock
+from backrank.core.store import Store
+from backrank.core.store.target import state_path
+from spiders.budgets import MAX_RUN_MINUTES, budgets_hit
+from spiders.catalog_spider import CatalogSpider
+from spiders.health import assess_run
+from spiders.refresh_report import build_report, write_report
 from spiders.run_status import crawl_errors, run_status
+from spiders.settings import settings_for
+from spiders.sources import PLATFORMS, api_source
 from spiders.storage_failures import FAILURE_STAT, JobSpiderState, storage_failure
 
 if TYPE_CHECKING:
     from backrank.core.config import Catalog
-    from backrank.core.store import Store
 
 EXIT_OK, EXIT_WARNINGS, EXIT_FAILED = 0, 1, 2
 SCRAPING_WARNING = (
@@ -118,8 +127,6 @@ SCRAPY_JOB_STATE = ("requests.queue", "requests.seen", "spider.state")
 def job_dir(db_path: str | os.PathLike[str], catalog_path: str, store: str | None) -> Path:
     """Scrapy's JOBDIR for this catalog (and store filter), next to the database (a server
     database's: in the state folder, see ``backrank.core.store.target.state_path``)."""
-    from backrank.core.store.target import state_path
-
     key = hashlib.sha1(f"{Path(catalog_path).resolve()}|{store or ''}".encode()).hexdigest()[:10]
     return state_path(db_path, ".jobs") / f"{Path(catalog_path).stem}-{key}"
 
@@ -139,8 +146,6 @@ def resumable_run(
         shutil.rmtree(jobs, ignore_errors=True)
         return None
     state = json.loads(state_path.read_text(encoding="utf-8"))
-    from backrank.core.store import Store
-    from spiders.budgets import MAX_RUN_MINUTES
 
     with Store.open(db_path) as db:
         runs = db.runs()
@@ -203,8 +208,6 @@ def run_crawl(
     the database. `settings` are extra Scrapy settings. Twisted's reactor cannot restart, so
     this works once per process; use `run_crawl_subprocess` after that.
     """
-    from backrank.core.lock import refresh_lock
-
     with refresh_lock(db_path):
         return _run_crawl_locked(
             catalog, db_path, store=store, quiet=quiet, polite=polite, run_id=run_id,
@@ -228,14 +231,6 @@ def _run_crawl_locked(
             "a crawl already ran in this process (Twisted's reactor cannot restart); "
             "use spiders.crawl.run_crawl_subprocess"
         )
-
-    # AsyncCrawlerProcess, as `scrapy crawl` uses: with the Deferred-based CrawlerProcess,
-    # Scrapy 2.19 fetched a robots-disallowed start URL (tests/test_crawl.py caught it).
-    from scrapy.crawler import AsyncCrawlerProcess
-
-    from backrank.core.store import Store
-    from spiders.catalog_spider import CatalogSpider
-    from spiders.settings import settings_for
 
     jobs = job_dir(db_path, str(catalog.path), store)
     wall_time = float(catalog.crawl.max_run_minutes) * 60
@@ -271,6 +266,8 @@ def _run_crawl_locked(
     failure = None
     if scrapy_stores(catalog, store):
         _crawled_in_this_process = True  # from here on the reactor is installed
+        # AsyncCrawlerProcess, as `scrapy crawl` uses: with the Deferred-based CrawlerProcess,
+        # Scrapy 2.19 fetched a robots-disallowed start URL (tests/test_crawl.py caught it).
         process = AsyncCrawlerProcess(crawl_settings)
         crawler = process.create_crawler(CatalogSpider)
         task = process.crawl(crawler, catalog=catalog, store=store)
@@ -324,8 +321,6 @@ def close_failed_run(db_path: str, jobs: Path, run_id: int, result: CrawlResult)
     the one small write that closes the run). When even that write is refused, ``run.json``
     stays: the next crawl takes the run up again as after a kill, so no run is left open.
     """
-    from backrank.core.store import Store
-
     drop_scrapy_job_state(jobs)
     try:
         with Store.open(db_path) as db:
@@ -348,9 +343,6 @@ def close_complete_run(
 ) -> None:
     """After a complete crawl: judge each store (drift, gone listings), close the run with its
     status and write the refresh report next to the database (paths set on `result`)."""
-    from spiders.health import assess_run
-    from spiders.refresh_report import build_report, write_report
-
     assert result.run_id is not None
     names = [store] if store else [entry.name for entry in catalog.stores]
     health = assess_run(
@@ -394,11 +386,6 @@ def run_api_sources(
     ``api/items``, ``api/link_only``, ``errors/api_<refusal>``); the path each store took and
     why go under ``backrank/source/<name>/path`` and ``.../reason`` (text, no credential).
     """
-    # Imported here, as the crawl's other steps: `python -m spiders.crawl --help` and a crawl
-    # without an API store load neither the store's engine nor the API client.
-    from backrank.core.store import Store
-    from spiders.sources import api_source
-
     stats: dict[str, Any] = {}
     for entry in catalog.stores:
         if entry.allow_amazon_scraping and (store is None or entry.name == store):
@@ -436,6 +423,8 @@ def run_api_sources(
 def _reactor_has_run() -> bool:
     if "twisted.internet.reactor" not in sys.modules:
         return False
+    # Imported only once Twisted is loaded: importing the reactor module installs the default
+    # reactor, and the crawl must install the asyncio one itself.
     from twisted.internet import reactor
 
     return bool(getattr(reactor, "_startedBefore", False))
@@ -503,10 +492,6 @@ def main(argv: list[str] | None = None) -> int:
         help="a Scrapy setting, value as JSON (e.g. DOWNLOAD_TIMEOUT=2)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-
-    from backrank.core.config import load_catalog
-    from backrank.core.lock import LockBusy
-    from spiders.sources import PLATFORMS
 
     extra = {}
     for assignment in args.set:

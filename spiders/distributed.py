@@ -31,7 +31,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redis import Redis
+from redis.exceptions import RedisError
+from scrapy.crawler import AsyncCrawlerProcess
+
+from backrank.core.config import load_catalog
+from backrank.core.lock import refresh_lock
+from backrank.core.store import Store
 from backrank.core.store.target import masked
+from spiders import settings as project
+from spiders.catalog_spider import CatalogSpider
 from spiders.crawl import (
     EXIT_FAILED,
     CrawlError,
@@ -42,11 +51,12 @@ from spiders.crawl import (
     run_api_sources,
     summarise,
 )
+from spiders.redis_queue import CrawlKeys, CrawlQueue, dupefilter
+from spiders.redis_worker import WorkerSpider
 from spiders.run_status import run_status
+from spiders.settings import settings_for
 
 if TYPE_CHECKING:
-    from redis import Redis
-
     from backrank.core.config import Catalog
 
 CRAWLS_KEY = "backrank:crawls"
@@ -78,9 +88,6 @@ class CrawlSpec:
 
 def connect(redis_url: str) -> Redis:
     """A Redis client that has answered a PING, else a CrawlError naming the URL."""
-    from redis import Redis
-    from redis.exceptions import RedisError
-
     try:
         server = Redis.from_url(redis_url, socket_connect_timeout=5)
         server.ping()
@@ -91,16 +98,12 @@ def connect(redis_url: str) -> Redis:
 
 def live_crawls(server: Redis) -> list[str]:
     """Crawl ids in progress (their coordinator is alive), oldest first."""
-    from spiders.redis_queue import CrawlKeys
-
     ids = [crawl_id.decode() for crawl_id in server.zrange(CRAWLS_KEY, 0, -1)]
     return [crawl_id for crawl_id in ids if server.exists(CrawlKeys(crawl_id).coordinator)]
 
 
 def remove_abandoned_crawls(server: Redis) -> list[str]:
     """Delete the keys of crawls whose coordinator died (no heartbeat); return their ids."""
-    from spiders.redis_queue import CrawlKeys, CrawlQueue
-
     gone = []
     for raw in server.zrange(CRAWLS_KEY, 0, -1):
         keys = CrawlKeys(raw.decode())
@@ -113,9 +116,6 @@ def remove_abandoned_crawls(server: Redis) -> list[str]:
 
 def seed(server: Redis, spec: CrawlSpec, catalog: Catalog) -> int:
     """Queue the catalog's start requests once, through the crawl's dupefilter; return how many."""
-    from spiders.catalog_spider import CatalogSpider
-    from spiders.redis_queue import CrawlKeys, CrawlQueue, dupefilter
-
     spider = CatalogSpider(catalog=catalog, store=spec.store)
     spider._bind_catalog(catalog)  # what from_crawler does; no crawler needed to list seeds
 
@@ -160,8 +160,6 @@ def run_distributed_crawl(
     when no worker is left while requests are pending for `wait_for_workers` seconds
     (default: at once with local workers, 10 minutes without).
     """
-    from backrank.core.lock import refresh_lock
-
     if workers < 0:
         raise ValueError("workers must be 0 or more")
     with refresh_lock(db_path):
@@ -185,9 +183,6 @@ def _coordinate(
     settings: dict[str, Any],
     wait_for_workers: float,
 ) -> CrawlResult:
-    from backrank.core.store import Store
-    from spiders.redis_queue import CrawlKeys, CrawlQueue
-
     server = connect(redis_url)
     remove_abandoned_crawls(server)
     with Store.open(db_path) as db:
@@ -359,12 +354,6 @@ def wait_for_crawl(server: Redis, timeout: float, skip: set[str] = frozenset()) 
 
 def run_worker(redis_url: str, crawl_id: str, *, db: str | None = None, quiet: bool = False) -> int:
     """Work on one crawl in this process until it is drained (Twisted: once per process)."""
-    from scrapy.crawler import AsyncCrawlerProcess
-
-    from backrank.core.config import load_catalog
-    from spiders.redis_queue import CrawlKeys
-    from spiders.redis_worker import WorkerSpider
-
     server = connect(redis_url)
     raw = server.get(CrawlKeys(crawl_id).spec)
     if raw is None:
@@ -387,10 +376,6 @@ def worker_settings(
     spec: CrawlSpec, catalog: Catalog, redis_url: str, *, db: str, quiet: bool
 ) -> Any:
     """The single-process settings of the catalog plus the shared queue, dupefilter and politeness."""
-    from spiders import settings as project
-    from spiders.redis_queue import CrawlKeys
-    from spiders.settings import settings_for
-
     keys = CrawlKeys(spec.crawl_id)
     distributed = {
         "SCHEDULER": "spiders.redis_queue.ReliableScheduler",

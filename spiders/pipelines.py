@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
+from backrank.core.store import Store
 from spiders.items import Listing, Review
 from spiders.normalise import cap_text, normalise_listing, normalise_review
 from spiders.run_status import run_status
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-
-    from backrank.core.store import Store
 
 
 # C0/C1 control characters except tab, newline and carriage return; they break terminals,
@@ -213,8 +212,6 @@ class StorePipeline(_StatsPipeline):
             self.flush()
 
     def open_spider(self, spider: Spider | None = None) -> None:
-        from backrank.core.store import Store
-
         self.store = Store.open(self.db_path)
         if self.run_id is None:
             catalog_path = self.crawler.settings.get("BACKRANK_CATALOG")

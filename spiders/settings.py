@@ -6,6 +6,8 @@ import typing
 
 from scrapy.settings import Settings
 
+from backrank.core import config as catalog_config  # a module: not read as a Scrapy setting
+
 if typing.TYPE_CHECKING:  # a bare TYPE_CHECKING name would become a Scrapy setting
     from backrank.core.config import Catalog
 
@@ -100,8 +102,6 @@ def settings_for(
     delays and raises concurrency. robots.txt is obeyed whatever `polite` says. `extra`
     settings (``JOBDIR``, a test's short ``DOWNLOAD_TIMEOUT``) go on top.
     """
-    from backrank.core.config import DEFAULT_USER_AGENT
-
     settings = Settings()
     settings.setmodule("spiders.settings", priority="project")
     crawl = catalog.crawl
@@ -116,7 +116,7 @@ def settings_for(
         "BACKRANK_PROGRESS": not quiet,
         "LOG_LEVEL": "ERROR" if quiet else "WARNING",  # the progress line carries the figures
     }
-    if crawl.user_agent and crawl.user_agent != DEFAULT_USER_AGENT:
+    if crawl.user_agent and crawl.user_agent != catalog_config.DEFAULT_USER_AGENT:
         overrides["USER_AGENT"] = crawl.user_agent  # the catalog names its own crawler
     if not (crawl.polite if polite is None else polite):
         fast = max(concurrency, settings.getint("BACKRANK_IMPOLITE_CONCURRENCY"))

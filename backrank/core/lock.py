@@ -10,6 +10,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
 from backrank.core.store.schema import LOCK_CLASS, REFRESH_LOCK
 from backrank.core.store.target import (
     engine_url,
@@ -82,11 +86,6 @@ def refresh_lock(db_path: str | os.PathLike[str], purpose: str = "refresh") -> I
 @contextlib.contextmanager
 def _server_lock(url: str, purpose: str) -> Iterator[str]:
     """A session advisory lock on a connection of its own, held for the block."""
-    # Imported here: a SQLite lock needs no SQLAlchemy, only a server database does.
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.pool import NullPool
-
     name = masked(url)
     target = engine_url(url)
     # The database's identity, whatever the user, password or driver spelling of the URL.
