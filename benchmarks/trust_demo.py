@@ -20,21 +20,9 @@ import time
 
 import pandas as pd
 
-from backrank.marketplace.catalog import build_catalog
+from backrank.marketplace.catalog import PATTERN_TEST, build_catalog
 from backrank.marketplace.frames import review_frame
 from pipelines.trust.judge import judge_reviews
-
-# planted pattern -> the trust test made to catch it (as tests/test_accuracy_demo.py counts)
-PATTERN_TEST = {
-    "unverified_boost": "unverified",
-    "one_review_reviewers": "one_review",
-    "burst": "burst_day",
-    "incentivised": "incentivised",
-    "repeated_phrasing": "repeated_text",
-    "single_brand_reviewers": "single_brand",
-    "short_five_star": "short_five_star",
-    "review_gating": "review_gating",
-}
 
 
 def run(seed: int, scale: int | None) -> dict:

@@ -19,21 +19,10 @@ import pytest
 from backrank.app.demo import amazon_credentials_env
 from backrank.core.store import Store
 from backrank.marketplace import Marketplace
+from backrank.marketplace.catalog import PATTERN_TEST
 from pipelines.matching import match_listings
 from pipelines.trust.judge import TrustResult, judge_reviews
 from spiders.crawl import run_crawl_subprocess
-
-# planted pattern -> the trust test that should catch it
-PATTERN_TEST = {
-    "unverified_boost": "unverified",
-    "one_review_reviewers": "one_review",
-    "burst": "burst_day",
-    "incentivised": "incentivised",
-    "repeated_phrasing": "repeated_text",
-    "single_brand_reviewers": "single_brand",
-    "short_five_star": "short_five_star",
-    "review_gating": "review_gating",
-}
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,20 @@ from backrank.core.identifiers import gtin_check_digit
 STORES = ("amazon", "shopify", "woocommerce", "walmart")
 
 DEMO_MODELS = 56
-# Review trust patterns the marketplace plants on some listings (truth()["planted"] names them).
-PATTERNS = (
-    "unverified_boost",
-    "one_review_reviewers",
-    "burst",
-    "incentivised",
-    "repeated_phrasing",
-    "single_brand_reviewers",
-    "short_five_star",
-    "review_gating",
-)
+# Review trust patterns the marketplace plants on some listings (truth()["planted"] names
+# them), each with the trust test made to catch it (pipelines/trust: the demo's accuracy test
+# and benchmarks/trust_demo.py count a pattern found only when that test fails it).
+PATTERN_TEST = {
+    "unverified_boost": "unverified",
+    "one_review_reviewers": "one_review",
+    "burst": "burst_day",
+    "incentivised": "incentivised",
+    "repeated_phrasing": "repeated_text",
+    "single_brand_reviewers": "single_brand",
+    "short_five_star": "short_five_star",
+    "review_gating": "review_gating",
+}
+PATTERNS = tuple(PATTERN_TEST)
 PLANTED_SHARE = 0.22  # of products, at scale; the demo plants each pattern on two products
 REVIEWS_PER_REVIEWER = 4  # a store's regular reviewers write about this many reviews each
 REVIEW_END_DATE_ORDINAL = 739432  # 2025-06-30: reviews are dated in the two years before it
