@@ -309,8 +309,8 @@ def per_product_results(
     """Specs, trust, sentiment and pros/cons of ``products`` (sentiment in worker processes
     while trust is judged here); ``previous_reviews`` are every stored review, current or gone."""
     wanted = set(products)
-    own_listings = listings[listings["product_id"].isin(wanted)]
-    own_reviews = reviews[reviews["product_id"].isin(wanted)]
+    own_listings = of_products(listings, wanted)
+    own_reviews = of_products(reviews, wanted)
     previous = None
     if previous_reviews is not None:
         previous = previous_reviews.pipe(with_product_ids, membership)
@@ -340,6 +340,13 @@ def per_product_results(
     for column in ("pros", "cons", "report_card", "store_ratings"):
         results[column] = [v if isinstance(v, list) else [] for v in results[column]]
     return FreshResults(results[["product_id", *PER_PRODUCT_RESULTS]], scored, new_rows, skipped)
+
+
+def of_products(frame: pd.DataFrame, wanted: set[object]) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``product_id`` is wanted (``frame`` itself when all are,
+    as in a first run: no copy of a million reviews)."""
+    rows = frame["product_id"].isin(wanted)
+    return frame if rows.all() else frame[rows]
 
 
 def with_subcategories(

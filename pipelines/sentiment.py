@@ -278,15 +278,29 @@ def sentence_features(
     new_rows = review_sentences(reviews.loc[~keys.isin(known)])
     parts = [frame for frame in (cached, new_rows) if not frame.empty]
     features = pd.concat(parts, ignore_index=True) if parts else _empty_sentences()
-    features = features.astype(
+    return _in_review_order(features), new_rows
+
+
+def _with_review_keys(rows: pd.DataFrame, keys: np.ndarray) -> pd.DataFrame:
+    """A worker's sentence rows with ``review_key`` for its ``review_row`` (into ``keys``)."""
+    review_key = keys[rows["review_row"].to_numpy()]
+    return rows.drop(columns="review_row").assign(review_key=review_key)[list(SENTENCE_COLUMNS)]
+
+
+def _in_review_order(sentences: pd.DataFrame) -> pd.DataFrame:
+    """Sentence rows typed as SENTENCE_COLUMNS and sorted by review key and position."""
+    return sentences.astype(
         {"review_key": object, "sentence_index": "int64", "sentence": object, "compound": "float64"}
     ).sort_values(["review_key", "sentence_index"], ignore_index=True)
-    return features, new_rows
 
 
 def _sentiment_chunk(reviews: pd.DataFrame) -> pd.DataFrame:
-    """Sentences of one chunk of uncached reviews (runs in a worker process)."""
-    return sentence_features(reviews, None)[1]
+    """Sentences of one chunk of uncached reviews (runs in a worker process), each naming its
+    review by position in the chunk (``review_row``): the main process holds the keys already,
+    so a million of them are not sent back as new strings."""
+    rows = sentence_features(reviews, None)[1]
+    position = pd.Index(reviews["content_hash"]).get_indexer(rows["review_key"])
+    return rows.drop(columns="review_key").assign(review_row=position.astype(np.int32))
 
 
 class PendingSentiment:
@@ -299,6 +313,10 @@ class PendingSentiment:
             cache = cache(list(dict.fromkeys(keys)))
         self.reviews, self.cache = reviews, cache
         known = set(cache["review_key"]) if cache is not None and not cache.empty else set()
+        # the cached sentences of these reviews, for result() to join with the new ones
+        self.cached = None
+        if known:
+            self.cached = cache.loc[cache["review_key"].isin(set(keys)), list(SENTENCE_COLUMNS)]
         uncached = ~keys.isin(known).to_numpy(dtype=bool)
         todo = pd.DataFrame(
             {
@@ -308,11 +326,12 @@ class PendingSentiment:
             }
         ).drop_duplicates("content_hash")
         self.pool: ProcessPoolExecutor | None = None
-        self.futures: list[Any] = []
+        self.futures: list[tuple[int, Any]] = []  # (first row of the chunk, its future)
         if len(todo) >= PARALLEL_SENTIMENT_MIN and workers >= 2:
             self.pool = ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+            self.keys = todo["content_hash"].to_numpy()
             self.futures = [
-                self.pool.submit(_sentiment_chunk, todo.iloc[i : i + SENTIMENT_CHUNK])
+                (i, self.pool.submit(_sentiment_chunk, todo.iloc[i : i + SENTIMENT_CHUNK]))
                 for i in range(0, len(todo), SENTIMENT_CHUNK)
             ]
 
@@ -326,11 +345,15 @@ class PendingSentiment:
         if self.pool is None:
             return sentence_features(self.reviews, self.cache)
         try:
-            parts = [future.result() for future in self.futures]
+            parts = [
+                _with_review_keys(future.result(), self.keys[start:])
+                for start, future in self.futures
+            ]
         finally:
             self.close()
-        new_rows = pd.concat(parts, ignore_index=True)
-        cache = self.cache
-        merged = new_rows if cache is None or cache.empty else pd.concat([cache, new_rows])
-        features, _ = sentence_features(self.reviews, merged[list(SENTENCE_COLUMNS)])
-        return features, new_rows
+        # one sorted frame serves as both when nothing was cached (a first run): the sentences
+        # of a million reviews are copied once, not once per step
+        new_rows = _in_review_order(pd.concat(parts, ignore_index=True))
+        if self.cached is None or self.cached.empty:
+            return new_rows, new_rows
+        return _in_review_order(pd.concat([self.cached, new_rows], ignore_index=True)), new_rows

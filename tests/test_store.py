@@ -595,6 +595,20 @@ def test_bulk_save_of_one_key_twice_keeps_the_last(store: Store) -> None:
     ]
 
 
+def test_bulk_save_in_batches_is_one_save(store: Store, monkeypatch) -> None:
+    """Batches of a large save land in one transaction; a key repeated in a later batch wins."""
+    from backrank.core.store import scoring
+
+    monkeypatch.setattr(scoring, "SENTENCE_BATCH", 2)
+    rows = [("a" * 40, 0, "first", 0.1), ("b" * 40, 0, "b", 0.2), ("c" * 40, 0, "c", 0.3),
+            ("d" * 40, 0, "d", 0.4), ("a" * 40, 0, "last", 0.5)]  # fmt: skip
+    assert store.save_review_sentences(sentence_rows(rows), "vader-1") == 5
+    cached = store.read_review_sentences("vader-1")
+    assert dict(zip(cached["review_key"], cached["sentence"], strict=True)) == {
+        "a" * 40: "last", "b" * 40: "b", "c" * 40: "c", "d" * 40: "d",
+    }  # fmt: skip
+
+
 def review_scores(rows: list[tuple]) -> pd.DataFrame:
     columns = ["store", "review_id", "product_id", "suspicion", "flags", "kept"]
     return pd.DataFrame(rows, columns=columns)

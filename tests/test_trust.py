@@ -655,25 +655,25 @@ def test_every_exchange_or_free_cue_holds_an_anchor_word_of_the_first_pass():
                 assert words & LANGUAGE_ANCHORS[language], (language, kind, phrase)
 
 
-def test_band_hashes_chunk_by_chunk_equal_hashing_whole_signatures(monkeypatch):
+def test_text_shape_chunk_by_chunk_equals_reading_every_text_at_once(monkeypatch):
     from pipelines.trust import text
 
     rng = np.random.default_rng(4)
-    words = text.tokenise(
-        pd.Series([" ".join(rng.choice(WORDS, rng.integers(3, 30))) for _ in range(200)])
+    texts = pd.Series(
+        [" ".join(rng.choice(WORDS, rng.integers(3, 30))) for _ in range(200)] + [None, ""],
+        dtype="string",
     )
-    settings_ = {"shingle_words": 3, "min_words": 8, "seed": 11}
-    whole = text.minhash_signatures(words, permutations=40, **settings_)
-    expected = np.column_stack(
-        [
-            pd.util.hash_pandas_object(
-                pd.DataFrame(whole.to_numpy()[:, b * 4 : (b + 1) * 4]), index=False
-            ).to_numpy()
-            for b in range(10)
-        ]
-    )
+    settings_ = {"shingle_words": 3, "bands": 10, "rows": 4, "min_words": 8, "seed": 11}
+    monkeypatch.setattr(text, "MINHASH_CHUNK", 10_000)
+    whole = text.text_shape(texts, **settings_)
     monkeypatch.setattr(text, "MINHASH_CHUNK", 7)
-    chunked = text.band_hashes(words, bands=10, rows=4, **settings_)
-    assert list(chunked.index) == list(whole.index) and len(whole) > 100
-    assert (chunked.to_numpy() == expected).all()
-    assert (text.minhash_signatures(words, permutations=40, **settings_) == whole).all().all()
+    chunked = text.text_shape(texts, **settings_)
+    assert len(whole.band_hashes) > 100 and whole.band_hashes.shape[1] == 10
+    assert chunked.band_hashes.index.equals(whole.band_hashes.index)
+    assert (chunked.band_hashes.to_numpy() == whole.band_hashes.to_numpy()).all()
+    assert chunked.word_count.equals(whole.word_count)
+    lengths = [len(t.split()) if t else 0 for t in texts[:-2]] + [np.nan, 0.0]
+    assert whole.word_count.tolist()[:-2] == lengths[:-2]
+    assert np.isnan(whole.word_count.iloc[-2]) and whole.word_count.iloc[-1] == 0
+    # texts under min_words words get no row (and so are nobody's near duplicate)
+    assert set(whole.band_hashes.index) == {i for i, n in enumerate(lengths) if n >= 8}

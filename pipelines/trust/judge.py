@@ -13,7 +13,7 @@ from pipelines.trust.features import behaviour_features
 from pipelines.trust.gating import gating_outcomes, store_ratings
 from pipelines.trust.model import suspicion_model
 from pipelines.trust.stats import subset_vs_rest
-from pipelines.trust.text import incentivised, near_duplicates, tokenise, word_count
+from pipelines.trust.text import incentivised, near_duplicates, text_shape
 
 REQUIRED_COLUMNS = ("review_id", "product_id", "rating", "date")
 
@@ -134,17 +134,16 @@ def test_subsets(reviews: pd.DataFrame, config: TrustConfig) -> tuple[pd.DataFra
         block = reviews["product_id"].astype(str).radd("product:")
         if "brand" in reviews.columns:
             block = reviews["brand"].radd("brand:").fillna(block)
-        words = tokenise(text)
-        masks["repeated_text"] = near_duplicates(
-            words,
-            block,
+        shape = text_shape(
+            text,
             shingle_words=config.shingle_words,
             bands=config.minhash_bands,
             rows=config.minhash_rows,
             min_words=config.duplicate_min_words,
             seed=config.seed,
         )
-        short = word_count(words).le(config.short_words)
+        masks["repeated_text"] = near_duplicates(shape.band_hashes, block)
+        short = shape.word_count.le(config.short_words)
         masks["short_five_star"] = short.fillna(False).astype(bool)
     else:
         for test in ("incentivised", "repeated_text", "short_five_star"):
@@ -367,10 +366,9 @@ def judge_reviews(
     suspicion = suspicion_score(behaviour_features(work), flag_values, config)
     flag_names = _joined_flags(flagged)
 
-    scored = reviews.copy()
-    scored["suspicion"] = suspicion.to_numpy()
-    scored["flags"] = flag_names.to_numpy()
-    scored["kept"] = kept.to_numpy()
+    scored = reviews.assign(  # new columns beside the input's own (no copy of its rows)
+        suspicion=suspicion.to_numpy(), flags=flag_names.to_numpy(), kept=kept.to_numpy()
+    )
 
     products = product_summary(work, kept, suspicion, outcomes, config)
     return TrustResult(
@@ -383,11 +381,17 @@ def judge_reviews(
 
 
 def _joined_flags(flagged: pd.DataFrame) -> pd.Series:
-    """Comma-joined names of the tests that flag each review ("" when none)."""
-    joined = pd.Series("", index=flagged.index, dtype=object)
-    for test in flagged.columns:
-        joined = joined.where(~flagged[test], joined + "," + test)
-    return joined.str.lstrip(",")
+    """Comma-joined names of the tests that flag each review ("" when none); reviews flagged
+    alike share one string (a million reviews hold a few dozen combinations)."""
+    names = list(flagged.columns)
+    joined = np.full(len(flagged), "", dtype=object)
+    if names:
+        bits = flagged.to_numpy(dtype=bool) @ (1 << np.arange(len(names), dtype=np.int64))
+        rows = np.flatnonzero(bits)
+        combinations, which = np.unique(bits[rows], return_inverse=True)
+        text = [",".join(n for i, n in enumerate(names) if code >> i & 1) for code in combinations]
+        joined[rows] = np.array(text, dtype=object)[which]
+    return pd.Series(joined, index=flagged.index, dtype=object)
 
 
 def product_summary(

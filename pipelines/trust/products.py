@@ -14,6 +14,8 @@ def trust_context(reviews: pd.DataFrame, products: Iterable[object]) -> pd.DataF
     """The reviews of ``products`` plus every other review by their reviewers, so the
     reviewer-level trust signals (review counts, brands, days) see each reviewer whole."""
     wanted = reviews["product_id"].isin(set(products))
+    if wanted.all():  # every product judged (a first run): no copy of every review
+        return reviews
     reviewers = reviews.loc[wanted, "author"].dropna().unique()
     return reviews[wanted | reviews["author"].isin(reviewers)]
 
@@ -43,7 +45,9 @@ def judge_products(
         flags=judged.reviews["flags"].to_numpy(),
         kept=judged.reviews["kept"].to_numpy(),
     )
-    scored = scored[scored["product_id"].isin(wanted)]
+    judged_here = scored["product_id"].isin(wanted)
+    if not judged_here.all():  # other products' reviews came only as their reviewers' context
+        scored = scored[judged_here]
     summary = judged.products[judged.products["product_id"].isin(wanted)]
     kept = scored[scored["kept"]]
     rated = pd.to_numeric(kept["rating"], errors="coerce")

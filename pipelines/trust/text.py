@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -76,7 +76,7 @@ def _language_pattern(cues: dict[str, str]) -> str:
 
 INCENTIVISED_PATTERNS = (INCENTIVISED_PATTERN, *map(_language_pattern, INCENTIVE_CUES.values()))
 
-# texts hashed together in minhash_signatures (bounds its temporary arrays)
+# texts read together by text_shape (bounds its temporary arrays)
 MINHASH_CHUNK = 50_000
 
 # Every disclosure a pattern finds holds one of its anchor words (whole): a cheap first pass
@@ -135,23 +135,14 @@ _WORD = re.compile(r"\w+")
 
 
 def tokenise(text: pd.Series) -> pd.Series:
-    """Lower-case word lists of each text (NaN where there is no text).
-
-    Each distinct word is one shared string object: a million reviews hold tens of millions
-    of words but a small vocabulary, so sharing saves gigabytes.
-    """
-    find = _WORD.findall
-
-    def words(value: str) -> list[str]:
-        return list(map(sys.intern, find(value)))
-
-    lowered = text.str.lower()
-    return lowered.astype(object).map(words, na_action="ignore")
+    """Lower-case word lists of each text (NaN where there is no text)."""
+    return text.str.lower().astype(object).str.findall(_WORD)
 
 
 def word_count(words: pd.Series) -> pd.Series:
     """Number of words in each ``tokenise`` list (NaN where there is no text)."""
-    return words.str.len().astype(float)
+    counts = [len(value) if isinstance(value, list) else np.nan for value in words]
+    return pd.Series(counts, index=words.index, dtype=float)
 
 
 def _permutations(seed: int, permutations: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,57 +153,56 @@ def _permutations(seed: int, permutations: int) -> tuple[np.ndarray, np.ndarray]
     return odd * np.uint64(2) + np.uint64(1), offsets
 
 
-def _long_enough(words: pd.Series, shingle_words: int, min_words: int) -> pd.Series:
-    """The word lists with at least ``min_words`` (and a whole shingle) words."""
-    long_enough = words.str.len() >= max(min_words, shingle_words)
-    return words[long_enough.fillna(False).astype(bool)]
+@dataclass(frozen=True)
+class TextShape:
+    """What the near-duplicate and short-review tests read of each text."""
+
+    word_count: pd.Series  # words per text, NaN where there is no text
+    band_hashes: pd.DataFrame  # one uint64 column per LSH band, a row per text long enough
 
 
-def minhash_signatures(
-    words: pd.Series, *, shingle_words: int, permutations: int, min_words: int, seed: int
-) -> pd.DataFrame:
-    """MinHash signature (one uint64 column per permutation) of each word list's shingles.
+def text_shape(
+    text: pd.Series, *, shingle_words: int, bands: int, rows: int, min_words: int, seed: int
+) -> TextShape:
+    """Word counts, and the LSH band hashes of every text with at least ``min_words`` words
+    (and a whole shingle): the hash of each band's ``rows`` MinHash values.
 
-    Only texts with at least ``min_words`` words get a row. Words are hashed once with
-    pandas' vectorised hash, shingles are combined from neighbouring word hashes, and each
-    permutation is an odd multiply-add modulo 2^64, reduced per text with ``minimum.reduceat``.
+    Words are hashed once with pandas' vectorised hash, shingles are combined from
+    neighbouring word hashes, and each permutation is an odd multiply-add modulo 2^64,
+    reduced per text with ``minimum.reduceat``.
+
+    Read a chunk of texts at a time: neither the word lists of a million reviews (about
+    500 MB) nor their whole signatures (320 MB) are ever held at once.
     """
-    words = _long_enough(words, shingle_words, min_words)
-    if words.empty:
-        return pd.DataFrame(index=words.index)
-    multipliers, offsets = _permutations(seed, permutations)
-    signature = np.empty((len(words), permutations), dtype=np.uint64)
-    # texts are independent: a chunk at a time keeps the word arrays small (a million
-    # reviews explode into tens of millions of words)
-    for i in range(0, len(words), MINHASH_CHUNK):
-        chunk = words.iloc[i : i + MINHASH_CHUNK]
-        signature[i : i + len(chunk)] = _signature_chunk(chunk, shingle_words, multipliers, offsets)
-    return pd.DataFrame(signature, index=words.index)
-
-
-def band_hashes(
-    words: pd.Series, *, shingle_words: int, bands: int, rows: int, min_words: int, seed: int
-) -> pd.DataFrame:
-    """One uint64 column per LSH band: the hash of the band's ``rows`` MinHash values, for
-    each word list long enough (as ``minhash_signatures``, whose band columns they hash).
-
-    Computed a chunk of texts at a time, so the whole signature (bands x rows values per
-    text, 320 MB for a million reviews) is never held at once.
-    """
-    words = _long_enough(words, shingle_words, min_words)
-    hashes = np.empty((len(words), bands), dtype=np.uint64)
-    if words.empty:
-        return pd.DataFrame(hashes, index=words.index)
+    counts = np.full(len(text), np.nan)
     multipliers, offsets = _permutations(seed, bands * rows)
-    for i in range(0, len(words), MINHASH_CHUNK):
-        chunk = words.iloc[i : i + MINHASH_CHUNK]
-        signature = _signature_chunk(chunk, shingle_words, multipliers, offsets)
-        for band in range(bands):
-            band_values = pd.DataFrame(signature[:, band * rows : (band + 1) * rows])
-            hashes[i : i + len(chunk), band] = pd.util.hash_pandas_object(
-                band_values, index=False
-            ).to_numpy()
-    return pd.DataFrame(hashes, index=words.index)
+    parts: list[np.ndarray] = []
+    owners: list[pd.Index] = []
+    for i in range(0, len(text), MINHASH_CHUNK):
+        words = tokenise(text.iloc[i : i + MINHASH_CHUNK])
+        chunk_counts = word_count(words)
+        counts[i : i + len(words)] = chunk_counts.to_numpy()
+        words = words[(chunk_counts >= max(min_words, shingle_words)).to_numpy()]
+        if words.empty:
+            continue
+        signature = _signature_chunk(words, shingle_words, multipliers, offsets)
+        parts.append(
+            np.column_stack(
+                [
+                    pd.util.hash_pandas_object(
+                        pd.DataFrame(signature[:, band * rows : (band + 1) * rows]), index=False
+                    ).to_numpy()
+                    for band in range(bands)
+                ]
+            )
+        )
+        owners.append(words.index)
+    hashes = np.concatenate(parts) if parts else np.empty((0, bands), dtype=np.uint64)
+    index = owners[0].append(owners[1:]) if owners else text.index[:0]
+    return TextShape(
+        word_count=pd.Series(counts, index=text.index),
+        band_hashes=pd.DataFrame(hashes, index=index),
+    )
 
 
 def _signature_chunk(
@@ -238,17 +228,9 @@ def _signature_chunk(
     return signature
 
 
-def near_duplicates(
-    words: pd.Series,
-    block: pd.Series,
-    *,
-    shingle_words: int = 3,
-    bands: int = 10,
-    rows: int = 4,
-    min_words: int = 8,
-    seed: int = 0,
-) -> pd.Series:
-    """True where a text (``tokenise`` output) nearly repeats another of its block (product/brand).
+def near_duplicates(band_hashes: pd.DataFrame, block: pd.Series) -> pd.Series:
+    """True where a text nearly repeats another of its block (product/brand): ``band_hashes``
+    are ``text_shape``'s, ``block`` names each text's block (the index of all texts).
 
     Locality-sensitive hashing over MinHash bands: two texts collide in a band when ``rows``
     signature values agree, so texts with word-shingle Jaccard similarity s are caught with
@@ -256,16 +238,13 @@ def near_duplicates(
     s = 0.3, 0.001 at s = 0.1). Collisions are
     found with hashing per (block, band), never by comparing pairs, so the cost is linear.
     """
-    flagged = pd.Series(False, index=words.index)
-    hashes = band_hashes(
-        words, shingle_words=shingle_words, bands=bands, rows=rows, min_words=min_words, seed=seed
-    )
-    if len(hashes) < 2:
+    flagged = pd.Series(False, index=block.index)
+    if len(band_hashes) < 2:
         return flagged
-    block_key = pd.util.hash_array(block.loc[hashes.index].astype(str).to_numpy(dtype=object))
-    hit = np.zeros(len(hashes), dtype=bool)
-    for band in range(bands):
-        keys = pd.Series(hashes[band].to_numpy() ^ (block_key * np.uint64(0x100000001B3)))
+    block_key = pd.util.hash_array(block.loc[band_hashes.index].astype(str).to_numpy(dtype=object))
+    hit = np.zeros(len(band_hashes), dtype=bool)
+    for band in band_hashes.columns:
+        keys = pd.Series(band_hashes[band].to_numpy() ^ (block_key * np.uint64(0x100000001B3)))
         hit |= keys.duplicated(keep=False).to_numpy()
-    flagged.loc[hashes.index] = hit
+    flagged.loc[band_hashes.index] = hit
     return flagged

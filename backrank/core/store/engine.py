@@ -136,6 +136,8 @@ def upsert(
             copy_sql, None, error, dbapi.Error, dialect=conn.dialect
         ) from error
     conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} {conflict}")
+    # dropped now, not only at commit: the transaction may upsert into the table again
+    conn.exec_driver_sql(f"DROP TABLE {staging}")
 
 
 class StoreEngine:

@@ -37,6 +37,9 @@ STORED_PRODUCT_COLUMNS = PRODUCTS.pick(
     "rating", "adjusted_rating", "review_count", "rank",
 )  # fmt: skip
 
+# sentence cache rows handed to the database at once (a batch of tuples is about 35 MB)
+SENTENCE_BATCH = 200_000
+
 
 def _snapshot_row(run_id: int, record: Mapping[str, Any]) -> dict[str, Any]:
     """A product_snapshots row from a scored product (``subcategory`` falls back to category)."""
@@ -226,22 +229,29 @@ class ScoringCaches(StoreEngine):
                 f"sentence rows need {', '.join(columns)}; {int(missing.sum())} rows lack one,"
                 f" first at index {sentences.index[missing.to_numpy()][0]!r}"
             )
-        # Positional tuples straight to the driver: this cache takes a row per sentence.
-        rows = list(
-            zip(
-                sentences["review_key"].astype(str),
-                itertools.repeat(version),
-                sentences["sentence_index"].astype("int64").tolist(),
-                sentences["sentence"].astype(str),
-                sentences["compound"].astype(float).tolist(),
-                strict=False,
-            )
-        )
         stored = ("content_hash", "version", "sentence_index", "sentence", "compound")
         keys = ("content_hash", "version", "sentence_index")
-        if rows:
-            self._transact(lambda conn: upsert(conn, "review_sentences", stored, keys, rows))
-        return len(rows)
+
+        def write(conn: Connection) -> None:
+            # Positional tuples straight to the driver, a batch at a time: this cache takes a
+            # row per sentence, and a million reviews' 3.5 million tuples would take 0.6 GB.
+            for start in range(0, len(sentences), SENTENCE_BATCH):
+                batch = sentences.iloc[start : start + SENTENCE_BATCH]
+                rows = list(
+                    zip(
+                        batch["review_key"].astype(str),
+                        itertools.repeat(version),
+                        batch["sentence_index"].astype("int64").tolist(),
+                        batch["sentence"].astype(str),
+                        batch["compound"].astype(float).tolist(),
+                        strict=False,
+                    )
+                )
+                upsert(conn, "review_sentences", stored, keys, rows)
+
+        if len(sentences):
+            self._transact(write)
+        return len(sentences)
 
     def read_review_sentences(
         self, version: str, hashes: Iterable[str] | None = None
