@@ -104,13 +104,17 @@ class DistributedWorker:
         self.heartbeat()
         if self.ticks % REQUEUE_EVERY == 0:
             if not self.server.exists(self.keys.coordinator):
-                # The coordinator stopped (Ctrl-C, killed): nobody will close the run, so stop
-                # here too instead of crawling on; what this worker holds goes back.
-                logger.warning("the crawl's coordinator is gone: leaving")
                 self.loop.stop()
-                deferred_from_coro(
-                    self.crawler.engine.close_spider_async(reason="coordinator_gone")
-                )
+                if not self.crawl.pending():
+                    # Drained, and the coordinator closed the run and removed the crawl's keys
+                    # before this worker's next idle check: the crawl is done, not abandoned.
+                    reason = "finished"
+                else:
+                    # The coordinator stopped (killed): nobody will close the run, so stop here
+                    # too instead of crawling on; what this worker holds goes back.
+                    logger.warning("the crawl's coordinator is gone: leaving")
+                    reason = "coordinator_gone"
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
                 return
             if moved := self.crawl.requeue_dead():
                 logger.warning("requeued %d in-flight requests of a worker that stopped", moved)
