@@ -311,3 +311,52 @@ def test_the_shared_schedule_is_asked_only_when_the_slot_is_polite(
     crawler._apply_settings()
     downloader = SharedPolitenessDownloader(crawler)
     assert downloader.needs_schedule(Slot(domain_concurrency, delay, jitter=0)) is shared
+
+
+def run_at_once(coroutine) -> None:
+    """Run a coroutine that never waits to its end (the tick's close, without a reactor)."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    raise AssertionError("the coroutine waited")
+
+
+@pytest.mark.parametrize(("queued", "reason"), [(0, "finished"), (1, "coordinator_gone")])
+def test_a_worker_that_finds_the_coordinator_gone_is_finished_only_when_nothing_is_left(
+    server, keys, spider, monkeypatch, queued: int, reason: str
+) -> None:
+    """The coordinator removes a drained crawl's keys when it closes the run; a worker whose
+    tick sees that before its next idle check has finished, not been abandoned (a late remote
+    worker once exited 2 so). With requests left, the coordinator died: the worker leaves."""
+    from scrapy.utils.test import get_crawler
+
+    from spiders import redis_worker
+
+    settings = {"BACKRANK_CRAWL_ID": keys.crawl_id, "BACKRANK_WORKER_ID": "w1",
+                "REDIS_URL": redis_url_or_skip()}  # fmt: skip
+    crawler = get_crawler(settings_dict=settings)
+    closed: list[str] = []
+
+    class Engine:
+        async def close_spider_async(self, *, reason: str) -> None:
+            closed.append(reason)
+
+    class Loop:
+        def stop(self) -> None:
+            pass
+
+    crawler.engine = Engine()
+    monkeypatch.setattr(redis_worker, "deferred_from_coro", run_at_once)
+    worker = redis_worker.DistributedWorker(crawler)
+    worker.loop = Loop()
+    worker.ticks = redis_worker.REQUEUE_EVERY - 1  # the next tick looks for the coordinator
+    queue = queue_of(server, spider, keys, "w2")
+    for path in ("a", "b")[:queued]:
+        request = product_request(spider, path)
+        queue.push_unseen(request, fingerprint(server, keys, request))
+    queue.flush()
+    assert CrawlQueue(server, keys).pending() == queued
+    worker.tick()
+    assert closed == [reason]
+    server.delete(keys.alive("w1"))
