@@ -30,8 +30,8 @@ from backrank.core.settings import (
     parse_scoring,
     spec_bounds,
     type_name,
-    type_problem,
     unknown_key,
+    value_problem,
 )
 
 # A store whose platform is detected page by page. The platform names themselves belong to the
@@ -502,9 +502,7 @@ class _Reader:
                 return None
             return default
         value = data[key]
-        problem = type_problem(value, kind)
-        if problem is None and check is not None:
-            problem = check(value)
+        problem = value_problem(value, kind, check)
         if problem is not None:
             self.error((*table, key), problem)
             return None if default is _MISSING else default

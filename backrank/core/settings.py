@@ -401,6 +401,17 @@ def field_default(cls: type, name: str) -> Any:
     raise KeyError(name)
 
 
+def value_problem(
+    value: Any, kind: str, check: Callable[[Any], str | None] | None = None
+) -> str | None:
+    """What is wrong with a setting's ``value``: not a ``kind`` (``type_problem``), or what
+    ``check`` says of it; None when nothing is."""
+    problem = type_problem(value, kind)
+    if problem is None and check is not None:
+        problem = check(value)
+    return problem
+
+
 def _setting(
     table: Mapping[str, Any],
     key: str,
@@ -414,9 +425,7 @@ def _setting(
     if key not in table:
         return default
     value = table[key]
-    problem = type_problem(value, kind)
-    if problem is None and check is not None:
-        problem = check(value)
+    problem = value_problem(value, kind, check)
     if problem is not None:
         problems.append(Problem((*path, key), problem))
         return default
