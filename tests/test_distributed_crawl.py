@@ -228,8 +228,10 @@ class TimedMarketplace(Marketplace):
 @pytest.mark.slow
 def test_workers_together_keep_the_download_delay_per_store(redis_url: str, tmp_path: Path) -> None:
     delay = 0.2
-    # scale 8: with Amazon read through its API, enough pages left for three workers to share
-    with TimedMarketplace(seed=7, scale=8).start(port=0) as marketplace:
+    # scale 16: with Amazon read through its Creators API and WooCommerce through its Store
+    # API, about as many pages as scale 5 had when every store was crawled page by page: some
+    # ten seconds at the delay, time enough for all three workers to start and share them
+    with TimedMarketplace(seed=7, scale=16).start(port=0) as marketplace:
         catalog_path = write_demo_catalog(marketplace, tmp_path, max_review_pages=1)
         result = run_distributed_crawl(
             load_catalog(catalog_path), str(tmp_path / "polite.db"), workers=3,
