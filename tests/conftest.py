@@ -31,6 +31,16 @@ def server_or_skip(variable: str, what: str) -> str:
     pytest.skip(reason)
 
 
+# Modules whose tests run Scrapy in this process without a Twisted reactor (asyncio only):
+# once any other test has installed a reactor, they can only skip. Run first, they run.
+BEFORE_ANY_REACTOR = ("test_item_pipelines.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the tests of BEFORE_ANY_REACTOR first (in each process, under xdist too)."""
+    items.sort(key=lambda item: item.path.name not in BEFORE_ANY_REACTOR)
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL of a new, empty PostgreSQL database on the ``BACKRANK_TEST_PG`` server, dropped
