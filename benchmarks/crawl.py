@@ -38,6 +38,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from redis import Redis
+
+from backrank.core.store import Store
+from spiders.distributed import CrawlSpec, live_crawls
+from spiders.redis_queue import CrawlKeys
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -200,10 +206,6 @@ def distributed_figures(
 ) -> dict:
     """`backrank crawl --workers N` until the crawl's shared stats count `pages` responses
     (then stopped with Ctrl-C: the workers give their requests back and leave)."""
-    from redis import Redis
-
-    from spiders.distributed import CrawlSpec, live_crawls
-    from spiders.redis_queue import CrawlKeys
 
     db = workdir / f"bench-{workers}-workers.db"
     command = [
@@ -232,8 +234,6 @@ def distributed_figures(
         process.send_signal(signal.SIGINT)
         _, _, usage = os.wait4(process.pid, 0)  # its workers' CPU included: it waits for them
     else:  # finished: the run's stats are in the store (the crawl's keys are gone)
-        from backrank.core.store import Store
-
         with Store.open(db) as store:
             stats = store.runs()["stats"].iloc[-1]
         done = int(stats.get("response_received_count", 0))
