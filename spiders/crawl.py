@@ -279,8 +279,6 @@ def _run_crawl_locked(
             stats["backrank/errors/crawl_failed"] = 1
         if stats.get("finish_reason") == "closespider_timeout":
             # The wall-time budget ended it: the run is closed (warnings), not resumed forever.
-            from spiders.budgets import MAX_RUN_MINUTES
-
             stats[f"backrank/budget/{MAX_RUN_MINUTES}"] = 1
     else:  # only API stores: nothing for Scrapy to fetch
         stats = {"finish_reason": "finished"}
@@ -358,8 +356,6 @@ def close_complete_run(
 
 def scrapy_stores(catalog: Catalog, store: str | None = None) -> set[str]:
     """Names of the stores (all, or `store`) the Scrapy crawl fetches pages of."""
-    from spiders.sources import api_source  # as in run_api_sources
-
     return {
         entry.name
         for entry in catalog.stores

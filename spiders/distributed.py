@@ -40,6 +40,7 @@ from backrank.core.lock import refresh_lock
 from backrank.core.store import Store
 from backrank.core.store.target import masked
 from spiders import settings as project
+from spiders.budgets import MAX_RUN_MINUTES
 from spiders.catalog_spider import CatalogSpider
 from spiders.crawl import (
     EXIT_FAILED,
@@ -247,8 +248,6 @@ def _coordinate(
     if not complete:
         stats["backrank/errors/crawl_failed"] = 1
     if out_of_time:
-        from spiders.budgets import MAX_RUN_MINUTES  # imports Scrapy: only once a crawl ran
-
         stats[f"backrank/budget/{MAX_RUN_MINUTES}"] = 1
     with Store.open(db_path) as db:
         # Summed over workers, a listing or review written by a worker killed before its ack
