@@ -677,3 +677,22 @@ def test_text_shape_chunk_by_chunk_equals_reading_every_text_at_once(monkeypatch
     assert np.isnan(whole.word_count.iloc[-2]) and whole.word_count.iloc[-1] == 0
     # texts under min_words words get no row (and so are nobody's near duplicate)
     assert set(whole.band_hashes.index) == {i for i, n in enumerate(lengths) if n >= 8}
+
+
+def test_a_review_id_is_a_review_only_within_its_store():
+    """Two stores may number their reviews alike: the deleted-reviews test keys each review by
+    (store, review_id), so a review gone from one store is gone even when the other store
+    still has a review with its id."""
+    from pipelines.trust.products import store_review_keys
+
+    reviews = pd.DataFrame({"store": ["a", "b", "a"], "review_id": ["1", "1", "2"]})
+    keys = store_review_keys(reviews)
+    assert keys.dtype == "uint64" and keys.nunique() == 3
+    again = store_review_keys(reviews.iloc[[2, 1, 0]].reset_index(drop=True))
+    assert list(again) == list(keys.iloc[[2, 1, 0]])  # a review's key is its own, not its row's
+    previous = reviews.assign(review_id=keys)
+    current = reviews.iloc[1:].assign(review_id=keys.iloc[1:])
+    from pipelines.trust.judge import deleted_reviews
+
+    gone = deleted_reviews(current.assign(product_id="p"), previous.assign(product_id="p"))
+    assert len(gone) == 1  # store a's review 1, though store b still has a review 1
