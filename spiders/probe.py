@@ -23,10 +23,6 @@ from spiders.extract import is_blocked
 from spiders.extract.schemaorg import read_structured_data
 from spiders.sources import review_apps
 
-# Amazon's retail domains: listed by ASIN for the Creators API, never crawled.
-_AMAZON_HOST = re.compile(
-    r"(^|\.)amazon\.(com|ca|co\.uk|de|fr|it|es|nl|se|pl|com\.be|com\.au|co\.jp|in|com\.mx|com\.br|sg|ae|sa|com\.tr|eg)$"
-)
 _SITEMAP_GUESSES = ("/sitemap.xml", "/sitemap_index.xml", "/wp-sitemap.xml")
 _ROBOTS_FIELDS = re.compile(r"^\s*(user-agent|allow|disallow|crawl-delay)\s*:\s*(.*?)\s*$", re.I)
 
@@ -112,7 +108,7 @@ def probe_store(url: str, fetch: Fetch, user_agent: str) -> Probe:
     notes: list[str] = []
     host = urlsplit(origin).hostname or ""
     robots, rules, parser, delay, robots_sitemaps = _robots(origin, fetch, user_agent)
-    by_host = next((s for s in sources.SOURCES if s.hosts and s.hosts.search(host)), None)
+    by_host = next((s for s in sources.SOURCES if s.owns_host(host)), None)
     if by_host is not None and by_host.not_crawled:
         return Probe(
             url=url, origin=origin, platform=by_host.name, path=by_host.not_crawled[0],

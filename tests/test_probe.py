@@ -122,3 +122,19 @@ Sitemap: https://shop.example/sitemap.xml
 )
 def test_the_group_for_the_user_agent_is_shown(agent, rules) -> None:
     assert rules_for(ROBOTS, agent) == rules
+
+
+@pytest.mark.parametrize("url", ["https://www.amazon.de/dp/B07YFVP6LZ", "https://amzn.to/3abcDEF"])
+def test_an_amazon_shop_is_known_by_its_host_and_none_of_its_pages_is_read(url: str) -> None:
+    """Amazon by the catalog's own host rule (``is_amazon_host``): only robots.txt is asked."""
+    from spiders.probe import Fetched, probe_store
+
+    asked: list[str] = []
+
+    def fetch(address: str) -> Fetched:
+        asked.append(address)
+        return Fetched(404)
+
+    found = probe_store(url, fetch, "backrank/0.1")
+    assert (found.platform, found.path, found.not_crawled) == ("amazon", "creators_api", True)
+    assert [address.rsplit("/", 1)[1] for address in asked] == ["robots.txt"]

@@ -7,6 +7,7 @@ from urllib.parse import SplitResult, urlunsplit
 
 from parsel import Selector
 
+from backrank.core.config import is_amazon_host
 from spiders.extract.generic import merge
 from spiders.extract.markup import absolute, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
@@ -251,10 +252,6 @@ class Amazon(Source):
 
     name = "amazon"
     product_path = _PRODUCT_PATH
-    hosts = re.compile(
-        r"(^|\.)amazon\.(com|ca|co\.uk|de|fr|it|es|nl|se|pl|com\.be|com\.au|co\.jp|in|com\.mx"
-        r"|com\.br|sg|ae|sa|com\.tr|eg)$"
-    )
     not_crawled = (
         "creators_api",
         "Amazon: the Creators API by ASIN (link-only without credentials); Amazon pages are "
@@ -265,6 +262,9 @@ class Amazon(Source):
         'a[href*="/dp/"]',
     )
     next_page_css = ("a.s-pagination-next",)
+
+    def owns_host(self, host: str) -> bool:
+        return is_amazon_host(host)  # the catalog's own rule for Amazon's shop hosts
 
     def detect(self, page: Page) -> bool:
         return page.has_any(_HINTS) and bool(

@@ -97,8 +97,6 @@ class Source:
     next_page_css: ClassVar[tuple[str, ...]] = ()
     # The stats name of the source's feed pages (``pages/<feed_name>``); None without a feed.
     feed_name: ClassVar[str | None] = None
-    # The hosts that are this platform whatever their pages say (Amazon's retail domains).
-    hosts: ClassVar[re.Pattern[str] | None] = None
     # A platform backrank never crawls: the path it takes instead, in a word and a sentence
     # (``backrank probe`` prints them).
     not_crawled: ClassVar[tuple[str, str] | None] = None
@@ -106,6 +104,10 @@ class Source:
     # listing and product pages) are crawled only when its first page is refused: a 401, 403
     # or 404, or ``FeedUnavailable`` from ``parse_feed`` (HTML instead of JSON).
     feed_replaces_pages: ClassVar[bool] = False
+
+    def owns_host(self, host: str) -> bool:
+        """True for a host that is this platform whatever its pages say (Amazon's shops)."""
+        return False
 
     def detect(self, page: Page) -> bool:
         """True when the page's markup is this platform's (the URL says nothing about it)."""
