@@ -276,17 +276,24 @@ def _sitemaps(origin: str, listed: list[str], fetch: Fetch) -> list[Finding]:
                     Finding(url, False, f"listed in robots.txt, answered {_status(answer)}")
                 )
             continue
-        try:
-            kind, locs = discovery.read_sitemap(
-                discovery.sitemap_body(answer.body, url) or b"<not-xml/>"
-            )
-        except ValueError:
+        read = _read_sitemap(answer, url)
+        if read is None:
             findings.append(Finding(url, False, "not a sitemap"))
             continue
+        kind, locs = read
         findings.append(
             Finding(url, True, f"{kind} of {len(locs)} URL(s)", locs, kind == "sitemapindex")
         )
     return findings
+
+
+def _read_sitemap(answer: Fetched, url: str) -> tuple[str, list[str]] | None:
+    """``(urlset or sitemapindex, its <loc>s)`` of a sitemap answer (gzip or not); None when
+    it is not a sitemap."""
+    try:
+        return discovery.read_sitemap(discovery.sitemap_body(answer.body, url) or b"<not-xml/>")
+    except ValueError:
+        return None
 
 
 def _product_url(origin, url, first_product, sitemaps, fetch, platform) -> str | None:
@@ -307,12 +314,10 @@ def _product_url(origin, url, first_product, sitemaps, fetch, platform) -> str |
             answer = fetch(child)
             if not answer.ok:
                 continue
-            try:
-                kind, inner = discovery.read_sitemap(
-                    discovery.sitemap_body(answer.body, child) or b"<not-xml/>"
-                )
-            except ValueError:
+            read = _read_sitemap(answer, child)
+            if read is None:
                 continue
+            kind, inner = read
             products = discovery.product_urls_in_sitemap(inner, wanted) if kind == "urlset" else []
             if products:
                 return products[0]

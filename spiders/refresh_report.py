@@ -59,14 +59,17 @@ def _store_stats(stats: dict[str, Any], store: str) -> dict[str, int]:
     }
 
 
+def api_refusals(figures: dict[str, int]) -> list[str]:
+    """Why the store's API refused its first page, when the store was read from its pages
+    instead (``http_401``...; counted by the spider as ``path/pages_fallback/<reason>``)."""
+    prefix = "path/pages_fallback/"
+    return sorted(key.removeprefix(prefix) for key in figures if key.startswith(prefix))
+
+
 def store_path(figures: dict[str, int]) -> str:
     """Which way the store was read this run: its API (``store-api``), or its pages, and why
-    when its API refused (``pages (store API refused: http_401)``)."""
-    refused = sorted(
-        key.removeprefix("path/pages_fallback/")
-        for key in figures
-        if key.startswith("path/pages_fallback/")
-    )
+    when its API refused (``pages (API refused: http_401)``)."""
+    refused = api_refusals(figures)
     if refused:
         return f"pages (API refused: {', '.join(refused)})"
     apis = sorted(
@@ -87,6 +90,7 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
     run = runs[runs["run_id"] == run_id].iloc[0]
     stats = run["stats"] or {}
     stores = []
+    refusals: dict[str, list[str]] = {}  # store -> why its API refused (read from its pages)
     judged = db.read_run_stores()
     for row in judged[judged["run_id"] == run_id].to_dict("records"):
         name, status = row["store"], row["status"]
@@ -95,13 +99,15 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
         previous = None if earlier.empty else int(earlier["listings"].iloc[-1])
         gone_new, gone_total, missed = db.gone_counts(run_id, name)
         up, down = _price_moves(db, run_id, name)
+        source_path = stats.get(f"backrank/source/{name}/path")  # an API source's own
+        refusals[name] = [] if source_path else api_refusals(figures)
         stores.append(
             {
                 "store": name,
                 "status": status,
                 # how the store was read: an API source's own path (Amazon: creators-api,
                 # link-only, amazon-html) and why, else its Store API or its pages
-                "path": stats.get(f"backrank/source/{name}/path") or store_path(figures),
+                "path": source_path or store_path(figures),
                 "path_reason": stats.get(f"backrank/source/{name}/reason"),
                 "pages": figures.get("pages", 0),
                 "product_pages": int(row["product_pages"]),
@@ -143,10 +149,10 @@ def build_report(db: Store, run_id: int) -> dict[str, Any]:
             warnings.append(f"{store['store']}: nothing stored this run")
         if store["path_reason"]:
             warnings.append(f"{store['store']} ({store['path']}): {store['path_reason']}")
-        if store["path"].startswith("pages (API refused"):
+        if refusals[store["store"]]:
             warnings.append(
-                f"{store['store']}: read from its pages, its API "
-                f"{store['path'].removeprefix('pages (API ')[:-1]}"
+                f"{store['store']}: read from its pages, its API refused: "
+                f"{', '.join(refusals[store['store']])}"
             )
         if store["gone_new"]:
             warnings.append(f"{store['store']}: {store['gone_new']} listings gone (links removed)")
