@@ -308,14 +308,11 @@ class CatalogSpider(scrapy.Spider):
         self._count(f"pages/{feed_name}")
         try:
             feed = source.parse_feed(sources.Page(response.body, response.url), page_number)
-        except sources.FeedUnavailable as problem:
-            if page_number == 1 and source.feed_replaces_pages:
+        except ValueError as problem:  # not the feed, or (queued before) a catalog change
+            refused = isinstance(problem, sources.FeedUnavailable)  # HTML, not the API's JSON
+            if refused and page_number == 1 and source.feed_replaces_pages:
                 yield from self._fall_back(config, "not_json")
                 return
-            self._count(f"errors/bad_{feed_name}")
-            logger.warning("bad %s %s: %s", feed_name, response.url, problem)
-            return
-        except ValueError as problem:  # not the feed, or (queued before) a catalog change
             self._count(f"errors/bad_{feed_name}")
             logger.warning("bad %s %s: %s", feed_name, response.url, problem)
             return
