@@ -83,7 +83,7 @@ def _inflated_too_big(failure: Failure) -> bool:
 # Requests that were never meant to be fetched: counted as skipped, not as errors.
 NOT_ERRORS = {"robots_forbidden", "offsite", "amazon_page"}
 # How a store that switched its API off answers the API's first page: read its pages instead.
-API_REFUSALS = {"http_401", "http_403", "http_404", "robots_forbidden"}
+API_REFUSALS = {f"http_{status}" for status in sources.API_OFF_STATUSES} | {"robots_forbidden"}
 
 
 class CatalogSpider(scrapy.Spider):

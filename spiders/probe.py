@@ -254,7 +254,7 @@ def _feed(source, origin: str, fetch: Fetch) -> tuple[object, Finding, str | Non
         return source, Finding(origin, False, f"{label}: not asked (not a GET)"), None
     url = requests[0].url
     answer = fetch(url)
-    if answer.status in (401, 403, 404) or answer.status is None:
+    if answer.status in sources.API_OFF_STATUSES or answer.status is None:
         return source, Finding(url, False, f"{label}: answered {_status(answer)}"), None
     try:
         feed = source.parse_feed(sources.Page(answer.body, url), 1)

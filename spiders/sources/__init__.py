@@ -19,7 +19,14 @@ from spiders.items import ProductPage, ReviewPage
 from spiders.sources import review_apps
 from spiders.sources.amazon import Amazon
 from spiders.sources.api import ApiOutcome, ApiSource
-from spiders.sources.base import FeedPage, FeedRequest, FeedUnavailable, Page, Source
+from spiders.sources.base import (
+    API_OFF_STATUSES,
+    FeedPage,
+    FeedRequest,
+    FeedUnavailable,
+    Page,
+    Source,
+)
 from spiders.sources.creators_api import CreatorsApiSource
 from spiders.sources.shopify import Shopify
 from spiders.sources.walmart import Walmart
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
     from backrank.core.config import StoreConfig
 
 __all__ = [
+    "API_OFF_STATUSES",
     "API_SOURCES",
     "AUTO_PLATFORM",
     "GENERIC",

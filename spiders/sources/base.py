@@ -81,6 +81,11 @@ class FeedPage:
     next: FeedRequest | None = None  # the feed's next page; None at the end
 
 
+# How a store answers the first page of an API it switched off (a security plugin, behind a
+# login) or never had: the crawl then reads its pages, and probe says so.
+API_OFF_STATUSES = (401, 403, 404)
+
+
 class FeedUnavailable(ValueError):
     """The store does not serve the source's feed (switched off, or not this platform)."""
 
