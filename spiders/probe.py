@@ -20,6 +20,7 @@ from protego import Protego
 from backrank.core.config import AUTO_PLATFORM, StoreConfig
 from spiders import discovery, sources
 from spiders.extract import is_blocked
+from spiders.extract.markup import origin
 from spiders.extract.schemaorg import read_structured_data
 from spiders.sources import review_apps
 
@@ -97,8 +98,8 @@ class Probe:
 
 
 def origin_of(url: str) -> str:
-    parts = urlsplit(url if "//" in url else f"https://{url}")
-    return urlunsplit((parts.scheme or "https", parts.netloc, "", "", ""))
+    """The store's origin; a URL given without a scheme (``shop.example``) is https."""
+    return origin(url if "://" in url else "https://" + url.removeprefix("//"))
 
 
 def probe_store(url: str, fetch: Fetch, user_agent: str) -> Probe:

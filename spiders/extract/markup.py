@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import html as html_lib
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 from parsel import Selector
@@ -110,6 +110,12 @@ def absolute(url: str | None, base: str) -> str | None:
     if not url or not url.strip() or url.strip().lower().startswith("javascript:"):
         return None
     return urljoin(base, url.strip())
+
+
+def origin(url: str) -> str:
+    """The scheme and host (with its port) of a URL: ``https://shop.example:8443``."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
 
 
 def canonical_url(sel: Selector, base: str) -> str | None:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
-from spiders.extract.markup import squash, text_of
+from spiders.extract.markup import origin, squash, text_of
 from spiders.items import Review
 
 _PRODUCT_HANDLE = re.compile(r"/products/([^/?#.]+)")
@@ -86,10 +86,10 @@ class ProductPage:
     def api_base(self, app: ReviewApp, script_src: str | None) -> str:
         """The app's API origin, or the store's own when it serves the app's loader itself."""
         if script_src:
-            parts = urlsplit(urljoin(self.url, script_src))
-            if parts.netloc and parts.netloc == urlsplit(self.url).netloc:
-                base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-                return base + urlsplit(app.api_origin).path
+            loader = urljoin(self.url, script_src)
+            host = urlsplit(loader).netloc
+            if host and host == urlsplit(self.url).netloc:  # served by the store itself
+                return origin(loader) + urlsplit(app.api_origin).path
         return app.api_origin  # the app's CDN, or any CDN it loads from
 
 
@@ -300,13 +300,12 @@ class Loox(ReviewApp):
 APPS: tuple[ReviewApp, ...] = (Yotpo(), JudgeMe(), Okendo(), Stamped(), Loox())
 APP_BY_NAME = {app.name: app for app in APPS}
 # The origins backrank may ask for reviews on a store's behalf (the apps' own APIs).
-API_ORIGINS = tuple(urlunsplit(urlsplit(app.api_origin)[:2] + ("", "", "")) for app in APPS)
+API_ORIGINS = tuple(origin(app.api_origin) for app in APPS)
 
 
 def is_review_app_api(url: str) -> bool:
     """Whether `url` is on a review app's own API origin (asked on a store's behalf)."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "", "", "")) in API_ORIGINS
+    return origin(url) in API_ORIGINS
 
 
 def detect_widget(html: str, url: str, sel: Selector | None = None) -> AppWidget | None:

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from html import unescape
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from spiders.extract.markup import squash
+from spiders.extract.markup import origin, squash
 from spiders.items import Listing, ProductPage, Review
 
 PRODUCTS_PATH = "/wp-json/wc/store/v1/products"
@@ -31,16 +31,10 @@ class StoreApiUnavailable(ValueError):
     """The store does not serve the Store API (status, or a body that is not its JSON)."""
 
 
-def store_root(url: str) -> str:
-    """The store's origin (scheme and host) of any of its URLs."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-
-
 def products_url(store_url: str, page: int = 1, per_page: int = PER_PAGE) -> str:
     """Page `page` of the store's products."""
     query = urlencode({"page": page, "per_page": per_page})
-    return f"{store_root(store_url)}{PRODUCTS_PATH}?{query}"
+    return f"{origin(store_url)}{PRODUCTS_PATH}?{query}"
 
 
 def reviews_url(store_url: str, product_id: int | str, page: int = 1, per_page: int = PER_PAGE):
@@ -54,7 +48,7 @@ def reviews_url(store_url: str, product_id: int | str, page: int = 1, per_page: 
             "order": "desc",
         }
     )
-    return f"{store_root(store_url)}{REVIEWS_PATH}?{query}"
+    return f"{origin(store_url)}{REVIEWS_PATH}?{query}"
 
 
 def total_pages(header: bytes | str | None) -> int | None:
@@ -124,7 +118,7 @@ def parse_product(record: dict, store_url: str) -> ProductPage:
     regular = minor_units(prices.get("regular_price"), prices)
     url = record.get("permalink") if isinstance(record.get("permalink"), str) else None
     listing = Listing(
-        url=url or store_root(store_url) + f"/?p={record.get('id')}",
+        url=url or origin(store_url) + f"/?p={record.get('id')}",
         platform="woocommerce",
         canonical_url=url,
         title=entity_text(record.get("name")),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from parsel import Selector
 
 from spiders.extract.generic import merge
-from spiders.extract.markup import absolute, squash, text_of
+from spiders.extract.markup import absolute, origin, squash, text_of
 from spiders.items import Listing, Review, ReviewPage
 from spiders.sources import woo_store_api
 from spiders.sources.base import FeedPage, FeedRequest, FeedUnavailable, Page, Source
@@ -136,7 +136,7 @@ class WooCommerce(Source):
 
     def feed_requests(self, store: StoreConfig) -> list[FeedRequest]:
         """The Store API's first product page of each origin the store's catalog URLs name."""
-        roots = sorted({woo_store_api.store_root(url) for url in store.urls})
+        roots = sorted({origin(url) for url in store.urls})
         return [FeedRequest(url=woo_store_api.products_url(root)) for root in roots]
 
     def parse_feed(self, page: Page, page_number: int) -> FeedPage:
