@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
 from backrank.core.money import as_decimal
+from backrank.core.store.values import utc_datetime
 
 MAX_SLUG_LENGTH = 80
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
@@ -47,20 +47,9 @@ def integer(value: object) -> int | None:
 decimal = as_decimal
 
 
-def timestamp(value: object) -> datetime | None:
-    """An aware UTC datetime from an ISO string / datetime / Timestamp, None when absent."""
-    if missing(value):
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+# Moments: a stored ISO timestamp, datetime or Timestamp as an aware UTC datetime, as the
+# store reads them.
+timestamp = utc_datetime
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

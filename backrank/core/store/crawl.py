@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from backrank.core.store.values import (
     int_or_none,
     now_text,
     typed,
+    utc_datetime,
 )
 
 RUN_STATUSES = ("running", "ok", "warnings", "failed")
@@ -397,7 +398,7 @@ class CrawlWrites(StoreEngine):
             f" WHERE l.store IN ({placeholders(len(names))})",
             numbered(names),
         )
-        expired = [(row, _utc_moment(row[2])) for row in rows]
+        expired = [(row, utc_datetime(row[2])) for row in rows]
         expired_rows = [row for row, moment in expired if moment is None or moment < before]
         old = [
             {"listing_id": listing_id, "run_id": run_id}
@@ -429,14 +430,3 @@ class CrawlWrites(StoreEngine):
             return len(old)
 
         return self._transact(work)
-
-
-def _utc_moment(value: Any) -> datetime | None:
-    """A stored ISO timestamp as an aware UTC datetime (naive: UTC); None when unreadable."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -87,6 +87,25 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} as JSON: {value!r}")
 
 
+def utc_datetime(value: object) -> datetime | None:
+    """An aware UTC datetime from an ISO string (a stored timestamp), a datetime or a pandas
+    Timestamp (naive ones are UTC); None when absent (None, NA, NaT, NaN) or unreadable."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
 def now_text() -> str:
     """The current UTC time as ISO text, to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds")
