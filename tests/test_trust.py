@@ -632,10 +632,10 @@ def test_gating_tails_match_exact_sums():
 
 def test_store_ratings_put_each_store_beside_the_others():
     from backrank.core.settings import TrustConfig
-    from pipelines.trust.gating import store_ratings
+    from pipelines.trust.gating import store_ratings, store_tallies
 
     reviews = prepare_reviews(multi_store_product(gated=50))
-    rows = {row["store"]: row for row in store_ratings(reviews, TrustConfig())["p1"]}
+    rows = {row["store"]: row for row in store_ratings(store_tallies(reviews, TrustConfig()))["p1"]}
     assert set(rows) == {"a", "b", "c"}
     assert rows["c"]["low_share"] == 0.0 and rows["c"]["reviews"] == 50
     others = reviews.loc[reviews["store"].ne("c"), "rating"].mean()

@@ -84,10 +84,12 @@ def store_tallies(reviews: pd.DataFrame, config: TrustConfig) -> pd.DataFrame:
     return tallies.join(totals.add_prefix("product_"))
 
 
-def gating_outcomes(reviews: pd.DataFrame, config: TrustConfig) -> tuple[pd.DataFrame, pd.Series]:
+def gating_outcomes(
+    reviews: pd.DataFrame, tallies: pd.DataFrame, config: TrustConfig
+) -> tuple[pd.DataFrame, pd.Series]:
     """``(outcomes, flagged)``: one report-card row per product (OUTCOME_COLUMNS) and, per
-    review, True when it is at a store whose gating test warns or fails for its product."""
-    tallies = store_tallies(reviews, config)
+    review, True when it is at a store whose gating test warns or fails for its product
+    (``tallies``: ``store_tallies`` of the same reviews)."""
     other_rated = tallies["product_rated"] - tallies["rated"]
     other_low = tallies["product_low"] - tallies["low"]
     tested = tallies["rated"] >= config.gating_min_reviews
@@ -188,11 +190,11 @@ def _description(store: str, low: float, rated: float, reference: float, others:
     )
 
 
-def store_ratings(reviews: pd.DataFrame, config: TrustConfig) -> dict[object, list[dict]]:
+def store_ratings(tallies: pd.DataFrame) -> dict[object, list[dict]]:
     """product_id -> one dict per store: its reviews, mean rating, low share and the mean
     rating of the product's reviews at the other stores (None when there are none), so a
-    product page can show each store's rating beside the others'."""
-    tallies = store_tallies(reviews, config)
+    product page can show each store's rating beside the others' (``tallies``:
+    ``store_tallies`` of the reviews)."""
     other_rated = tallies["product_rated"] - tallies["rated"]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = (tallies["stars"] / tallies["rated"]).where(tallies["rated"] > 0)

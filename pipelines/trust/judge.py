@@ -10,7 +10,7 @@ import pandas as pd
 
 from backrank.core.settings import TrustConfig
 from pipelines.trust.features import behaviour_features
-from pipelines.trust.gating import gating_outcomes, store_ratings
+from pipelines.trust.gating import gating_outcomes, store_ratings, store_tallies
 from pipelines.trust.model import suspicion_model
 from pipelines.trust.stats import subset_vs_rest
 from pipelines.trust.text import incentivised, near_duplicates, text_shape
@@ -343,9 +343,10 @@ def judge_reviews(
     flagged = flagged_reviews(work, masks)
     by_store: dict[object, list[dict]] = {}
     if "store" in work.columns and work["store"].notna().any():
-        gating, flagged["review_gating"] = gating_outcomes(work, config)
+        tallies = store_tallies(work, config)  # per product and store, read by both
+        gating, flagged["review_gating"] = gating_outcomes(work, tallies, config)
         outcomes = pd.concat([outcomes, gating], ignore_index=True)
-        by_store = store_ratings(work, config)
+        by_store = store_ratings(tallies)
     else:
         skipped["review_gating"] = "no store"
 
