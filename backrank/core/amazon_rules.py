@@ -70,6 +70,14 @@ def max_age(site_max_age_hours: float | None = None) -> timedelta:
     return timedelta(hours=hours)
 
 
+def young_enough(
+    fetched_at: datetime, now: datetime, site_max_age_hours: float | None = None
+) -> bool:
+    """True for an Amazon price read at ``fetched_at`` that is, at ``now``, not from the
+    future and no older than ``max_age``."""
+    return timedelta(0) <= now - fetched_at <= max_age(site_max_age_hours)
+
+
 def may_show(
     source: str | None,
     fetched_at: datetime | None,
@@ -80,8 +88,7 @@ def may_show(
     the future, and younger than ``max_age``."""
     if source != SHOWABLE_SOURCE or fetched_at is None:
         return False
-    age = now - fetched_at
-    return timedelta(0) <= age <= max_age(site_max_age_hours)
+    return young_enough(fetched_at, now, site_max_age_hours)
 
 
 __all__ = [
@@ -94,5 +101,6 @@ __all__ = [
     "amazon_stores",
     "max_age",
     "may_show",
+    "young_enough",
     "program_configured",
 ]

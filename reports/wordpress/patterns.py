@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from markupsafe import Markup, escape
@@ -50,7 +50,7 @@ def shown_price(offer: OfferView, now: datetime) -> Decimal | None:
     if offer.price is None or not offer.price_current or offer.fetched_at is None:
         return None
     amazon = offer.amazon_data or offer.amazon
-    if amazon and not timedelta(0) <= now - offer.fetched_at <= amazon_rules.max_age():
+    if amazon and not amazon_rules.young_enough(offer.fetched_at, now):
         return None
     return offer.price
 
