@@ -37,6 +37,7 @@ from backrank.core.lock import refresh_lock
 from backrank.core.store.target import masked, require_existing
 from backrank.marketplace import Marketplace
 from backrank.marketplace.faults import PROFILES
+from backrank.marketplace.shopify import REVIEW_APPS
 from spiders.distributed import serve_crawls
 from spiders.sources import PLATFORMS
 
@@ -229,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     market.add_argument(
         "--review-apps",
-        default="judgeme,yotpo",
+        default=",".join(REVIEW_APPS),
         help="the Shopify store's review apps, taken in turn by its products "
         "(comma-separated: judgeme,yotpo; default: %(default)s)",
     )
